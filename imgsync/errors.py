@@ -1,0 +1,107 @@
+"""The exceptions imgsync raises; each carries what a user needs to act on it.
+
+    ImgsyncError                 base; str(err) is a complete sentence for the user
+    ├── ConfigError              bad or missing configuration            -> exit 2
+    ├── CacheError               the cache file is unreadable or corrupt -> exit 2
+    ├── MarkdownError            a Markdown file can't be read or safely rewritten
+    ├── ImageError               a referenced image can't be uploaded (missing,
+    │                            outside the project, not an image, too large)
+    └── HostError                the host refused or failed an upload
+        ├── AuthError            the credentials were rejected: never retried
+        ├── RateLimited          the host asks us to wait `retry_after` seconds
+        └── TransientHostError   timeout, connection error, 5xx: retried with backoff
+
+Hosts translate httpx exceptions into HostError subclasses, so nothing above the
+host layer imports httpx. No message ever contains a token.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ImgsyncError(Exception):
+    """Base class: the message is written for the user."""
+
+
+class ConfigError(ImgsyncError):
+    """The configuration is missing, malformed, or names something unknown."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class CacheError(ImgsyncError):
+    """The cache file can't be read or trusted; it is never silently emptied."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class MarkdownError(ImgsyncError):
+    """A Markdown file that can't be read, decoded or safely rewritten."""
+
+    def __init__(self, path: Path | str, reason: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.reason = reason
+        where = f"{path}:{line}" if line is not None else f"{path}"
+        super().__init__(f"{where}: {reason}")
+
+
+class ImageError(ImgsyncError):
+    """A referenced image that can't be uploaded; `reason` says why in plain words."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class HostError(ImgsyncError):
+    """The image host refused or failed a request.
+
+    `message` is our plain advice, `host_message` the host's own words (quoted to
+    the user), `status` the HTTP status when there was one.
+    """
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        host: str = "",
+        status: int | None = None,
+        host_message: str | None = None,
+    ) -> None:
+        self.message = message
+        self.host = host
+        self.status = status
+        self.host_message = host_message
+        text = message
+        if host_message and host_message not in message:
+            text += f" (the host said: {host_message})"
+        super().__init__(text)
+
+
+class AuthError(HostError):
+    """The host rejected the credentials; retrying cannot help."""
+
+
+class RateLimited(HostError):
+    """The host asks us to slow down; wait `retry_after` seconds, then try again."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class TransientHostError(HostError):
+    """A timeout, a dropped connection or a server error: worth retrying."""
+
+    retryable = True

@@ -1,0 +1,95 @@
+"""The one interface every image host implements, and the values it trades in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import httpx
+
+
+@dataclass(frozen=True)
+class HostProfile:
+    """One `[hosts.NAME]` table of the configuration, `${VAR}`s already expanded.
+
+    `options` holds every key but `type`; each host checks its own keys and
+    raises ConfigError naming `source` (the config file) and the key.
+    """
+
+    name: str
+    type: str
+    options: Mapping[str, Any]
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """One local image to upload."""
+
+    path: Path  # resolved, inside the project, already sniffed
+    filename: str  # the name to send: stem of the file + extension of its real type
+    mime: str  # the real type, from the bytes
+    size: int  # bytes
+    alt: str = ""  # alt text of the first reference, for hosts that take a title
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What a host gave back for one upload."""
+
+    url: str  # the public URL to write into the Markdown
+    handle: Mapping[str, str] = field(default_factory=dict)  # e.g. {"key": "..."} for deleting
+    warning: str | None = None  # something the user should know (e.g. held for moderation)
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """Network knobs shared by all hosts."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    write_timeout: float = 60.0
+    ca_file: Path | None = None
+
+
+class Host(Protocol):
+    """An image host. One file per host under imgsync/hosts/, registered in hosts/__init__.py."""
+
+    type_name: ClassVar[str]
+
+    @property
+    def identity(self) -> str:
+        """Type and URL, e.g. "lsky https://img.example.com/api/v1": the cache key part.
+
+        Renaming a profile keeps it; switching hosts changes it. Never holds a token.
+        """
+        ...
+
+    @property
+    def max_size(self) -> int | None:
+        """The largest file the host accepts, in bytes, when known."""
+        ...
+
+    def upload(self, request: UploadRequest) -> UploadResult:
+        """Upload one file; raise a HostError subclass on any failure."""
+        ...
+
+
+def make_http_client(settings: HttpSettings) -> httpx.Client:
+    """The one HTTP client all uploads share: explicit timeouts, TLS verified, env proxies."""
+    verify: bool | str = str(settings.ca_file) if settings.ca_file else True
+    timeout = httpx.Timeout(
+        connect=settings.connect_timeout,
+        read=settings.read_timeout,
+        write=settings.write_timeout,
+        pool=settings.read_timeout,
+    )
+    return httpx.Client(
+        timeout=timeout,
+        verify=verify,
+        trust_env=True,
+        follow_redirects=False,
+        headers={"Accept": "application/json", "User-Agent": "imgsync"},
+    )
