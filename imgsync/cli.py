@@ -1,0 +1,221 @@
+"""The command line: parse arguments, call the library, turn its report into an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .config import Settings, load_settings, write_starter_config
+from .errors import CacheError, ConfigError, ImgsyncError
+from .progress import Progress
+from .report import EXIT_INTERRUPTED, EXIT_USAGE, Report, display_path
+
+COMMANDS = ("sync", "check", "upload", "init")
+
+_DESCRIPTION = """\
+Upload the local images of your Markdown files to an image host and point the
+references at the hosted URLs, changing nothing else in the files. Each image is
+uploaded once, ever: the cache file (commit it) remembers the MD5 of its bytes.
+
+  imgsync docs/                 sync: upload new images, rewrite references
+  imgsync check docs/           offline: list local images left (exit 1 if any)
+  imgsync upload a.png b.png    upload files, print one URL a line
+  imgsync init                  write a starter imgsync.toml
+"""
+
+_EPILOG = """\
+exit status: 0 done (nothing local left), 1 check or --dry-run found work to do,
+2 usage or configuration error, 3 some images failed (the rest were done and saved),
+130 interrupted.
+
+configuration: imgsync.toml in this folder or a parent, or [tool.imgsync] in
+pyproject.toml; without one, LSKY_BASE_URL and LSKY_TOKEN in the environment.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run imgsync with `argv` (default: sys.argv[1:]); return the exit status."""
+    args = _parser().parse_args(_with_default_command(list(sys.argv[1:] if argv is None else argv)))
+    try:
+        return _run(args)
+    except (ConfigError, CacheError) as error:
+        print(f"imgsync: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ImgsyncError as error:
+        print(f"imgsync: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("imgsync: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "init":
+        return _init(args)
+    settings = _settings(args)
+    if args.command == "check":
+        from .pipeline import check
+
+        return _finish(check(_paths(args), settings), args, command="check")
+    if args.command == "upload":
+        from .upload import upload_files
+
+        return upload_files([Path(p) for p in args.files], settings, host_name=args.host,
+                            output=args.format, as_json=args.json, progress=_progress(args))
+    from .pipeline import sync
+
+    report = sync(_paths(args), settings, host_name=args.host, dry_run=args.dry_run,
+                  progress=_progress(args))
+    return _finish(report, args, command="sync")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    config = Path(args.config) if args.config else None
+    settings = load_settings(cwd=Path.cwd(), config_file=config, env=dict(os.environ))
+    if args.jobs is not None:
+        from dataclasses import replace
+
+        settings = replace(settings, jobs=args.jobs)
+    return settings
+
+
+def _paths(args: argparse.Namespace) -> list[Path]:
+    return [Path(p) for p in args.paths]
+
+
+def _progress(args: argparse.Namespace) -> Progress:
+    in_ci = bool(os.environ.get("CI"))
+    return Progress(sys.stderr, quiet=args.quiet or args.json, verbose=args.verbose,
+                    bar=not in_ci and _is_terminal(sys.stderr))
+
+
+def _finish(report: Report, args: argparse.Namespace, *, command: str) -> int:
+    status = report.exit_status()
+    if args.json:
+        json.dump(report.to_json(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return status
+    out, err = sys.stdout, sys.stderr
+    if command == "check" or report.dry_run:
+        for pending in report.pending:
+            print(pending, file=out)
+    elif args.verbose:
+        for path in report.files_changed:
+            print(f"rewrote {display_path(path)}", file=out)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=err)
+    for failure in report.failures:
+        print(f"error: {failure}", file=err)
+    if not args.quiet:
+        _print_summary(report, command, err)
+    return status
+
+
+def _print_summary(report: Report, command: str, stream: TextIO) -> None:
+    if command == "check":
+        files = len({p.where.path for p in report.pending})
+        if report.pending:
+            print(f"{len(report.pending)} local image reference(s) left in {files} file(s); "
+                  "run `imgsync` to upload them", file=stream)
+        else:
+            print(f"no local image references in {report.files_scanned} file(s)", file=stream)
+        return
+    print(report.summary(), file=stream)
+    if report.interrupted:
+        print("interrupted: finished uploads were recorded and their references rewritten; "
+              "run again to finish", file=stream)
+
+
+def _init(args: argparse.Namespace) -> int:
+    path = Path(args.config) if args.config else Path.cwd() / "imgsync.toml"
+    write_starter_config(path, force=args.force)
+    print(f"wrote {path}; edit the [hosts] table, then run `imgsync check .`", file=sys.stderr)
+    return 0
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+def _with_default_command(argv: list[str]) -> list[str]:
+    """`imgsync docs/` means `imgsync sync docs/`: insert the command when none is named."""
+    takes_value = {"--config", "--host", "--jobs", "-j", "--format"}
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token in ("-h", "--help", "--version"):
+            return argv
+        if token in COMMANDS:
+            return argv
+        if token == "--":
+            break
+        if not token.startswith("-"):
+            break
+        index += 2 if token in takes_value else 1
+    return ["sync", *argv]
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="the configuration file (default: "
+                        "imgsync.toml or pyproject.toml found upward from here)")
+    common.add_argument("--host", metavar="NAME", help="the [hosts.NAME] profile to use")
+    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    common.add_argument("-j", "--jobs", type=_jobs, metavar="N",
+                        help="uploads at a time (default: `jobs` in the config, else 4)")
+    common.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    common.add_argument("-v", "--verbose", action="store_true", help="say more")
+
+    parser = argparse.ArgumentParser(
+        prog="imgsync", description=_DESCRIPTION, epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"imgsync {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sync = sub.add_parser("sync", parents=[common], help="upload new images and rewrite (default)",
+                          description="Upload each local image never uploaded before, then "
+                          "rewrite its references to the hosted URL.", epilog=_EPILOG,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    sync.add_argument("paths", nargs="+", metavar="PATH", help="Markdown files or folders")
+    sync.add_argument("-n", "--dry-run", action="store_true",
+                      help="upload and write nothing; list what would change (exit 1 if anything)")
+
+    check = sub.add_parser("check", parents=[common], help="offline: list local images left",
+                           description="List every local image reference left, as FILE:LINE: "
+                           "REFERENCE. Makes no network request. Exit 1 if any is left.")
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
+
+    upload = sub.add_parser("upload", parents=[common], help="upload image files, print URLs",
+                            description="Upload image files and print their URLs, one a line, in "
+                            "the order given (what Typora's custom upload command reads).")
+    upload.add_argument("files", nargs="+", metavar="FILE")
+    upload.add_argument("--format", choices=("url", "markdown"), default="url",
+                        help="print bare URLs (default) or ![name](url) lines")
+    upload.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
+
+    init = sub.add_parser("init", parents=[common], help="write a starter imgsync.toml",
+                          description="Write a commented starter imgsync.toml here "
+                          "(or at --config FILE).")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    return parser
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError("must be from 1 to 64")
+    return value

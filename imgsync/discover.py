@@ -1,0 +1,89 @@
+"""Finding the Markdown files under the paths a user names."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def discover_markdown(
+    paths: Sequence[Path], *, root: Path, include: Iterable[str], exclude: Iterable[str]
+) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Markdown files named by `paths` (files as given, folders walked), sorted, each once,
+    and the folders that could not be read, with the reason.
+
+    Folders are walked without following symlinks (no loops); hidden folders are
+    skipped. `include`/`exclude` are globs relative to `root` (`**` spans folders).
+    """
+    unreadable: list[tuple[Path, str]] = []
+    included = [_glob(p) for p in include]
+    excluded = [_glob(p) for p in exclude]
+    found: dict[Path, None] = {}
+    for path in paths:
+        if path.is_file():
+            found[path.absolute()] = None
+        elif path.is_dir():
+            for file in _walk(path.absolute(), root, excluded, unreadable):
+                rel = _relative(file, root)
+                if any(p.fullmatch(rel) for p in included):
+                    found[file] = None
+        else:
+            raise ConfigError(f"{path}: no such file or folder")
+    return sorted(found), unreadable
+
+
+def _walk(
+    folder: Path, root: Path, excluded: list[re.Pattern[str]], unreadable: list[tuple[Path, str]]
+) -> Iterable[Path]:
+    def note(error: OSError) -> None:
+        unreadable.append((Path(error.filename), error.strerror or str(error)))
+
+    for current, dirs, files in os.walk(folder, followlinks=False, onerror=note):
+        base = Path(current)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and not any(p.fullmatch(_relative(base / d, root) + "/") for p in excluded)
+        )
+        for name in sorted(files):
+            file = base / name
+            rel = _relative(file, root)
+            if not any(p.fullmatch(rel) for p in excluded):
+                yield file
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix().lstrip("/")
+
+
+@functools.cache
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A glob as a regex: `**/` any folders, `*` within one name, `?` one character."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out), re.IGNORECASE if os.name == "nt" else 0)

@@ -1,0 +1,124 @@
+"""Local images: resolving a reference to a project file, sniffing its type, hashing it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .destinations import LocalTarget
+from .errors import ImageError
+
+_CHUNK = 1 << 20
+# Types by their first bytes: (extension, MIME type). Extensions are never trusted.
+_SIGNATURES: list[tuple[bytes, int, str, str]] = [
+    (b"\x89PNG\r\n\x1a\n", 0, ".png", "image/png"),
+    (b"\xff\xd8\xff", 0, ".jpg", "image/jpeg"),
+    (b"GIF87a", 0, ".gif", "image/gif"),
+    (b"GIF89a", 0, ".gif", "image/gif"),
+    (b"BM", 0, ".bmp", "image/bmp"),
+    (b"II*\0", 0, ".tif", "image/tiff"),
+    (b"MM\0*", 0, ".tif", "image/tiff"),
+    (b"\0\0\1\0", 0, ".ico", "image/x-icon"),
+]
+
+
+@dataclass(frozen=True)
+class LocalImage:
+    """A project file known to be an image, with its hashes."""
+
+    path: Path  # resolved
+    size: int
+    md5: str
+    sha256: str
+    extension: str  # of its real type, e.g. ".jpg"
+    mime: str
+
+    def upload_name(self) -> str:
+        """The file name to send: the real stem with the extension of the real type."""
+        return self.path.stem + self.extension
+
+
+def resolve_target(target: LocalTarget, markdown_path: Path, root: Path, site_root: Path) -> Path:
+    """The resolved project file a reference names; ImageError if there is none or it's outside."""
+    if target.path.startswith("/"):
+        candidate = site_root / target.path.lstrip("/")
+    else:
+        candidate = markdown_path.parent / target.path
+    try:
+        resolved = candidate.resolve(strict=True)
+    except FileNotFoundError:
+        raise ImageError(f"not found (looked for {_shown(candidate)})") from None
+    except (OSError, RuntimeError) as error:  # symlink loops, permissions
+        raise ImageError(f"cannot be opened ({_shown(candidate)}: {error})") from None
+    if not resolved.is_relative_to(root.resolve()):
+        why = "it is a link that points" if candidate.is_symlink() else "it is"
+        raise ImageError(
+            f"refused: {why} outside the project ({root}); only files under it are uploaded"
+        )
+    if not resolved.is_file():
+        raise ImageError(f"is not a file ({_shown(candidate)})")
+    return resolved
+
+
+def inspect_image(path: Path, max_size: int | None) -> LocalImage:
+    """Sniff and hash a resolved file, streaming it; ImageError if it is not a usable image."""
+    try:
+        with path.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size == 0:
+                raise ImageError("is an empty file, not an image")
+            if max_size is not None and size > max_size:
+                raise ImageError(
+                    f"is {_human(size)}, above the size limit of {_human(max_size)} (max_size)"
+                )
+            head = stream.read(_CHUNK)
+            kind = sniff_image_type(head)
+            if kind is None:
+                raise ImageError(f"is not an image (its bytes start {head[:8]!r})")
+            md5, sha256 = hashlib.md5(head), hashlib.sha256(head)
+            while chunk := stream.read(_CHUNK):
+                md5.update(chunk)
+                sha256.update(chunk)
+    except OSError as error:
+        raise ImageError(f"cannot be read: {error.strerror or error}") from None
+    extension, mime = kind
+    return LocalImage(path, size, md5.hexdigest(), sha256.hexdigest(), extension, mime)
+
+
+def sniff_image_type(head: bytes) -> tuple[str, str] | None:
+    """(extension, MIME type) from a file's first bytes, or None if it isn't an image."""
+    for signature, offset, extension, mime in _SIGNATURES:
+        if head[offset : offset + len(signature)] == signature:
+            return extension, mime
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ".webp", "image/webp"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"):
+        return ".avif", "image/avif"
+    if _looks_like_svg(head):
+        return ".svg", "image/svg+xml"
+    return None
+
+
+def _looks_like_svg(head: bytes) -> bool:
+    text = head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith((b"<?xml", b"<svg", b"<!--", b"<!doctype svg")) and b"<svg" in text
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _human(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    value = float(size)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1024
+        if value < 1024:
+            break
+    return f"{value:.1f} {unit}"

@@ -1,0 +1,66 @@
+"""Reading a Markdown file into text and writing text back, byte for byte."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import MarkdownError
+from .files import atomic_write
+
+_BOM = b"\xef\xbb\xbf"
+_OTHER_BOMS = {b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
+@dataclass(frozen=True)
+class MarkdownText:
+    """A Markdown file's text, with what is needed to write it back unchanged."""
+
+    path: Path
+    text: str  # decoded, BOM removed, line endings untouched
+    bom: bool
+
+    def encode(self, text: str) -> bytes:
+        """The bytes of `text` written the way this file was (UTF-8, same BOM)."""
+        return (_BOM if self.bom else b"") + text.encode("utf-8")
+
+
+def decode_markdown(path: Path, data: bytes) -> MarkdownText:
+    """Decode a Markdown file's bytes; MarkdownError (with the line) if it isn't UTF-8."""
+    bom = data.startswith(_BOM)
+    body = data[len(_BOM) :] if bom else data
+    for mark, name in _OTHER_BOMS.items():
+        if body.startswith(mark):
+            raise MarkdownError(path, f"is {name}; imgsync reads UTF-8 Markdown only", line=1)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = body.count(b"\n", 0, error.start) + 1
+        reason = (
+            f"is not valid UTF-8 (byte 0x{body[error.start]:02x} at offset {error.start}); "
+            "convert it to UTF-8, e.g. `iconv -f latin1 -t utf-8`, or exclude it"
+        )
+        if b"\0" in body[:8192]:
+            reason = "looks like a binary file, not Markdown; exclude it in imgsync.toml"
+        raise MarkdownError(path, reason, line=line) from None
+    return MarkdownText(path=path, text=text, bom=bom)
+
+
+def read_markdown(path: Path) -> MarkdownText:
+    """Read and decode a Markdown file; MarkdownError on any problem."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise MarkdownError(path, f"cannot be read: {error.strerror or error}") from None
+    return decode_markdown(path, data)
+
+
+def write_markdown(markdown: MarkdownText, new_text: str) -> bool:
+    """Write `new_text` atomically if it differs; False (file untouched) if it doesn't."""
+    if new_text == markdown.text:
+        return False
+    try:
+        atomic_write(markdown.path, markdown.encode(new_text))
+    except OSError as error:
+        raise MarkdownError(markdown.path, f"cannot be written: {error.strerror or error}") from None
+    return True

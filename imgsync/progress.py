@@ -1,0 +1,79 @@
+"""Telling the user what is happening: a bar on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import threading
+from typing import TextIO
+
+
+class Progress:
+    """Upload progress: a redrawn bar when `bar` (the CLI's choice: a terminal, not CI),
+    else one line per event; nothing but notes when `quiet`."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        quiet: bool = False,
+        verbose: bool = False,
+        bar: bool = False,
+    ) -> None:
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.verbose = verbose
+        self.bar = bar and not quiet
+        self._lock = threading.Lock()
+        self._total = 0
+        self._done = 0
+        self._drawn = False
+
+    def start(self, total: int) -> None:
+        with self._lock:
+            self._total, self._done = total, 0
+            self._draw("")
+
+    def advance(self, line: str) -> None:
+        """One upload finished; `line` says which and where it went."""
+        with self._lock:
+            self._done += 1
+            if self.bar:
+                self._draw(line)
+            elif not self.quiet:
+                print(line, file=self.stream, flush=True)
+
+    def note(self, line: str) -> None:
+        """A message that must be seen (a wait, a warning), bar or not."""
+        with self._lock:
+            self._clear()
+            if not self.quiet:
+                print(line, file=self.stream, flush=True)
+            self._draw("")
+
+    def detail(self, line: str) -> None:
+        """A message only for --verbose."""
+        if self.verbose:
+            self.note(line)
+
+    def finish(self) -> None:
+        with self._lock:
+            self._clear()
+
+    def _draw(self, label: str) -> None:
+        if not self.bar or self._total == 0:
+            return
+        width = max(10, min(30, shutil.get_terminal_size().columns - 50))
+        filled = width * self._done // self._total
+        text = f"uploading [{'#' * filled}{'.' * (width - filled)}] {self._done}/{self._total}"
+        if label:
+            text += " " + label[: max(0, shutil.get_terminal_size().columns - len(text) - 2)]
+        self.stream.write("\r\x1b[K" + text)
+        self.stream.flush()
+        self._drawn = True
+
+    def _clear(self) -> None:
+        if self._drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._drawn = False

@@ -1,0 +1,133 @@
+"""What a run did: counts, uploads, failures; and the exit status that follows from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0  # done: nothing local is left under the paths
+EXIT_WORK_LEFT = 1  # `check` or `--dry-run` found local images
+EXIT_USAGE = 2  # usage or configuration error
+EXIT_FAILED = 3  # some images failed; the rest were done and saved
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a reference stands: the Markdown file and the 1-based line."""
+
+    path: Path
+    line: int | None = None
+
+    def __str__(self) -> str:
+        shown = display_path(self.path)
+        return f"{shown}:{self.line}" if self.line is not None else shown
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One thing that could not be done, said in plain words."""
+
+    where: Location
+    image: str  # the destination as written, or the image file
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.image}: {self.reason}" if self.image else (
+            f"{self.where}: {self.reason}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": display_path(self.where.path),
+            "line": self.where.line,
+            "image": self.image,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A local image reference still in a file (what `check` lists)."""
+
+    where: Location
+    reference: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reference}"
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    """An image that went up in this run."""
+
+    image: Path
+    url: str
+
+
+@dataclass
+class Report:
+    """Everything a run did; the CLI prints it and takes its exit status."""
+
+    files_scanned: int = 0
+    files_changed: list[Path] = field(default_factory=list)
+    links_rewritten: int = 0
+    uploaded: list[Uploaded] = field(default_factory=list)
+    reused: int = 0  # distinct images found in the cache
+    pending: list[Pending] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    interrupted: bool = False
+
+    def exit_status(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.failures:
+            return EXIT_FAILED
+        if self.pending:
+            return EXIT_WORK_LEFT
+        return EXIT_OK
+
+    def summary(self) -> str:
+        if self.dry_run:
+            return (
+                f"dry run: {len(self.pending)} local image reference(s) in "
+                f"{len({p.where.path for p in self.pending})} file(s) would be rewritten, "
+                f"{len(self.uploaded)} image(s) uploaded; nothing was changed"
+            )
+        parts = [
+            f"{len(self.uploaded)} uploaded",
+            f"{self.reused} already on the host",
+            f"{self.links_rewritten} link(s) rewritten in {len(self.files_changed)} file(s)",
+            f"{self.files_scanned} file(s) scanned",
+        ]
+        if self.failures:
+            parts.append(f"{len(self.failures)} failed")
+        return ", ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "exit_status": self.exit_status(),
+            "dry_run": self.dry_run,
+            "files_scanned": self.files_scanned,
+            "files_changed": [display_path(p) for p in self.files_changed],
+            "links_rewritten": self.links_rewritten,
+            "uploaded": [{"image": display_path(u.image), "url": u.url} for u in self.uploaded],
+            "reused": self.reused,
+            "pending": [
+                {"file": display_path(p.where.path), "line": p.where.line, "reference": p.reference}
+                for p in self.pending
+            ],
+            "failures": [f.to_json() for f in self.failures],
+            "warnings": list(self.warnings),
+        }
+
+
+def display_path(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
