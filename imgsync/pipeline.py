@@ -56,10 +56,12 @@ def sync(
     """Upload the new local images under `paths` and rewrite their references."""
     progress = progress or Progress(quiet=True)
     report = Report(dry_run=dry_run)
-    profile = resolve_host(settings, host_name)
-    cache = UploadCache.open(settings.cache_path)
     works = _collect(paths, settings, report)
     images = _inspect(works, settings, report)
+    if not images:
+        return report  # nothing to upload: no host, no cache, no network needed
+    profile = resolve_host(settings, host_name)
+    cache = UploadCache.open(settings.cache_path)
     identity = host_identity(profile.type, profile.options.get("url", ""))
     urls: dict[str, str] = {}  # md5 -> hosted URL
     missing: dict[str, LocalImage] = {}

@@ -97,6 +97,8 @@ class Report:
                 f"{len({p.where.path for p in self.pending})} file(s) would be rewritten, "
                 f"{len(self.uploaded)} image(s) uploaded; nothing was changed"
             )
+        if not (self.uploaded or self.reused or self.files_changed or self.failures):
+            return f"nothing to do: no local images in {self.files_scanned} file(s)"
         parts = [
             f"{len(self.uploaded)} uploaded",
             f"{self.reused} already on the host",

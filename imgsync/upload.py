@@ -50,7 +50,7 @@ def upload_files(
             urls[image.md5] = entry.url
             report.reused += 1
         else:
-            missing[image.md5] = image
+            missing.setdefault(image.md5, image)
     if missing:
         requests = {
             md5: UploadRequest(image.path, image.upload_name(), image.mime, image.size)
