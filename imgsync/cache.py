@@ -1,0 +1,288 @@
+"""The upload cache: which image bytes are already on which host, kept in a committed JSON file."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .errors import CacheError
+from .files import atomic_write
+from .lock import FileLock
+
+VERSION = 1
+LEGACY_NAME = ".lsky_upload_cache.json"
+_MD5 = re.compile(r"[0-9a-f]{32}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_FIELDS: dict[str, type] = {
+    "url": str,
+    "handle": dict,
+    "size": int,
+    "sha256": str,
+    "uploaded_at": str,
+    "source": str,
+}
+_LOCK_TIMEOUT = 30.0  # the lock is held for one read and one write: waiting longer means a hang
+
+
+def utc_now() -> str:
+    """The current time as the cache writes it: "2026-11-23T11:30:05Z"."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One upload: where the image went and what is needed to find or delete it later."""
+
+    url: str
+    handle: Mapping[str, str]  # the host's id for deleting, e.g. {"key": "..."}; {} if none
+    size: int  # bytes; 0 when unknown (taken over from the legacy Lsky cache)
+    sha256: str  # lowercase hex, guards against MD5 collisions
+    uploaded_at: str  # UTC, "2026-11-23T11:30:05Z"; "" when unknown (legacy)
+    source: str  # the image's path when it was uploaded, relative to the project
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as the cache file holds it."""
+        return {
+            "url": self.url,
+            "handle": dict(self.handle),
+            "size": self.size,
+            "sha256": self.sha256,
+            "uploaded_at": self.uploaded_at,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> CacheEntry:
+        """Read an entry back; ValueError says which field is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError(f"is {_kind(data)}, not an object")
+        for name, kind in _FIELDS.items():
+            value = data.get(name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ValueError(f'"{name}" is {_kind(value)}, not {_kind(kind())}')
+        handle, size, sha256 = data["handle"], data["size"], data["sha256"]
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in handle.items()):
+            raise ValueError('"handle" must map names to strings')
+        if size < 0:
+            raise ValueError(f'"size" is {size}, not a number of bytes')
+        if not _SHA256.fullmatch(sha256):
+            raise ValueError(f'"sha256" is {sha256!r}, not 64 lowercase hex digits')
+        if not data["url"]:
+            raise ValueError('"url" is empty')
+        return cls(data["url"], dict(handle), size, sha256, data["uploaded_at"], data["source"])
+
+
+class UploadCache:
+    """The cache file `path`: host identity -> MD5 of the image bytes -> CacheEntry.
+
+    Every `record()` rewrites the file atomically under `<path>.lock`, merging what other
+    processes wrote meanwhile, so watch mode and a pre-commit run never lose each
+    other's uploads. Safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        uploads: dict[str, dict[str, CacheEntry]],
+        legacy: dict[str, CacheEntry],
+    ) -> None:
+        self.path = path
+        self._uploads = uploads
+        self._legacy = legacy
+        self._mutex = threading.Lock()
+        self._file_lock = FileLock(path.with_name(path.name + ".lock"), timeout=_LOCK_TIMEOUT)
+
+    @classmethod
+    def open(cls, path: Path) -> UploadCache:
+        """Read the cache (absent = empty) and a legacy `.lsky_upload_cache.json` beside it.
+
+        CacheError if either file is corrupt: nothing is ever silently emptied.
+        """
+        _, uploads = _read(path)
+        legacy_path = path.with_name(LEGACY_NAME)
+        legacy = {} if legacy_path == path else _read_legacy(legacy_path)
+        return cls(path, uploads, legacy)
+
+    def lookup(self, host_identity: str, md5: str, sha256: str) -> CacheEntry | None:
+        """The upload of these bytes to this host, or None.
+
+        An entry whose SHA-256 differs is an MD5 collision: a miss. For Lsky hosts an
+        entry of the legacy cache with this SHA-256 also counts. Such a hit is not in
+        this cache yet (it has uploaded_at "" and size 0, which the legacy file doesn't
+        know); the caller takes it over by recording it, with what it knows filled in:
+
+            entry = cache.lookup(identity, md5, sha256)
+            if entry is not None and entry.uploaded_at == "":
+                cache.record(identity, md5, dataclasses.replace(entry, size=size, ...))
+        """
+        with self._mutex:
+            entry = self._uploads.get(host_identity, {}).get(md5)
+        if entry is not None and entry.sha256 == sha256:
+            return entry
+        if host_identity.startswith("lsky "):
+            return self._legacy.get(sha256)
+        return None
+
+    def entries_for(self, host_identity: str) -> Mapping[str, CacheEntry]:
+        """A snapshot of one host's entries, by MD5."""
+        with self._mutex:
+            return MappingProxyType(dict(self._uploads.get(host_identity, {})))
+
+    def record(self, host_identity: str, md5: str, entry: CacheEntry) -> None:
+        """Add an upload and write the file now, keeping entries other processes added.
+
+        The file written is the union of what is on disk, what this object knows and the
+        new entry (on disk wins over memory, the new entry over both): an entry is never
+        dropped, whoever wrote it. CacheError if the file can't be written, or became
+        corrupt since it was read (it is then left as it is).
+        """
+        if not _MD5.fullmatch(md5):
+            raise ValueError(f"not an MD5 hex digest: {md5!r}")
+        CacheEntry.from_json(entry.to_json())  # never write what open() would refuse
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._file_lock:
+                # Edit the document as read from disk, so that keys this version of
+                # imgsync doesn't know (written by a newer one) survive the rewrite.
+                document, uploads = _read(self.path)
+                with self._mutex:
+                    # What this process knows and the file lost (moved aside, an older
+                    # version checked out) are real uploads: they go back in.
+                    lost = [
+                        (host, key, known)
+                        for host, by_md5 in self._uploads.items()
+                        for key, known in by_md5.items()
+                        if key not in uploads.get(host, {})
+                    ]
+                for host, key, new in [*lost, (host_identity, md5, entry)]:
+                    uploads.setdefault(host, {})[key] = new
+                    document["uploads"].setdefault(host, {})[key] = new.to_json()
+                atomic_write(self.path, _dump(document))
+                # Still under the file lock, so a thread that records later can't be
+                # overtaken here by this older view.
+                with self._mutex:
+                    self._uploads = uploads
+        except TimeoutError as err:  # before OSError, which it subclasses
+            raise CacheError(self.path, str(err)) from None
+        except OSError as err:
+            raise CacheError(self.path, f"can't be written: {err.strerror or err}") from None
+
+
+def _dump(document: Mapping[str, Any]) -> bytes:
+    # Sorted keys, one key a line and a final newline keep the git diff of an upload small.
+    text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+def _load_json(path: Path) -> object:
+    """The parsed file, None if it doesn't exist; CacheError if it isn't JSON."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise CacheError(path, f"can't be read: {err.strerror or err}") from None
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as err:
+        raise _corrupt(path, f"is not UTF-8 text (byte {err.start})") from None
+    except json.JSONDecodeError as err:
+        if re.search(rb"^<<<<<<< ", raw, re.MULTILINE):
+            raise CacheError(
+                path,
+                "has unresolved git merge conflict markers. Resolve the conflict by keeping"
+                " the entries of both sides (they don't overlap unless they are identical),"
+                " then run imgsync again.",
+            ) from None
+        where = f"line {err.lineno}, column {err.colno}"
+        raise _corrupt(path, f"is not valid JSON ({where}: {err.msg})") from None
+
+
+def _read(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, CacheEntry]]]:
+    """The raw document and its entries; an empty cache if the file doesn't exist."""
+    document = _load_json(path)
+    if document is None:
+        return {"version": VERSION, "uploads": {}}, {}
+    if not isinstance(document, dict):
+        raise _corrupt(path, f"holds {_kind(document)}, not a JSON object")
+    _check_version(path, document)
+    raw_uploads = document.get("uploads")
+    if not isinstance(raw_uploads, dict):
+        raise _corrupt(path, f'has {_kind(raw_uploads)} for "uploads", not an object')
+    uploads: dict[str, dict[str, CacheEntry]] = {}
+    for host, by_md5 in raw_uploads.items():
+        if not isinstance(by_md5, dict):
+            raise _corrupt(path, f"uploads[{host!r}] is {_kind(by_md5)}, not an object")
+        for md5, raw in by_md5.items():
+            where = f"uploads[{host!r}][{md5!r}]"
+            if not _MD5.fullmatch(md5):
+                raise _corrupt(path, f"{where}: the key is not 32 lowercase hex digits (MD5)")
+            try:
+                uploads.setdefault(host, {})[md5] = CacheEntry.from_json(raw)
+            except ValueError as err:
+                raise _corrupt(path, f"{where}: {err}") from None
+    return document, uploads
+
+
+def _read_legacy(path: Path) -> dict[str, CacheEntry]:
+    """The entries of an old Lsky upload script's cache, by SHA-256; {} if there is none."""
+    document = _load_json(path)
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise _corrupt(path, f"holds {_kind(document)}, not a JSON object")
+    _check_version(path, document)
+    raw_entries = document.get("entries")
+    if not isinstance(raw_entries, dict):
+        raise _corrupt(path, f'has {_kind(raw_entries)} for "entries", not an object')
+    legacy: dict[str, CacheEntry] = {}
+    for sha256, raw in raw_entries.items():
+        # Only "url" matters for reuse; "links" (other URL formats) is not needed.
+        url = raw.get("url") if isinstance(raw, dict) else None
+        source = raw.get("path", "") if isinstance(raw, dict) else None
+        if not isinstance(url, str) or not url or not isinstance(source, str):
+            where = f"entries[{sha256!r}]"
+            raise _corrupt(path, f'{where} needs a "url" string (and "path", if any, a string)')
+        if not _SHA256.fullmatch(sha256.lower()):
+            raise _corrupt(path, f"entries[{sha256!r}]: the key is not a SHA-256 hex digest")
+        legacy[sha256.lower()] = CacheEntry(url, {}, 0, sha256.lower(), "", source)
+    return legacy
+
+
+def _check_version(path: Path, document: dict[str, Any]) -> None:
+    if "version" not in document:
+        raise _corrupt(path, 'has no "version"')
+    version = document["version"]
+    if type(version) is not int or version != VERSION:
+        raise CacheError(
+            path,
+            f"has version {version!r}; this imgsync reads version {VERSION} only."
+            " If a newer imgsync wrote it, upgrade imgsync; otherwise restore it from git"
+            f" with `git checkout -- {path.name}`.",
+        )
+
+
+def _corrupt(path: Path, what: str) -> CacheError:
+    return CacheError(
+        path,
+        f"{what}. Restore it from git with `git checkout -- {path.name}` (run in its folder),"
+        " or fix it by hand. Moving it aside starts an empty cache, but then every image"
+        " is uploaded again.",
+    )
+
+
+def _kind(value: object) -> str:
+    """How JSON would name the type of `value`, for messages."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
+    if value is None:
+        return "missing or null"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "a number"
+    return names.get(type(value), type(value).__name__)

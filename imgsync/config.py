@@ -1,0 +1,319 @@
+"""The settings of one run: defaults, then imgsync.toml or [tool.imgsync], then the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .errors import ConfigError
+from .files import atomic_write
+from .hosts.base import HostProfile, HttpSettings
+
+CONFIG_NAME = "imgsync.toml"
+CACHE_NAME = ".imgsync-cache.json"
+DEFAULT_INCLUDE = ("**/*.md", "**/*.markdown")
+DEFAULT_EXCLUDE = ("node_modules/**", ".git/**", ".venv/**")
+# KB and KiB both mean 1024 bytes, the way image hosts state their limits.
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([kmg])i?)?b?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know, built once by load_settings() and passed down."""
+
+    root: Path  # the config file's folder, or the working folder without one
+    config_path: Path | None
+    cache_path: Path
+    site_root: Path  # where "/images/a.png" is looked up
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    max_size: int | None = None  # bytes; the host's own limit applies as well
+    jobs: int = 4
+    default_host: str | None = None
+    hosts: Mapping[str, HostProfile] = field(default_factory=dict)  # ${VAR}s not expanded
+    rate_limit_wait: float = 60.0  # seconds to wait after a 429 without Retry-After
+    max_attempts: int = 4
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    ca_file: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict)  # captured once, read nowhere else
+
+    def http(self) -> HttpSettings:
+        """The network knobs for make_http_client(); sending gets the patience of reading."""
+        return HttpSettings(
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            write_timeout=self.read_timeout,
+            ca_file=self.ca_file,
+        )
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest imgsync.toml, or pyproject.toml with [tool.imgsync], from `start` up."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+        pyproject = folder / "pyproject.toml"
+        # The substring test spares parsing (and failing on) unrelated pyproject files.
+        if pyproject.is_file() and "imgsync" in _read_text(pyproject):
+            tool = _parse_toml(pyproject).get("tool")
+            if isinstance(tool, dict) and "imgsync" in tool:
+                return pyproject
+    return None
+
+
+def load_settings(
+    *, cwd: Path, config_file: Path | None = None, env: Mapping[str, str]
+) -> Settings:
+    """Settings from `config_file` (a --config path) or the config file found from `cwd`."""
+    path = find_config(cwd) if config_file is None else (cwd / config_file).resolve()
+    if path is None:
+        root = cwd.resolve()
+        return _with_env_host(Settings(root, None, root / CACHE_NAME, root, env=dict(env)))
+    if not path.is_file():
+        what = "is a folder, not" if path.is_dir() else "does not exist; it was given as"
+        raise ConfigError(f"{what} the config file (--config)", path)
+    table: Any = _parse_toml(path)
+    prefix = ""
+    if path.name == "pyproject.toml":
+        tool, prefix = table.get("tool"), "tool.imgsync."
+        table = tool.get("imgsync") if isinstance(tool, dict) else None
+        if not isinstance(table, dict):
+            raise ConfigError("has no [tool.imgsync] table", path)
+    return _with_env_host(_build(table, path, prefix, env))
+
+
+def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str]) -> Settings:
+    root = path.parent
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "hosts":
+            continue
+        if key not in _RULES:
+            close = difflib.get_close_matches(key, [*_RULES, "hosts"], n=1)
+            hint = f"; did you mean `{prefix}{close[0]}`?" if close else ""
+            raise ConfigError(f"unknown key `{prefix}{key}`{hint}", path)
+        expected, check = _RULES[key]
+        checked = check(value)
+        if checked is None:
+            raise ConfigError(f"`{prefix}{key}` must be {expected}, not {_show(value)}", path)
+        values[_FIELDS.get(key, key)] = (root / checked).resolve() if key in _PATHS else checked
+    if not values.setdefault("site_root", root).is_dir():
+        raise ConfigError(f"`{prefix}site_root`: {values['site_root']} is not a folder", path)
+    if values.get("ca_file") and not values["ca_file"].is_file():
+        raise ConfigError(f"`{prefix}ca_file`: {values['ca_file']} is not a file", path)
+    hosts = _profiles(table.get("hosts", {}), path, prefix)
+    cache_path = values.pop("cache_path", root / CACHE_NAME)
+    return Settings(root, path, cache_path, hosts=hosts, env=dict(env), **values)
+
+
+def _profiles(hosts: Any, path: Path, prefix: str) -> dict[str, HostProfile]:
+    if not isinstance(hosts, dict):
+        raise ConfigError(f"`{prefix}hosts` must be a table of [hosts.NAME] tables", path)
+    profiles = {}
+    for name, table in hosts.items():
+        kind = table.get("type") if isinstance(table, dict) else None
+        if not isinstance(kind, str) or not kind:
+            where = f"`{prefix}hosts.{name}`"
+            raise ConfigError(f'{where} must be a table with a `type`, such as "lsky"', path)
+        options = {k: v for k, v in table.items() if k != "type"}
+        profiles[name] = HostProfile(name=name, type=kind, options=options, source=path)
+    return profiles
+
+
+def _with_env_host(settings: Settings) -> Settings:
+    """Without any profile, LSKY_BASE_URL (and LSKY_TOKEN) make one, as the old scripts did."""
+    if not settings.hosts and settings.env.get("LSKY_BASE_URL"):
+        options = {"url": "${LSKY_BASE_URL}"}
+        if "LSKY_TOKEN" in settings.env:
+            options["token"] = "${LSKY_TOKEN}"
+        hosts = {"lsky": HostProfile(name="lsky", type="lsky", options=options)}
+        default = settings.default_host or "lsky"
+        settings = dataclasses.replace(settings, hosts=hosts, default_host=default)
+    name, path = settings.default_host, settings.config_path
+    if name is not None and name not in settings.hosts:
+        key = "tool.imgsync.host" if path and path.name == "pyproject.toml" else "host"
+        raise ConfigError(f"`{key}` is {name!r}, but {_no_profile(settings)}", path)
+    return settings
+
+
+def resolve_host(settings: Settings, name: str | None) -> HostProfile:
+    """The profile `name`, else the default, else the only one; ${VAR}s expanded."""
+    hosts, path = settings.hosts, settings.config_path
+    if not hosts:
+        raise ConfigError(
+            "no image host is configured: run `imgsync init` to write a starter imgsync.toml,"
+            " or set LSKY_BASE_URL and LSKY_TOKEN in the environment",
+            path,
+        )
+    if name is None:
+        name = settings.default_host or (next(iter(hosts)) if len(hosts) == 1 else None)
+    if name is None:
+        raise ConfigError(
+            f"there are several host profiles ({', '.join(sorted(hosts))}) and no default:"
+            ' set `host = "NAME"` in the config or pass --host NAME',
+            path,
+        )
+    if name not in hosts:
+        raise ConfigError(f"--host is {name!r}, but {_no_profile(settings)}", path)
+    profile = hosts[name]
+    options = {k: _expand(v, profile, k, settings.env) for k, v in profile.options.items()}
+    return dataclasses.replace(profile, options=options)
+
+
+def _expand(value: Any, profile: HostProfile, key: str, env: Mapping[str, str]) -> Any:
+    """`value` with ${VAR} read from `env` and $${ as a literal ${, in nested values too."""
+    if isinstance(value, list):
+        return [_expand(item, profile, key, env) for item in value]
+    if isinstance(value, dict):
+        return {k: _expand(v, profile, f"{key}.{k}", env) for k, v in value.items()}
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        var = match.group(1)
+        if match.group() == "$${":
+            return "${"
+        if var is not None and var in env:
+            return env[var]
+        # Name the variable, never a value: the value of a key like `token` is a secret.
+        problem = (
+            f"uses ${{{var}}}, but the environment variable {var} is not set"
+            if var
+            else "has a `${` that is not a ${NAME} reference (write `$${` for a literal `${`)"
+        )
+        raise ConfigError(f"host profile {profile.name!r}, key `{key}` {problem}", profile.source)
+
+    return _VAR.sub(substitute, value)
+
+
+def starter_config() -> str:
+    """The text `imgsync init` writes: commented, valid, Lsky Pro by default."""
+    lsky = {"type": "lsky", "url": "${LSKY_BASE_URL}", "token": "${LSKY_TOKEN}"}
+    values: dict[str, Any] = {
+        "host": "lsky",
+        "cache": CACHE_NAME,
+        "include": list(DEFAULT_INCLUDE),
+        "exclude": list(DEFAULT_EXCLUDE),
+        "jobs": 4,
+        "hosts": {"lsky": lsky},
+    }
+    # tomli_w writes the values, so they are valid TOML whatever they hold; notes go between.
+    parts = [_NOTES[key] + tomli_w.dumps({key: value}) for key, value in values.items()]
+    return _NOTES["top"] + "\n".join(parts)
+
+
+def write_starter_config(path: Path, *, force: bool) -> None:
+    """Write starter_config() to `path`; an existing file is kept unless `force`."""
+    if path.exists() and not force:
+        raise ConfigError(
+            "already exists; edit it, or run `imgsync init --force` to replace it", path
+        )
+    atomic_write(path, starter_config().encode("utf-8"))
+
+
+_NOTES = {
+    "top": "# imgsync: upload the local images of Markdown files and rewrite the references.\n"
+    "# Every path here is relative to this file.\n\n",
+    "host": "# The profile under [hosts] to use when --host is not given.\n",
+    "cache": "# Records every upload. Commit it: teammates and CI then never upload twice.\n",
+    "include": "# The Markdown files to look at, and the ones to skip.\n",
+    "exclude": "",
+    "jobs": "# Uploads running at once.\n",
+    "hosts": '# Where rooted paths such as "/images/a.png" are looked up, and the largest\n'
+    "# image to upload (the host's own limit applies as well):\n"
+    '# site_root = "static"\n# max_size = "5MB"\n\n'
+    "# Lsky Pro. ${VAR} is read from the environment, so the token stays out of\n"
+    "# this file; add a [hosts.NAME] table for each other host.\n",
+}
+
+
+def _parse_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(_read_text(path))
+    except tomllib.TOMLDecodeError as err:
+        # tomllib's only way to tell where: "Invalid value (at line 2, column 5)".
+        reason, _, where = str(err).rpartition(" (at ")
+        if not reason:
+            reason, where = str(err), ""
+        raise ConfigError(f"{where.rstrip(')')}: not valid TOML: {reason}", path) from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"is not UTF-8 text (byte {err.start})", path) from None
+    except OSError as err:
+        raise ConfigError(f"can't be read: {err.strerror or err}", path) from None
+
+
+def _no_profile(settings: Settings) -> str:
+    if not settings.hosts:
+        return "no [hosts.NAME] profiles are defined"
+    return f"there is no such profile; known: {', '.join(sorted(settings.hosts))}"
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _globs(value: Any) -> tuple[str, ...] | None:
+    ok = isinstance(value, list) and all(_text(pattern) for pattern in value)
+    return tuple(value) if ok else None
+
+
+def _number(low: float, high: float, whole: bool) -> Callable[[Any], float | None]:
+    def check(value: Any) -> float | None:
+        # type(), not isinstance(): TOML's true must not pass for 1. TOML also has inf and nan.
+        kinds = (int,) if whole else (int, float)
+        ok = type(value) in kinds and math.isfinite(value) and low <= value <= high
+        return (value if whole else float(value)) if ok else None
+
+    return check
+
+
+def _size(value: Any) -> int | None:
+    if type(value) is int:
+        return value if value > 0 else None
+    match = _SIZE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    number = float(match.group(1)) * _UNITS[(match.group(2) or "").lower()]
+    return int(number) if number >= 1 else None
+
+
+# The keys of the file but `hosts`: what each must be, and a check giving the value or None.
+_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "host": ("the name of a [hosts] profile", _text),
+    "cache": ("a file path", _text),
+    "site_root": ("a folder path", _text),
+    "include": ("a list of glob patterns", _globs),
+    "exclude": ("a list of glob patterns", _globs),
+    "max_size": ('a size such as 5242880 or "5MB"', _size),
+    "jobs": ("a whole number from 1 to 64", _number(1, 64, whole=True)),
+    "rate_limit_wait": ("a number of seconds", _number(0, math.inf, whole=False)),
+    "max_attempts": ("a whole number from 1 to 20", _number(1, 20, whole=True)),
+    "connect_timeout": ("a number of seconds above 0", _number(1e-3, math.inf, whole=False)),
+    "read_timeout": ("a number of seconds above 0", _number(1e-3, math.inf, whole=False)),
+    "ca_file": ("a path to a PEM file", _text),
+}
+_PATHS = ("cache", "site_root", "ca_file")
+_FIELDS = {"cache": "cache_path", "host": "default_host"}  # config key -> Settings field

@@ -1,0 +1,111 @@
+"""An exclusive lock on a file, for the threads of one process and for separate processes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(fd: int, block: bool) -> bool:
+        # msvcrt has no wait-forever mode (LK_LOCK gives up after 10 s), so callers poll.
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int, block: bool) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if block else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class FileLock:
+    """`with FileLock(path):` holds an exclusive lock on `path` (created if missing).
+
+    The OS drops the lock when its holder dies, so a crash never leaves a stale lock;
+    the lock file itself is left in place because deleting it would race with the next
+    process opening it. Not re-entrant: acquiring it twice in one thread deadlocks
+    (or times out). `timeout=None` waits for as long as it takes; otherwise
+    `TimeoutError` says who to look for.
+    """
+
+    def __init__(self, path: Path, timeout: float | None = None, poll: float = 0.05) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.poll = poll
+        # Threads of this process queue here first: `_fd` is per-object state, and a
+        # Windows lock belongs to the process, so it would not keep two threads apart.
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Wait for the lock; TimeoutError if `timeout` seconds pass first."""
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        if not self._thread_lock.acquire(timeout=-1 if self.timeout is None else self.timeout):
+            raise self._timeout_error()
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                while not _try_lock(fd, block=deadline is None):
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise self._timeout_error()
+                    time.sleep(self.poll)
+            except BaseException:
+                os.close(fd)
+                raise
+            self._fd = fd
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        """Give the lock back; closing the file would drop it anyway, so unlock errors are moot."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            raise RuntimeError(f"{self.path}: release() of a lock that is not held")
+        try:
+            _unlock(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+            self._thread_lock.release()
+
+    def _timeout_error(self) -> TimeoutError:
+        return TimeoutError(
+            f"{self.path}: still locked after {self.timeout:g} seconds; another imgsync"
+            " (watch mode, a pre-commit hook, an editor's upload command) is holding it."
+            " Let it finish or stop it, then try again."
+        )
+
+    def __enter__(self) -> FileLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
