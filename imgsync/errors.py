@@ -92,11 +92,15 @@ class AuthError(HostError):
 
 
 class RateLimited(HostError):
-    """The host asks us to slow down; wait `retry_after` seconds, then try again."""
+    """The host asks us to slow down; wait `retry_after` seconds, then try again.
+
+    `retry_after` is None when the host did not say how long (Lsky's 429): the
+    caller then waits its configured `rate_limit_wait`.
+    """
 
     retryable = True
 
-    def __init__(self, message: str, *, retry_after: float, **kwargs: object) -> None:
+    def __init__(self, message: str, *, retry_after: float | None, **kwargs: object) -> None:
         self.retry_after = retry_after
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
 

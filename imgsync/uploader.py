@@ -19,7 +19,7 @@ class RetryPolicy:
     """How hard to try: attempts for transient failures, waits for rate limits."""
 
     max_attempts: int = 4
-    rate_limit_wait: float = 60.0  # after a rate limit that doesn't say how long (retry_after 0)
+    rate_limit_wait: float = 60.0  # after a rate limit that doesn't say how long
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
 
@@ -47,9 +47,10 @@ def upload_with_retries(
             waits += 1
             if waits > MAX_RATE_LIMIT_WAITS:
                 raise
-            delay = error.retry_after if error.retry_after > 0 else policy.rate_limit_wait
+            said = error.retry_after
+            delay = policy.rate_limit_wait if said is None else said
             until = time.strftime("%H:%M:%S", time.localtime(time.time() + delay))
-            on_wait(f"{error.host or 'host'} asks to slow down; waiting {delay:.0f}s (until {until})")
+            on_wait(f"{request.filename}: {error}; waiting {delay:.0f}s (until {until})")
             sleep(delay)
         except HostError as error:
             attempt += 1

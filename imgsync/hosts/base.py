@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import httpx
+
+from ..errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,13 @@ class Host(Protocol):
 
 def make_http_client(settings: HttpSettings) -> httpx.Client:
     """The one HTTP client all uploads share: explicit timeouts, TLS verified, env proxies."""
-    verify: bool | str = str(settings.ca_file) if settings.ca_file else True
+    verify: ssl.SSLContext | bool = True
+    if settings.ca_file:
+        # httpx 0.28 deprecates a CA path for `verify`; it wants a context built from it.
+        try:
+            verify = ssl.create_default_context(cafile=str(settings.ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"can't be used as a CA file: {exc}", settings.ca_file) from None
     timeout = httpx.Timeout(
         connect=settings.connect_timeout,
         read=settings.read_timeout,

@@ -1,0 +1,49 @@
+"""Progress output: a redrawn bar on a terminal, plain lines when piped, silence when quiet."""
+
+from __future__ import annotations
+
+import io
+
+from imgsync.progress import Progress
+
+
+def test_piped_output_is_one_plain_line_per_upload() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, bar=False)
+
+    progress.start(2)
+    progress.advance("uploaded a.png -> https://h/a.png")
+    progress.advance("uploaded b.png -> https://h/b.png")
+    progress.finish()
+
+    assert stream.getvalue() == (
+        "uploaded a.png -> https://h/a.png\nuploaded b.png -> https://h/b.png\n"
+    )
+
+
+def test_terminal_output_redraws_one_bar_and_clears_it() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, bar=True)
+
+    progress.start(4)
+    progress.advance("uploaded a.png")
+    progress.note("waiting 60s")
+    progress.advance("uploaded b.png")
+    progress.finish()
+
+    text = stream.getvalue()
+    assert "\n" not in text.replace("waiting 60s\n", "")  # only notes end lines
+    assert "1/4" in text and "2/4" in text and "[" in text
+    assert text.endswith("\r\x1b[K")  # the bar is wiped at the end
+
+
+def test_quiet_prints_nothing_but_keeps_counting() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, quiet=True, bar=True)
+
+    progress.start(1)
+    progress.advance("uploaded a.png")
+    progress.detail("verbose only")
+    progress.finish()
+
+    assert stream.getvalue() == ""
