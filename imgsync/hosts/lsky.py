@@ -144,7 +144,7 @@ class LskyHost:
         if code == 429:
             wait = _retry_after(response.headers.get("Retry-After"))
             raise RateLimited(
-                f"the host asks us to slow down; retry in {wait:.0f} s",
+                "the host asks us to slow down (HTTP 429)",
                 retry_after=wait,
                 host=self.identity,
                 status=code,
@@ -164,7 +164,7 @@ class LskyHost:
             unit, wait = _QUOTA_UNITS[quota.group(1)]
             raise RateLimited(
                 f"the host allows your group {quota.group(2)} uploads a {unit} and they are "
-                f"used up; retry in {wait} s",
+                "used up",
                 retry_after=float(wait),
                 host=self.identity,
                 status=code,
