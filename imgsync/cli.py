@@ -66,12 +66,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "upload":
         from .upload import upload_files
 
-        return upload_files([Path(p) for p in args.files], settings, host_name=args.host,
-                            output=args.format, as_json=args.json, progress=_progress(args))
+        return upload_files(
+            [Path(p) for p in args.files],
+            settings,
+            host_name=args.host,
+            output=args.format,
+            as_json=args.json,
+            progress=_progress(args),
+        )
     from .pipeline import sync
 
-    report = sync(_paths(args), settings, host_name=args.host, dry_run=args.dry_run,
-                  progress=_progress(args))
+    report = sync(
+        _paths(args), settings, host_name=args.host, dry_run=args.dry_run, progress=_progress(args)
+    )
     return _finish(report, args, command="sync")
 
 
@@ -91,8 +98,12 @@ def _paths(args: argparse.Namespace) -> list[Path]:
 
 def _progress(args: argparse.Namespace) -> Progress:
     in_ci = bool(os.environ.get("CI"))
-    return Progress(sys.stderr, quiet=args.quiet or args.json, verbose=args.verbose,
-                    bar=not in_ci and _is_terminal(sys.stderr))
+    return Progress(
+        sys.stderr,
+        quiet=args.quiet or args.json,
+        verbose=args.verbose,
+        bar=not in_ci and _is_terminal(sys.stderr),
+    )
 
 
 def _finish(report: Report, args: argparse.Namespace, *, command: str) -> int:
@@ -121,15 +132,21 @@ def _print_summary(report: Report, command: str, stream: TextIO) -> None:
     if command == "check":
         files = len({p.where.path for p in report.pending})
         if report.pending:
-            print(f"{len(report.pending)} local image reference(s) left in {files} file(s); "
-                  "run `imgsync` to upload them", file=stream)
+            print(
+                f"{len(report.pending)} local image reference(s) left in {files} file(s); "
+                "run `imgsync` to upload them",
+                file=stream,
+            )
         else:
             print(f"no local image references in {report.files_scanned} file(s)", file=stream)
         return
     print(report.summary(), file=stream)
     if report.interrupted:
-        print("interrupted: finished uploads were recorded and their references rewritten; "
-              "run again to finish", file=stream)
+        print(
+            "interrupted: finished uploads were recorded and their references rewritten; "
+            "run again to finish",
+            file=stream,
+        )
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -166,47 +183,82 @@ def _with_default_command(argv: list[str]) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help="the configuration file (default: "
-                        "imgsync.toml or pyproject.toml found upward from here)")
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the configuration file (default: "
+        "imgsync.toml or pyproject.toml found upward from here)",
+    )
     common.add_argument("--host", metavar="NAME", help="the [hosts.NAME] profile to use")
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    common.add_argument("-j", "--jobs", type=_jobs, metavar="N",
-                        help="uploads at a time (default: `jobs` in the config, else 4)")
+    common.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="uploads at a time (default: `jobs` in the config, else 4)",
+    )
     common.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     common.add_argument("-v", "--verbose", action="store_true", help="say more")
 
     parser = argparse.ArgumentParser(
-        prog="imgsync", description=_DESCRIPTION, epilog=_EPILOG,
+        prog="imgsync",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"imgsync {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sync = sub.add_parser("sync", parents=[common], help="upload new images and rewrite (default)",
-                          description="Upload each local image never uploaded before, then "
-                          "rewrite its references to the hosted URL.", epilog=_EPILOG,
-                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    sync = sub.add_parser(
+        "sync",
+        parents=[common],
+        help="upload new images and rewrite (default)",
+        description="Upload each local image never uploaded before, then "
+        "rewrite its references to the hosted URL.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sync.add_argument("paths", nargs="+", metavar="PATH", help="Markdown files or folders")
-    sync.add_argument("-n", "--dry-run", action="store_true",
-                      help="upload and write nothing; list what would change (exit 1 if anything)")
+    sync.add_argument(
+        "-n",
+        "--dry-run",
+        action="store_true",
+        help="upload and write nothing; list what would change (exit 1 if anything)",
+    )
 
-    check = sub.add_parser("check", parents=[common], help="offline: list local images left",
-                           description="List every local image reference left, as FILE:LINE: "
-                           "REFERENCE. Makes no network request. Exit 1 if any is left.")
+    check = sub.add_parser(
+        "check",
+        parents=[common],
+        help="offline: list local images left",
+        description="List every local image reference left, as FILE:LINE: "
+        "REFERENCE. Makes no network request. Exit 1 if any is left.",
+    )
     check.add_argument("paths", nargs="+", metavar="PATH")
     check.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
 
-    upload = sub.add_parser("upload", parents=[common], help="upload image files, print URLs",
-                            description="Upload image files and print their URLs, one a line, in "
-                            "the order given (what Typora's custom upload command reads).")
+    upload = sub.add_parser(
+        "upload",
+        parents=[common],
+        help="upload image files, print URLs",
+        description="Upload image files and print their URLs, one a line, in "
+        "the order given (what Typora's custom upload command reads).",
+    )
     upload.add_argument("files", nargs="+", metavar="FILE")
-    upload.add_argument("--format", choices=("url", "markdown"), default="url",
-                        help="print bare URLs (default) or ![name](url) lines")
+    upload.add_argument(
+        "--format",
+        choices=("url", "markdown"),
+        default="url",
+        help="print bare URLs (default) or ![name](url) lines",
+    )
     upload.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
 
-    init = sub.add_parser("init", parents=[common], help="write a starter imgsync.toml",
-                          description="Write a commented starter imgsync.toml here "
-                          "(or at --config FILE).")
+    init = sub.add_parser(
+        "init",
+        parents=[common],
+        help="write a starter imgsync.toml",
+        description="Write a commented starter imgsync.toml here (or at --config FILE).",
+    )
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     return parser
 

@@ -42,8 +42,10 @@ def main() -> int:
         second = _run([imgsync, "."], scratch, env)
         uploads_before_check = len(host.uploads)
         check = _run([imgsync, "check", "."], scratch, env)
-        print(f"\nthe host received {uploads_before_check} upload(s) in all; "
-              f"the cache is {scratch / '.imgsync-cache.json'}")
+        print(
+            f"\nthe host received {uploads_before_check} upload(s) in all; "
+            f"the cache is {scratch / '.imgsync-cache.json'}"
+        )
     ok = first == 0 and second == 0 and check == 0
     print("demo finished: all three commands exited 0" if ok else "demo FAILED: see above")
     return 0 if ok else 1
@@ -70,8 +72,11 @@ def _show_diffs(before: dict[Path, bytes], scratch: Path) -> None:
             continue
         name = path.relative_to(scratch).as_posix()
         diff = difflib.unified_diff(
-            old.decode().splitlines(keepends=True), new.decode().splitlines(keepends=True),
-            fromfile=f"a/{name}", tofile=f"b/{name}", n=0,
+            old.decode().splitlines(keepends=True),
+            new.decode().splitlines(keepends=True),
+            fromfile=f"a/{name}",
+            tofile=f"b/{name}",
+            n=0,
         )
         sys.stdout.writelines(diff)
     print(flush=True)

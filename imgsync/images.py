@@ -116,9 +116,9 @@ def _shown(path: Path) -> str:
 def _human(size: int) -> str:
     if size < 1024:
         return f"{size} bytes"
-    value = float(size)
-    for unit in ("KB", "MB", "GB"):
-        value /= 1024
+    value, unit = size / 1024, "KB"
+    for bigger in ("MB", "GB"):
         if value < 1024:
             break
+        value, unit = value / 1024, bigger
     return f"{value:.1f} {unit}"

@@ -62,5 +62,7 @@ def write_markdown(markdown: MarkdownText, new_text: str) -> bool:
     try:
         atomic_write(markdown.path, markdown.encode(new_text))
     except OSError as error:
-        raise MarkdownError(markdown.path, f"cannot be written: {error.strerror or error}") from None
+        raise MarkdownError(
+            markdown.path, f"cannot be written: {error.strerror or error}"
+        ) from None
     return True

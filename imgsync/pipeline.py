@@ -79,8 +79,15 @@ def sync(
         return report
     failed: dict[str, str] = {}
     if missing:
-        uploaded, failed = _upload(missing, works, settings, host_name=host_name, cache=cache,
-                                   report=report, progress=progress)
+        uploaded, failed = upload_images(
+            missing,
+            settings,
+            host_name=host_name,
+            cache=cache,
+            report=report,
+            progress=progress,
+            alts=_first_alt_by_image(works),
+        )
         urls.update(uploaded)
     for work in works:
         for ref, path in work.refs:
@@ -151,29 +158,7 @@ def _inspect(works: list[_FileWork], settings: Settings, report: Report) -> dict
     return images
 
 
-def _upload(
-    missing: dict[str, LocalImage],
-    works: list[_FileWork],
-    settings: Settings,
-    *,
-    host_name: str | None,
-    cache: UploadCache,
-    report: Report,
-    progress: Progress,
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Upload the images the cache lacks; (URLs, failure reasons), both by MD5."""
-    alts = _first_alt_by_image(works)
-    requests = {
-        md5: UploadRequest(image.path, image.upload_name(), image.mime, image.size,
-                           alt=alts.get(image.path, ""))
-        for md5, image in missing.items()
-    }
-    return upload_requests(requests, missing, settings, host_name=host_name, cache=cache,
-                           report=report, progress=progress)
-
-
-def upload_requests(
-    requests: dict[str, UploadRequest],
+def upload_images(
     images: dict[str, LocalImage],
     settings: Settings,
     *,
@@ -181,22 +166,37 @@ def upload_requests(
     cache: UploadCache,
     report: Report,
     progress: Progress,
+    alts: Mapping[Path, str] | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Upload each request (keyed by MD5), recording each success in the cache at once."""
+    """Upload `images` (keyed by MD5), recording each success in the cache at once.
+
+    Returns (hosted URLs, failure reasons), both by MD5.
+    """
     from .hosts import create_host  # imports httpx: only when something must go up
     from .hosts.base import make_http_client
 
     profile = resolve_host(settings, host_name)
     identity = host_identity(profile.type, profile.options.get("url", ""))
-    policy = RetryPolicy(max_attempts=settings.max_attempts, rate_limit_wait=settings.rate_limit_wait)
+    policy = RetryPolicy(
+        max_attempts=settings.max_attempts, rate_limit_wait=settings.rate_limit_wait
+    )
+    alts = alts or {}
     urls: dict[str, str] = {}
     failed: dict[str, str] = {}
+    requests: dict[str, UploadRequest] = {}
     with make_http_client(settings.http()) as http:
         host = create_host(profile, http)
-        for md5, request in list(requests.items()):
-            if host.max_size is not None and request.size > host.max_size:
-                failed[md5] = f"is {request.size} bytes, above the host's limit of {host.max_size}"
-                del requests[md5]
+        for md5, image in images.items():
+            if host.max_size is not None and image.size > host.max_size:
+                failed[md5] = f"is {image.size} bytes, above the host's limit of {host.max_size}"
+                continue
+            requests[md5] = UploadRequest(
+                image.path,
+                image.upload_name(),
+                image.mime,
+                image.size,
+                alt=alts.get(image.path, ""),
+            )
 
         def record(md5: str, result: UploadResult) -> None:
             cache.record(identity, md5, _entry(result.url, result.handle, images[md5], settings))
@@ -213,8 +213,15 @@ def upload_requests(
 
         progress.start(len(requests))
         try:
-            batch = upload_many(host, requests, policy, jobs=settings.jobs, on_success=record,
-                                on_finished=finished, on_wait=progress.note)
+            batch = upload_many(
+                host,
+                requests,
+                policy,
+                jobs=settings.jobs,
+                on_success=record,
+                on_finished=finished,
+                on_wait=progress.note,
+            )
         finally:
             progress.finish()
     urls.update((md5, result.url) for md5, result in batch.done.items())
@@ -278,7 +285,14 @@ def _entry(
         source = image.path.relative_to(settings.root.resolve()).as_posix()
     except ValueError:
         source = image.path.name
-    return CacheEntry(url=url, handle=dict(handle), size=image.size, sha256=image.sha256, uploaded_at=utc_now(), source=source)
+    return CacheEntry(
+        url=url,
+        handle=dict(handle),
+        size=image.size,
+        sha256=image.sha256,
+        uploaded_at=utc_now(),
+        source=source,
+    )
 
 
 def _failure(path: Path, ref: ImageRef, reason: str) -> Failure:

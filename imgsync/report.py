@@ -34,8 +34,10 @@ class Failure:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.image}: {self.reason}" if self.image else (
-            f"{self.where}: {self.reason}"
+        return (
+            f"{self.where}: {self.image}: {self.reason}"
+            if self.image
+            else (f"{self.where}: {self.reason}")
         )
 
     def to_json(self) -> dict[str, Any]:

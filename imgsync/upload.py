@@ -9,9 +9,8 @@ from pathlib import Path
 from .cache import UploadCache
 from .config import Settings, resolve_host
 from .errors import ImageError
-from .hosts.base import UploadRequest
 from .images import LocalImage, inspect_image
-from .pipeline import host_identity, upload_requests
+from .pipeline import host_identity, upload_images
 from .progress import Progress
 from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Failure, Location, Report
 
@@ -52,12 +51,9 @@ def upload_files(
         else:
             missing.setdefault(image.md5, image)
     if missing:
-        requests = {
-            md5: UploadRequest(image.path, image.upload_name(), image.mime, image.size)
-            for md5, image in missing.items()
-        }
-        uploaded, failed = upload_requests(requests, missing, settings, host_name=host_name,
-                                           cache=cache, report=report, progress=progress)
+        uploaded, failed = upload_images(
+            missing, settings, host_name=host_name, cache=cache, report=report, progress=progress
+        )
         urls.update(uploaded)
         for file, image in images.items():
             if image.md5 in failed:

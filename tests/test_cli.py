@@ -107,7 +107,10 @@ def test_host_refusal_quotes_the_host_and_exits_3(
 
 
 def test_bad_token_is_explained_and_never_printed(
-    project: Path, lsky: FakeLsky, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    project: Path,
+    lsky: FakeLsky,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     wrong = "9|wrongTokenWrongTokenWrongTokenWrongToken00"
     monkeypatch.setenv("LSKY_TOKEN", wrong)

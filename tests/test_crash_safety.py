@@ -29,7 +29,7 @@ def make_tree(root: Path, posts: int, images_per_post: int) -> None:
         for index in range(images_per_post):
             number = post * images_per_post + index
             (root / "img" / f"{number}.png").write_bytes(png_bytes(2, 2, (number, 7, 9)))
-            lines.append(f"Figure {number}: ![fig {number}](../img/{number}.png \"t\")  \r\n")
+            lines.append(f'Figure {number}: ![fig {number}](../img/{number}.png "t")  \r\n')
         (root / "posts").mkdir(exist_ok=True)
         (root / "posts" / f"p{post}.md").write_bytes("".join(lines).encode())
     (root / "imgsync.toml").write_text(
@@ -64,8 +64,13 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
 
         kills = 0
         for _ in range(5):
-            process = subprocess.Popen([IMGSYNC, "."], cwd=work, env=env_for(host),
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            process = subprocess.Popen(
+                [IMGSYNC, "."],
+                cwd=work,
+                env=env_for(host),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(chance.uniform(0.05, 0.8))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
@@ -83,5 +88,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
         assert {p.relative_to(work): p.read_bytes() for p in work.rglob("*.md")} == final
         uploads_for_work = len(host.uploads) - before_kills
         repeated = uploads_for_work - distinct
-        print(f"{kills} kills, {uploads_for_work} uploads for {distinct} images, {repeated} repeated")
+        print(
+            f"{kills} kills, {uploads_for_work} uploads for {distinct} images, {repeated} repeated"
+        )
         assert repeated <= kills * JOBS

@@ -25,7 +25,10 @@ from tests.images import png_bytes
         (b"BM\x36\x00\x00\x00", (".bmp", "image/bmp")),
         (b"II*\x00\x08\x00", (".tif", "image/tiff")),
         (b"\x00\x00\x01\x00\x01\x00", (".ico", "image/x-icon")),
-        (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', (".svg", "image/svg+xml")),
+        (
+            b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>',
+            (".svg", "image/svg+xml"),
+        ),
         (b"\xef\xbb\xbf  <svg viewBox='0 0 1 1'></svg>", (".svg", "image/svg+xml")),
         (b"<?xml version='1.0'?><html></html>", None),
         (b"hello, I am text", None),
@@ -33,7 +36,9 @@ from tests.images import png_bytes
         (b"", None),
     ],
 )
-def test_sniff_image_type_reads_bytes_not_names(head: bytes, expected: tuple[str, str] | None) -> None:
+def test_sniff_image_type_reads_bytes_not_names(
+    head: bytes, expected: tuple[str, str] | None
+) -> None:
     assert sniff_image_type(head) == expected
 
 

@@ -64,7 +64,7 @@ def test_sample_blog_sync_rewrites_every_local_reference_once(blog: Path, host: 
     assert "`logo-copy.png`" in notes  # code span untouched
     assert "<!-- An old screenshot, kept out of the post: ![old](old-screenshot.png) -->" in notes
     hello = (blog / "posts/2024/hello-world/index.md").read_text()
-    assert "```markdown\n![The cat](cat.png \"Our cat\")\n```" in hello
+    assert '```markdown\n![The cat](cat.png "Our cat")\n```' in hello
     assert "![Badge](https://img.shields.io/badge/imgsync-demo-blue)" in hello
     assert "](<http://127.0.0.1" in hello  # angle brackets kept
     assert run(blog, host, "check", ".").returncode == 0
@@ -86,9 +86,7 @@ def test_second_sync_makes_no_request_and_touches_no_file(blog: Path, host: Fake
     assert {p: p.stat().st_mtime_ns for p in blog.rglob("*") if p.is_file()} == stamps
 
 
-def test_bad_images_are_reported_and_the_rest_is_done(
-    tmp_path: Path, host: FakeLsky
-) -> None:
+def test_bad_images_are_reported_and_the_rest_is_done(tmp_path: Path, host: FakeLsky) -> None:
     project = tmp_path / "project"
     (project / "img").mkdir(parents=True)
     (project / "img" / "good.png").write_bytes(png_bytes(3, 3))
@@ -105,8 +103,9 @@ def test_bad_images_are_reported_and_the_rest_is_done(
         "![text](img/fake.png)\n"
         "![good](img/good.png)\n"
     )
-    (project / "imgsync.toml").write_text('[hosts.main]\ntype = "lsky"\nurl = "${LSKY_BASE_URL}"\n'
-                                          'token = "${LSKY_TOKEN}"\n')
+    (project / "imgsync.toml").write_text(
+        '[hosts.main]\ntype = "lsky"\nurl = "${LSKY_BASE_URL}"\ntoken = "${LSKY_TOKEN}"\n'
+    )
 
     done = run(project, host, ".")
 
@@ -145,8 +144,12 @@ def test_dry_run_changes_nothing_and_exits_1(blog: Path, host: FakeLsky) -> None
 
 
 def test_upload_prints_one_url_per_file_in_order(blog: Path, host: FakeLsky) -> None:
-    files = ["static/images/banner.png", "posts/2024/hello-world/cat.png",
-             "static/images/logo.png", "posts/2025/notes/logo-copy.png"]
+    files = [
+        "static/images/banner.png",
+        "posts/2024/hello-world/cat.png",
+        "static/images/logo.png",
+        "posts/2025/notes/logo-copy.png",
+    ]
 
     done = run(blog, host, "upload", *files)
 

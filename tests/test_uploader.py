@@ -33,7 +33,10 @@ class ScriptedHost:
         return UploadResult(url=outcome, handle={"key": "k" + request.filename})
 
 
-def run(host: ScriptedHost, policy: RetryPolicy = RetryPolicy()) -> tuple[object, list[float]]:
+DEFAULT_POLICY = RetryPolicy()
+
+
+def run(host: ScriptedHost, policy: RetryPolicy = DEFAULT_POLICY) -> tuple[object, list[float]]:
     slept: list[float] = []
     try:
         result: object = upload_with_retries(host, REQUEST, policy, sleep=slept.append)
@@ -75,11 +78,13 @@ def test_transient_failures_give_up_after_max_attempts() -> None:
 
 
 def test_rate_limits_wait_as_told_or_the_configured_time() -> None:
-    host = ScriptedHost([
-        RateLimited("429", retry_after=None),
-        RateLimited("quota", retry_after=7.0),
-        "https://h/a",
-    ])
+    host = ScriptedHost(
+        [
+            RateLimited("429", retry_after=None),
+            RateLimited("quota", retry_after=7.0),
+            "https://h/a",
+        ]
+    )
 
     result, slept = run(host, RetryPolicy(max_attempts=1, rate_limit_wait=2.5))
 
@@ -100,8 +105,9 @@ def test_upload_many_records_each_success_and_keeps_failures_apart() -> None:
     requests = {key: REQUEST for key in ("one", "two", "three")}
     recorded: list[str] = []
 
-    batch = upload_many(host, requests, RetryPolicy(), jobs=1,
-                        on_success=lambda key, result: recorded.append(key))
+    batch = upload_many(
+        host, requests, RetryPolicy(), jobs=1, on_success=lambda key, result: recorded.append(key)
+    )
 
     assert sorted(batch.done) == sorted(recorded)
     assert len(batch.done) == 2 and len(batch.failed) == 1
@@ -114,7 +120,12 @@ def test_upload_many_turns_unreadable_files_into_failures(tmp_path: Path, jobs: 
         def upload(self, request: UploadRequest) -> UploadResult:
             raise FileNotFoundError(2, "No such file or directory", str(request.path))
 
-    batch = upload_many(VanishingHost([]), {"a": REQUEST}, RetryPolicy(), jobs=jobs,
-                        on_success=lambda key, result: None)
+    batch = upload_many(
+        VanishingHost([]),
+        {"a": REQUEST},
+        RetryPolicy(),
+        jobs=jobs,
+        on_success=lambda key, result: None,
+    )
 
     assert "could not be read while uploading" in str(batch.failed["a"])
