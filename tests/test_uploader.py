@@ -129,3 +129,49 @@ def test_upload_many_turns_unreadable_files_into_failures(tmp_path: Path, jobs: 
     )
 
     assert "could not be read while uploading" in str(batch.failed["a"])
+
+
+class ScriptedBatchHost(ScriptedHost):
+    """Takes up to `batch_size` files a request; the script gives one outcome per request."""
+
+    batch_size = 3
+
+    def __init__(self, outcomes: list[HostError | str]) -> None:
+        super().__init__(outcomes)
+        self.batches: list[list[str]] = []
+
+    def upload_batch(self, requests: list[UploadRequest]) -> list[UploadResult | HostError]:
+        self.batches.append([r.filename for r in requests])
+        outcome = next(self._outcomes)
+        if isinstance(outcome, HostError):
+            raise outcome
+        return [
+            HostError("refused")
+            if r.filename == "bad.png"
+            else UploadResult(url=f"{outcome}/{r.filename}")
+            for r in requests
+        ]
+
+
+def test_a_batch_host_gets_files_in_groups_and_per_file_outcomes() -> None:
+    names = ["a.png", "b.png", "bad.png", "c.png", "d.png"]
+    requests = {name: UploadRequest(Path(name), name, "image/png", 1) for name in names}
+    host = ScriptedBatchHost([TransientHostError("502"), "https://h", "https://h"])
+    recorded: list[str] = []
+
+    batch = upload_many(
+        host,
+        requests,
+        RetryPolicy(backoff_base=0.001),
+        jobs=1,
+        on_success=lambda key, result: recorded.append(key),
+    )
+
+    assert host.batches == [
+        ["a.png", "b.png", "bad.png"],
+        ["a.png", "b.png", "bad.png"],
+        ["c.png", "d.png"],
+    ]  # the failed request was retried whole
+    assert sorted(batch.done) == sorted(recorded) == ["a.png", "b.png", "c.png", "d.png"]
+    assert list(batch.failed) == ["bad.png"]
+    assert batch.done["c.png"].url == "https://h/c.png"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
 
-from ..errors import ConfigError
+from ..errors import ConfigError, HostError
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,24 @@ class Host(Protocol):
 
     def upload(self, request: UploadRequest) -> UploadResult:
         """Upload one file; raise a HostError subclass on any failure."""
+        ...
+
+
+@runtime_checkable
+class BatchHost(Host, Protocol):
+    """A host that takes several files in one request (PicHub's `files[]`)."""
+
+    @property
+    def batch_size(self) -> int:
+        """The most files to send in one request."""
+        ...
+
+    def upload_batch(self, requests: Sequence[UploadRequest]) -> list[UploadResult | HostError]:
+        """One outcome per request, in order: a result, or the HostError for that file.
+
+        Raise a HostError when the whole request failed (rate limit, credentials,
+        timeout): the caller retries or fails every file of it.
+        """
         ...
 
 
