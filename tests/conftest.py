@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from imgsync.hosts.base import HttpSettings, make_http_client
+from imgsync.testing.fake_chevereto import FakeChevereto
 from imgsync.testing.fake_lsky import FakeLsky
 from tests.images import png_bytes
 
@@ -30,6 +31,13 @@ def make_png(tmp_path: Path) -> Callable[..., Path]:
 def fake_lsky() -> Iterator[FakeLsky]:
     """A started fake Lsky Pro server with its default token; stopped afterwards."""
     with FakeLsky() as fake:
+        yield fake
+
+
+@pytest.fixture(params=["v4", "free"])
+def fake_chevereto(request: pytest.FixtureRequest) -> Iterator[FakeChevereto]:
+    """A started fake Chevereto with its default key: each test runs against V4, then Free."""
+    with FakeChevereto(edition=request.param) as fake:
         yield fake
 
 

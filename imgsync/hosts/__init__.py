@@ -11,6 +11,7 @@ from .base import Host, HostProfile
 
 # Sorted by type name. A new host is one module plus one line here.
 BUILTIN_HOSTS: dict[str, str] = {
+    "chevereto": "imgsync.hosts.chevereto:CheveretoHost",
     "lsky": "imgsync.hosts.lsky:LskyHost",
 }
 

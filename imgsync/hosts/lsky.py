@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, NoReturn
 
 import httpx
 
-from ..errors import AuthError, ConfigError, HostError, ImageError, RateLimited, TransientHostError
+from ..errors import AuthError, ConfigError, HostError, ImageError, TransientHostError
+from ._http import REDIRECTS, HostErrors, json_object, retry_after
 from .base import HostProfile, UploadRequest, UploadResult
 
 _OPTIONS = ("album_id", "expired_at", "permission", "strategy_id", "token", "url")
@@ -35,7 +33,6 @@ _REFUSALS = {
     "for more",
     "管理员关闭了游客上传": "the host does not allow guest uploads: set a token for this profile",
 }
-_REDIRECTS = {301, 302, 303, 307, 308}
 # Without `Accept: application/json` Lsky answers a rejected token with a redirect to /login.
 _REDIRECT_ADVICE = (
     "the host redirected the upload to {where}: it treated us as logged out, so the token was "
@@ -73,6 +70,11 @@ class LskyHost:
     def __init__(self, profile: HostProfile, http: httpx.Client) -> None:
         self._url, self._token, self._fields = _read_options(profile)
         self._http = http
+        secret = (self._token or "").partition("|")[2]
+        # The part after the bar is the secret itself; a short one would redact ordinary words.
+        self._errors = HostErrors(
+            self.identity, (self._token, secret if len(secret) >= 8 else None)
+        )
 
     def __repr__(self) -> str:
         # Spelled out so the token can never appear in a repr.
@@ -95,137 +97,81 @@ class LskyHost:
             stream = request.path.open("rb")
         except OSError as exc:
             raise ImageError(f"{request.path} can't be read: {exc.strerror or exc}") from None
-        try:
-            with stream:
-                response = self._http.post(
-                    f"{self._url}/upload",
-                    headers=headers,
-                    data=self._fields,
-                    files={"file": (request.filename, stream, request.mime)},
-                )
-        except httpx.TimeoutException:
-            # `from None`: httpx errors hold the request, and so the Authorization header.
-            raise TransientHostError(
-                f"{self._url} did not answer in time", host=self.identity
-            ) from None
-        except httpx.HTTPError as exc:
-            raise TransientHostError(
-                f"could not reach {self._url}: {self._redact(str(exc)) or type(exc).__name__}",
-                host=self.identity,
-            ) from None
+        with stream, self._errors.transport(self._url):
+            response = self._http.post(
+                f"{self._url}/upload",
+                headers=headers,
+                data=self._fields,
+                files={"file": (request.filename, stream, request.mime)},
+            )
         return self._result(response, request)
 
     def _result(self, response: httpx.Response, request: UploadRequest) -> UploadResult:
         code = response.status_code
-        body = _json_object(response)
+        body = json_object(response)
         said = _message(body)
-        if code in _REDIRECTS or code in _STATUS_ADVICE or code == 429 or code >= 500:
+        if code in REDIRECTS or code in _STATUS_ADVICE or code == 429 or code >= 500:
             self._fail_by_status(response, said)
         if body is None or not isinstance(body.get("status"), bool):
             if said and code >= 400:  # a framework error such as a 422 validation reply
-                self._fail(HostError, f"the host refused the upload (HTTP {code})", code, said)
+                self._errors.fail(
+                    HostError, f"the host refused the upload (HTTP {code})", code, said
+                )
             advice = "the reply is not from the Lsky API; is 'url' the API base (…/api/v1)?"
-            self._fail(HostError, f"{advice} It began: {self._quote(response.text)}", code)
+            self._errors.fail(
+                HostError, f"{advice} It began: {self._errors.quote(response.text)}", code
+            )
         if body["status"] is not True:
             self._fail_refusal(said or f"HTTP {code}", code, request)
         data = body.get("data")
         links = data.get("links") if isinstance(data, Mapping) else None
         url = links.get("url") if isinstance(links, Mapping) else None
         if not isinstance(data, Mapping) or not isinstance(url, str) or not url:
-            self._fail(HostError, "the host reported success but sent no data.links.url", code)
+            self._errors.fail(
+                HostError, "the host reported success but sent no data.links.url", code
+            )
         key = data.get("key")
         return UploadResult(url=url, handle={"key": key} if isinstance(key, str) and key else {})
 
     def _fail_by_status(self, response: httpx.Response, said: str | None) -> NoReturn:
         code = response.status_code
-        if code in _REDIRECTS:
+        if code in REDIRECTS:
             where = response.headers.get("Location", "elsewhere")
-            self._fail(AuthError, _REDIRECT_ADVICE.format(where=where), code, said)
+            self._errors.fail(AuthError, _REDIRECT_ADVICE.format(where=where), code, said)
         if code == 429:
-            wait = _retry_after(response.headers.get("Retry-After"))
-            raise RateLimited(
-                "the host asks us to slow down (HTTP 429)",
-                retry_after=wait,
-                host=self.identity,
-                status=code,
-                host_message=self._redact(said) if said else None,
-            )
+            wait = retry_after(response.headers.get("Retry-After"))
+            self._errors.rate_limited("the host asks us to slow down (HTTP 429)", wait, code, said)
         if code in _STATUS_ADVICE:
             cls, advice = _STATUS_ADVICE[code]
-            self._fail(cls, advice, code, said)
+            self._errors.fail(cls, advice, code, said)
         advice = f"the host had a server error (HTTP {code})"
         if said:
-            self._fail(TransientHostError, advice, code, said)
-        self._fail(TransientHostError, f"{advice}; it began: {self._quote(response.text)}", code)
+            self._errors.fail(TransientHostError, advice, code, said)
+        self._errors.fail(
+            TransientHostError, f"{advice}; it began: {self._errors.quote(response.text)}", code
+        )
 
     def _fail_refusal(self, said: str, code: int, request: UploadRequest) -> NoReturn:
         quota = _QUOTA_RE.search(said)
         if quota:
             unit, wait = _QUOTA_UNITS[quota.group(1)]
-            raise RateLimited(
-                f"the host allows your group {quota.group(2)} uploads a {unit} and they are "
-                "used up",
-                retry_after=float(wait),
-                host=self.identity,
-                status=code,
-                host_message=self._redact(said),
+            message = (
+                f"the host allows your group {quota.group(2)} uploads a {unit} and they are used up"
             )
+            self._errors.rate_limited(message, float(wait), code, said)
         for known, advice in _REFUSALS.items():
             if known in said:
                 size = f"{request.size / 1024:.0f} KB"
                 strategy = self._fields.get("strategy_id", "(default)")
-                self._fail(HostError, advice.format(size=size, strategy=strategy), code, said)
-        self._fail(HostError, "the host refused the upload", code, said)
-
-    def _fail(
-        self, cls: type[HostError], message: str, code: int, said: str | None = None
-    ) -> NoReturn:
-        raise cls(
-            self._redact(message),
-            host=self.identity,
-            status=code,
-            host_message=self._redact(said) if said else None,
-        )
-
-    def _quote(self, text: str) -> str:
-        flat = " ".join(self._redact(text).split())
-        return repr(flat[:200] + ("…" if len(flat) > 200 else "")) if flat else "''"
-
-    def _redact(self, text: str) -> str:
-        # A server's debug page may echo request headers back; never pass the token on.
-        if self._token:
-            text = text.replace(self._token, "***")
-            secret = self._token.partition("|")[2]
-            if len(secret) >= 8:
-                text = text.replace(secret, "***")
-        return text
+                self._errors.fail(
+                    HostError, advice.format(size=size, strategy=strategy), code, said
+                )
+        self._errors.fail(HostError, "the host refused the upload", code, said)
 
 
 def _message(body: dict[str, Any] | None) -> str | None:
     message = body.get("message") if body else None
     return message if isinstance(message, str) and message else None
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _read_options(profile: HostProfile) -> tuple[str, str | None, dict[str, str]]:

@@ -4,29 +4,34 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import hashlib
 import html
-import json
 import secrets
-import threading
 import time
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from email.parser import HeaderParser
-from email.utils import collapse_rfc2231_value
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from socket import SHUT_RDWR, socket
-from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, ClassVar, Literal
+
+from .http import (
+    FakeServer,
+    GenericFault,
+    Part,
+    Reply,
+    Request,
+    html_reply,
+    json_reply,
+    not_found,
+    parse_multipart,
+    redacted,
+)
+
+__all__ = ["DEFAULT_TOKEN", "FakeLsky", "Fault", "ReceivedUpload", "parse_multipart"]
 
 DEFAULT_TOKEN = "1|" + "f4k3" * 10  # a Sanctum token's shape: id, bar, 40 characters
 _ALLOWED = "png jpg jpeg gif webp bmp tif tiff ico psd svg"  # Lsky's default extension list
 EXTENSIONS = frozenset(_ALLOWED.split())
 PER_PAGE = 40  # Lsky's paginator size is fixed
-Fault = Literal["429", "quota", "500", "502", "redirect", "html"]
-Part = tuple[str | None, bytes, str]  # (filename or None for a plain field, bytes, content type)
+Fault = Literal["429", "quota", "500", "502", "redirect", "html"] | GenericFault
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "token"})
 
 
@@ -43,28 +48,6 @@ class ReceivedUpload:
 
 
 @dataclass
-class _Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-    @property
-    def wants_json(self) -> bool:
-        # Laravel's expectsJson(): JSON only for clients whose first choice is JSON.
-        return "json" in self.headers.get("accept", "").split(",")[0]
-
-
-@dataclass
-class _Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
 class _Record:
     key: str
     owner: str | None  # None for a guest upload
@@ -73,51 +56,16 @@ class _Record:
     data: dict[str, Any]
 
 
-def _json(status: int, payload: Mapping[str, Any]) -> _Reply:
-    return _Reply(status, json.dumps(payload, ensure_ascii=False).encode())
-
-
-def _html(status: int, title: str, text: str = "", **headers: str) -> _Reply:
-    page = f"<!DOCTYPE html>\n<html>\n<head><title>{title}</title></head>\n<body>\n"
-    page += f"<center><h1>{title}</h1></center>\n{text}\n</body>\n</html>\n"
-    return _Reply(status, page.encode(), "text/html; charset=UTF-8", dict(headers))
-
-
-def _not_found() -> _Reply:
-    return _html(404, "404 Not Found")
-
-
-def _refuse(message: str) -> _Reply:
+def _refuse(message: str) -> Reply:
     # Lsky's business errors are HTTP 200; only `status` says it failed.
-    return _json(200, {"status": False, "message": message, "data": {}})
-
-
-def parse_multipart(content_type: str, body: bytes) -> dict[str, Part]:
-    """Split a multipart/form-data body into field name -> (filename, bytes, content type)."""
-    outer = HeaderParser().parsestr(f"Content-Type: {content_type}\n\n")
-    boundary = outer.get_boundary()
-    if outer.get_content_type() != "multipart/form-data" or not boundary:
-        raise ValueError("not a multipart/form-data body")
-    # Parts follow CRLF--boundary; a leading CRLF makes the first delimiter look the same.
-    chunks = (b"\r\n" + body).split(b"\r\n--" + boundary.encode("latin-1"))
-    if len(chunks) < 2 or not chunks[-1].startswith(b"--"):
-        raise ValueError("the multipart body has no closing boundary")
-    parts: dict[str, Part] = {}
-    for chunk in chunks[1:-1]:
-        head, blank, data = chunk.partition(b"\r\n\r\n")
-        if not blank:
-            raise ValueError("a multipart part has no blank line after its headers")
-        headers = HeaderParser().parsestr(head.decode("utf-8", "replace").lstrip())
-        name = headers.get_param("name", header="content-disposition")
-        ctype = headers.get_content_type() if "content-type" in headers else "text/plain"
-        if name is not None:
-            parts[collapse_rfc2231_value(name)] = (headers.get_filename(), data, ctype)
-    return parts
+    return json_reply(200, {"status": False, "message": message, "data": {}})
 
 
 @dataclass(eq=False, kw_only=True)
-class FakeLsky:
+class FakeLsky(FakeServer[Fault]):
     """A Lsky Pro 2.x API at `.url` once started; the public fields are switches tests may flip."""
+
+    api_path: ClassVar[str] = "/api/v1"
 
     token: str | None = field(default=DEFAULT_TOKEN, repr=False)  # the one valid bearer token
     guest_uploads: bool = True
@@ -126,76 +74,25 @@ class FakeLsky:
     strategies: set[int] = field(default_factory=lambda: {1})
     capacity_kb: float | None = None  # the account's storage; None for unlimited
     rate_limit: int | None = 60  # API requests a minute, as Laravel's throttle counts them
-    latency: float = 0.0  # seconds to wait before each reply
     quota_unit: str = "分钟"  # 分钟/小时/天/周/月, for the "quota" fault
-    host: str = "127.0.0.1"
-    port: int = 0  # 0 picks a free port
-    log_requests: bool = False
-    requests: int = field(default=0, init=False)  # every request, any path
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-    _stopped: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
-    _faults: deque[Fault] = field(default_factory=deque, init=False, repr=False)
     _uploads: list[ReceivedUpload] = field(default_factory=list, init=False, repr=False)
     _records: list[_Record] = field(default_factory=list, init=False, repr=False)
     _paths: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # md5.ext -> path
     _files: dict[str, Part] = field(default_factory=dict, init=False, repr=False)  # path -> file
     _window: tuple[float, int] = field(default=(0.0, 0), init=False, repr=False)
-    _server: _Server | None = field(default=None, init=False, repr=False)
-
-    @property
-    def site(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeLsky is not started")
-        return f"http://{self.host}:{self._server.server_address[1]}"
-
-    @property
-    def url(self) -> str:
-        return f"{self.site}/api/v1"
 
     @property
     def uploads(self) -> list[ReceivedUpload]:
         with self._lock:
             return list(self._uploads)
 
-    def fail_next(self, fault: Fault, times: int = 1) -> None:
-        """Answer the next `times` uploads with `fault` instead of handling them."""
+    def respond(self, req: Request) -> Reply:
         with self._lock:
-            self._faults.extend([fault] * times)
-
-    def start(self) -> FakeLsky:
-        self._stopped.clear()
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.fake = self
-        name = f"fake-lsky-{self._server.server_address[1]}"
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)  # quick stop()
-        threading.Thread(target=serve, name=name, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            self._stopped.set()  # wakes handlers waiting out `latency`
-            server.shutdown()
-            server.close_connections()
-            server.server_close()
-
-    def __enter__(self) -> FakeLsky:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _respond(self, req: _Request) -> _Reply:
-        """Answer one request; the HTTP handler around it only moves bytes."""
-        with self._lock:
-            self.requests += 1
             start, hits = self._window
             now = time.monotonic()
             self._window = (start, hits + 1) if now - start < 60 else (now, 1)
             hits = self._window[1]
-        if self.latency:
-            self._stopped.wait(self.latency)
-        if not req.path.startswith("/api/v1/"):
+        if not req.path.startswith(f"{self.api_path}/"):
             return self._serve_file(req.path)
         reply = self._api(req, hits)
         if self.rate_limit is not None:
@@ -203,10 +100,12 @@ class FakeLsky:
             reply.headers["X-RateLimit-Remaining"] = str(max(0, self.rate_limit - hits))
         return reply
 
-    def _api(self, req: _Request, hits: int) -> _Reply:
-        route = req.path.removeprefix("/api/v1/").rstrip("/")
+    def _api(self, req: Request, hits: int) -> Reply:
+        route = req.path.removeprefix(f"{self.api_path}/").rstrip("/")
         if not self.api_enabled:  # JSON clients are told; others see a page that isn't there
-            return _json(403, {"message": "管理员未启用 API"}) if req.wants_json else _not_found()
+            return (
+                json_reply(403, {"message": "管理员未启用 API"}) if req.wants_json else not_found()
+            )
         if self.rate_limit is not None and hits > self.rate_limit:
             return self._too_many(req)  # with no Retry-After, unlike most servers
         if (req.method, route) == ("POST", "upload"):
@@ -222,28 +121,24 @@ class FakeLsky:
                 with self._lock:
                     self._records = [r for r in self._records if (r.key, r.owner) != (key, owner)]
                 # Lsky answers success even for a key it doesn't know.
-                return _json(200, {"status": True, "message": "删除成功", "data": {}})
-        return _json(404, {"message": "Not Found"}) if req.wants_json else _not_found()
+                return json_reply(200, {"status": True, "message": "删除成功", "data": {}})
+        return json_reply(404, {"message": "Not Found"}) if req.wants_json else not_found()
 
-    def _upload(self, req: _Request) -> _Reply:
-        try:
-            parts = parse_multipart(req.headers.get("content-type", ""), req.body)
-        except ValueError:
-            parts = {}
-        file = parts.pop("file", (None, b"", ""))
-        fields = {k: v[1].decode("utf-8", "replace") for k, v in parts.items() if v[0] is None}
+    def _upload(self, req: Request) -> Reply:
+        form = req.form()
+        file = form.get("file", Part(None, b"", ""))
+        fields = {k: v for k, v in form.fields().items() if k != "file"}
         reply, key = self._store(req, file, fields)
-        seen = {k: "[redacted]" if k in _SECRET_HEADERS else v for k, v in req.headers.items()}
-        md5 = hashlib.md5(file[1]).hexdigest()
+        seen = redacted(req.headers, _SECRET_HEADERS)
+        md5 = hashlib.md5(file.data).hexdigest()
         with self._lock:
-            self._uploads.append(ReceivedUpload(file[0], len(file[1]), md5, fields, seen, key))
+            self._uploads.append(
+                ReceivedUpload(file.filename, len(file.data), md5, fields, seen, key)
+            )
         return reply
 
-    def _store(
-        self, req: _Request, file: Part, fields: dict[str, str]
-    ) -> tuple[_Reply, str | None]:
-        with self._lock:
-            fault = self._faults.popleft() if self._faults else None
+    def _store(self, req: Request, file: Part, fields: dict[str, str]) -> tuple[Reply, str | None]:
+        fault = self.take_fault()
         if fault is not None:
             return self._fault(fault, req), None
         owner, denied = self._user(req)
@@ -276,10 +171,10 @@ class FakeLsky:
             record = _Record(key, owner, fields.get("album_id"), len(self._records) + 1, {})
             record.data = self._describe(key, path, file)
             self._records.append(record)
-        return _json(200, {"status": True, "message": "上传成功", "data": record.data}), key
+        return json_reply(200, {"status": True, "message": "上传成功", "data": record.data}), key
 
     def _describe(self, key: str, pathname: str, file: Part) -> dict[str, Any]:
-        origin, data, mime = file[0] or "", file[1], file[2]
+        origin, data, mime = file.filename or "", file.data, file.content_type
         url, alt = f"{self.site}/i/{pathname}", html.escape(origin)
         links = {
             "url": url,
@@ -302,7 +197,7 @@ class FakeLsky:
             "links": links,
         }
 
-    def _list(self, owner: str, query: Mapping[str, list[str]]) -> _Reply:
+    def _list(self, owner: str, query: Mapping[str, list[str]]) -> Reply:
         page = int(query.get("page", ["1"])[0]) if query.get("page", [""])[0].isdigit() else 1
         album = query.get("album_id", [None])[0]  # without one: only images in no album
         order = query.get("order", ["newest"])[0]
@@ -319,9 +214,11 @@ class FakeLsky:
             "per_page": PER_PAGE,
             "total": len(mine),
         }
-        return _json(200, {"status": True, "message": "success", "data": listing | {"data": items}})
+        return json_reply(
+            200, {"status": True, "message": "success", "data": listing | {"data": items}}
+        )
 
-    def _user(self, req: _Request) -> tuple[str | None, _Reply | None]:
+    def _user(self, req: Request) -> tuple[str | None, Reply | None]:
         """(owner, None); (None, None) for a guest; (None, refusal): never a guest fallback."""
         scheme, _, token = req.headers.get("authorization", "").partition(" ")
         if not scheme:
@@ -330,113 +227,48 @@ class FakeLsky:
             return "user", None
         return None, self._unauthenticated(req)
 
-    def _unauthenticated(self, req: _Request, force_html: bool = False) -> _Reply:
+    def _unauthenticated(self, req: Request, force_html: bool = False) -> Reply:
         # Laravel answers JSON only to clients asking for it; others go to the login page.
         if req.wants_json and not force_html:
-            return _json(401, {"message": "Unauthenticated."})
+            return json_reply(401, {"message": "Unauthenticated."})
         login = f"{self.site}/login"
         link = f'Redirecting to <a href="{login}">{login}</a>.'
-        return _html(302, f"Redirecting to {login}", link, Location=login)
+        return html_reply(302, f"Redirecting to {login}", link, Location=login)
 
-    def _too_many(self, req: _Request) -> _Reply:
+    def _too_many(self, req: Request) -> Reply:
         if req.wants_json:
-            return _json(429, {"message": "Too Many Attempts."})
-        return _html(429, "429 Too Many Requests")
+            return json_reply(429, {"message": "Too Many Attempts."})
+        return html_reply(429, "429 Too Many Requests")
 
-    def _fault(self, fault: Fault, req: _Request) -> _Reply:
+    def _fault(self, fault: Fault, req: Request) -> Reply:
+        generic = self.generic_fault(fault)
+        if generic is not None:
+            return generic
         if fault == "429":
             return self._too_many(req)
         if fault == "quota":
             return _refuse(f"每{self.quota_unit}内你最多可以上传 20 张图片")
         if fault == "500" and req.wants_json:
-            return _json(500, {"message": "Server Error"})
+            return json_reply(500, {"message": "Server Error"})
         if fault == "500":
-            return _html(500, "500 Server Error", "<p>Whoops, looks like something went wrong.</p>")
+            page = "<p>Whoops, looks like something went wrong.</p>"
+            return html_reply(500, "500 Server Error", page)
         if fault == "502":
-            return _html(502, "502 Bad Gateway", "<hr><center>nginx</center>")
+            return html_reply(502, "502 Bad Gateway", "<hr><center>nginx</center>")
         if fault == "redirect":  # what a rejected token gets when Accept is missing
             return self._unauthenticated(req, force_html=True)
-        return _html(200, "Lsky Pro", "<p>Welcome to Lsky Pro, the image hosting site.</p>")
+        return html_reply(200, "Lsky Pro", "<p>Welcome to Lsky Pro, the image hosting site.</p>")
 
-    def _serve_file(self, path: str) -> _Reply:
+    def _serve_file(self, path: str) -> Reply:
         if path == "/login":
-            return _html(200, "Login - Lsky Pro", '<form method="post" action="/login"></form>')
+            return html_reply(
+                200, "Login - Lsky Pro", '<form method="post" action="/login"></form>'
+            )
         with self._lock:
             found = self._files.get(path.removeprefix("/i/")) if path.startswith("/i/") else None
         if found is None:
-            return _not_found()
-        return _Reply(200, found[1], found[2] or "application/octet-stream")
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeLsky
-
-    def __init__(self, address: tuple[str, int], handler: type[_Handler]) -> None:
-        super().__init__(address, handler)
-        self._connections: set[socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        # Idle keep-alive connections would otherwise keep their threads until the client leaves.
-        with self._connections_lock:
-            for conn in self._connections:
-                with contextlib.suppress(OSError):
-                    conn.shutdown(SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that gave up (a read timeout) is expected here, not a failure
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like a real server behind nginx
-    disable_nagle_algorithm = True  # headers and body go out in two writes: don't stall them
-    server: _Server
-
-    def _dispatch(self) -> None:
-        try:
-            body = self._read_body()
-        except ValueError:
-            self.send_error(400, "Bad request body")
-            return
-        url = urlsplit(self.path)
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        req = _Request(self.command, url.path, parse_qs(url.query), headers, body)
-        reply = self.server.fake._respond(req)
-        self.send_response(reply.status)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-    do_GET = do_POST = do_DELETE = _dispatch
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            body = bytearray()
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                body += self.rfile.read(size)
-                self.rfile.readline()
-            while self.rfile.readline().strip():
-                pass  # trailers
-            return bytes(body)
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.fake.log_requests:
-            super().log_message(format, *args)
+            return not_found()
+        return Reply(200, found.data, found.content_type or "application/octet-stream")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

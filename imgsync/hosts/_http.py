@@ -1,0 +1,100 @@
+"""What every HTTP host needs around a request: secrets kept out of errors, replies read safely."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, NoReturn
+
+import httpx
+
+from ..errors import HostError, RateLimited, TransientHostError
+
+QUOTE_LIMIT = 200  # characters of a reply body worth showing in an error
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class HostErrors:
+    """Builds a host's errors: each one names the host, and no secret survives into its text."""
+
+    def __init__(self, host: str, secrets: tuple[str | None, ...] = ()) -> None:
+        self.host = host  # the host's identity, which never holds a secret
+        # Longest first, so a secret that contains another is replaced whole.
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def __repr__(self) -> str:
+        return f"HostErrors({self.host!r}, {len(self._secrets)} secret(s))"
+
+    def redact(self, text: str) -> str:
+        # A server's debug page may echo request headers or fields back; never pass them on.
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def quote(self, text: str) -> str:
+        """The start of a reply body on one line, redacted and quoted, for an error message."""
+        flat = " ".join(self.redact(text).split())
+        if not flat:
+            return "''"
+        return repr(flat[:QUOTE_LIMIT] + ("…" if len(flat) > QUOTE_LIMIT else ""))
+
+    def fail(
+        self, cls: type[HostError], message: str, status: int | None, said: str | None = None
+    ) -> NoReturn:
+        """Raise `cls` with our advice and the host's own words, both redacted."""
+        raise cls(
+            self.redact(message),
+            host=self.host,
+            status=status,
+            host_message=self.redact(said) if said else None,
+        )
+
+    def rate_limited(
+        self, message: str, retry_after: float | None, status: int | None, said: str | None
+    ) -> NoReturn:
+        raise RateLimited(
+            self.redact(message),
+            retry_after=retry_after,
+            host=self.host,
+            status=status,
+            host_message=self.redact(said) if said else None,
+        )
+
+    @contextmanager
+    def transport(self, where: str) -> Iterator[None]:
+        """Turn httpx's timeouts and connection errors into TransientHostError."""
+        try:
+            yield
+        except httpx.TimeoutException:
+            # `from None`: httpx errors hold the request, and so its secret headers and fields.
+            raise TransientHostError(f"{where} did not answer in time", host=self.host) from None
+        except httpx.HTTPError as exc:
+            reason = self.redact(str(exc)) or type(exc).__name__
+            raise TransientHostError(f"could not reach {where}: {reason}", host=self.host) from None
+
+
+def json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The reply body as a JSON object, or None when it is anything else."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None if unusable."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

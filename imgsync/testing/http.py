@@ -1,0 +1,319 @@
+"""The loopback HTTP machinery every fake image host shares: server, requests, replies, faults."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import socket
+import struct
+import threading
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from email.parser import HeaderParser
+from email.utils import collapse_rfc2231_value
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, Self, TypeVar
+from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+REDACTED = "[redacted]"
+GenericFault = Literal["reset", "hang"]  # every fake understands these; compose them into yours
+FaultT = TypeVar("FaultT", bound=str)
+
+
+class Part(NamedTuple):
+    """One form field: a plain field has no filename; its value is `data`."""
+
+    filename: str | None
+    data: bytes
+    content_type: str
+
+
+class Form(Mapping[str, Part]):
+    """A form body as a multi-dict: `form[name]` is the first part of that name, `.parts` all.
+
+    Repeated names (PicHub's `files[]`) are all kept, in the order they came.
+    """
+
+    def __init__(self, parts: Iterable[tuple[str, Part]] = ()) -> None:
+        self.parts: list[tuple[str, Part]] = list(parts)
+
+    def __getitem__(self, name: str) -> Part:
+        for key, part in self.parts:
+            if key == name:
+                return part
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys(key for key, _ in self.parts))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys(key for key, _ in self.parts))
+
+    def __repr__(self) -> str:
+        return f"Form({self.parts!r})"
+
+    def getall(self, name: str) -> list[Part]:
+        return [part for key, part in self.parts if key == name]
+
+    def fields(self) -> dict[str, str]:
+        """The plain (non-file) fields as text, the first value of each name."""
+        found: dict[str, str] = {}
+        for key, part in self.parts:
+            if part.filename is None:
+                found.setdefault(key, part.data.decode("utf-8", "replace"))
+        return found
+
+
+def parse_multipart(content_type: str, body: bytes) -> Form:
+    """Split a multipart/form-data body into its parts; ValueError if it is not one."""
+    outer = HeaderParser().parsestr(f"Content-Type: {content_type}\n\n")
+    boundary = outer.get_boundary()
+    if outer.get_content_type() != "multipart/form-data" or not boundary:
+        raise ValueError("not a multipart/form-data body")
+    # Parts follow CRLF--boundary; a leading CRLF makes the first delimiter look the same.
+    chunks = (b"\r\n" + body).split(b"\r\n--" + boundary.encode("latin-1"))
+    if len(chunks) < 2 or not chunks[-1].startswith(b"--"):
+        raise ValueError("the multipart body has no closing boundary")
+    form = Form()
+    for chunk in chunks[1:-1]:
+        head, blank, data = chunk.partition(b"\r\n\r\n")
+        if not blank:
+            raise ValueError("a multipart part has no blank line after its headers")
+        headers = HeaderParser().parsestr(head.decode("utf-8", "replace").lstrip())
+        name = headers.get_param("name", header="content-disposition")
+        ctype = headers.get_content_type() if "content-type" in headers else "text/plain"
+        if name is not None:
+            form.parts.append(
+                (collapse_rfc2231_value(name), Part(headers.get_filename(), data, ctype))
+            )
+    return form
+
+
+def redacted(values: Mapping[str, str], secret: Collection[str]) -> dict[str, str]:
+    """A copy with the values of the `secret` names (lower-case) replaced, for records."""
+    return {k: REDACTED if k.lower() in secret else v for k, v in values.items()}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as a fake sees it; the handler around it only moves bytes."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    client: str = "127.0.0.1"  # the peer's IP address
+
+    @property
+    def wants_json(self) -> bool:
+        # Laravel's expectsJson(): JSON only for clients whose first choice is JSON.
+        return "json" in self.headers.get("accept", "").split(",")[0]
+
+    def form(self) -> Form:
+        """The body as a form (multipart or URL-encoded); empty when it is neither or broken."""
+        ctype = self.headers.get("content-type", "")
+        if ctype.lower().startswith("application/x-www-form-urlencoded"):
+            pairs = parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+            return Form((k, Part(None, v.encode(), "text/plain")) for k, v in pairs)
+        try:
+            return parse_multipart(ctype, self.body)
+        except ValueError:
+            return Form()
+
+
+@dataclass
+class Reply:
+    """What to answer; `action` "reset" drops the connection, "hang" never answers."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    action: Literal["send", "reset", "hang"] = "send"
+
+
+def json_reply(status: int, payload: Mapping[str, Any], **headers: str) -> Reply:
+    return Reply(status, json.dumps(payload, ensure_ascii=False).encode(), headers=dict(headers))
+
+
+def html_reply(status: int, title: str, text: str = "", **headers: str) -> Reply:
+    page = f"<!DOCTYPE html>\n<html>\n<head><title>{title}</title></head>\n<body>\n"
+    page += f"<center><h1>{title}</h1></center>\n{text}\n</body>\n</html>\n"
+    return Reply(status, page.encode(), "text/html; charset=UTF-8", dict(headers))
+
+
+def not_found() -> Reply:
+    return html_reply(404, "404 Not Found")
+
+
+@dataclass(eq=False, kw_only=True)
+class FakeServer(ABC, Generic[FaultT]):
+    """A fake host on loopback once started; subclasses answer requests in `respond`.
+
+    The public fields are switches tests may flip while it runs. `fail_next`
+    queues faults that the subclass takes with `take_fault` wherever its real
+    host would fail (usually the upload), and turns into replies; the generic
+    "reset" and "hang" faults become replies through `generic_fault`.
+    """
+
+    api_path: ClassVar[str] = ""  # the API base under the site, e.g. "/api/v1"
+
+    latency: float = 0.0  # seconds to wait before each reply
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 picks a free port
+    log_requests: bool = False
+    requests: int = field(default=0, init=False)  # every request, any path
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _stopped: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _faults: deque[FaultT] = field(default_factory=deque, init=False, repr=False)
+    _server: _Server | None = field(default=None, init=False, repr=False)
+
+    @property
+    def site(self) -> str:
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return f"http://{self.host}:{self._server.server_address[1]}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.site}{self.api_path}"
+
+    def fail_next(self, fault: FaultT, times: int = 1) -> None:
+        """Answer the next `times` uploads with `fault` instead of handling them."""
+        with self._lock:
+            self._faults.extend([fault] * times)
+
+    def take_fault(self) -> FaultT | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
+
+    def generic_fault(self, fault: str) -> Reply | None:
+        """The reply for "reset" or "hang"; None for a fault the subclass must answer."""
+        if fault == "reset":
+            return Reply(0, action="reset")
+        if fault == "hang":
+            return Reply(0, action="hang")
+        return None
+
+    @abstractmethod
+    def respond(self, req: Request) -> Reply:
+        """Answer one request (after `latency`); runs in the connection's thread."""
+
+    def start(self) -> Self:
+        self._stopped.clear()
+        self._server = _Server((self.host, self.port), _Handler)
+        self._server.fake = self
+        name = f"fake-{type(self).__name__.lower()}-{self._server.server_address[1]}"
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)  # quick stop()
+        threading.Thread(target=serve, name=name, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            self._stopped.set()  # wakes handlers waiting out `latency` or a "hang"
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _serve(self, req: Request) -> Reply:
+        with self._lock:
+            self.requests += 1
+        if self.latency:
+            self._stopped.wait(self.latency)
+        return self.respond(req)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeServer[Any]
+
+    def __init__(self, address: tuple[str, int], handler: type[_Handler]) -> None:
+        super().__init__(address, handler)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        # Idle keep-alive connections would otherwise keep their threads until the client leaves.
+        with self._connections_lock:
+            for conn in self._connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (a read timeout) is expected here, not a failure
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like a real server behind nginx
+    disable_nagle_algorithm = True  # headers and body go out in two writes: don't stall them
+    server: _Server
+
+    def _dispatch(self) -> None:
+        try:
+            body = self._read_body()
+        except ValueError:
+            self.send_error(400, "Bad request body")
+            return
+        url = urlsplit(self.path)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        req = Request(
+            self.command, url.path, parse_qs(url.query), headers, body, self.client_address[0]
+        )
+        reply = self.server.fake._serve(req)
+        if reply.action != "send":
+            self._drop(reply.action == "hang")
+            return
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _dispatch
+
+    def _drop(self, hang: bool) -> None:
+        if hang:
+            self.server.fake._stopped.wait()  # a server that took the request and went silent
+        self.close_connection = True
+        # Linger 0: close() sends a TCP reset, as a crashed backend or a killed proxy would.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            body = bytearray()
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                body += self.rfile.read(size)
+                self.rfile.readline()
+            while self.rfile.readline().strip():
+                pass  # trailers
+            return bytes(body)
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.fake.log_requests:
+            super().log_message(format, *args)
