@@ -11,19 +11,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import CacheEntry, UploadCache, utc_now
-from .config import Settings, resolve_host
+from .config import Settings
 from .destinations import join_suffix, local_target
 from .discover import discover_markdown
-from .errors import HostError, ImageError, MarkdownError
-from .hosts.base import UploadRequest, UploadResult
+from .errors import ImageError, MarkdownError
 from .images import LocalImage, inspect_image, resolve_target
 from .markdown_file import MarkdownText, read_markdown, write_markdown
 from .progress import Progress
-from .report import Failure, Location, Pending, Report, Uploaded, display_path
+from .report import Failure, Location, Pending, Report, Uploaded
 from .rewrite import Replacement, RewriteRefused, rewrite_markdown
 from .scan import ImageRef, scan_markdown
-from .uploader import RetryPolicy, upload_many
 
 
 @dataclass
@@ -60,47 +57,28 @@ def sync(
     images = _inspect(works, settings, report)
     if not images:
         return report  # nothing to upload: no host, no cache, no network needed
-    profile = resolve_host(settings, host_name)
-    cache = UploadCache.open(settings.cache_path)
-    identity = host_identity(profile.type, profile.options.get("url", ""))
-    urls: dict[str, str] = {}  # md5 -> hosted URL
-    missing: dict[str, LocalImage] = {}
-    for image in images.values():
-        entry = cache.lookup(identity, image.md5, image.sha256)
-        if entry is None:
-            missing.setdefault(image.md5, image)
-        elif image.md5 not in urls:
-            urls[image.md5] = entry.url
-            report.reused += 1
-            if entry.uploaded_at == "" and not dry_run:  # taken over from the legacy cache
-                cache.record(identity, image.md5, _entry(entry.url, {}, image, settings))
+    from .hosting import host_images  # imports httpx: only when there are images
+
+    unique = {image.md5: image for image in reversed(images.values())}  # first name wins
+    hosted = host_images(
+        unique,
+        settings,
+        host_name=host_name,
+        report=report,
+        progress=progress,
+        dry_run=dry_run,
+        alts=_first_alt_by_image(works),
+    )
     if dry_run:
-        _report_dry_run(works, images, missing, report)
+        _report_dry_run(works, hosted.missing, report)
         return report
-    failed: dict[str, str] = {}
-    if missing:
-        uploaded, failed = upload_images(
-            missing,
-            settings,
-            host_name=host_name,
-            cache=cache,
-            report=report,
-            progress=progress,
-            alts=_first_alt_by_image(works),
-        )
-        urls.update(uploaded)
     for work in works:
         for ref, path in work.refs:
-            reason = failed.get(images[path].md5)
+            reason = hosted.failed.get(images[path].md5)
             if reason is not None:
                 report.failures.append(_failure(work.markdown.path, ref, reason))
-    _rewrite(works, images, urls, report)
+    _rewrite(works, images, hosted.urls, report)
     return report
-
-
-def host_identity(host_type: str, url: object) -> str:
-    """The cache's name for a host: type and URL, never the profile name or a token."""
-    return f"{host_type} {str(url).rstrip('/')}"
 
 
 def _read_all(paths: Sequence[Path], settings: Settings, report: Report) -> list[MarkdownText]:
@@ -158,78 +136,6 @@ def _inspect(works: list[_FileWork], settings: Settings, report: Report) -> dict
     return images
 
 
-def upload_images(
-    images: dict[str, LocalImage],
-    settings: Settings,
-    *,
-    host_name: str | None,
-    cache: UploadCache,
-    report: Report,
-    progress: Progress,
-    alts: Mapping[Path, str] | None = None,
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Upload `images` (keyed by MD5), recording each success in the cache at once.
-
-    Returns (hosted URLs, failure reasons), both by MD5.
-    """
-    from .hosts import create_host  # imports httpx: only when something must go up
-    from .hosts.base import make_http_client
-
-    profile = resolve_host(settings, host_name)
-    identity = host_identity(profile.type, profile.options.get("url", ""))
-    policy = RetryPolicy(
-        max_attempts=settings.max_attempts, rate_limit_wait=settings.rate_limit_wait
-    )
-    alts = alts or {}
-    urls: dict[str, str] = {}
-    failed: dict[str, str] = {}
-    requests: dict[str, UploadRequest] = {}
-    with make_http_client(settings.http()) as http:
-        host = create_host(profile, http)
-        for md5, image in images.items():
-            if host.max_size is not None and image.size > host.max_size:
-                failed[md5] = f"is {image.size} bytes, above the host's limit of {host.max_size}"
-                continue
-            requests[md5] = UploadRequest(
-                image.path,
-                image.upload_name(),
-                image.mime,
-                image.size,
-                alt=alts.get(image.path, ""),
-            )
-
-        def record(md5: str, result: UploadResult) -> None:
-            cache.record(identity, md5, _entry(result.url, result.handle, images[md5], settings))
-
-        def finished(md5: str, outcome: UploadResult | HostError) -> None:
-            shown = display_path(images[md5].path)
-            if isinstance(outcome, HostError):
-                progress.advance(f"failed {shown}")
-                return
-            if outcome.warning:
-                report.warnings.append(f"{shown}: {outcome.warning}")
-            report.uploaded.append(Uploaded(images[md5].path, outcome.url))
-            progress.advance(f"uploaded {shown} -> {outcome.url}")
-
-        progress.start(len(requests))
-        try:
-            batch = upload_many(
-                host,
-                requests,
-                policy,
-                jobs=settings.jobs,
-                on_success=record,
-                on_finished=finished,
-                on_wait=progress.note,
-            )
-        finally:
-            progress.finish()
-    urls.update((md5, result.url) for md5, result in batch.done.items())
-    failed.update((md5, str(error)) for md5, error in batch.failed.items())
-    report.interrupted = batch.interrupted
-    return urls, failed
-
-
 def _rewrite(
     works: list[_FileWork], images: dict[Path, LocalImage], urls: dict[str, str], report: Report
 ) -> None:
@@ -258,10 +164,7 @@ def _rewrite(
 
 
 def _report_dry_run(
-    works: list[_FileWork],
-    images: dict[Path, LocalImage],
-    missing: dict[str, LocalImage],
-    report: Report,
+    works: list[_FileWork], missing: Mapping[str, LocalImage], report: Report
 ) -> None:
     for work in works:
         for ref, _path in work.refs:
@@ -276,23 +179,6 @@ def _first_alt_by_image(works: list[_FileWork]) -> dict[Path, str]:
             if ref.alt:
                 alts.setdefault(path, ref.alt)
     return alts
-
-
-def _entry(
-    url: str, handle: Mapping[str, str], image: LocalImage, settings: Settings
-) -> CacheEntry:
-    try:
-        source = image.path.relative_to(settings.root.resolve()).as_posix()
-    except ValueError:
-        source = image.path.name
-    return CacheEntry(
-        url=url,
-        handle=dict(handle),
-        size=image.size,
-        sha256=image.sha256,
-        uploaded_at=utc_now(),
-        source=source,
-    )
 
 
 def _failure(path: Path, ref: ImageRef, reason: str) -> Failure:

@@ -6,11 +6,10 @@ import json
 import sys
 from pathlib import Path
 
-from .cache import UploadCache
-from .config import Settings, resolve_host
+from .config import Settings
 from .errors import ImageError
+from .hosting import host_images
 from .images import LocalImage, inspect_image
-from .pipeline import host_identity, upload_images
 from .progress import Progress
 from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Failure, Location, Report
 
@@ -31,38 +30,24 @@ def upload_files(
     result lines (Typora reads the last N lines as the N URLs).
     """
     report = Report()
-    profile = resolve_host(settings, host_name)
-    identity = host_identity(profile.type, profile.options.get("url", ""))
-    cache = UploadCache.open(settings.cache_path)
     images: dict[Path, LocalImage] = {}
     for file in files:
         try:
             images[file] = inspect_image(file.resolve(strict=True), settings.max_size)
-        except (ImageError, OSError) as error:
-            reason = error.reason if isinstance(error, ImageError) else "not found"
-            report.failures.append(Failure(Location(file), "", reason))
-    urls: dict[str, str] = {}
-    missing: dict[str, LocalImage] = {}
-    for image in images.values():
-        entry = cache.lookup(identity, image.md5, image.sha256)
-        if entry is not None:
-            urls[image.md5] = entry.url
-            report.reused += 1
-        else:
-            missing.setdefault(image.md5, image)
-    if missing:
-        uploaded, failed = upload_images(
-            missing, settings, host_name=host_name, cache=cache, report=report, progress=progress
-        )
-        urls.update(uploaded)
-        for file, image in images.items():
-            if image.md5 in failed:
-                report.failures.append(Failure(Location(file), "", failed[image.md5]))
-    lines = []
-    for file in files:
-        url = urls.get(images[file].md5) if file in images else None
-        if url is not None:
-            lines.append({"file": str(file), "url": url})
+        except ImageError as error:
+            report.failures.append(Failure(Location(file), "", error.reason))
+        except OSError:
+            report.failures.append(Failure(Location(file), "", "not found"))
+    unique = {image.md5: image for image in reversed(images.values())}  # first name wins
+    hosted = host_images(unique, settings, host_name=host_name, report=report, progress=progress)
+    for file, image in images.items():
+        if image.md5 in hosted.failed:
+            report.failures.append(Failure(Location(file), "", hosted.failed[image.md5]))
+    lines = [
+        {"file": str(file), "url": hosted.urls[image.md5]}
+        for file, image in images.items()
+        if image.md5 in hosted.urls
+    ]
     if as_json:
         document = {"uploads": lines, "failures": [f.to_json() for f in report.failures]}
         json.dump(document, sys.stdout, indent=2, ensure_ascii=False)

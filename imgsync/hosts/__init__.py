@@ -1,8 +1,17 @@
-"""The registry of image hosts: type name -> class, imported only when used."""
+"""The registry of image hosts: type name -> class, imported only when used.
+
+A host of another package joins through the entry-point group `imgsync.hosts`:
+
+    [project.entry-points."imgsync.hosts"]
+    myhost = "my_package.my_module:MyHost"
+
+Built-in type names win over outside ones of the same name.
+"""
 
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import entry_points
 
 import httpx
 
@@ -16,14 +25,21 @@ BUILTIN_HOSTS: dict[str, str] = {
 }
 
 
+ENTRY_POINT_GROUP = "imgsync.hosts"
+
+
+def _outside_hosts() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
 def host_types() -> list[str]:
-    """The type names a profile may use."""
-    return sorted(BUILTIN_HOSTS)
+    """The type names a profile may use: the built-in ones and those of installed packages."""
+    return sorted(set(BUILTIN_HOSTS) | set(_outside_hosts()))
 
 
 def create_host(profile: HostProfile, http: httpx.Client) -> Host:
-    """Build the host a profile describes; ConfigError if its type is unknown."""
-    target = BUILTIN_HOSTS.get(profile.type)
+    """Build the host a profile describes; ConfigError if its type is unknown or won't load."""
+    target = BUILTIN_HOSTS.get(profile.type) or _outside_hosts().get(profile.type)
     if target is None:
         known = ", ".join(host_types())
         raise ConfigError(
@@ -31,6 +47,11 @@ def create_host(profile: HostProfile, http: httpx.Client) -> Host:
             profile.source,
         )
     module_name, _, class_name = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(
+            f"host type {profile.type!r} ({target}) could not be loaded: {error}", profile.source
+        ) from None
     host: Host = cls(profile, http)
     return host
