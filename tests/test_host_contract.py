@@ -1,0 +1,80 @@
+"""Each built-in host against its fake server, through the one contract (tests/host_contract.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from imgsync.hosts.base import Host, HostProfile, UploadRequest
+from imgsync.hosts.chevereto import CheveretoHost
+from imgsync.hosts.lsky import LskyHost
+from imgsync.testing.fake_chevereto import FakeChevereto
+from imgsync.testing.fake_lsky import FakeLsky
+from imgsync.testing.http import FakeServer
+from tests.host_contract import HostContract
+from tests.images import png_bytes
+
+LSKY_TOKEN = "2|contractLskyTokenXXXXXXXXXXXXXXXXXXXXXXXXX"
+CHEVERETO_KEY = "chv_contractKeyXXXXXXXXXXXXXXXXXXXX"
+
+
+def oversized_png(folder: Path, kilobytes: int) -> Path:
+    path = folder / "big.png"
+    path.write_bytes(png_bytes(4, 4) + b"\0" * (kilobytes * 1024))
+    return path
+
+
+class TestLskyContract(HostContract):
+    secret = LSKY_TOKEN
+
+    def start_fake(self) -> FakeServer[Any]:
+        return FakeLsky(token=LSKY_TOKEN, max_size_kb=64)
+
+    def make_host(self, fake: FakeServer[Any], http: httpx.Client, *, wrong: bool = False) -> Host:
+        token = "2|" + "w" * 40 if wrong else LSKY_TOKEN
+        options = {"url": fake.url, "token": token, "strategy_id": 1}
+        return LskyHost(HostProfile("t", "lsky", options), http)
+
+    def provoke_refusal(self, fake: FakeServer[Any], host: Host, request: UploadRequest) -> None:
+        assert isinstance(fake, FakeLsky)
+        fake.strategies = set()  # the configured strategy no longer exists
+
+    def provoke_rate_limit(self, fake: FakeServer[Any]) -> None:
+        fake.fail_next("429")
+
+    def provoke_html_page(self, fake: FakeServer[Any]) -> None:
+        fake.fail_next("502")
+
+    def provoke_hang(self, fake: FakeServer[Any]) -> None:
+        fake.fail_next("hang")
+
+    def make_oversized(self, fake: FakeServer[Any], folder: Path) -> Path:
+        return oversized_png(folder, 65)
+
+
+class TestCheveretoContract(HostContract):
+    secret = CHEVERETO_KEY
+
+    def start_fake(self) -> FakeServer[Any]:
+        return FakeChevereto(api_key=CHEVERETO_KEY, max_size_kb=64)
+
+    def make_host(self, fake: FakeServer[Any], http: httpx.Client, *, wrong: bool = False) -> Host:
+        key = "chv_" + "w" * 30 if wrong else CHEVERETO_KEY
+        return CheveretoHost(HostProfile("t", "chevereto", {"url": fake.url, "key": key}), http)
+
+    def provoke_refusal(self, fake: FakeServer[Any], host: Host, request: UploadRequest) -> None:
+        host.upload(request)  # the same bytes again within 24 hours: a duplicate
+
+    def provoke_rate_limit(self, fake: FakeServer[Any]) -> None:
+        fake.fail_next("flood")
+
+    def provoke_html_page(self, fake: FakeServer[Any]) -> None:
+        fake.fail_next("502")
+
+    def provoke_hang(self, fake: FakeServer[Any]) -> None:
+        fake.fail_next("hang")
+
+    def make_oversized(self, fake: FakeServer[Any], folder: Path) -> Path:
+        return oversized_png(folder, 65)
