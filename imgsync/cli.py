@@ -164,7 +164,8 @@ def _is_terminal(stream: TextIO) -> bool:
 
 
 def _with_default_command(argv: list[str]) -> list[str]:
-    """`imgsync docs/` means `imgsync sync docs/`: insert the command when none is named."""
+    """Put the command first: `imgsync docs/` is `imgsync sync docs/`, and options written
+    before the command (`imgsync --host b check .`) move after it."""
     takes_value = {"--config", "--host", "--jobs", "-j", "--format"}
     index = 0
     while index < len(argv):
@@ -172,10 +173,8 @@ def _with_default_command(argv: list[str]) -> list[str]:
         if token in ("-h", "--help", "--version"):
             return argv
         if token in COMMANDS:
-            return argv
-        if token == "--":
-            break
-        if not token.startswith("-"):
+            return [token, *argv[:index], *argv[index + 1 :]]
+        if token == "--" or not token.startswith("-"):
             break
         index += 2 if token in takes_value else 1
     return ["sync", *argv]

@@ -1,0 +1,119 @@
+"""The sample blog synced by the real console script against each fake host."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imgsync.testing.fake_chevereto import FakeChevereto
+from imgsync.testing.fake_lsky import FakeLsky
+from imgsync.testing.http import FakeServer
+
+IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SECRET = "chv_e2eSecretKeyXXXXXXXXXXXXXXXXXXXXXX"
+# One configuration for every host; --host picks the profile.
+CONFIG = """
+site_root = "static"
+
+[hosts.lsky]
+type = "lsky"
+url = "${LSKY_URL}"
+token = "${SECRET}"
+
+[hosts.chevereto]
+type = "chevereto"
+url = "${CHEVERETO_URL}"
+key = "${SECRET}"
+"""
+DISTINCT_IMAGES = 5  # six files under examples/, two of them the same bytes
+
+
+def start(kind: str) -> FakeServer[Any]:
+    if kind == "lsky":
+        return FakeLsky(token=SECRET)
+    return FakeChevereto(edition=kind.removeprefix("chevereto-"), api_key=SECRET)  # type: ignore[arg-type]
+
+
+Served = tuple[str, FakeServer[Any], Path]
+
+
+def serve(kind: str, tmp_path: Path) -> Iterator[Served]:
+    blog = tmp_path / "blog"
+    shutil.copytree(EXAMPLES, blog)
+    (blog / "imgsync.toml").write_text(CONFIG)
+    with start(kind) as fake:
+        yield kind, fake, blog
+
+
+@pytest.fixture(params=["lsky", "chevereto-v4", "chevereto-free"])
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    yield from serve(request.param, tmp_path)
+
+
+@pytest.fixture(params=["chevereto-v4", "chevereto-free"])
+def chevereto(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    yield from serve(request.param, tmp_path)
+
+
+def run(
+    blog: Path, fake: FakeServer[Any], kind: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    profile = kind.split("-")[0]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LSKY_")}
+    env.update(SECRET=SECRET, LSKY_URL=fake.url, CHEVERETO_URL=fake.url)
+    done = subprocess.run(
+        [IMGSYNC, "--host", profile, *args],
+        cwd=blog,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert SECRET not in done.stdout + done.stderr
+    return done
+
+
+def uploads(fake: FakeServer[Any]) -> int:
+    return len([u for u in fake.uploads if getattr(u, "error", None) is None])  # type: ignore[attr-defined]
+
+
+def test_every_host_syncs_the_blog_once(served: Served) -> None:
+    kind, fake, blog = served
+
+    first = run(blog, fake, kind, ".")
+
+    assert first.returncode == 0, first.stderr
+    assert uploads(fake) == DISTINCT_IMAGES
+    texts = "".join(p.read_text() for p in blog.rglob("*.md"))
+    assert texts.count(fake.site) == 10  # every local reference points at this host
+    requests = fake.requests
+    second = run(blog, fake, kind, ".")
+    assert second.returncode == 0 and fake.requests == requests
+    assert run(blog, fake, kind, "check", ".").returncode == 0
+    assert SECRET not in (blog / ".imgsync-cache.json").read_text()
+
+
+def test_chevereto_duplicate_refusal_after_losing_the_cache_is_explained(
+    chevereto: Served,
+) -> None:
+    kind, fake, blog = chevereto
+    original = {p: p.read_bytes() for p in blog.rglob("*.md")}
+    scratch = blog.parent / "first"
+    shutil.copytree(blog, scratch)
+    assert run(scratch, fake, kind, ".").returncode == 0  # uploaded once, from a copy
+
+    again = run(blog, fake, kind, ".")  # this tree has no cache entry for them
+
+    assert again.returncode == 3
+    assert "Duplicated upload" in again.stderr
+    assert "24 hours" in again.stderr and "cache" in again.stderr
+    assert "posts/2024/hello-world/index.md:9: cat.png:" in again.stderr
+    assert {p: p.read_bytes() for p in blog.rglob("*.md")} == original
