@@ -14,7 +14,7 @@ from . import __version__
 from .config import Settings, load_settings, write_starter_config
 from .errors import CacheError, ConfigError, ImgsyncError
 from .progress import Progress
-from .report import EXIT_INTERRUPTED, EXIT_USAGE, Report, display_path
+from .report import EXIT_INTERRUPTED, EXIT_USAGE, Failure, Report, display_path
 
 COMMANDS = ("sync", "check", "upload", "init")
 
@@ -121,11 +121,27 @@ def _finish(report: Report, args: argparse.Namespace, *, command: str) -> int:
             print(f"rewrote {display_path(path)}", file=out)
     for warning in report.warnings:
         print(f"warning: {warning}", file=err)
-    for failure in report.failures:
-        print(f"error: {failure}", file=err)
+    _print_failures(report, err)
     if not args.quiet:
         _print_summary(report, command, err)
     return status
+
+
+def _print_failures(report: Report, stream: TextIO) -> None:
+    """One line per failure; a reason shared by several is said once, above their places."""
+    by_reason: dict[str, list[Failure]] = {}
+    for failure in report.failures:
+        by_reason.setdefault(failure.reason, []).append(failure)
+    for reason, failures in by_reason.items():
+        if len(failures) == 1:
+            print(f"error: {failures[0]}", file=stream)
+            continue
+        print(f"error: {len(failures)} references failed: {reason}", file=stream)
+        for failure in failures:
+            print(
+                f"  {failure.where}: {failure.image}" if failure.image else f"  {failure.where}",
+                file=stream,
+            )
 
 
 def _print_summary(report: Report, command: str, stream: TextIO) -> None:

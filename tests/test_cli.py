@@ -196,3 +196,17 @@ def test_dry_run_lists_and_writes_nothing(
     assert capsys.readouterr().out.splitlines() == ["post.md:3: img/a.png"]
     assert lsky.requests == 0
     assert not (project / ".imgsync-cache.json").exists()
+
+
+def test_a_reason_shared_by_several_failures_is_said_once(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "post.md").write_text("![a](gone.png)\n![b](gone.png)\n![c](other.png)\n")
+    (project / "imgsync.toml").write_text('[hosts.l]\ntype = "lsky"\nurl = "http://127.0.0.1:9"\n')
+
+    assert main(["."]) == 3
+
+    err = capsys.readouterr().err.splitlines()
+    assert "  post.md:1: gone.png" in err and "  post.md:2: gone.png" in err
+    assert sum("not found (looked for gone.png)" in line for line in err) == 1
+    assert "error: post.md:3: other.png: not found (looked for other.png)" in err
