@@ -115,6 +115,6 @@ def test_chevereto_duplicate_refusal_after_losing_the_cache_is_explained(
     assert again.returncode == 3
     assert "Duplicated upload" in again.stderr
     assert "24 hours" in again.stderr and "cache" in again.stderr
-    assert "error: 10 references failed: Chevereto refused this image as a duplicate" in again.stderr
+    assert "error: 10 references failed: Chevereto refused this image as a dup" in again.stderr
     assert "\n  posts/2024/hello-world/index.md:9: cat.png\n" in again.stderr
     assert {p: p.read_bytes() for p in blog.rglob("*.md")} == original
