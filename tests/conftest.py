@@ -11,6 +11,7 @@ import pytest
 from imgsync.hosts.base import HttpSettings, make_http_client
 from imgsync.testing.fake_chevereto import FakeChevereto
 from imgsync.testing.fake_lsky import FakeLsky
+from imgsync.testing.fake_pichub import FakePicHub
 from tests.images import png_bytes
 
 
@@ -38,6 +39,13 @@ def fake_lsky() -> Iterator[FakeLsky]:
 def fake_chevereto(request: pytest.FixtureRequest) -> Iterator[FakeChevereto]:
     """A started fake Chevereto with its default key: each test runs against V4, then Free."""
     with FakeChevereto(edition=request.param) as fake:
+        yield fake
+
+
+@pytest.fixture(params=["object+error_object", "list+flat"])
+def fake_pichub(request: pytest.FixtureRequest) -> Iterator[FakePicHub]:
+    """A started fake PicHub with its default token, in both reply styles: each test runs twice."""
+    with FakePicHub(response_style=request.param) as fake:
         yield fake
 
 

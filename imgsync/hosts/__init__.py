@@ -22,6 +22,7 @@ from .base import Host, HostProfile
 BUILTIN_HOSTS: dict[str, str] = {
     "chevereto": "imgsync.hosts.chevereto:CheveretoHost",
     "lsky": "imgsync.hosts.lsky:LskyHost",
+    "pichub": "imgsync.hosts.pichub:PicHubHost",
 }
 
 
