@@ -10,14 +10,17 @@ import httpx
 from imgsync.hosts.base import Host, HostProfile, UploadRequest
 from imgsync.hosts.chevereto import CheveretoHost
 from imgsync.hosts.lsky import LskyHost
+from imgsync.hosts.pichub import PicHubHost
 from imgsync.testing.fake_chevereto import FakeChevereto
 from imgsync.testing.fake_lsky import FakeLsky
+from imgsync.testing.fake_pichub import FakePicHub
 from imgsync.testing.http import FakeServer
 from tests.host_contract import HostContract
 from tests.images import png_bytes
 
 LSKY_TOKEN = "2|contractLskyTokenXXXXXXXXXXXXXXXXXXXXXXXXX"
 CHEVERETO_KEY = "chv_contractKeyXXXXXXXXXXXXXXXXXXXX"
+PICHUB_TOKEN = "ph_contractTokenXXXXXXXXXXXXXXXXXXXXXXX"
 
 
 def oversized_png(folder: Path, kilobytes: int) -> Path:
@@ -69,6 +72,33 @@ class TestCheveretoContract(HostContract):
 
     def provoke_rate_limit(self, fake: FakeServer[Any]) -> None:
         fake.fail_next("flood")
+
+    def provoke_html_page(self, fake: FakeServer[Any]) -> None:
+        fake.fail_next("502")
+
+    def provoke_hang(self, fake: FakeServer[Any]) -> None:
+        fake.fail_next("hang")
+
+    def make_oversized(self, fake: FakeServer[Any], folder: Path) -> Path:
+        return oversized_png(folder, 65)
+
+
+class TestPicHubContract(HostContract):
+    secret = PICHUB_TOKEN
+
+    def start_fake(self) -> FakeServer[Any]:
+        return FakePicHub(token=PICHUB_TOKEN, max_size_mb=0.0625)
+
+    def make_host(self, fake: FakeServer[Any], http: httpx.Client, *, wrong: bool = False) -> Host:
+        token = "ph_" + "w" * 36 if wrong else PICHUB_TOKEN
+        return PicHubHost(HostProfile("t", "pichub", {"url": fake.url, "token": token}), http)
+
+    def provoke_refusal(self, fake: FakeServer[Any], host: Host, request: UploadRequest) -> None:
+        assert isinstance(fake, FakePicHub)
+        fake.storage_full = True
+
+    def provoke_rate_limit(self, fake: FakeServer[Any]) -> None:
+        fake.fail_next("429")
 
     def provoke_html_page(self, fake: FakeServer[Any]) -> None:
         fake.fail_next("502")

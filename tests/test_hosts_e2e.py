@@ -14,7 +14,9 @@ import pytest
 
 from imgsync.testing.fake_chevereto import FakeChevereto
 from imgsync.testing.fake_lsky import FakeLsky
+from imgsync.testing.fake_pichub import FakePicHub
 from imgsync.testing.http import FakeServer
+from tests.images import png_bytes
 
 IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -32,6 +34,12 @@ token = "${SECRET}"
 type = "chevereto"
 url = "${CHEVERETO_URL}"
 key = "${SECRET}"
+
+[hosts.pichub]
+type = "pichub"
+url = "${PICHUB_URL}"
+token = "${SECRET}"
+convert_to_webp = false
 """
 DISTINCT_IMAGES = 5  # six files under examples/, two of them the same bytes
 
@@ -39,6 +47,8 @@ DISTINCT_IMAGES = 5  # six files under examples/, two of them the same bytes
 def start(kind: str) -> FakeServer[Any]:
     if kind == "lsky":
         return FakeLsky(token=SECRET)
+    if kind == "pichub":
+        return FakePicHub(token=SECRET)
     return FakeChevereto(edition=kind.removeprefix("chevereto-"), api_key=SECRET)  # type: ignore[arg-type]
 
 
@@ -53,7 +63,7 @@ def serve(kind: str, tmp_path: Path) -> Iterator[Served]:
         yield kind, fake, blog
 
 
-@pytest.fixture(params=["lsky", "chevereto-v4", "chevereto-free"])
+@pytest.fixture(params=["lsky", "chevereto-v4", "chevereto-free", "pichub"])
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
     yield from serve(request.param, tmp_path)
 
@@ -68,7 +78,7 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     profile = kind.split("-")[0]
     env = {k: v for k, v in os.environ.items() if not k.startswith("LSKY_")}
-    env.update(SECRET=SECRET, LSKY_URL=fake.url, CHEVERETO_URL=fake.url)
+    env.update(SECRET=SECRET, LSKY_URL=fake.url, CHEVERETO_URL=fake.url, PICHUB_URL=fake.url)
     done = subprocess.run(
         [IMGSYNC, "--host", profile, *args],
         cwd=blog,
@@ -82,6 +92,9 @@ def run(
 
 
 def uploads(fake: FakeServer[Any]) -> int:
+    """Images the fake stored."""
+    if isinstance(fake, FakePicHub):
+        return sum(len(u.ids) for u in fake.uploads)
     return len([u for u in fake.uploads if getattr(u, "error", None) is None])  # type: ignore[attr-defined]
 
 
@@ -118,3 +131,25 @@ def test_chevereto_duplicate_refusal_after_losing_the_cache_is_explained(
     assert "error: 10 references failed: Chevereto refused this image as a dup" in again.stderr
     assert "\n  posts/2024/hello-world/index.md:9: cat.png\n" in again.stderr
     assert {p: p.read_bytes() for p in blog.rglob("*.md")} == original
+
+
+@pytest.mark.slow
+def test_pichub_at_ten_uploads_a_window_is_a_queue_not_a_failure(tmp_path: Path) -> None:
+    blog = tmp_path / "many"
+    (blog / "img").mkdir(parents=True)
+    lines = []
+    for number in range(40):
+        (blog / "img" / f"{number}.png").write_bytes(png_bytes(2, 2, (number, 40, 80)))
+        lines.append(f"![figure {number}](img/{number}.png)\n")
+    (blog / "post.md").write_text("".join(lines))
+    (blog / "imgsync.toml").write_text(CONFIG.replace('site_root = "static"', ""))
+    with FakePicHub(token=SECRET, upload_limit=10, window_seconds=3) as fake:
+        done = run(blog, fake, "pichub", ".")
+        statuses = [u.status for u in fake.uploads]
+        site = fake.site
+
+    assert done.returncode == 0, done.stderr
+    assert uploads(fake) == 40
+    assert "waiting" in done.stderr and "until" in done.stderr
+    assert statuses.count(429) <= 2
+    assert (blog / "post.md").read_text().count(site) == 40

@@ -1,0 +1,156 @@
+"""Every CommonMark spec example, synced in memory: only image sources may change.
+
+The examples come from the npm package `commonmark-spec`, unpacked somewhere and
+named by IMGSYNC_COMMONMARK_SPEC (the folder holding spec.txt):
+
+    npm pack commonmark-spec && tar xzf commonmark-spec-*.tgz
+    IMGSYNC_COMMONMARK_SPEC=$PWD/package pytest tests/test_commonmark_spec.py
+
+Without it the tests are skipped, except in CI (CI=true), where they fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from imgsync.destinations import join_suffix, local_target, looks_like_image_path
+from imgsync.rewrite import Replacement, rewrite_markdown
+from imgsync.scan import scan_markdown
+
+FENCE = "`" * 32
+MD = MarkdownIt("commonmark").enable("table")
+URL_STYLES = {
+    "plain": "https://img.test/{h}.png",
+    "awkward": "https://img.test/a b/({h})|`x`&amp;<y>.png?q=1&r=2",
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    number: int
+    section: str
+    markdown: str
+
+
+def parse_spec(text: str) -> list[Example]:
+    """The examples of spec.txt: a fence + " example", markdown, ".", HTML, a fence."""
+    examples: list[Example] = []
+    section, lines, collecting = "", [], False
+    for line in text.splitlines():
+        if line == FENCE + " example":
+            collecting, lines = True, []
+        elif collecting and line == FENCE:
+            collecting = False
+            markdown = "".join(f"{piece}\n" for piece in lines[: lines.index(".")])
+            examples.append(Example(len(examples) + 1, section, markdown.replace("→", "\t")))
+        elif collecting:
+            lines.append(line)
+        elif line.startswith("#"):
+            section = line.lstrip("#").strip()
+    return examples
+
+
+def load_examples() -> tuple[list[Example], str]:
+    folder = os.environ.get("IMGSYNC_COMMONMARK_SPEC")
+    if not folder:
+        return [], "IMGSYNC_COMMONMARK_SPEC is not set (see this module's docstring)"
+    return parse_spec((Path(folder) / "spec.txt").read_text(encoding="utf-8")), ""
+
+
+EXAMPLES, MISSING = load_examples()
+
+
+def test_spec_examples_are_available() -> None:
+    if MISSING and os.environ.get("CI", "").lower() == "true":
+        pytest.fail(MISSING)
+    if MISSING:
+        pytest.skip(MISSING)
+    assert len(EXAMPLES) > 600
+
+
+def hosted(url: str, style: str) -> str:
+    target = local_target(url)
+    assert target is not None
+    digest = hashlib.md5(target.path.encode()).hexdigest()[:8]
+    return join_suffix(URL_STYLES[style].format(h=digest), target.suffix)
+
+
+class _Events(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.events: list[Any] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.events.append((tag, attrs))
+
+    def handle_data(self, data: str) -> None:
+        self.events.append(data)
+
+
+def events(html: str, sources: dict[str, str]) -> list[Any]:
+    """Python's reading of `html`, raw <img src> values mapped through `sources`."""
+    parser = _Events()
+    parser.feed(html)
+    parser.close()
+    return [
+        (event[0], [(k, sources.get(v or "", v) if k == "src" else v) for k, v in event[1]])
+        if isinstance(event, tuple) and event[0] == "img"
+        else event
+        for event in parser.events
+    ]
+
+
+def flatten(tokens: list[Token], in_alt: bool = False) -> list[tuple[Token, bool]]:
+    out = []
+    for token in tokens:
+        out.append((token, in_alt))
+        out.extend(flatten(token.children or [], in_alt or token.type == "image"))
+    return out
+
+
+@pytest.mark.parametrize("style", sorted(URL_STYLES))
+@pytest.mark.parametrize(
+    "example", [pytest.param(e, id=f"{e.number}-{e.section[:20]}") for e in EXAMPLES]
+)
+def test_sync_changes_only_image_sources(example: Example, style: str) -> None:
+    text = example.markdown
+    result = scan_markdown(text)
+    assert result.problems == []
+    assert all(text[ref.start : ref.end] == ref.raw for ref in result.refs)
+    local = result.local_refs
+    new = rewrite_markdown(text, [Replacement(ref, hosted(ref.url, style)) for ref in local])
+    if not local:
+        assert new == text
+        return
+    assert scan_markdown(new).local_refs == []
+    md_urls = {
+        MD.normalizeLink(ref.url): MD.normalizeLink(hosted(ref.url, style))
+        for ref in local
+        if ref.kind != "html"
+    }
+    html_urls = {ref.url: hosted(ref.url, style) for ref in local if ref.kind == "html"}
+    env: dict[str, Any] = {}
+    old_tokens, new_tokens = MD.parse(text, env), MD.parse(new)
+    old_flat, new_flat = flatten(old_tokens), flatten(new_tokens)
+    assert [t.type for t, _ in old_flat] == [t.type for t, _ in new_flat]
+    for (before, in_alt), (after, _) in zip(old_flat, new_flat, strict=True):
+        for name in ("src", "href"):
+            value = before.attrs.get(name)
+            if value is None or in_alt:
+                continue
+            target = local_target(str(value))
+            if name == "src" or (target is not None and looks_like_image_path(target.path)):
+                before.attrs[name] = md_urls.get(str(value), value)
+        assert before.attrs == after.attrs
+    # The edited old tokens render as the new text does, but for raw <img> sources.
+    old_html = MD.renderer.render(old_tokens, MD.options, env)
+    assert events(old_html, html_urls) == events(MD.render(new), {})
