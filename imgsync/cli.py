@@ -119,8 +119,12 @@ def _finish(report: Report, args: argparse.Namespace, *, command: str) -> int:
     elif args.verbose:
         for path in report.files_changed:
             print(f"rewrote {display_path(path)}", file=out)
-    for warning in report.warnings:
-        print(f"warning: {warning}", file=err)
+    by_text: dict[str, list[str]] = {}
+    for image, text in report.warnings:
+        by_text.setdefault(text, []).append(image)
+    for text, images in by_text.items():
+        shown = images[0] if len(images) == 1 else f"{images[0]} and {len(images) - 1} more"
+        print(f"warning: {shown}: {text}", file=err)
     _print_failures(report, err)
     if not args.quiet:
         _print_summary(report, command, err)

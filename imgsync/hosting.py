@@ -92,7 +92,7 @@ def _upload(
             progress.advance(f"failed {shown}")
             return
         if outcome.warning:
-            report.warnings.append(f"{shown}: {outcome.warning}")
+            report.warnings.append((shown, outcome.warning))
         report.uploaded.append(Uploaded(images[md5].path, outcome.url))
         progress.advance(f"uploaded {shown} -> {outcome.url}")
 

@@ -79,7 +79,7 @@ class Report:
     reused: int = 0  # distinct images found in the cache
     pending: list[Pending] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (image, what to know)
     dry_run: bool = False
     interrupted: bool = False
 
@@ -125,7 +125,7 @@ class Report:
                 for p in self.pending
             ],
             "failures": [f.to_json() for f in self.failures],
-            "warnings": list(self.warnings),
+            "warnings": [{"image": image, "warning": text} for image, text in self.warnings],
         }
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from imgsync.cli import _with_default_command, main
 from imgsync.testing.fake_lsky import FakeLsky
+from imgsync.testing.fake_pichub import FakePicHub
 from tests.images import png_bytes
 
 TOKEN = "5|cliTestTokenNeverShownXXXXXXXXXXXXXXXXXXXX"
@@ -210,3 +211,19 @@ def test_a_reason_shared_by_several_failures_is_said_once(
     assert "  post.md:1: gone.png" in err and "  post.md:2: gone.png" in err
     assert sum("not found (looked for gone.png)" in line for line in err) == 1
     assert "error: post.md:3: other.png: not found (looked for other.png)" in err
+
+
+def test_a_warning_shared_by_several_images_is_said_once(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "img" / "b.png").write_bytes(png_bytes(3, 3))
+    (project / "post.md").write_text("![a](img/a.png)\n![b](img/b.png)\n")
+    with FakePicHub(token="T") as fake:  # PicHub turns PNGs into WebP unless told not to
+        (project / "imgsync.toml").write_text(
+            f'[hosts.p]\ntype = "pichub"\nurl = "{fake.url}"\ntoken = "T"\n'
+        )
+        assert main(["."]) == 0
+
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1
+    assert "and 1 more" in warnings[0] and "convert_to_webp = false" in warnings[0]
