@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def resolve_target(target: LocalTarget, markdown_path: Path, root: Path, site_ro
     else:
         candidate = markdown_path.parent / target.path
     try:
-        resolved = candidate.resolve(strict=True)
+        resolved = _resolve_any_normal_form(candidate)
     except FileNotFoundError:
         raise ImageError(f"not found (looked for {_shown(candidate)})") from None
     except (OSError, RuntimeError) as error:  # symlink loops, permissions
@@ -60,6 +61,19 @@ def resolve_target(target: LocalTarget, markdown_path: Path, root: Path, site_ro
     if not resolved.is_file():
         raise ImageError(f"is not a file ({_shown(candidate)})")
     return resolved
+
+
+def _resolve_any_normal_form(candidate: Path) -> Path:
+    # macOS writes names decomposed (NFD), editors type them composed (NFC): a file
+    # copied between the two must still be found, whichever form the text uses.
+    try:
+        return candidate.resolve(strict=True)
+    except FileNotFoundError:
+        for form in ("NFC", "NFD"):
+            other = Path(unicodedata.normalize(form, str(candidate)))
+            if other != candidate and other.exists():
+                return other.resolve(strict=True)
+        raise
 
 
 def inspect_image(path: Path, max_size: int | None) -> LocalImage:

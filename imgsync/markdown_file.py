@@ -60,6 +60,9 @@ def write_markdown(markdown: MarkdownText, new_text: str) -> bool:
     if new_text == markdown.text:
         return False
     try:
+        if not markdown.path.stat().st_mode & 0o222:
+            # Replacing by rename would ignore the mode: respect the owner's choice instead.
+            raise MarkdownError(markdown.path, "is read-only; left unchanged (chmod u+w to allow)")
         atomic_write(markdown.path, markdown.encode(new_text))
     except OSError as error:
         raise MarkdownError(

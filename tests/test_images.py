@@ -125,3 +125,17 @@ def test_resolve_refuses(tmp_path: Path, written: str, reason: str) -> None:
         resolve_target(LocalTarget(written, ""), root / "posts" / "p.md", root, root)
 
     assert reason in caught.value.reason
+
+
+@pytest.mark.parametrize(("on_disk", "written"), [("NFD", "NFC"), ("NFC", "NFD")])
+def test_names_are_found_in_either_unicode_normal_form(
+    tmp_path: Path, on_disk: str, written: str
+) -> None:
+    import unicodedata
+
+    (tmp_path / unicodedata.normalize(on_disk, "café.png")).write_bytes(png_bytes())
+    target = LocalTarget(unicodedata.normalize(written, "café.png"), "")
+
+    resolved = resolve_target(target, tmp_path / "post.md", tmp_path, tmp_path)
+
+    assert resolved.name == unicodedata.normalize(on_disk, "café.png")

@@ -64,3 +64,16 @@ def test_undecodable_files_are_refused_with_file_and_line(
     assert caught.value.line == line
     assert words in caught.value.reason
     assert str(caught.value).startswith(f"{path}:{line}: ")
+
+
+def test_a_read_only_file_is_left_alone_with_a_reason(tmp_path: Path) -> None:
+    path = tmp_path / "locked.md"
+    path.write_bytes(b"![a](a.png)\n")
+    os.chmod(path, 0o444)
+    markdown = read_markdown(path)
+
+    with pytest.raises(MarkdownError) as caught:
+        write_markdown(markdown, "![a](https://h/a.png)\n")
+
+    assert "is read-only; left unchanged" in caught.value.reason
+    assert path.read_bytes() == b"![a](a.png)\n"
