@@ -1,10 +1,11 @@
-"""Reading and writing link destinations the way CommonMark does (pure, no I/O)."""
+"""Reading and writing link destinations the way CommonMark and HTML do (pure, no I/O)."""
 
 from __future__ import annotations
 
 import html
 import re
 from dataclasses import dataclass
+from html.entities import html5
 from urllib.parse import unquote
 
 from markdown_it.common.utils import unescapeAll
@@ -16,15 +17,33 @@ IMAGE_EXTENSIONS = frozenset(
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]{1,31}:")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
-_ENTITY_LIKE = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
+# What markdown-it's unescapeAll would try to read as an entity (it may still reject it).
+_ENTITY_LIKE = re.compile(r"&(?=[A-Za-z#][A-Za-z0-9]{1,31};)")
+_MARKDOWN_REFERENCES = {
+    "|": "&#124;",
+    "`": "&#96;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "'": "&#39;",
+}
+_MARKDOWN_UNSAFE = re.compile("[|`<>\"']")
 _ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_CHARACTER_REFERENCE = re.compile(r"&(?:#[xX]?[0-9A-Za-z]+;?|([A-Za-z][A-Za-z0-9]*)(;?))")
+# Characters an attribute value written in place of the old one must not hold:
+# quotes and tags, `|` (a table cell would end there), and for an unquoted value
+# also `=`, backtick and whitespace.
+_HTML_UNSAFE_QUOTED = re.compile("[&<>\"'|]")
+_HTML_UNSAFE_UNQUOTED = re.compile("[&<>\"'|=`\t\n\f\r ]")
+_HTML_NAMED = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+_HTML_SPACE = "\t\n\f\r "
 
 
 @dataclass(frozen=True)
 class LocalTarget:
     """A destination that names a file of the project."""
 
-    path: str  # percent-decoded, with `/` separators; relative, or rooted at site_root if it starts with /
+    path: str  # percent-decoded, `/` separators; relative, or rooted at site_root if it starts `/`
     suffix: str  # "?query#fragment" exactly as written, kept on the new URL
 
 
@@ -36,8 +55,24 @@ def decode_markdown_destination(raw: str) -> str:
 
 
 def decode_html_attribute(raw: str) -> str:
-    """The URL an HTML attribute value stands for (quotes already removed)."""
-    return html.unescape(raw)
+    """The URL an HTML attribute value stands for (quotes already removed).
+
+    As in a browser, a legacy entity without `;` stays as written in an
+    attribute when a letter, digit or `=` follows it (`?a=1&copy=2`).
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        name, semicolon = match.group(1), match.group(2)
+        if name is None:
+            return html.unescape(match.group())  # numeric: always read
+        if semicolon and name + ";" in html5:
+            return html5[name + ";"]
+        following = raw[match.end() : match.end() + 1]
+        if not semicolon and name in html5 and following != "=":
+            return html5[name]
+        return match.group()
+
+    return _CHARACTER_REFERENCE.sub(replace, raw) if "&" in raw else raw
 
 
 def local_target(url: str) -> LocalTarget | None:
@@ -53,7 +88,8 @@ def local_target(url: str) -> LocalTarget | None:
             cut = min(cut, found)
     path, suffix = url[:cut], url[cut:]
     path = unquote(path).replace("\\", "/")
-    if not path or path.endswith("/"):
+    # `\\server\share` and `/\host` are network paths, not project files
+    if not path or path.endswith("/") or path.startswith("//"):
         return None
     return LocalTarget(path=path, suffix=suffix)
 
@@ -82,19 +118,23 @@ def encode_markdown_destination(url: str, *, angle: bool) -> str:
     """Write `url` so that CommonMark reads it back as exactly `url`.
 
     Angle brackets are kept when the original used them, and added when the URL
-    has spaces or characters a bare destination can't hold.
+    is empty or has spaces or characters a bare destination can't hold. `|`,
+    backticks, `<`, `>` and quotes are written as character references: then no
+    table cell, and no code span, autolink or HTML tag begun in the link text,
+    can end inside the destination.
     """
-    escaped = _escape_markdown(url)
+    if "\n" in url or "\r" in url:
+        raise ValueError("a destination cannot contain a line break")
+    escaped = _MARKDOWN_UNSAFE.sub(lambda m: _MARKDOWN_REFERENCES[m.group()], _escape_markdown(url))
     if angle or _needs_angle_brackets(url):
-        if "\n" in url or "\r" in url:
-            raise ValueError("a destination cannot contain a line break")
-        return "<" + escaped.replace("<", "\\<").replace(">", "\\>") + ">"
-    return _escape_unbalanced_parens(escaped)
+        return f"<{escaped}>"
+    return _escape_parens(escaped)
 
 
-def encode_html_attribute(url: str) -> str:
-    """Write `url` as the value of a double-quoted HTML attribute."""
-    return html.escape(url, quote=True)
+def encode_html_attribute(url: str, *, quoted: bool = True) -> str:
+    """Write `url` as an HTML attribute value (within quotes or not) that reads back as `url`."""
+    unsafe = _HTML_UNSAFE_QUOTED if quoted else _HTML_UNSAFE_UNQUOTED
+    return unsafe.sub(lambda match: _HTML_NAMED.get(match.group(), f"&#{ord(match.group())};"), url)
 
 
 def _escape_markdown(url: str) -> str:
@@ -102,9 +142,8 @@ def _escape_markdown(url: str) -> str:
     # as an entity: escape both so the text reads back as the URL itself.
     out = []
     for index, char in enumerate(url):
-        if (char == "\\" and index + 1 < len(url) and url[index + 1] in _ASCII_PUNCTUATION) or (
-            char == "\\" and index + 1 == len(url)
-        ):
+        follower = url[index + 1 : index + 2]
+        if char == "\\" and (not follower or follower in _ASCII_PUNCTUATION):
             out.append("\\\\")
         else:
             out.append(char)
@@ -112,18 +151,30 @@ def _escape_markdown(url: str) -> str:
 
 
 def _needs_angle_brackets(url: str) -> bool:
-    return any(ch == " " or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url) or url.startswith("<")
+    return not url or any(ch == " " or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url)
 
 
-def _escape_unbalanced_parens(text: str) -> str:
-    depth = 0
+def _escape_parens(text: str) -> str:
+    # A bare destination needs balanced parentheses, nested at most 32 deep.
+    depth = deepest = 0
     for char in text:
         if char == "(":
             depth += 1
+            deepest = max(deepest, depth)
         elif char == ")":
             depth -= 1
             if depth < 0:
                 break
-    if depth == 0:
+    if depth == 0 and deepest <= 32:
         return text
     return text.replace("(", "\\(").replace(")", "\\)")
+
+
+def srcset_can_hold(url: str) -> bool:
+    """True when `url` can stand as one candidate of a `srcset` list."""
+    return (
+        bool(url)
+        and not any(ch in _HTML_SPACE for ch in url)
+        and not url.startswith(",")
+        and not url.endswith(",")
+    )

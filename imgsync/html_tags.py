@@ -1,72 +1,207 @@
-"""Find the image sources of raw HTML: `<img src>` and `<img srcset>` (pure)."""
+"""Find the image sources of raw HTML (`<img src>`, `<img srcset>`) as a browser reads them."""
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 
-# Regions whose content is not markup: never look inside them.
-_SKIPPED = re.compile(
-    r"<!--.*?(?:-->|\Z)|<(script|style|textarea)\b.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL
+from .destinations import decode_html_attribute
+
+_SPACE = "\t\n\f\r "  # HTML's whitespace, not Unicode's
+_NAME_END = _SPACE + "/>"
+# Elements whose content is text, not markup: an <img> inside one is no image.
+_RAW_TEXT = frozenset(
+    {"iframe", "noembed", "noframes", "plaintext", "script", "style", "textarea", "title", "xmp"}
 )
-_IMG_TAG = re.compile(r"<img(?=[\s/>])", re.IGNORECASE)
-_ATTRIBUTE = re.compile(
-    r"""\s*(?P<name>[^\s"'>/=]+)(?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s"'=<>`]+)))?"""
-)
+
+
+@dataclass(frozen=True)
+class ImgSource:
+    """The span of one image URL: a `src` value or one `srcset` candidate."""
+
+    start: int
+    end: int
+    attribute: str  # "src" or "srcset"
+    quote: str  # the quote around the attribute value: `"`, `'`, or "" for none
+
+
+class HtmlReader:
+    """Reads the raw HTML pieces of one document in order, as a browser sees them joined.
+
+    A `<script>` or a comment left open by one piece hides what follows it,
+    up to its end, in the next pieces too.
+    """
+
+    def __init__(self) -> None:
+        self._closer = ""  # what ends the open comment or raw text element, if any
+
+    def read(self, html: str) -> tuple[list[ImgSource], list[tuple[int, str]]]:
+        """The image sources of `html`, and (offset, reason) for the ones that can't be read."""
+        sources: list[ImgSource] = []
+        problems: list[tuple[int, str]] = []
+        pos = 0
+        while pos < len(html):
+            if self._closer:
+                pos = self._skip_hidden(html, pos)
+                continue
+            lt = html.find("<", pos)
+            if lt == -1:
+                break
+            pos = self._read_markup(html, lt, sources, problems)
+        return sources, problems
+
+    def _skip_hidden(self, html: str, pos: int) -> int:
+        closer, self._closer = self._closer, ""
+        if closer == "-->":
+            ends = [(html.find(mark, pos), mark) for mark in ("-->", "--!>")]
+            found = [(index + len(mark)) for index, mark in ends if index != -1]
+            if found:
+                return min(found)
+        elif closer.startswith("</"):
+            lowered = html.lower()
+            index = lowered.find(closer, pos)
+            while index != -1:
+                after = index + len(closer)
+                if after == len(html) or html[after] in _NAME_END:
+                    return index  # the end tag itself is read as markup
+                index = lowered.find(closer, after)
+        else:  # ">": a declaration or tag that did not end in its piece
+            index = html.find(">", pos)
+            if index != -1:
+                return index + 1
+        self._closer = closer
+        return len(html)
+
+    def _read_markup(
+        self, html: str, lt: int, sources: list[ImgSource], problems: list[tuple[int, str]]
+    ) -> int:
+        following = html[lt + 1 : lt + 2]
+        if html.startswith("<!--", lt):
+            if html.startswith(">", lt + 4) or html.startswith("->", lt + 4):
+                return html.index(">", lt + 4) + 1  # `<!-->` and `<!--->` are whole comments
+            self._closer = "-->"
+            return lt + 4
+        if following in ("!", "?") or (following == "/" and not _is_letter(html, lt + 2)):
+            self._closer = ">"  # declaration, CDATA, processing instruction: a bogus comment
+            return lt + 1
+        closing = following == "/"
+        name_start = lt + 2 if closing else lt + 1
+        if not _is_letter(html, name_start):
+            return lt + 1  # a lone `<` is text
+        name_end = name_start
+        while name_end < len(html) and html[name_end] not in _NAME_END:
+            name_end += 1
+        name = html[name_start:name_end].lower()
+        attributes, end = _read_attributes(html, name_end)
+        if end is None:
+            if name == "img" and not closing:
+                problems.append((lt, "this <img> tag does not end where its HTML block ends"))
+            self._closer = ">"
+            return len(html)
+        if name == "img" and not closing:
+            _img_sources(html, attributes, sources, problems)
+        elif name in _RAW_TEXT and not closing:
+            self._closer = "</" + name
+        return end
 
 
 def find_img_sources(html: str) -> list[tuple[int, int]]:
-    """Spans of every `src` value and `srcset` URL of the `<img>` tags of `html`."""
-    spans: list[tuple[int, int]] = []
-    skipped = [(m.start(), m.end()) for m in _SKIPPED.finditer(html)]
-    for tag in _IMG_TAG.finditer(html):
-        if any(start <= tag.start() < end for start, end in skipped):
-            continue
-        spans.extend(_source_spans(html, tag.end()))
-    return spans
+    """Spans of every `src` value and `srcset` URL of the `<img>` tags of one HTML text."""
+    sources, _ = HtmlReader().read(html)
+    return [(source.start, source.end) for source in sources]
 
 
-def _source_spans(html: str, pos: int) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    seen: set[str] = set()
-    while pos < len(html):
-        while pos < len(html) and html[pos] in " \t\n\r\f/":
+def _is_letter(html: str, pos: int) -> bool:
+    return pos < len(html) and html[pos].isascii() and html[pos].isalpha()
+
+
+def _read_attributes(html: str, pos: int) -> tuple[list[tuple[str, int, int]], int | None]:
+    """(name, value start, value end) of each attribute, and where the tag ends (None: no end)."""
+    attributes: list[tuple[str, int, int]] = []
+    size = len(html)
+    while True:
+        while pos < size and html[pos] in _SPACE + "/":
             pos += 1
-        if pos >= len(html) or html[pos] == ">":
-            break
-        match = _ATTRIBUTE.match(html, pos)
-        if match is None or match.end() == pos:
-            break
-        pos = match.end()
-        name = match.group("name").lower()
-        group = next((g for g in ("dq", "sq", "uq") if match.group(g) is not None), None)
-        if group is None or name in seen:
-            seen.add(name)
+        if pos >= size:
+            return attributes, None
+        if html[pos] == ">":
+            return attributes, pos + 1
+        name_start = pos
+        pos += 1  # a name may start with `=`
+        while pos < size and html[pos] not in _NAME_END + "=":
+            pos += 1
+        name = html[name_start:pos].lower()
+        while pos < size and html[pos] in _SPACE:
+            pos += 1
+        if pos >= size or html[pos] != "=":
+            attributes.append((name, pos, pos))
             continue
-        seen.add(name)  # HTML keeps the first of repeated attributes
-        start, end = match.start(group), match.end(group)
-        if name == "src" and start < end:
-            spans.append((start, end))
+        pos += 1
+        while pos < size and html[pos] in _SPACE:
+            pos += 1
+        if pos < size and html[pos] in "\"'":
+            close = html.find(html[pos], pos + 1)
+            if close == -1:
+                return attributes, None
+            attributes.append((name, pos + 1, close))
+            pos = close + 1
+        else:
+            value_start = pos
+            while pos < size and html[pos] not in _SPACE + ">":
+                pos += 1
+            attributes.append((name, value_start, pos))
+
+
+def _img_sources(
+    html: str,
+    attributes: list[tuple[str, int, int]],
+    sources: list[ImgSource],
+    problems: list[tuple[int, str]],
+) -> None:
+    seen: set[str] = set()
+    for name, start, end in attributes:
+        quote = html[start - 1] if start > 0 and html[start - 1] in "\"'" else ""
+        if name in seen:
+            continue  # HTML keeps the first of repeated attributes
+        seen.add(name)
+        if name == "src":
+            while start < end and html[start] in _SPACE:
+                start += 1
+            while end > start and html[end - 1] in _SPACE:
+                end -= 1
+            if start < end:
+                sources.append(ImgSource(start, end, "src", quote))
         elif name == "srcset":
-            spans.extend(_srcset_spans(html, start, end))
-    return spans
+            candidates = _srcset_urls(html, start, end)
+            # A browser splits the value after decoding `&...;`: both readings must agree.
+            value = decode_html_attribute(html[start:end])
+            decoded = [value[a:b] for a, b in _srcset_urls(value, 0, len(value))]
+            if decoded != [decode_html_attribute(html[a:b]) for a, b in candidates]:
+                problems.append((start, "this srcset splits differently once decoded"))
+                continue
+            sources.extend(ImgSource(a, b, "srcset", quote) for a, b in candidates)
 
 
-def _srcset_spans(html: str, start: int, end: int) -> list[tuple[int, int]]:
-    # "a.png 1x, b.png 2x": each candidate is a URL, then an optional descriptor.
+def _srcset_urls(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    # "a.png 1x, b.png 2x": each candidate is a URL, then descriptors up to a comma
+    # outside parentheses (the HTML standard's algorithm).
     spans = []
     pos = start
     while pos < end:
-        while pos < end and (html[pos].isspace() or html[pos] == ","):
+        while pos < end and (text[pos] in _SPACE or text[pos] == ","):
             pos += 1
         url_start = pos
-        while pos < end and not html[pos].isspace():
+        while pos < end and text[pos] not in _SPACE:
             pos += 1
         url_end = pos
-        ends_candidate = url_end > url_start and html[url_end - 1] == ","
-        if ends_candidate:
-            url_end -= 1
+        if url_end > url_start and text[url_end - 1] == ",":
+            while url_end > url_start and text[url_end - 1] == ",":
+                url_end -= 1
+        else:
+            in_parens = False
+            while pos < end and (in_parens or text[pos] != ","):
+                if text[pos] in "()":
+                    in_parens = text[pos] == "("
+                pos += 1
         if url_end > url_start:
             spans.append((url_start, url_end))
-        while not ends_candidate and pos < end and html[pos] != ",":
-            pos += 1
     return spans

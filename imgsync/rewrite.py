@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,8 +11,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from .destinations import encode_html_attribute, encode_markdown_destination
-from .html_tags import find_img_sources
+from .destinations import encode_html_attribute, encode_markdown_destination, srcset_can_hold
+from .html_tags import HtmlReader
 from .scan import ImageRef, scan_markdown
 
 
@@ -32,15 +33,15 @@ def rewrite_markdown(text: str, replacements: Sequence[Replacement]) -> str:
     if not replacements:
         return text
     ordered = sorted(replacements, key=lambda r: r.ref.start)
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for before, after in itertools.pairwise(ordered):
         if after.ref.start < before.ref.end:
-            raise RewriteRefused("two replacements overlap")
+            raise RewriteRefused(f"line {after.ref.line}: two replacements overlap")
     pieces: list[str] = []
     cursor = 0
     for replacement in ordered:
         ref = replacement.ref
         if text[ref.start : ref.end] != ref.raw:
-            raise RewriteRefused("the text changed since it was scanned")
+            raise RewriteRefused(f"line {ref.line}: the text changed since it was scanned")
         pieces.append(text[cursor : ref.start])
         pieces.append(format_destination(ref, replacement.url))
         cursor = ref.end
@@ -53,31 +54,49 @@ def rewrite_markdown(text: str, replacements: Sequence[Replacement]) -> str:
 def format_destination(ref: ImageRef, url: str) -> str:
     """The text to write in place of `ref.raw` so that it reads back as `url`."""
     if ref.kind == "html":
-        return encode_html_attribute(url)
+        if ref.attribute == "srcset" and not srcset_can_hold(url):
+            raise RewriteRefused(f"line {ref.line}: {url!r} cannot stand in a srcset list")
+        return encode_html_attribute(url, quoted=bool(ref.quote))
     try:
         return encode_markdown_destination(url, angle=ref.angle)
     except ValueError as error:
-        raise RewriteRefused(f"cannot write {url!r} as a destination: {error}") from None
+        raise RewriteRefused(f"line {ref.line}: cannot write {url!r}: {error}") from None
 
 
 def verify_rewrite(old: str, new: str, replacements: Sequence[Replacement]) -> None:
     """Re-parse `new` and prove it differs from `old` only in the intended destinations."""
-    wanted = {r.ref.start: r.url for r in replacements}
-    old_refs, new_refs = scan_markdown(old).refs, scan_markdown(new).refs
-    if len(old_refs) != len(new_refs):
-        raise RewriteRefused(
-            f"the rewrite changed the number of image references ({len(old_refs)} -> {len(new_refs)})"
-        )
+    wanted = {r.ref.start: r for r in replacements}
+    old_scan, new_scan = scan_markdown(old), scan_markdown(new)
+    if old_scan.problems != new_scan.problems:
+        raise RewriteRefused("the rewritten text could not be checked (see its problems)")
+    if len(old_scan.refs) != len(new_scan.refs):
+        count = f"{len(old_scan.refs)} -> {len(new_scan.refs)}"
+        raise RewriteRefused(f"the rewrite changed the number of image references ({count})")
+    md = _renderer()
     allowed: set[tuple[str, str]] = set()
-    for old_ref, new_ref in zip(old_refs, new_refs, strict=True):
-        expected = wanted.get(old_ref.start, old_ref.url)
-        if new_ref.kind != old_ref.kind or new_ref.url != expected:
+    shift = 0
+    for old_ref, new_ref in zip(old_scan.refs, new_scan.refs, strict=True):
+        replacement = wanted.get(old_ref.start)
+        expected, raw = old_ref.url, old_ref.raw
+        if replacement is not None:
+            if (replacement.ref.kind, replacement.ref.end) != (old_ref.kind, old_ref.end):
+                raise RewriteRefused(f"line {old_ref.line}: the reference to replace is stale")
+            expected, raw = replacement.url, format_destination(old_ref, replacement.url)
+        # The parser must find each destination exactly where it was written.
+        if (new_ref.kind, new_ref.start, new_ref.raw, new_ref.url) != (
+            old_ref.kind,
+            old_ref.start + shift,
+            raw,
+            expected,
+        ):
             raise RewriteRefused(
                 f"line {old_ref.line}: the new destination reads back as {new_ref.url!r}, "
                 f"not {expected!r}"
             )
-        md = _renderer()
+        shift += len(raw) - len(old_ref.raw)
         allowed.add((md.normalizeLink(old_ref.url), md.normalizeLink(expected)))
+    if len(wanted) != sum(1 for ref in old_scan.refs if ref.start in wanted):
+        raise RewriteRefused("a replacement names a reference the text does not have")
     old_shape, old_links = _shape(old)
     new_shape, new_links = _shape(new)
     if old_shape != new_shape:
@@ -98,21 +117,23 @@ def _shape(text: str) -> tuple[list[Any], list[str]]:
     tokens = _renderer().parse(text, env)
     links: list[str] = []
     shape: list[Any] = []
-    _flatten(tokens, shape, links)
+    _flatten(tokens, shape, links, HtmlReader(), in_alt=False)
     references = env.get("references", {})
     shape.append(sorted((label, ref.get("title")) for label, ref in references.items()))
     return shape, links
 
 
-def _flatten(tokens: Sequence[Token], shape: list[Any], links: list[str]) -> None:
+def _flatten(
+    tokens: Sequence[Token], shape: list[Any], links: list[str], html: HtmlReader, in_alt: bool
+) -> None:
     for token in tokens:
         attrs = dict(token.attrs)
         for name in ("src", "href"):
             if name in attrs:
                 links.append(str(attrs.pop(name)))
         content = token.content
-        if token.type in ("html_block", "html_inline"):
-            content = _mask_img_sources(content)
+        if token.type in ("html_block", "html_inline") and not in_alt:
+            content = _mask_img_sources(content, html)
         elif token.type in ("image", "inline"):
             content = ""  # raw source holding destinations; the children are compared
         shape.append(
@@ -129,14 +150,14 @@ def _flatten(tokens: Sequence[Token], shape: list[Any], links: list[str]) -> Non
             )
         )
         if token.children:
-            _flatten(token.children, shape, links)
+            _flatten(token.children, shape, links, html, in_alt or token.type == "image")
 
 
-def _mask_img_sources(html: str) -> str:
+def _mask_img_sources(content: str, html: HtmlReader) -> str:
     pieces, cursor = [], 0
-    for start, end in find_img_sources(html):
-        pieces.append(html[cursor:start])
+    for source in html.read(content)[0]:
+        pieces.append(content[cursor : source.start])
         pieces.append("\0")
-        cursor = end
-    pieces.append(html[cursor:])
+        cursor = source.end
+    pieces.append(content[cursor:])
     return "".join(pieces)

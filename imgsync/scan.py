@@ -4,15 +4,17 @@ markdown-it-py decides what is an image and what is code; it does not say where
 a destination sits in the source. Our parser instance wraps four of its rules to
 note offsets (see `_parser`), and `_SourceLines` maps those offsets, which are
 relative to a block's inline content, back onto the original text. Every span
-is checked against the text it claims to cover before it is returned.
+is checked against the text markdown-it saw; one that can't be placed exactly,
+or can't be rewritten safely, becomes a problem (line, reason), never a guess.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,13 +31,18 @@ from .destinations import (
     local_target,
     looks_like_image_path,
 )
-from .html_tags import find_img_sources
+from .html_tags import HtmlReader, ImgSource
 
+# "definition": the `[label]: dest` of a reference image; one that only links use
+# is a "link", like any other link destination.
 RefKind = Literal["image", "link", "definition", "html"]
+# Content offset -> source offset (None: nowhere), and whether the content is a
+# table cell's, where markdown-it saw `|` for each `\|` of the source.
+_Where = tuple[Callable[[int], int | None], bool]
 
 _NEWLINE = re.compile(r"\r\n?|\n")
 # Cheap test before parsing: a text without any of these has no reference.
-_MAYBE_REFERENCE = re.compile(r"!\[|\]\s*[(\[:]|<img|\[[^\]]*\]:", re.IGNORECASE)
+_MAYBE_REFERENCE = re.compile(r"!\[|\]\s*[(\[:]|<img", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ class ImageRef:
     line: int  # 1-based line of the destination
     alt: str = ""
     angle: bool = False  # written as <...>
+    attribute: str = ""  # raw HTML: "src" or "srcset"
+    quote: str = ""  # raw HTML: the quote around the attribute value, "" for none
 
     @property
     def is_local(self) -> bool:
@@ -65,10 +74,10 @@ class ImageRef:
 
 @dataclass
 class ScanResult:
-    """The references of a text, and the ones that could not be located exactly."""
+    """The references of a text, and (line, reason) for those that can't be handled."""
 
     refs: list[ImageRef] = field(default_factory=list)
-    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    problems: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def local_refs(self) -> list[ImageRef]:
@@ -82,116 +91,118 @@ def may_contain_references(text: str) -> bool:
 
 def scan_markdown(text: str) -> ScanResult:
     """Every image reference of `text`, in document order (definitions where they stand)."""
-    result = ScanResult()
-    if not may_contain_references(text):
-        return result
-    env: dict[str, Any] = {}
-    tokens = _parser().parse(text, env)
-    lines = _SourceLines(text)
-    used_labels: dict[str, str] = {}
-    parent = ""
-    for token in tokens:
-        if token.type == "inline" and token.map is not None:
-            _scan_inline(token, parent, lines, result, used_labels)
-        elif token.type == "html_block" and token.map is not None:
-            content_map = lines.block_map(token.content, token.map[0], keep_last=True)
-            _scan_html(token.content, 0, content_map, lines, result)
-        elif token.nesting == 1:
-            parent = token.type if token.type != "heading_open" else f"heading{token.markup}"
-    definitions = env.get("imgsync_definitions", {})
-    for label, alt in used_labels.items():
-        if label in definitions:
-            start, end = (
-                lines.from_normalized(offset, env["imgsync_normalized"])
-                for offset in definitions[label]
-            )
-            _add(result, lines, "definition", start, end, alt=alt)
-    result.refs.sort(key=lambda ref: ref.start)
-    return result
+    scan = _Scan(text)
+    if may_contain_references(text):
+        scan.run()
+    return scan.result
 
 
-def _scan_inline(
-    token: Token,
-    parent: str,
-    lines: _SourceLines,
-    result: ScanResult,
-    used_labels: dict[str, str],
-) -> None:
-    assert token.map is not None
-    content = token.content
-    content_map = _content_map(parent, content, token.map[0], lines)
-    for child in token.children or []:
-        if child.type == "image":
-            kind: RefKind = "image"
-        elif child.type == "link_open":
-            kind = "link"
-        elif child.type == "html_inline":
-            if "imgsync_start" in child.meta and not child.content.startswith("<!--"):
-                _scan_html(child.content, child.meta["imgsync_start"], content_map, lines, result)
-            continue
-        else:
-            continue
-        alt = child.content if kind == "image" else ""
-        span = child.meta.get("imgsync_dest")
-        if span is not None:
-            start, end = content_map(span[0]), content_map(span[1])
-            if start is None or end is None:
-                result.problems.append(
-                    (
-                        lines.line_of_content(token.map[0], content, span[0]),
-                        "could not locate this destination exactly",
-                    )
-                )
-                continue
-            _add(result, lines, kind, start, end, alt=alt)
-        elif "label" in child.meta:
-            href = child.attrs.get("src" if kind == "image" else "href", "")
-            if kind == "image" or looks_like_image_path(str(href)):
-                used_labels.setdefault(child.meta["label"], alt)
+class _Scan:
+    def __init__(self, text: str) -> None:
+        self.lines = _SourceLines(text)
+        self.result = ScanResult()
+        self.html = HtmlReader()  # one for the document: a comment may span blocks
+        self.labels: dict[str, tuple[str, bool]] = {}  # label -> (alt, used by an image)
+        self.table_heads: list[int] = []
+        # The block being read: where its content sits, the content, its first line.
+        self.block: tuple[_Where, str, int] = ((lambda pos: None, False), "", 0)
 
+    def run(self) -> None:
+        env: dict[str, Any] = {}
+        parent = ""
+        for token in _parser().parse(self.lines.text, env):
+            if token.map is not None and token.type == "inline":
+                self._inline(token, parent)
+            elif token.map is not None and token.type == "html_block":
+                where = self.lines.block_map(token.content, token.map, keep_last=True), False
+                self.block = where, token.content, token.map[0]
+                self._html(token.content, 0)
+            elif token.nesting == 1:
+                parent = token.type if token.type != "heading_open" else f"heading{token.markup}"
+        definitions = env.get("imgsync_definitions", {})
+        self.block = (self.lines.from_normalized, False), env.get("imgsync_source", ""), 0
+        for label, (alt, by_image) in self.labels.items():
+            if label in definitions:
+                self._add("definition" if by_image else "link", *definitions[label], alt=alt)
+        self._distrust()
 
-def _scan_html(
-    html_text: str,
-    offset: int,
-    content_map: Callable[[int], int | None],
-    lines: _SourceLines,
-    result: ScanResult,
-) -> None:
-    for value_start, value_end in find_img_sources(html_text):
-        start = content_map(offset + value_start)
-        end = content_map(offset + value_end)
-        if (
-            start is None
-            or end is None
-            or lines.text[start:end] != html_text[value_start:value_end]
-        ):
-            line = lines.line_of(start) if start is not None else 0
-            result.problems.append((line, "could not locate this <img> source exactly"))
-            continue
-        _add(result, lines, "html", start, end)
+    def _inline(self, token: Token, parent: str) -> None:
+        assert token.map is not None
+        if parent == "th_open":
+            self.table_heads.append(token.map[0])
+        self.block = self._where(parent, token.content, token.map), token.content, token.map[0]
+        for child in token.children or []:
+            if child.type == "html_inline" and "imgsync_start" in child.meta:
+                self._html(child.content, child.meta["imgsync_start"])
+            elif child.type in ("image", "link_open"):
+                kind: RefKind = "image" if child.type == "image" else "link"
+                alt = child.content if kind == "image" else ""
+                if "imgsync_dest" in child.meta:
+                    self._add(kind, *child.meta["imgsync_dest"], alt=alt)
+                elif "label" in child.meta:
+                    old_alt, by_image = self.labels.get(child.meta["label"], (alt, False))
+                    self.labels[child.meta["label"]] = (old_alt, by_image or kind == "image")
 
+    def _html(self, html: str, offset: int) -> None:
+        sources, problems = self.html.read(html)
+        for position, reason in problems:
+            self.result.problems.append((self._line(offset + position), reason))
+        for src in sources:
+            self._add("html", offset + src.start, offset + src.end, html=src)
 
-def _add(
-    result: ScanResult, lines: _SourceLines, kind: RefKind, start: int, end: int, alt: str = ""
-) -> None:
-    raw = lines.text[start:end]
-    if kind == "html":
-        url = decode_html_attribute(raw)
-    else:
-        url = decode_markdown_destination(raw)
-    angle = kind != "html" and raw.startswith("<")
-    line = lines.line_of(start)
-    result.refs.append(ImageRef(kind, start, end, raw, url, line, alt, angle))
+    def _line(self, pos: int) -> int:
+        _, content, first = self.block
+        return first + content.count("\n", 0, pos) + 1
 
+    def _add(
+        self, kind: RefKind, start: int, end: int, *, alt: str = "", html: ImgSource | None = None
+    ) -> None:
+        """Record the destination at content[start:end] (what markdown-it saw), if placed."""
+        (to_source, escaped_pipes), content, _ = self.block
+        seen = content[start:end]
+        span = self.lines.span(to_source(start), to_source(end), seen, escaped_pipes)
+        if span is None:
+            what = "<img> source" if html else "destination"
+            self.result.problems.append((self._line(start), f"could not place this {what} exactly"))
+            return
+        begin, stop = span
+        text = self.lines.text
+        url = decode_html_attribute(seen) if html else decode_markdown_destination(seen)
+        angle = not html and text.startswith("<", begin)
+        extra = (html.attribute, html.quote) if html else ("", "")
+        line = self.lines.line_of(begin)
+        self.result.refs.append(
+            ImageRef(kind, begin, stop, text[begin:stop], url, line, alt, angle, *extra)
+        )
 
-def _content_map(
-    parent: str, content: str, first_line: int, lines: _SourceLines
-) -> Callable[[int], int | None]:
-    if parent in ("th_open", "td_open"):
-        return lines.cell_map(content, first_line)
-    if parent.startswith("heading#"):
-        return lines.heading_map(content, first_line)
-    return lines.block_map(content, first_line, keep_last=False)
+    def _distrust(self) -> None:
+        """Drop the references that can't be rewritten safely, each with its reason."""
+        refs = sorted(self.result.refs, key=lambda ref: (ref.start, ref.end))
+        bad = {
+            i: "two references share this text"
+            for i in range(len(refs) - 1)
+            if refs[i + 1].start < refs[i].end
+        }
+        bad.update({i + 1: "two references share this text" for i in bad})
+        for line in self.table_heads:
+            # A table's head row needs a `|`: if all of them are in destinations that
+            # will be rewritten, the new text would have no table.
+            first, last = self.lines.starts[line], self.lines.ends[line]
+            here = [i for i, r in enumerate(refs) if first <= r.start < last and r.is_local]
+            pipes = sum(refs[i].raw.count("|") for i in here)
+            if pipes and pipes == self.lines.text[first:last].count("|"):
+                reason = "the `|` of this destination makes its line a table row: edit it by hand"
+                bad.update((i, reason) for i in here if "|" in refs[i].raw)
+        for index, reason in sorted(bad.items()):
+            self.result.problems.append((refs[index].line, reason))
+        self.result.refs = [ref for index, ref in enumerate(refs) if index not in bad]
+
+    def _where(self, parent: str, content: str, lines: list[int]) -> _Where:
+        if parent in ("th_open", "td_open"):
+            return self.lines.cell_map(content, lines[0]), True
+        if parent.startswith("heading#"):
+            return self.lines.heading_map(content, lines[0]), False
+        return self.lines.block_map(content, lines, keep_last=False), False
 
 
 class _SourceLines:
@@ -206,51 +217,85 @@ class _SourceLines:
             self.starts.append(match.end())
         self.ends.append(len(text))
         self._cell_cursor: dict[int, int] = {}
-        self._normalized_starts: list[int] | None = None
 
     def line_text(self, index: int) -> str:
         # markdown-it sees NUL as U+FFFD: compare like with like, offsets unchanged
         return self.text[self.starts[index] : self.ends[index]].replace("\0", "\ufffd")
 
+    def span(
+        self, start: int | None, end: int | None, seen: str, escaped_pipes: bool
+    ) -> tuple[int, int] | None:
+        """(start, end) if the source there is what markdown-it saw as `seen`."""
+        if escaped_pipes:
+            seen = seen.replace("|", "\\|")
+        if start is None or end is None or self.text[start:end].replace("\0", "\ufffd") != seen:
+            return None
+        return start, end
+
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self.starts, offset)
 
-    def from_normalized(self, offset: int, normalized: str) -> int:
-        """An offset in markdown-it's normalized source (all line breaks `\\n`) -> ours."""
-        if self._normalized_starts is None:
-            self._normalized_starts = [0] + [m.end() for m in re.finditer("\n", normalized)]
+    def from_normalized(self, offset: int) -> int:
+        """An offset in markdown-it's source (every line break one `\\n`) -> ours."""
         line = bisect.bisect_right(self._normalized_starts, offset) - 1
         return self.starts[line] + (offset - self._normalized_starts[line])
 
-    def line_of_content(self, first_line: int, content: str, pos: int) -> int:
-        return first_line + content.count("\n", 0, pos) + 1
+    @functools.cached_property
+    def _normalized_starts(self) -> list[int]:
+        starts = [0]
+        for start, end in zip(self.starts[:-1], self.ends[:-1], strict=True):
+            starts.append(starts[-1] + end - start + 1)
+        return starts
 
     def block_map(
-        self, content: str, first_line: int, *, keep_last: bool
+        self, content: str, lines: list[int], *, keep_last: bool
     ) -> Callable[[int], int | None]:
         """Offsets of paragraph, setext heading and HTML block content.
 
-        Each content line is the end of its source line (container markers and
-        indentation cut from the front), so positions are anchored at the line
-        end; the last line of a paragraph also lost trailing whitespace.
+        Each content line is the end of a source line (container markers and
+        indentation cut, tabs partly made spaces): positions are anchored at
+        line ends. Paragraph content is trimmed (`keep_last=False`): its last
+        line lost trailing whitespace, lines of whitespace at either end too.
         """
         pieces = content.split("\n")
-        piece_starts = list(_accumulate_starts(pieces))
-        last = len(pieces) - 1
+        piece_starts = list(itertools.accumulate((len(piece) + 1 for piece in pieces), initial=0))
+
+        @functools.cache
+        def anchors() -> list[int | None]:
+            return self._align(pieces, lines, keep_last)
 
         def to_source(pos: int) -> int | None:
             k = bisect.bisect_right(piece_starts, pos) - 1
-            line = first_line + k
-            if line >= len(self.starts):
+            anchor = anchors()[k] if k < len(anchors()) else None
+            from_end = len(pieces[k]) - (pos - piece_starts[k])
+            if anchor is None or from_end > len(pieces[k].lstrip(" ")):
                 return None
-            source = self.line_text(line)
-            end = len(source) if (keep_last or k < last) else len(source.rstrip(MD_TRIM_CHARS))
-            column = end - (len(pieces[k]) - (pos - piece_starts[k]))
-            if column < 0 or not source[:end].endswith(pieces[k].lstrip(" ")):
-                return None
-            return self.starts[line] + column
+            return anchor - from_end
 
         return to_source
+
+    def _align(self, pieces: list[str], lines: list[int], keep_last: bool) -> list[int | None]:
+        """Where each piece ends in the source, trying each count of dropped leading lines."""
+        first, stop = lines
+        last = len(pieces) - 1
+        for dropped in range(max(stop - first - len(pieces), 0) + 1):
+            anchors: list[int | None] = []
+            for k, piece in enumerate(pieces):
+                line = first + dropped + k
+                if line >= stop:
+                    if piece:
+                        break
+                    anchors.append(None)  # the final line break of an HTML block
+                    continue
+                source = self.line_text(line)
+                if not keep_last and k == last:
+                    source = source.rstrip(MD_TRIM_CHARS)
+                if not source.endswith(piece.lstrip(" ")):
+                    break
+                anchors.append(self.starts[line] + len(source))
+            else:
+                return anchors
+        return []
 
     def heading_map(self, content: str, line: int) -> Callable[[int], int | None]:
         source = self.line_text(line)
@@ -259,12 +304,11 @@ class _SourceLines:
             column += 1
         while column < len(source) and source[column] in MD_TRIM_CHARS:
             column += 1
-        valid = source.startswith(content, column)
         base = self.starts[line] + column
-        return lambda pos: base + pos if valid else None
+        return lambda pos: base + pos if 0 <= pos <= len(content) else None
 
     def cell_map(self, content: str, line: int) -> Callable[[int], int | None]:
-        # In a cell every `|` was written `\|`; cells are found left to right.
+        # In a cell every `|` was written `\\|`; cells are found left to right.
         source = self.line_text(line)
         written = content.replace("|", "\\|")
         cursor = self._cell_cursor.get(line, 0)
@@ -276,70 +320,57 @@ class _SourceLines:
         return lambda pos: base + pos + content.count("|", 0, pos)
 
 
-def _accumulate_starts(pieces: list[str]) -> Iterator[int]:
-    position = 0
-    for piece in pieces:
-        yield position
-        position += len(piece) + 1
-
-
 # --- the parser and the rule wrappers that note offsets -----------------------------
 
 
 @functools.cache
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"store_labels": True}).enable("table")
-    for name in ("image", "link"):
-        _wrap_inline_rule(md, name, _note_destination)
-    _wrap_inline_rule(md, "html_inline", _note_start)
-    original_reference = _find_rule(md.block.ruler, "reference")
+    _wrap_inline_rule(md, "image", _note_destination)
+    _wrap_inline_rule(md, "link", _note_destination)
+    _wrap_inline_rule(
+        md, "html_inline", lambda _, start, token: token.meta.update(imgsync_start=start)
+    )
+    original = _rule(md.block.ruler, "reference")
 
     def reference(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
         known = set(state.env.get("references", {}))
-        if not original_reference(state, start_line, end_line, silent):
+        if not original(state, start_line, end_line, silent):
             return False
         if not silent:
             _note_definition(state, start_line, known)
         return True
 
-    md.block.ruler.at("reference", reference, {"alt": ["paragraph", "reference"]})
+    md.block.ruler.at("reference", reference)  # no "alt": it can't interrupt a paragraph
     return md
 
 
-def _find_rule(ruler: Any, name: str) -> Any:
-    for rule in ruler.__rules__:
-        if rule.name == name:
-            return rule.fn
-    raise LookupError(name)
+def _rule(ruler: Any, name: str) -> Any:
+    return next(rule.fn for rule in ruler.__rules__ if rule.name == name)
 
 
-NoteFn = Callable[[StateInline, int, Token], None]
-
-
-def _wrap_inline_rule(md: MarkdownIt, name: str, note: NoteFn) -> None:
-    original = _find_rule(md.inline.ruler, name)
-    wanted = {"image": "image", "link": "link_open", "html_inline": "html_inline"}[name]
+def _wrap_inline_rule(
+    md: MarkdownIt, name: str, note: Callable[[StateInline, int, Token], None]
+) -> None:
+    original = _rule(md.inline.ruler, name)
+    wanted = {"image": "image", "link": "link_open"}.get(name, name)
 
     def rule(state: StateInline, silent: bool) -> bool:
         start, count = state.pos, len(state.tokens)
         if not original(state, silent):
             return False
-        if not silent:
-            for token in state.tokens[count:]:
-                if token.type == wanted:
-                    note(state, start, token)
-                    break
+        token = next((t for t in state.tokens[count:] if t.type == wanted), None)
+        if not silent and token is not None:
+            note(state, start, token)
         return True
 
     md.inline.ruler.at(name, rule)
 
 
-def _note_start(state: StateInline, start: int, token: Token) -> None:
-    token.meta["imgsync_start"] = start
-
-
 def _note_destination(state: StateInline, start: int, token: Token) -> None:
     """Re-read `[label](dest ...)` from `start` to find where `dest` sits."""
+    if "label" in token.meta:
+        return  # a reference (`[a](not a link)` may fall back to one): its definition counts
     is_image = token.type == "image"
     saved_pos = state.pos
     label_end = parseLinkLabel(state, start + 1 if is_image else start, not is_image)
@@ -356,8 +387,7 @@ def _note_destination(state: StateInline, start: int, token: Token) -> None:
 
 
 def _note_definition(state: StateBlock, start_line: int, known: set[str]) -> None:
-    """Find the destination of the definition just parsed, in original-text offsets."""
-    references = state.env.get("references", {})
+    """Note where the destination of the definition just parsed sits in markdown-it's source."""
     # The rule joins its lines from each line's first non-blank character on.
     segments: list[tuple[int, int]] = []  # (offset in joined text, offset in state.src)
     joined = ""
@@ -368,21 +398,16 @@ def _note_definition(state: StateBlock, start_line: int, known: set[str]) -> Non
     pos = 1
     while pos < len(joined) and joined[pos] != "]":
         pos += 2 if joined[pos] == "\\" else 1
-    label = _normalize_label(joined[1:pos])
-    if label in known or label not in references:
-        return
+    label = normalizeReference(joined[1:pos])
+    if label in known or label not in state.env.get("references", {}):
+        return  # the first definition of a label wins
     pos += 2  # past "]:"
     while pos < len(joined) and joined[pos] in " \t\n":
         pos += 1
     result = parseLinkDestination(joined, pos, len(joined))
     if not result.ok:
         return
-    seg_start, src_start = max(seg for seg in segments if seg[0] <= pos)
-    normalized_start = src_start + (pos - seg_start)
-    definitions = state.env.setdefault("imgsync_definitions", {})
-    definitions[label] = (normalized_start, normalized_start + (result.pos - pos))
-    state.env.setdefault("imgsync_normalized", state.src)
-
-
-def _normalize_label(label: str) -> str:
-    return normalizeReference(label)
+    joined_start, src_start = max(segment for segment in segments if segment[0] <= pos)
+    start = src_start + (pos - joined_start)
+    state.env.setdefault("imgsync_definitions", {})[label] = (start, start + result.pos - pos)
+    state.env["imgsync_source"] = state.src

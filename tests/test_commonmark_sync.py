@@ -46,9 +46,7 @@ def test_every_spec_example_syncs_exactly(
             if not image.exists():
                 image.parent.mkdir(parents=True, exist_ok=True)
                 image.write_bytes(png_bytes(1, 1, (len(files) % 256, ref.start % 256, 9)))
-    (root / "imgsync.toml").write_text(
-        '[hosts.fake]\ntype = "lsky"\nurl = "${LSKY_BASE_URL}"\n'
-    )
+    (root / "imgsync.toml").write_text('[hosts.fake]\ntype = "lsky"\nurl = "${LSKY_BASE_URL}"\n')
     monkeypatch.chdir(root)
 
     with FakeLsky(rate_limit=None) as host:

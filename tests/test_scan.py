@@ -318,3 +318,24 @@ def test_srcset_split_by_entities_is_a_problem() -> None:
 )
 def test_may_contain_references(text: str, expected: bool) -> None:
     assert may_contain_references(text) is expected
+
+
+def test_pipe_that_alone_makes_a_table_head_row_is_a_problem() -> None:
+    # Rewritten, `p\|q.png` would leave no `|` on the line: no table any more.
+    result = scan_markdown("[0](p\\|q.png)\n---\n")
+    assert result.refs == []
+    assert [line for line, _ in result.problems] == [1]
+    (ref,) = scan_markdown("| [0](p\\|q.png) |\n|---|\n").refs
+    assert ref.url == "p|q.png"
+
+
+def test_comment_left_open_in_a_list_item_hides_what_follows() -> None:
+    # The browser reads `<!--` to the next `-->`, across the list's end.
+    text = "> 1.\t<!--\n> \t<img src='a.png'>\n> \t-->\n> \n> \t<img src='b.png'>\n"
+    assert [ref.url for ref in scan_markdown(text).refs] == ["b.png"]
+
+
+def test_tag_left_open_by_a_block_hides_the_next_img() -> None:
+    # `<A](a.png)` is a tag named `a](a.png)`: its attributes run into the next line.
+    text = "<!-- x --> [<A](a.png)\n<img srcset='a.png 1x'> <img src='b.png'>\n"
+    assert [ref.url for ref in scan_markdown(text).refs] == ["b.png"]
