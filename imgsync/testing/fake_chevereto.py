@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import contextlib
 import hashlib
 import hmac
 import secrets
@@ -25,6 +24,7 @@ from .http import (
     json_reply,
     not_found,
     redacted,
+    serve_until_interrupted,
 )
 
 DEFAULT_KEY = "chv_" + "f4k3" * 12  # the shape of a V4 user key
@@ -283,12 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         log_requests=not args.quiet,
     )
-    with fake:
-        print(fake.url, flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(3600)  # the server runs in its thread; this only waits for Ctrl-C
-    return 0
+    return serve_until_interrupted(fake)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import html
 import secrets
@@ -23,6 +22,7 @@ from .http import (
     not_found,
     parse_multipart,
     redacted,
+    serve_until_interrupted,
 )
 
 __all__ = ["DEFAULT_TOKEN", "FakeLsky", "Fault", "ReceivedUpload", "parse_multipart"]
@@ -289,12 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         log_requests=not args.quiet,
     )
-    with fake:
-        print(fake.url, flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(3600)  # the server runs in its thread; this only waits for Ctrl-C
-    return 0
+    return serve_until_interrupted(fake)
 
 
 if __name__ == "__main__":

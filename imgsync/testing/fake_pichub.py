@@ -14,7 +14,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, NamedTuple
 
-from .http import FakeServer, GenericFault, Part, Reply, Request, html_reply, json_reply, not_found
+from .http import (
+    FakeServer,
+    GenericFault,
+    Part,
+    Reply,
+    Request,
+    html_reply,
+    json_reply,
+    not_found,
+    serve_until_interrupted,
+)
 from .http import redacted as redact
 
 DEFAULT_TOKEN = "ph_" + "f4k3" * 10
@@ -371,12 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="don't log requests")
     options = vars(parser.parse_args(argv))
     quiet = options.pop("quiet")
-    with FakePicHub(**options, log_requests=not quiet) as fake:
-        print(fake.url, flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(3600)  # the server runs in its thread; this only waits for Ctrl-C
-    return 0
+    return serve_until_interrupted(FakePicHub(**options, log_requests=not quiet))
 
 
 if __name__ == "__main__":

@@ -317,3 +317,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.fake.log_requests:
             super().log_message(format, *args)
+
+
+def serve_until_interrupted(fake: FakeServer[Any]) -> int:
+    """Run `fake`, print its URL, and wait for Ctrl-C: the body of each fake's `main`."""
+    with fake:
+        print(fake.url, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()  # the server runs in its thread; this only waits
+    return 0
