@@ -64,10 +64,11 @@ class HtmlReader:
                 if after == len(html) or html[after] in _NAME_END:
                     return index  # the end tag itself is read as markup
                 index = lowered.find(closer, after)
-        else:  # ">": a declaration or tag that did not end in its piece
-            index = html.find(">", pos)
-            if index != -1:
-                return index + 1
+        else:  # the rest of a tag or declaration: maybe a quote to close, then `>`
+            while closer and (index := html.find(closer[0], pos)) != -1:
+                pos, closer = index + 1, closer[1:]
+            if not closer:
+                return pos
         self._closer = closer
         return len(html)
 
@@ -92,10 +93,10 @@ class HtmlReader:
             name_end += 1
         name = html[name_start:name_end].lower()
         attributes, end = _read_attributes(html, name_end)
-        if end is None:
+        if end < 0:  # the tag runs on into the next piece
             if name == "img" and not closing:
                 problems.append((lt, "this <img> tag does not end where its HTML block ends"))
-            self._closer = ">"
+            self._closer = ('"' if end == -2 else "'" if end == -3 else "") + ">"
             return len(html)
         if name == "img" and not closing:
             _img_sources(html, attributes, sources, problems)
@@ -114,15 +115,18 @@ def _is_letter(html: str, pos: int) -> bool:
     return pos < len(html) and html[pos].isascii() and html[pos].isalpha()
 
 
-def _read_attributes(html: str, pos: int) -> tuple[list[tuple[str, int, int]], int | None]:
-    """(name, value start, value end) of each attribute, and where the tag ends (None: no end)."""
+def _read_attributes(html: str, pos: int) -> tuple[list[tuple[str, int, int]], int]:
+    """(name, value start, value end) of each attribute, and where the tag ends.
+
+    If it doesn't end in `html`: -1, or -2 (-3) when inside a `"` (`'`) quoted value.
+    """
     attributes: list[tuple[str, int, int]] = []
     size = len(html)
     while True:
         while pos < size and html[pos] in _SPACE + "/":
             pos += 1
         if pos >= size:
-            return attributes, None
+            return attributes, -1
         if html[pos] == ">":
             return attributes, pos + 1
         name_start = pos
@@ -141,7 +145,7 @@ def _read_attributes(html: str, pos: int) -> tuple[list[tuple[str, int, int]], i
         if pos < size and html[pos] in "\"'":
             close = html.find(html[pos], pos + 1)
             if close == -1:
-                return attributes, None
+                return attributes, -2 if html[pos] == '"' else -3
             attributes.append((name, pos + 1, close))
             pos = close + 1
         else:

@@ -339,3 +339,11 @@ def test_tag_left_open_by_a_block_hides_the_next_img() -> None:
     # `<A](a.png)` is a tag named `a](a.png)`: its attributes run into the next line.
     text = "<!-- x --> [<A](a.png)\n<img srcset='a.png 1x'> <img src='b.png'>\n"
     assert [ref.url for ref in scan_markdown(text).refs] == ["b.png"]
+
+
+def test_quoted_value_left_open_by_a_block_hides_what_follows() -> None:
+    # The title's quote is never closed in raw HTML (Markdown text renders `"` as &quot;).
+    text = "<div title=\"a\n\n<img src='x.png'>\n\n\" done\n\n<img src='y.png'>\n"
+    assert scan_markdown(text).refs == []
+    closed = "<div title=\"a\n\n<img src='x.png'>\n\n<b title=\"x\">\n\n<img src='y.png'>\n"
+    assert [ref.url for ref in scan_markdown(closed).refs] == ["y.png"]
