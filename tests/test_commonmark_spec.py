@@ -1,22 +1,14 @@
 """Every CommonMark spec example, synced in memory: only image sources may change.
 
-The examples come from the npm package `commonmark-spec`, unpacked somewhere and
-named by IMGSYNC_COMMONMARK_SPEC (the folder holding spec.txt):
-
-    npm pack commonmark-spec && tar xzf commonmark-spec-*.tgz
-    IMGSYNC_COMMONMARK_SPEC=$PWD/package pytest tests/test_commonmark_spec.py
-
+The examples come from the npm package `commonmark-spec` (see tests/commonmark_spec.py).
 Without it the tests are skipped, except in CI (CI=true), where they fail.
-tests/commonmark_spec.py reads the same package for the end-to-end CLI test.
+tests/test_commonmark_sync.py syncs the same examples through the CLI.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +18,8 @@ from markdown_it.token import Token
 from imgsync.destinations import join_suffix, local_target, looks_like_image_path
 from imgsync.rewrite import Replacement, rewrite_markdown
 from imgsync.scan import scan_markdown
+from tests.commonmark_spec import Example, in_ci, load_examples
 
-FENCE = "`" * 32
 MD = MarkdownIt("commonmark").enable("table")
 URL_STYLES = {
     "plain": "https://img.test/{h}.png",
@@ -35,44 +27,11 @@ URL_STYLES = {
 }
 
 
-@dataclass(frozen=True)
-class Example:
-    number: int
-    section: str
-    markdown: str
-
-
-def parse_spec(text: str) -> list[Example]:
-    """The examples of spec.txt: a fence + " example", markdown, ".", HTML, a fence."""
-    examples: list[Example] = []
-    section, collecting = "", False
-    lines: list[str] = []
-    for line in text.split("<!-- END TESTS -->")[0].splitlines():
-        if line == FENCE + " example":
-            collecting, lines = True, []
-        elif collecting and line == FENCE:
-            collecting = False
-            markdown = "".join(f"{piece}\n" for piece in lines[: lines.index(".")])
-            examples.append(Example(len(examples) + 1, section, markdown.replace("→", "\t")))
-        elif collecting:
-            lines.append(line)
-        elif line.startswith("#"):
-            section = line.lstrip("#").strip()
-    return examples
-
-
-def load_examples() -> tuple[list[Example], str]:
-    folder = os.environ.get("IMGSYNC_COMMONMARK_SPEC")
-    if not folder:
-        return [], "IMGSYNC_COMMONMARK_SPEC is not set (see this module's docstring)"
-    return parse_spec((Path(folder) / "spec.txt").read_text(encoding="utf-8")), ""
-
-
 EXAMPLES, MISSING = load_examples()
 
 
 def test_spec_examples_are_available() -> None:
-    if MISSING and os.environ.get("CI", "").lower() not in ("", "0", "false"):
+    if MISSING and in_ci():
         pytest.fail(MISSING)
     if MISSING:
         pytest.skip(MISSING)
