@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .errors import HostError, RateLimited
+from .errors import HostError, ImageError, RateLimited
 from .hosts.base import BatchHost, Host, UploadRequest, UploadResult
 
 MAX_RATE_LIMIT_WAITS = 10
@@ -123,7 +123,7 @@ def upload_many(
                 outcomes = [upload_with_retries(host, requests[group[0]], policy, on_wait=on_wait)]
         except HostError as error:
             return [error] * len(group)
-        except OSError as error:  # a file went away or became unreadable mid-run
+        except (OSError, ImageError) as error:  # a file went away or became unreadable mid-run
             return [HostError(f"could not be read while uploading: {error}")] * len(group)
         for key, outcome in zip(group, outcomes, strict=True):
             if isinstance(outcome, UploadResult):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from imgsync.errors import AuthError, HostError, RateLimited, TransientHostError
+from imgsync.errors import AuthError, HostError, ImageError, RateLimited, TransientHostError
 from imgsync.hosts.base import UploadRequest, UploadResult
 from imgsync.uploader import MAX_RATE_LIMIT_WAITS, RetryPolicy, upload_many, upload_with_retries
 
@@ -115,10 +115,14 @@ def test_upload_many_records_each_success_and_keeps_failures_apart() -> None:
 
 
 @pytest.mark.parametrize("jobs", [1, 4])
-def test_upload_many_turns_unreadable_files_into_failures(tmp_path: Path, jobs: int) -> None:
+@pytest.mark.parametrize(
+    "error",
+    [FileNotFoundError(2, "No such file or directory", "a.png"), ImageError("a.png: gone")],
+)
+def test_upload_many_turns_unreadable_files_into_failures(jobs: int, error: Exception) -> None:
     class VanishingHost(ScriptedHost):
         def upload(self, request: UploadRequest) -> UploadResult:
-            raise FileNotFoundError(2, "No such file or directory", str(request.path))
+            raise error
 
     batch = upload_many(
         VanishingHost([]),
