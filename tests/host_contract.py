@@ -20,6 +20,8 @@ from imgsync.hosts.base import Host, HttpSettings, UploadRequest, make_http_clie
 from imgsync.testing.http import FakeServer
 from tests.images import png_bytes
 
+SIZE_LIMIT_KB = 64
+
 
 class HostContract(ABC):
     """Subclass as `TestXxxContract` and fill in the hooks."""
@@ -27,7 +29,8 @@ class HostContract(ABC):
     secret = ""  # the credential that must never be shown
 
     @abstractmethod
-    def start_fake(self) -> FakeServer[Any]: ...
+    def start_fake(self) -> FakeServer[Any]:
+        """The fake, accepting files up to SIZE_LIMIT_KB."""
 
     @abstractmethod
     def make_host(self, fake: FakeServer[Any], http: httpx.Client, *, wrong: bool = False) -> Host:
@@ -37,18 +40,22 @@ class HostContract(ABC):
     def provoke_refusal(self, fake: FakeServer[Any], host: Host, request: UploadRequest) -> None:
         """Arrange that uploading `request` next is refused for a reason of the host's own."""
 
-    @abstractmethod
-    def provoke_rate_limit(self, fake: FakeServer[Any]) -> None: ...
+    rate_limit_fault = "429"  # the fault that makes the fake answer "slow down"
 
-    @abstractmethod
-    def provoke_html_page(self, fake: FakeServer[Any]) -> None: ...
+    def provoke_rate_limit(self, fake: FakeServer[Any]) -> None:
+        fake.fail_next(self.rate_limit_fault)
 
-    @abstractmethod
-    def provoke_hang(self, fake: FakeServer[Any]) -> None: ...
+    def provoke_html_page(self, fake: FakeServer[Any]) -> None:
+        fake.fail_next("502")  # every fake answers this with a gateway's HTML page
 
-    @abstractmethod
+    def provoke_hang(self, fake: FakeServer[Any]) -> None:
+        fake.fail_next("hang")
+
     def make_oversized(self, fake: FakeServer[Any], folder: Path) -> Path:
-        """A real image above what the fake accepts."""
+        """A real image above SIZE_LIMIT_KB, the limit every start_fake() sets."""
+        path = folder / "big.png"
+        path.write_bytes(png_bytes(4, 4) + b"\0" * ((SIZE_LIMIT_KB + 1) * 1024))
+        return path
 
     # ---- the contract ----------------------------------------------------------------
 

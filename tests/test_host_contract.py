@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,25 +14,18 @@ from imgsync.testing.fake_chevereto import FakeChevereto
 from imgsync.testing.fake_lsky import FakeLsky
 from imgsync.testing.fake_pichub import FakePicHub
 from imgsync.testing.http import FakeServer
-from tests.host_contract import HostContract
-from tests.images import png_bytes
+from tests.host_contract import SIZE_LIMIT_KB, HostContract
 
 LSKY_TOKEN = "2|contractLskyTokenXXXXXXXXXXXXXXXXXXXXXXXXX"
 CHEVERETO_KEY = "chv_contractKeyXXXXXXXXXXXXXXXXXXXX"
 PICHUB_TOKEN = "ph_contractTokenXXXXXXXXXXXXXXXXXXXXXXX"
 
 
-def oversized_png(folder: Path, kilobytes: int) -> Path:
-    path = folder / "big.png"
-    path.write_bytes(png_bytes(4, 4) + b"\0" * (kilobytes * 1024))
-    return path
-
-
 class TestLskyContract(HostContract):
     secret = LSKY_TOKEN
 
     def start_fake(self) -> FakeServer[Any]:
-        return FakeLsky(token=LSKY_TOKEN, max_size_kb=64)
+        return FakeLsky(token=LSKY_TOKEN, max_size_kb=SIZE_LIMIT_KB)
 
     def make_host(self, fake: FakeServer[Any], http: httpx.Client, *, wrong: bool = False) -> Host:
         token = "2|" + "w" * 40 if wrong else LSKY_TOKEN
@@ -44,24 +36,13 @@ class TestLskyContract(HostContract):
         assert isinstance(fake, FakeLsky)
         fake.strategies = set()  # the configured strategy no longer exists
 
-    def provoke_rate_limit(self, fake: FakeServer[Any]) -> None:
-        fake.fail_next("429")
-
-    def provoke_html_page(self, fake: FakeServer[Any]) -> None:
-        fake.fail_next("502")
-
-    def provoke_hang(self, fake: FakeServer[Any]) -> None:
-        fake.fail_next("hang")
-
-    def make_oversized(self, fake: FakeServer[Any], folder: Path) -> Path:
-        return oversized_png(folder, 65)
-
 
 class TestCheveretoContract(HostContract):
     secret = CHEVERETO_KEY
+    rate_limit_fault = "flood"
 
     def start_fake(self) -> FakeServer[Any]:
-        return FakeChevereto(api_key=CHEVERETO_KEY, max_size_kb=64)
+        return FakeChevereto(api_key=CHEVERETO_KEY, max_size_kb=SIZE_LIMIT_KB)
 
     def make_host(self, fake: FakeServer[Any], http: httpx.Client, *, wrong: bool = False) -> Host:
         key = "chv_" + "w" * 30 if wrong else CHEVERETO_KEY
@@ -70,24 +51,12 @@ class TestCheveretoContract(HostContract):
     def provoke_refusal(self, fake: FakeServer[Any], host: Host, request: UploadRequest) -> None:
         host.upload(request)  # the same bytes again within 24 hours: a duplicate
 
-    def provoke_rate_limit(self, fake: FakeServer[Any]) -> None:
-        fake.fail_next("flood")
-
-    def provoke_html_page(self, fake: FakeServer[Any]) -> None:
-        fake.fail_next("502")
-
-    def provoke_hang(self, fake: FakeServer[Any]) -> None:
-        fake.fail_next("hang")
-
-    def make_oversized(self, fake: FakeServer[Any], folder: Path) -> Path:
-        return oversized_png(folder, 65)
-
 
 class TestPicHubContract(HostContract):
     secret = PICHUB_TOKEN
 
     def start_fake(self) -> FakeServer[Any]:
-        return FakePicHub(token=PICHUB_TOKEN, max_size_mb=0.0625)
+        return FakePicHub(token=PICHUB_TOKEN, max_size_mb=SIZE_LIMIT_KB / 1024)
 
     def make_host(self, fake: FakeServer[Any], http: httpx.Client, *, wrong: bool = False) -> Host:
         token = "ph_" + "w" * 36 if wrong else PICHUB_TOKEN
@@ -96,15 +65,3 @@ class TestPicHubContract(HostContract):
     def provoke_refusal(self, fake: FakeServer[Any], host: Host, request: UploadRequest) -> None:
         assert isinstance(fake, FakePicHub)
         fake.storage_full = True
-
-    def provoke_rate_limit(self, fake: FakeServer[Any]) -> None:
-        fake.fail_next("429")
-
-    def provoke_html_page(self, fake: FakeServer[Any]) -> None:
-        fake.fail_next("502")
-
-    def provoke_hang(self, fake: FakeServer[Any]) -> None:
-        fake.fail_next("hang")
-
-    def make_oversized(self, fake: FakeServer[Any], folder: Path) -> Path:
-        return oversized_png(folder, 65)
