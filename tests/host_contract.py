@@ -15,7 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
-from imgsync.errors import AuthError, HostError, RateLimited, TransientHostError
+from imgsync.errors import (
+    AuthError,
+    HostError,
+    ImageError,
+    ImgsyncError,
+    RateLimited,
+    TransientHostError,
+)
 from imgsync.hosts.base import Host, HttpSettings, UploadRequest, make_http_client
 from imgsync.testing.http import FakeServer
 from tests.images import png_bytes
@@ -41,6 +48,8 @@ class HostContract(ABC):
         """Arrange that uploading `request` next is refused for a reason of the host's own."""
 
     rate_limit_fault = "429"  # the fault that makes the fake answer "slow down"
+    # What a file that can't be read raises: a batch host fails that file alone, as a HostError.
+    unreadable_error: type[ImgsyncError] = ImageError
 
     def provoke_rate_limit(self, fake: FakeServer[Any]) -> None:
         fake.fail_next(self.rate_limit_fault)
@@ -155,3 +164,25 @@ class HostContract(ABC):
         error = self.upload_error(self.make_host(fake, http), big)
 
         assert not error.retryable
+
+    def test_a_closed_port_is_a_transient_error(
+        self, fake: FakeServer[Any], http: httpx.Client, image: Path
+    ) -> None:
+        host = self.make_host(fake, http)
+        url = fake.url
+        fake.stop()
+
+        error = self.upload_error(host, image)
+
+        assert isinstance(error, TransientHostError)
+        assert error.message.startswith(f"could not reach {url}")
+
+    def test_an_unreadable_file_fails_before_any_request(
+        self, fake: FakeServer[Any], http: httpx.Client, tmp_path: Path
+    ) -> None:
+        gone = UploadRequest(tmp_path / "gone.png", "gone.png", "image/png", 10)
+
+        with pytest.raises(self.unreadable_error, match=r"gone\.png"):
+            self.make_host(fake, http).upload(gone)
+
+        assert fake.requests == 0

@@ -20,7 +20,6 @@ from imgsync.errors import (
     AuthError,
     ConfigError,
     HostError,
-    ImageError,
     ImgsyncError,
     RateLimited,
     TransientHostError,
@@ -385,24 +384,6 @@ def test_a_reset_connection_is_transient(
     assert isinstance(err, TransientHostError)
     assert err.message.startswith(f"could not reach {fake_chevereto.url}: ")
     assert host.upload(request_for(make_png())).url  # the next connection works
-
-
-def test_a_closed_port_is_transient(http_client: httpx.Client, make_png: MakePng) -> None:
-    with FakeChevereto() as fake:
-        url = fake.url
-    profile = HostProfile("chev", "chevereto", {"url": url, "key": DEFAULT_KEY})
-    err = upload_error(CheveretoHost(profile, http_client), make_png())
-    assert isinstance(err, TransientHostError)
-    assert err.message.startswith(f"could not reach {url}: ")
-
-
-def test_an_unreadable_file_is_an_image_error(
-    fake_chevereto: FakeChevereto, http_client: httpx.Client, tmp_path: Path
-) -> None:
-    request = UploadRequest(tmp_path / "gone.png", "gone.png", "image/png", 10)
-    with pytest.raises(ImageError, match=r"gone\.png"):
-        chevereto_host(fake_chevereto, http_client).upload(request)
-    assert fake_chevereto.requests == 0
 
 
 # The key stays secret

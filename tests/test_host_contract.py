@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from imgsync.errors import HostError
 from imgsync.hosts.base import Host, HostProfile, UploadRequest
 from imgsync.hosts.chevereto import CheveretoHost
 from imgsync.hosts.lsky import LskyHost
@@ -54,6 +55,7 @@ class TestCheveretoContract(HostContract):
 
 class TestPicHubContract(HostContract):
     secret = PICHUB_TOKEN
+    unreadable_error = HostError
 
     def start_fake(self) -> FakeServer[Any]:
         return FakePicHub(token=PICHUB_TOKEN, max_size_mb=SIZE_LIMIT_KB / 1024)

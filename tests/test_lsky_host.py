@@ -19,7 +19,6 @@ from imgsync.errors import (
     AuthError,
     ConfigError,
     HostError,
-    ImageError,
     ImgsyncError,
     RateLimited,
     TransientHostError,
@@ -288,24 +287,6 @@ def test_a_slow_host_times_out_as_transient(
         err = upload_error(lsky_host(fake_lsky, client), make_png())
     assert isinstance(err, TransientHostError)
     assert "did not answer in time" in err.message
-
-
-def test_a_closed_port_is_transient(http_client: httpx.Client, make_png: MakePng) -> None:
-    with FakeLsky() as fake:
-        url = fake.url
-    host = LskyHost(HostProfile("blog", "lsky", {"url": url, "token": DEFAULT_TOKEN}), http_client)
-    err = upload_error(host, make_png())
-    assert isinstance(err, TransientHostError)
-    assert err.message.startswith(f"could not reach {url}")
-
-
-def test_an_unreadable_file_is_an_image_error(
-    fake_lsky: FakeLsky, http_client: httpx.Client, tmp_path: Path
-) -> None:
-    request = UploadRequest(tmp_path / "gone.png", "gone.png", "image/png", 10)
-    with pytest.raises(ImageError, match=r"gone\.png"):
-        lsky_host(fake_lsky, http_client).upload(request)
-    assert fake_lsky.requests == 0
 
 
 # The token stays secret
