@@ -18,7 +18,7 @@ from .errors import ImageError, MarkdownError
 from .images import LocalImage, inspect_image, resolve_target
 from .markdown_file import MarkdownText, read_markdown, write_markdown
 from .progress import Progress
-from .report import Failure, Location, Pending, Report, Uploaded
+from .report import Failure, Location, Pending, Report
 from .rewrite import Replacement, RewriteRefused, rewrite_markdown
 from .scan import ImageRef, scan_markdown
 
@@ -169,7 +169,7 @@ def _report_dry_run(
     for work in works:
         for ref, _path in work.refs:
             report.pending.append(Pending(Location(work.markdown.path, ref.line), ref.raw))
-    report.uploaded.extend(Uploaded(image.path, "") for image in missing.values())
+    report.would_upload.extend(image.path for image in missing.values())
 
 
 def _first_alt_by_image(works: list[_FileWork]) -> dict[Path, str]:

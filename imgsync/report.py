@@ -77,6 +77,7 @@ class Report:
     links_rewritten: int = 0
     uploaded: list[Uploaded] = field(default_factory=list)
     reused: int = 0  # distinct images found in the cache
+    would_upload: list[Path] = field(default_factory=list)  # --dry-run: not in the cache
     pending: list[Pending] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (image, what to know)
@@ -97,7 +98,7 @@ class Report:
             return (
                 f"dry run: {len(self.pending)} local image reference(s) in "
                 f"{len({p.where.path for p in self.pending})} file(s) would be rewritten, "
-                f"{len(self.uploaded)} image(s) uploaded; nothing was changed"
+                f"{len(self.would_upload)} image(s) uploaded; nothing was changed"
             )
         if not (self.uploaded or self.reused or self.files_changed or self.failures):
             return f"nothing to do: no local images in {self.files_scanned} file(s)"
@@ -120,6 +121,7 @@ class Report:
             "links_rewritten": self.links_rewritten,
             "uploaded": [{"image": display_path(u.image), "url": u.url} for u in self.uploaded],
             "reused": self.reused,
+            "would_upload": [display_path(p) for p in self.would_upload],
             "pending": [
                 {"file": display_path(p.where.path), "line": p.where.line, "reference": p.reference}
                 for p in self.pending

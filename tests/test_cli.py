@@ -227,3 +227,12 @@ def test_a_warning_shared_by_several_images_is_said_once(
     warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(warnings) == 1
     assert "and 1 more" in warnings[0] and "convert_to_webp = false" in warnings[0]
+
+
+def test_dry_run_json_names_what_would_go_up(
+    project: Path, lsky: FakeLsky, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--dry-run", "--json", "."]) == 1
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["would_upload"] == ["img/a.png"] and report["uploaded"] == []
