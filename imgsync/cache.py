@@ -92,12 +92,14 @@ class UploadCache:
         path: Path,
         uploads: dict[str, dict[str, CacheEntry]],
         legacy: dict[str, CacheEntry],
+        seen: tuple[int, int, int] | None = None,
     ) -> None:
         self.path = path
         self._uploads = uploads
         self._legacy = legacy
         self._mutex = threading.Lock()
         self._file_lock = FileLock(path.with_name(path.name + ".lock"), timeout=_LOCK_TIMEOUT)
+        self._seen = seen  # the file as last read or written: reload() skips it
 
     @classmethod
     def open(cls, path: Path) -> UploadCache:
@@ -105,10 +107,11 @@ class UploadCache:
 
         CacheError if either file is corrupt: nothing is ever silently emptied.
         """
+        seen = _identity(path)  # before reading: a write in between then shows in reload()
         _, uploads = _read(path)
         legacy_path = path.with_name(LEGACY_NAME)
         legacy = {} if legacy_path == path else _read_legacy(legacy_path)
-        return cls(path, uploads, legacy)
+        return cls(path, uploads, legacy, seen)
 
     def lookup(self, host_identity: str, md5: str, sha256: str) -> CacheEntry | None:
         """The upload of these bytes to this host, or None.
@@ -129,6 +132,22 @@ class UploadCache:
         if host_identity.startswith("lsky "):
             return self._legacy.get(sha256)
         return None
+
+    def reload(self) -> None:
+        """Learn what other processes recorded since this cache was read.
+
+        Writes are atomic renames, so the file is read whole without the lock;
+        entries only ever get added, so merging can't lose any. CacheError if
+        the file became corrupt meanwhile.
+        """
+        seen = _identity(self.path)
+        if seen is not None and seen == self._seen:
+            return
+        _, on_disk = _read(self.path)
+        with self._mutex:
+            for host, by_md5 in on_disk.items():
+                self._uploads.setdefault(host, {}).update(by_md5)
+            self._seen = seen
 
     def entries_for(self, host_identity: str) -> Mapping[str, CacheEntry]:
         """A snapshot of one host's entries, by MD5."""
@@ -169,10 +188,20 @@ class UploadCache:
                 # overtaken here by this older view.
                 with self._mutex:
                     self._uploads = uploads
+                    self._seen = _identity(self.path)
         except TimeoutError as err:  # before OSError, which it subclasses
             raise CacheError(self.path, str(err)) from None
         except OSError as err:
             raise CacheError(self.path, f"can't be written: {err.strerror or err}") from None
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells one version of the file from another (each write is a new inode)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _dump(document: Mapping[str, Any]) -> bytes:

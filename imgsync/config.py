@@ -20,6 +20,7 @@ from .hosts.base import HostProfile, HttpSettings
 
 CONFIG_NAME = "imgsync.toml"
 CACHE_NAME = ".imgsync-cache.json"
+STATE_DIR_NAME = ".imgsync"
 DEFAULT_INCLUDE = ("**/*.md", "**/*.markdown")
 DEFAULT_EXCLUDE = ("node_modules/**", ".git/**", ".venv/**")
 # KB and KiB both mean 1024 bytes, the way image hosts state their limits.
@@ -42,12 +43,19 @@ class Settings:
     jobs: int = 4
     default_host: str | None = None
     hosts: Mapping[str, HostProfile] = field(default_factory=dict)  # ${VAR}s not expanded
-    rate_limit_wait: float = 60.0  # seconds to wait after a 429 without Retry-After
+    rate_limit_wait: float = 60.0  # the longest wait after a rate limit that says no wait
+    rate_limit_backoff: float = 5.0  # the first such wait; it doubles up to rate_limit_wait
     max_attempts: int = 4
+    max_retry_time: float = 1800.0  # seconds one upload may spend waiting and retrying
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     ca_file: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict)  # captured once, read nowhere else
+
+    @property
+    def state_dir(self) -> Path:
+        """imgsync's own working files for this project (locks, stamps): never committed."""
+        return self.root / STATE_DIR_NAME
 
     def http(self) -> HttpSettings:
         """The network knobs for make_http_client(); sending gets the patience of reading."""
@@ -310,7 +318,9 @@ _RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "max_size": ('a size such as 5242880 or "5MB"', _size),
     "jobs": ("a whole number from 1 to 64", _number(1, 64, whole=True)),
     "rate_limit_wait": ("a number of seconds", _number(0, math.inf, whole=False)),
+    "rate_limit_backoff": ("a number of seconds", _number(0, math.inf, whole=False)),
     "max_attempts": ("a whole number from 1 to 20", _number(1, 20, whole=True)),
+    "max_retry_time": ("a number of seconds", _number(0, math.inf, whole=False)),
     "connect_timeout": ("a number of seconds above 0", _number(1e-3, math.inf, whole=False)),
     "read_timeout": ("a number of seconds above 0", _number(1e-3, math.inf, whole=False)),
     "ca_file": ("a path to a PEM file", _text),

@@ -18,6 +18,7 @@ host layer imports httpx. No message ever contains a token.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
 
 class ImgsyncError(Exception):
@@ -81,10 +82,21 @@ class HostError(ImgsyncError):
         self.host = host
         self.status = status
         self.host_message = host_message
-        text = message
-        if host_message and host_message not in message:
-            text += f" (the host said: {host_message})"
-        super().__init__(text)
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        text = self.message
+        if self.host_message and self.host_message not in text:
+            text += f" (the host said: {self.host_message})"
+        return text
+
+    def with_note(self, note: str) -> Self:
+        """A copy of the same class whose message ends with `note`, e.g. how imgsync gave up."""
+        noted = type(self).__new__(type(self))
+        noted.__dict__.update(self.__dict__)
+        noted.message = f"{self.message}; {note}"
+        noted.args = (noted._text(),)
+        return noted
 
 
 class AuthError(HostError):

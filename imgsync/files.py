@@ -33,6 +33,16 @@ def atomic_write(path: Path, data: bytes) -> None:
     _fsync_dir(target.parent)
 
 
+def private_folder(path: Path) -> Path:
+    """`path`, created if missing, with a `.gitignore` of `*` so git never shows what it holds."""
+    path.mkdir(parents=True, exist_ok=True)
+    ignore = path / ".gitignore"
+    if not ignore.exists():
+        with contextlib.suppress(OSError):  # a read-only checkout: git just shows the folder
+            atomic_write(ignore, b"# imgsync's own working files: never committed.\n*\n")
+    return path
+
+
 def _fsync_dir(directory: Path) -> None:
     """Make the rename itself durable; not possible on Windows, so best effort."""
     try:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import CacheEntry, UploadCache, utc_now
+from .claims import UploadClaims
 from .config import Settings, resolve_host
 from .errors import HostError
+from .files import private_folder
 from .hosts.base import Host, UploadRequest, UploadResult
 from .images import LocalImage
 from .progress import Progress
@@ -82,6 +85,29 @@ def _upload(
             continue
         alt = alts.get(image.path, "")
         requests[md5] = UploadRequest(image.path, image.upload_name(), image.mime, image.size, alt)
+    claims = UploadClaims(private_folder(settings.state_dir) / "uploading.lock")
+    reused = threading.Lock()
+
+    @contextmanager
+    def claim(md5s: Sequence[str], stop: threading.Event) -> Iterator[list[str] | None]:
+        """Hold the images against other imgsync processes; skip those they uploaded meanwhile."""
+        with claims.hold(md5s, stop=stop) as held:
+            if not held:
+                yield None
+                return
+            cache.reload()
+            todo = []
+            for md5 in md5s:
+                entry = cache.lookup(host.identity, md5, images[md5].sha256)
+                if entry is None:
+                    todo.append(md5)
+                    continue
+                with reused:
+                    hosted.urls[md5] = entry.url
+                    report.reused += 1
+                shown = display_path(images[md5].path)
+                progress.advance(f"uploaded meanwhile by another imgsync: {shown}")
+            yield todo
 
     def record(md5: str, result: UploadResult) -> None:
         cache.record(host.identity, md5, _entry(result.url, result.handle, images[md5], settings))
@@ -97,7 +123,10 @@ def _upload(
         progress.advance(f"uploaded {shown} -> {outcome.url}")
 
     policy = RetryPolicy(
-        max_attempts=settings.max_attempts, rate_limit_wait=settings.rate_limit_wait
+        max_attempts=settings.max_attempts,
+        max_retry_time=settings.max_retry_time,
+        rate_limit_wait=settings.rate_limit_wait,
+        rate_limit_backoff=settings.rate_limit_backoff,
     )
     progress.start(len(requests))
     try:
@@ -109,10 +138,12 @@ def _upload(
             on_success=record,
             on_finished=finished,
             on_wait=progress.note,
+            claim=claim,
         )
     finally:
         progress.finish()
-    hosted.urls.update((md5, result.url) for md5, result in batch.done.items())
+    with reused:
+        hosted.urls.update((md5, result.url) for md5, result in batch.done.items())
     hosted.failed.update((md5, str(error)) for md5, error in batch.failed.items())
     report.interrupted = batch.interrupted
 

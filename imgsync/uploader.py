@@ -3,79 +3,205 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
 from .errors import HostError, ImageError, RateLimited
 from .hosts.base import BatchHost, Host, UploadRequest, UploadResult
 
-MAX_RATE_LIMIT_WAITS = 10
 T = TypeVar("T")
 Outcome = UploadResult | HostError
+# Claims the images of a group before they are sent; yields the keys still to upload
+# (another process may have uploaded some meanwhile), or None when told to stop.
+Claim = Callable[[Sequence[str], threading.Event], AbstractContextManager[list[str] | None]]
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try: attempts for transient failures, waits for rate limits."""
+    """How hard to try: attempts for transient failures, waits for rate limits, time for both."""
 
     max_attempts: int = 4
-    rate_limit_wait: float = 60.0  # after a rate limit that doesn't say how long
+    max_retry_time: float = 1800.0  # seconds one upload may spend waiting and retrying
+    rate_limit_wait: float = 60.0  # the longest wait after a rate limit that doesn't say how long
+    rate_limit_backoff: float = 5.0  # the first such wait; it doubles up to rate_limit_wait
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
 
 
+class Interrupted(Exception):
+    """The run was stopped (Ctrl-C) while this upload waited to be sent: it never was."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A request let through the gate: whether it is the probe, and in which opening it went."""
+
+    probe: bool
+    opening: int
+
+
+class HostGate:
+    """What the workers of one host share: the moment the host lets requests through again.
+
+    A rate limit closes the gate for every worker, not only the one that met it.
+    After a limit that said no wait (Lsky's bare 429, Chevereto's flood refusal)
+    the gate stays closed for a backoff that doubles each time, and then lets one
+    request through first as a probe: the others follow once it gets through, so
+    a host still limiting sees one request, not one per worker. Requests that
+    were already out when the gate closed may come back limited too; they don't
+    double the backoff again.
+    """
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.policy = policy
+        self.stop = stop or threading.Event()
+        self._clock = clock
+        self._sleep = sleep or self.stop.wait
+        self._changed = threading.Condition()
+        self._open_at = 0.0
+        self._opening = 0  # counts closings: a ticket from an older opening is stale
+        self._unstated = 0  # rate limits in a row that said no wait
+        self._probe_out = False
+
+    def now(self) -> float:
+        return self._clock()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds`; Interrupted if the run is stopped meanwhile."""
+        self._sleep(seconds)
+        if self.stop.is_set():
+            raise Interrupted
+
+    def enter(self) -> Ticket:
+        """Wait until a request may go (Interrupted if the run stops first)."""
+        while True:
+            if self.stop.is_set():
+                raise Interrupted
+            with self._changed:
+                delay = self._open_at - self._clock()
+                if delay <= 0 and not self._probe_out:
+                    self._probe_out = self._unstated > 0
+                    return Ticket(self._probe_out, self._opening)
+                if delay <= 0:  # a probe is out: its outcome decides
+                    self._changed.wait(timeout=0.05)
+                    continue
+            self.sleep(delay)
+
+    def answered(self, ticket: Ticket) -> None:
+        """The request got an answer that was not a rate limit: the host takes requests."""
+        with self._changed:
+            if ticket.opening == self._opening:
+                self._unstated = 0
+            self.release(ticket)
+
+    def release(self, ticket: Ticket) -> None:
+        """The request ended without telling anything about the host (a file error, say)."""
+        with self._changed:
+            if ticket.probe:
+                self._probe_out = False
+            self._changed.notify_all()
+
+    def limited(self, ticket: Ticket, error: RateLimited) -> tuple[float, bool]:
+        """Close the gate as `error` asks: (seconds closed from now, whether that is news)."""
+        with self._changed:
+            if ticket.probe:
+                self._probe_out = False
+            if error.retry_after is not None:
+                delay = max(0.0, error.retry_after)
+            else:
+                if ticket.opening == self._opening:
+                    self._unstated += 1
+                first, cap = self.policy.rate_limit_backoff, self.policy.rate_limit_wait
+                delay = min(cap, first * 2 ** (max(1, self._unstated) - 1))
+            now = self._clock()
+            news = now + delay > self._open_at + 1.0
+            if news:
+                self._opening += 1
+            self._open_at = max(self._open_at, now + delay)
+            self._changed.notify_all()
+            return self._open_at - now, news
+
+
 def call_with_retries(
     action: Callable[[], T],
-    policy: RetryPolicy,
+    gate: HostGate,
     *,
     label: str,
     on_wait: Callable[[str], None] = lambda message: None,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """Run one host request; the last HostError if every attempt failed.
+    """Run one host request through `gate`; the last HostError if every attempt failed.
 
     Refusals (bad key, bad type, too large) raise at once; rate limits are
-    waited out (not counted as attempts, but bounded); timeouts, dropped
-    connections and 5xx are retried with exponential backoff and jitter.
+    waited out without counting as attempts; timeouts, dropped connections and
+    5xx are retried with exponential backoff and jitter. Both stop at the
+    policy's attempts and time; Interrupted if the run is stopped while waiting.
     """
+    policy = gate.policy
+    started = gate.now()
     attempt = 0
-    waits = 0
     while True:
+        ticket = gate.enter()
         try:
-            return action()
+            result = action()
         except RateLimited as error:
-            waits += 1
-            if waits > MAX_RATE_LIMIT_WAITS:
-                raise
-            said = error.retry_after
-            delay = policy.rate_limit_wait if said is None else said
-            until = time.strftime("%H:%M:%S", time.localtime(time.time() + delay))
-            on_wait(f"{label}: {error}; waiting {delay:.0f}s (until {until})")
-            sleep(delay)
+            delay, news = gate.limited(ticket, error)
+            _give_up_after(policy, started, gate.now() + delay, error)
+            if news:
+                until = time.strftime("%H:%M:%S", time.localtime(time.time() + delay))
+                on_wait(f"{label}: {error}; waiting {delay:.0f}s (until {until})")
+            continue  # enter() waits the gate out, with every other worker
         except HostError as error:
+            gate.answered(ticket)
             attempt += 1
-            if not error.retryable or attempt >= policy.max_attempts:
+            if not error.retryable:
                 raise
+            if attempt >= policy.max_attempts:
+                raise _gave_up(error, f"after {attempt} attempts") from None
             delay = min(policy.backoff_cap, policy.backoff_base * 2 ** (attempt - 1))
             delay *= random.uniform(0.5, 1.0)
+            _give_up_after(policy, started, gate.now() + delay, error)
             on_wait(f"{label}: {error}; retrying in {delay:.1f}s")
-            sleep(delay)
+            gate.sleep(delay)
+            continue
+        except BaseException:
+            gate.release(ticket)
+            raise
+        gate.answered(ticket)
+        return result
+
+
+def _give_up_after(policy: RetryPolicy, started: float, resume: float, error: HostError) -> None:
+    if resume - started > policy.max_retry_time:
+        limit = f"{policy.max_retry_time:g}s"
+        raise _gave_up(error, f"as retrying would take longer than max_retry_time ({limit})")
+
+
+def _gave_up(error: HostError, why: str) -> HostError:
+    return error.with_note(f"gave up {why}")
 
 
 def upload_with_retries(
     host: Host,
     request: UploadRequest,
-    policy: RetryPolicy,
+    gate: HostGate,
     *,
     on_wait: Callable[[str], None] = lambda message: None,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> UploadResult:
-    """Upload one file under `policy` (see call_with_retries)."""
+    """Upload one file through `gate` (see call_with_retries)."""
     return call_with_retries(
-        lambda: host.upload(request), policy, label=request.filename, on_wait=on_wait, sleep=sleep
+        lambda: host.upload(request), gate, label=request.filename, on_wait=on_wait
     )
 
 
@@ -88,6 +214,11 @@ class BatchResult:
     interrupted: bool = False
 
 
+@contextmanager
+def _no_claim(keys: Sequence[str], stop: threading.Event) -> Iterator[list[str] | None]:
+    yield list(keys)
+
+
 def upload_many(
     host: Host,
     requests: dict[str, UploadRequest],
@@ -97,63 +228,86 @@ def upload_many(
     on_success: Callable[[str, UploadResult], None],
     on_finished: Callable[[str, Outcome], None] = lambda key, outcome: None,
     on_wait: Callable[[str], None] = lambda message: None,
+    claim: Claim = _no_claim,
+    stop: threading.Event | None = None,
 ) -> BatchResult:
     """Upload `requests` (keyed by the caller), at most `jobs` requests at a time.
 
     A host that takes several files a request (BatchHost) gets them in groups
-    of its `batch_size`. `on_success` runs in the worker right after each
-    upload, before anything else: that is where the cache records it. Ctrl-C
-    stops new uploads, lets the ones in flight finish (and be recorded), and
-    returns what was done.
+    of its `batch_size`. Each group is first claimed with `claim`, which may
+    drop keys it settled itself (another process uploaded them). `on_success`
+    runs in the worker right after each upload, before anything else: that is
+    where the cache records it. Ctrl-C (or setting `stop`) stops new uploads and
+    waits, lets the ones in flight finish (and be recorded), and returns what
+    was done; keys never sent have no outcome.
     """
     batch = BatchResult(done={}, failed={})
+    gate = HostGate(policy, stop=stop)
     size = host.batch_size if isinstance(host, BatchHost) else 1
     keys = list(requests)
     groups = [keys[i : i + size] for i in range(0, len(keys), size)]
 
-    def send(group: list[str]) -> list[Outcome]:
-        try:
-            if isinstance(host, BatchHost) and len(group) > 1:
-                files = [requests[key] for key in group]
-                label = f"{files[0].filename} and {len(files) - 1} more"
-                outcomes = call_with_retries(
-                    lambda: host.upload_batch(files), policy, label=label, on_wait=on_wait
-                )
-            else:
-                outcomes = [upload_with_retries(host, requests[group[0]], policy, on_wait=on_wait)]
-        except HostError as error:
-            return [error] * len(group)
-        except (OSError, ImageError) as error:  # a file went away or became unreadable mid-run
-            return [HostError(f"could not be read while uploading: {error}")] * len(group)
-        for key, outcome in zip(group, outcomes, strict=True):
-            if isinstance(outcome, UploadResult):
-                on_success(key, outcome)
-        return outcomes
+    def send(group: list[str]) -> list[tuple[str, Outcome]]:
+        with claim(group, gate.stop) as todo:
+            if not todo or gate.stop.is_set():
+                return []
+            try:
+                outcomes = _send(host, [requests[key] for key in todo], gate, on_wait)
+            except Interrupted:
+                return []
+            for key, outcome in zip(todo, outcomes, strict=True):
+                if isinstance(outcome, UploadResult):
+                    on_success(key, outcome)
+            return list(zip(todo, outcomes, strict=True))
 
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-    futures = {pool.submit(send, group): group for group in groups}
+    futures = [pool.submit(send, group) for group in groups]
+    settled: set[int] = set()
     try:
         for future in as_completed(futures):
-            _settle(future, futures[future], batch, on_finished)
+            _settle(future, batch, on_finished)
+            settled.add(id(future))
     except KeyboardInterrupt:
         batch.interrupted = True
+        gate.stop.set()
+        running = sum(1 for future in futures if future.running())
+        if running:
+            on_wait(
+                f"interrupted: letting the {running} request(s) in flight finish and be recorded"
+                " (Ctrl-C again to abandon them)"
+            )
         pool.shutdown(wait=True, cancel_futures=True)
-        for future, group in futures.items():
-            settled = group[0] in batch.done or group[0] in batch.failed
-            if future.done() and not future.cancelled() and not settled:
-                _settle(future, group, batch, on_finished)
+        for future in futures:
+            if future.done() and not future.cancelled() and id(future) not in settled:
+                _settle(future, batch, on_finished)
     finally:
         pool.shutdown(wait=True)
     return batch
 
 
+def _send(
+    host: Host, files: list[UploadRequest], gate: HostGate, on_wait: Callable[[str], None]
+) -> list[Outcome]:
+    """One request's outcomes, one per file; a failure of the whole request fails each file."""
+    try:
+        if isinstance(host, BatchHost) and len(files) > 1:
+            label = f"{files[0].filename} and {len(files) - 1} more"
+            return call_with_retries(
+                lambda: host.upload_batch(files), gate, label=label, on_wait=on_wait
+            )
+        return [upload_with_retries(host, files[0], gate, on_wait=on_wait)]
+    except HostError as error:
+        return [error] * len(files)
+    except (OSError, ImageError) as error:  # a file went away or became unreadable mid-run
+        return [HostError(f"could not be read while uploading: {error}")] * len(files)
+
+
 def _settle(
-    future: Future[list[Outcome]],
-    group: Sequence[str],
+    future: Future[list[tuple[str, Outcome]]],
     batch: BatchResult,
     on_finished: Callable[[str, Outcome], None],
 ) -> None:
-    for key, outcome in zip(group, future.result(), strict=True):
+    for key, outcome in future.result():
         if isinstance(outcome, HostError):
             batch.failed[key] = outcome
         else:

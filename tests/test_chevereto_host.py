@@ -35,7 +35,7 @@ from imgsync.testing.fake_chevereto import (
     Fault,
 )
 from imgsync.testing.http import REDACTED, parse_multipart
-from imgsync.uploader import RetryPolicy, upload_with_retries
+from imgsync.uploader import HostGate, RetryPolicy, upload_with_retries
 from tests.images import png_bytes
 
 CONFIG = Path("imgsync.toml")
@@ -252,10 +252,17 @@ def test_the_uploader_waits_out_a_flood_and_then_uploads(
 ) -> None:
     fake_chevereto.fail_next("flood", times=2)
     slept: list[float] = []
-    policy = RetryPolicy(rate_limit_wait=42.0)
+    policy = RetryPolicy(rate_limit_backoff=3.0, rate_limit_wait=42.0)
+    clock = [0.0]  # time passes only by the waits, which are recorded instead of spent
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 3))
+        clock[0] += seconds
+
+    gate = HostGate(policy, clock=lambda: clock[0], sleep=sleep)
     host = chevereto_host(fake_chevereto, http_client)
-    result = upload_with_retries(host, request_for(make_png()), policy, sleep=slept.append)
-    assert result.url and slept == [42.0, 42.0]
+    result = upload_with_retries(host, request_for(make_png()), gate)
+    assert result.url and slept == [3.0, 6.0]  # a flood says no wait: back off, doubling
 
 
 def test_too_big_is_refused_in_chevereto_words(

@@ -2,47 +2,69 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from imgsync.errors import AuthError, HostError, ImageError, RateLimited, TransientHostError
 from imgsync.hosts.base import UploadRequest, UploadResult
-from imgsync.uploader import MAX_RATE_LIMIT_WAITS, RetryPolicy, upload_many, upload_with_retries
+from imgsync.uploader import HostGate, RetryPolicy, upload_many, upload_with_retries
 
 REQUEST = UploadRequest(Path("a.png"), "a.png", "image/png", 10)
 
 
 class ScriptedHost:
-    """Answers each upload with the next scripted outcome."""
+    """Answers each upload with the next scripted outcome (thread-safe), after `latency`."""
 
     type_name = "scripted"
     identity = "scripted http://127.0.0.1"
     max_size = None
 
-    def __init__(self, outcomes: list[HostError | str]) -> None:
+    def __init__(self, outcomes: list[HostError | str], latency: float = 0.0) -> None:
         self._outcomes: Iterator[HostError | str] = iter(outcomes)
-        self.calls = 0
+        self._lock = threading.Lock()
+        self.latency = latency
+        self.calls: list[tuple[float, float, str]] = []  # start, end, what was answered
 
     def upload(self, request: UploadRequest) -> UploadResult:
-        self.calls += 1
-        outcome = next(self._outcomes)
+        start = time.monotonic()
+        with self._lock:
+            outcome = next(self._outcomes, "https://h/default")
+        time.sleep(self.latency)
+        with self._lock:
+            self.calls.append((start, time.monotonic(), type(outcome).__name__))
         if isinstance(outcome, HostError):
             raise outcome
         return UploadResult(url=outcome, handle={"key": "k" + request.filename})
 
 
-DEFAULT_POLICY = RetryPolicy()
+class FakeClock:
+    """Time that passes only when the code under test sleeps: waits are recorded, not spent."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
 
 
-def run(host: ScriptedHost, policy: RetryPolicy = DEFAULT_POLICY) -> tuple[object, list[float]]:
-    slept: list[float] = []
+def run(host: ScriptedHost, policy: RetryPolicy | None = None) -> tuple[object, list[float]]:
+    clock = FakeClock()
+    gate = HostGate(policy or RetryPolicy(), clock=clock, sleep=clock.sleep)
     try:
-        result: object = upload_with_retries(host, REQUEST, policy, sleep=slept.append)
+        result: object = upload_with_retries(host, REQUEST, gate)
     except HostError as error:
         result = error
-    return result, slept
+    return result, clock.slept
 
 
 def test_refusals_are_not_retried() -> None:
@@ -50,7 +72,8 @@ def test_refusals_are_not_retried() -> None:
 
     result, slept = run(host)
 
-    assert isinstance(result, HostError) and host.calls == 1 and slept == []
+    assert isinstance(result, HostError) and len(host.calls) == 1 and slept == []
+    assert str(result) == "too large"
 
 
 def test_bad_credentials_are_not_retried() -> None:
@@ -69,35 +92,53 @@ def test_transient_failures_back_off_then_succeed() -> None:
     assert 0.5 <= slept[0] <= 1.0 and 1.0 <= slept[1] <= 2.0  # exponential, with jitter
 
 
-def test_transient_failures_give_up_after_max_attempts() -> None:
-    host = ScriptedHost([TransientHostError("502")] * 5)
+def test_transient_failures_give_up_after_max_attempts_and_say_so() -> None:
+    host = ScriptedHost([TransientHostError("502 from the host", status=502)] * 5)
 
     result, slept = run(host, RetryPolicy(max_attempts=3))
 
-    assert isinstance(result, TransientHostError) and host.calls == 3 and len(slept) == 2
+    assert isinstance(result, TransientHostError) and len(host.calls) == 3 and len(slept) == 2
+    assert str(result) == "502 from the host; gave up after 3 attempts"
+    assert result.status == 502
 
 
-def test_rate_limits_wait_as_told_or_the_configured_time() -> None:
-    host = ScriptedHost(
-        [
-            RateLimited("429", retry_after=None),
-            RateLimited("quota", retry_after=7.0),
-            "https://h/a",
-        ]
-    )
+def test_a_rate_limit_that_says_how_long_is_waited_exactly() -> None:
+    host = ScriptedHost([RateLimited("quota", retry_after=7.0), "https://h/a"])
 
-    result, slept = run(host, RetryPolicy(max_attempts=1, rate_limit_wait=2.5))
+    result, slept = run(host, RetryPolicy(max_attempts=1))
+
+    assert isinstance(result, UploadResult) and slept == [7.0]  # waits don't use up attempts
+
+
+def test_rate_limits_that_say_no_wait_back_off_doubling_up_to_the_cap() -> None:
+    host = ScriptedHost([RateLimited("429", retry_after=None)] * 6 + ["https://h/a"])
+
+    result, slept = run(host, RetryPolicy(rate_limit_backoff=5.0, rate_limit_wait=60.0))
 
     assert isinstance(result, UploadResult)
-    assert slept == [2.5, 7.0]  # waits don't use up attempts
+    assert slept == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0]
 
 
-def test_rate_limit_waits_are_bounded() -> None:
-    host = ScriptedHost([RateLimited("429", retry_after=1.0)] * (MAX_RATE_LIMIT_WAITS + 5))
+def test_a_success_resets_the_backoff() -> None:
+    clock = FakeClock()
+    gate = HostGate(RetryPolicy(rate_limit_backoff=2.0), clock=clock, sleep=clock.sleep)
+    host = ScriptedHost([RateLimited("429", retry_after=None)] * 2 + ["https://h/1"])
+    upload_with_retries(host, REQUEST, gate)
+    host2 = ScriptedHost([RateLimited("429", retry_after=None), "https://h/2"])
+    upload_with_retries(host2, REQUEST, gate)
 
-    result, slept = run(host)
+    assert clock.slept == [2.0, 4.0, 2.0]
 
-    assert isinstance(result, RateLimited) and len(slept) == MAX_RATE_LIMIT_WAITS
+
+def test_waiting_and_retrying_stop_at_max_retry_time() -> None:
+    host = ScriptedHost([RateLimited("slow down", retry_after=100.0)] * 10)
+
+    result, slept = run(host, RetryPolicy(max_retry_time=250.0))
+
+    assert isinstance(result, RateLimited) and slept == [100.0, 100.0]
+    assert str(result) == (
+        "slow down; gave up as retrying would take longer than max_retry_time (250s)"
+    )
 
 
 def test_upload_many_records_each_success_and_keeps_failures_apart() -> None:
@@ -112,6 +153,94 @@ def test_upload_many_records_each_success_and_keeps_failures_apart() -> None:
     assert sorted(batch.done) == sorted(recorded)
     assert len(batch.done) == 2 and len(batch.failed) == 1
     assert not batch.interrupted
+
+
+def test_a_rate_limit_holds_every_worker_and_one_probe_goes_first() -> None:
+    # Four workers; the first request meets a 429 that says no wait.
+    host = ScriptedHost([RateLimited("429", retry_after=None)], latency=0.05)
+    requests = {f"k{n}": REQUEST for n in range(8)}
+    waits: list[str] = []
+
+    batch = upload_many(
+        host,
+        requests,
+        RetryPolicy(rate_limit_backoff=0.3),
+        jobs=4,
+        on_success=lambda key, result: None,
+        on_wait=waits.append,
+    )
+
+    assert len(batch.done) == 8 and len(host.calls) == 9
+    limited_at = next(end for start, end, what in host.calls if what == "RateLimited")
+    later = sorted(call for call in host.calls if call[0] > limited_at)
+    # Nothing was sent during the backoff, and the first request after it went alone.
+    assert later and all(start >= limited_at + 0.29 for start, _, _ in later)
+    probe_end = later[0][1]
+    assert all(start >= probe_end for start, _, _ in later[1:])
+    assert len(waits) == 1 and "waiting" in waits[0]
+
+
+def test_limits_met_by_requests_already_in_flight_do_not_double_the_backoff() -> None:
+    host = ScriptedHost([RateLimited("429", retry_after=None)] * 4, latency=0.1)
+    requests = {f"k{n}": REQUEST for n in range(4)}
+    waits: list[str] = []
+    started = time.monotonic()
+
+    batch = upload_many(
+        host,
+        requests,
+        RetryPolicy(rate_limit_backoff=0.3, rate_limit_wait=10.0),
+        jobs=4,
+        on_success=lambda key, result: None,
+        on_wait=waits.append,
+    )
+
+    assert len(batch.done) == 4
+    # One backoff of 0.3 s, not 0.3 + 0.6 + 1.2 + 2.4: the four limits came from one burst.
+    assert time.monotonic() - started < 1.5
+    assert len(waits) == 1
+
+
+def test_stopping_abandons_uploads_that_wait_and_gives_them_no_outcome() -> None:
+    host = ScriptedHost([RateLimited("slow down", retry_after=30.0)])
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    started = time.monotonic()
+
+    batch = upload_many(
+        host,
+        {"a": REQUEST, "b": REQUEST},
+        RetryPolicy(),
+        jobs=2,
+        on_success=lambda key, result: None,
+        stop=stop,
+    )
+
+    assert time.monotonic() - started < 3
+    assert "a" not in batch.done and "a" not in batch.failed
+    assert len(host.calls) <= 2
+
+
+def test_a_claim_can_settle_keys_before_they_are_sent() -> None:
+    host = ScriptedHost([])
+    claimed: list[list[str]] = []
+
+    @contextmanager
+    def claim(keys: list[str], stop: threading.Event) -> Iterator[list[str] | None]:
+        claimed.append(list(keys))
+        yield [key for key in keys if key != "elsewhere"]
+
+    batch = upload_many(
+        host,
+        {"here": REQUEST, "elsewhere": REQUEST},
+        RetryPolicy(),
+        jobs=1,
+        on_success=lambda key, result: None,
+        claim=claim,
+    )
+
+    assert sorted(claimed) == [["elsewhere"], ["here"]]
+    assert list(batch.done) == ["here"] and len(host.calls) == 1
 
 
 @pytest.mark.parametrize("jobs", [1, 4])

@@ -1,0 +1,118 @@
+"""One upload of an image at a time across processes: watch mode and a hook never race.
+
+Each image (by MD5) maps to one byte of a shared lock file; a process uploading
+it holds a lock on that byte. The OS drops the locks of a process that dies, so
+a killed run never leaves an image claimed. Two MD5s may share a byte: their
+uploads then wait for each other, which costs a little time and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+_SLOTS = 1 << 24  # bytes of the lock file that MD5s map onto (never written, only locked)
+_POLL = 0.05  # seconds between tries while another process holds a claim
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(fd: int, offset: int) -> bool:
+        os.lseek(fd, offset, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int, offset: int) -> None:
+        os.lseek(fd, offset, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int, offset: int) -> bool:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+        except OSError:  # EACCES or EAGAIN: another process holds it
+            return False
+        return True
+
+    def _unlock(fd: int, offset: int) -> None:
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
+
+
+# POSIX record locks belong to the process, and closing ANY descriptor of the file
+# drops them all: so each process opens a lock file once and keeps it open.
+_open_files: dict[Path, int] = {}
+_open_files_lock = threading.Lock()
+# ... and two threads of one process are not kept apart by them: a thread lock per byte is.
+_thread_locks: dict[tuple[Path, int], threading.Lock] = {}
+
+
+def _descriptor(path: Path) -> int:
+    with _open_files_lock:
+        fd = _open_files.get(path)
+        if fd is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = _open_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        return fd
+
+
+def _thread_lock(path: Path, offset: int) -> threading.Lock:
+    with _open_files_lock:
+        return _thread_locks.setdefault((path, offset), threading.Lock())
+
+
+class UploadClaims:
+    """Claims on images (by MD5) shared by every imgsync process and thread using `path`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"UploadClaims({str(self.path)!r})"
+
+    @contextmanager
+    def hold(self, md5s: Sequence[str], *, stop: threading.Event | None = None) -> Iterator[bool]:
+        """Claim every MD5 of `md5s`, waiting for other processes to let go.
+
+        Yields True once all are held; False (holding nothing) if `stop` was set
+        while waiting. Claims are taken in one order (sorted offsets), so two
+        processes claiming overlapping groups can't deadlock.
+        """
+        fd = _descriptor(self.path)
+        offsets = sorted({int(md5[:8], 16) % _SLOTS for md5 in md5s})
+        held: list[tuple[int, threading.Lock]] = []
+        try:
+            for offset in offsets:
+                local = _thread_lock(self.path, offset)
+                if not _wait_for(functools.partial(local.acquire, blocking=False), stop):
+                    yield False
+                    return
+                if not _wait_for(functools.partial(_try_lock, fd, offset), stop):
+                    local.release()
+                    yield False
+                    return
+                held.append((offset, local))
+            yield True
+        finally:
+            for offset, local in reversed(held):
+                with contextlib.suppress(OSError):  # the OS drops it when the process ends
+                    _unlock(fd, offset)
+                local.release()
+
+
+def _wait_for(attempt: Callable[[], bool], stop: threading.Event | None) -> bool:
+    event = stop or threading.Event()
+    while not attempt():
+        if event.wait(_POLL):
+            return False
+    return True
