@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar, NoReturn
 
@@ -10,6 +11,7 @@ import httpx
 
 from ..errors import AuthError, ConfigError, HostError, ImageError, TransientHostError
 from ._http import REDIRECTS, HostErrors, json_object, retry_after
+from ._pacing import RateBudget, reset_at
 from .base import HostProfile, UploadRequest, UploadResult
 
 _OPTIONS = ("album_id", "expired_at", "permission", "strategy_id", "token", "url")
@@ -75,6 +77,7 @@ class LskyHost:
         self._errors = HostErrors(
             self.identity, (self._token, secret if len(secret) >= 8 else None)
         )
+        self._budget = RateBudget("the host's request limit", self._errors)
 
     def __repr__(self) -> str:
         # Spelled out so the token can never appear in a repr.
@@ -97,13 +100,20 @@ class LskyHost:
             stream = request.path.open("rb")
         except OSError as exc:
             raise ImageError(f"{request.path} can't be read: {exc.strerror or exc}") from None
-        with stream, self._errors.transport(self._url):
-            response = self._http.post(
-                f"{self._url}/upload",
-                headers=headers,
-                data=self._fields,
-                files={"file": (request.filename, stream, request.mime)},
-            )
+        with stream:
+            self._budget.reserve(1)  # RateLimited here means nothing was sent
+            try:
+                with self._errors.transport(self._url):
+                    response = self._http.post(
+                        f"{self._url}/upload",
+                        headers=headers,
+                        data=self._fields,
+                        files={"file": (request.filename, stream, request.mime)},
+                    )
+            except BaseException:
+                self._budget.settle(1, None)
+                raise
+            self._budget.settle(1, response)
         return self._result(response, request)
 
     def _result(self, response: httpx.Response, request: UploadRequest) -> UploadResult:
@@ -139,7 +149,10 @@ class LskyHost:
             where = response.headers.get("Location", "elsewhere")
             self._errors.fail(AuthError, _REDIRECT_ADVICE.format(where=where), code, said)
         if code == 429:
+            # Lsky itself says neither; a proxy or a newer version in front may say either.
             wait = retry_after(response.headers.get("Retry-After"))
+            if wait is None and (reset := reset_at(response.headers, time.time())) is not None:
+                wait = max(0.0, reset - time.time())
             self._errors.rate_limited("the host asks us to slow down (HTTP 429)", wait, code, said)
         if code in _STATUS_ADVICE:
             cls, advice = _STATUS_ADVICE[code]

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar, NoReturn
@@ -15,6 +14,7 @@ import httpx
 
 from ..errors import AuthError, ConfigError, HostError, TransientHostError
 from ._http import REDIRECTS, HostErrors, json_object, retry_after
+from ._pacing import RateBudget, reset_at
 from .base import HostProfile, UploadRequest, UploadResult
 
 DEFAULT_URL = "https://api.pichub.app/api/v1"
@@ -60,7 +60,7 @@ class PicHubHost:
         self._settings = _read_options(profile)
         self._http = http
         self._errors = HostErrors(self.identity, (self._settings.token,))
-        self._pacer = _Pacer(self._errors)
+        self._pacer = RateBudget("PicHub's upload limit", self._errors)
 
     def __repr__(self) -> str:
         # Spelled out so the token can never appear in a repr.
@@ -193,7 +193,7 @@ class PicHubHost:
             self._errors.fail(HostError, advice, code, said)
         if code == 429:
             wait = retry_after(headers.get("Retry-After"))
-            if wait is None and (reset := _reset_at(headers, time.time())) is not None:
+            if wait is None and (reset := reset_at(headers, time.time())) is not None:
                 wait = max(0.0, reset - time.time())
             self._errors.rate_limited("PicHub asks us to slow down (HTTP 429)", wait, code, said)
         if code in _ADVICE:
@@ -203,89 +203,6 @@ class PicHubHost:
         if said:
             self._errors.fail(cls, advice, code, said)
         self._errors.fail(cls, f"{advice}; it began: {self._errors.quote(response.text)}", code)
-
-
-class _Pacer:
-    """PicHub's upload budget as its replies tell it, shared by the threads of one host.
-
-    The server counts X-RateLimit-Remaining down until X-RateLimit-Reset (a Unix
-    time). Files sent and not answered yet count as spent, so threads can't
-    overdraw the budget between replies; as the answers come, the server's own
-    count takes over again, so no local error builds up.
-    """
-
-    def __init__(self, errors: HostErrors, clock: Callable[[], float] = time.time) -> None:
-        self._errors, self._clock = errors, clock
-        self._changed = threading.Condition()
-        self._limit: int | None = None
-        self._remaining = 0  # the least the server said within the window ending at _reset
-        self._reset: float | None = None
-        self._in_flight = 0  # files sent whose reply has not come yet
-
-    def reserve(self, count: int) -> None:
-        """Count `count` files as sent; RateLimited, before sending, if the budget is spent."""
-        with self._changed:
-            while (wait := self._wait(count)) is not None:
-                if wait > 0:
-                    size = "" if self._limit is None else f" ({self._limit} a window)"
-                    message = f"PicHub's upload limit{size} is used up"
-                    self._errors.rate_limited(message, wait, None, None)
-                self._changed.wait(timeout=1.0)  # for a reply in flight to tell the budget
-            self._in_flight += count
-
-    def _wait(self, count: int) -> float | None:
-        """None to send now, 0 to wait for a reply in flight, else seconds until the reset."""
-        now, limit = self._clock(), self._limit
-        if limit is not None and count > limit:
-            advice = f"set batch_size to {limit} or fewer in the host profile"
-            message = f"a batch of {count} files is more than PicHub takes a window: {advice}"
-            self._errors.fail(HostError, message, None)
-        if self._reset is not None and now < self._reset:
-            if self._remaining - self._in_flight >= count:
-                return None
-            # Only files in flight stand in the way: their replies may give some back.
-            return 0.0 if self._remaining >= count else self._reset - now
-        # No window known to be open: a new one starts with the whole limit, when known.
-        if not self._in_flight or (limit or 0) - self._in_flight >= count:
-            return None
-        return 0.0
-
-    def settle(self, count: int, response: httpx.Response | None) -> None:
-        """Take `count` files off those in flight, and learn the budget from the reply."""
-        with self._changed:
-            self._in_flight -= count
-            if response is not None:
-                self._learn(response.status_code, response.headers)
-            self._changed.notify_all()
-
-    def _learn(self, status: int, headers: httpx.Headers) -> None:
-        now = self._clock()
-        limit = _whole(headers.get("X-RateLimit-Limit"))
-        remaining = _whole(headers.get("X-RateLimit-Remaining"))
-        reset = _reset_at(headers, now)
-        self._limit = limit or self._limit  # a limit of 0 would forbid every batch: not trusted
-        if status == 429:
-            remaining = 0 if remaining is None else remaining
-            wait = retry_after(headers.get("Retry-After"))
-            reset = now + wait if reset is None and wait is not None else reset
-        if remaining is None or reset is None:
-            return
-        # Servers that compute the reset from their clock may round it either way by a second.
-        if self._reset is None or reset > self._reset + 1:
-            self._reset, self._remaining = reset, remaining
-        elif reset >= self._reset - 1:
-            self._reset, self._remaining = max(reset, self._reset), min(remaining, self._remaining)
-        # Else a late reply from a window already closed: it says nothing about this one.
-
-
-def _reset_at(headers: httpx.Headers, now: float) -> float | None:
-    try:
-        reset = float(headers.get("X-RateLimit-Reset", ""))
-    except ValueError:
-        return None
-    if reset > 1e11:  # milliseconds, as some servers send
-        return reset / 1000
-    return reset if reset > 1e9 else now + reset  # a count of seconds, as others send
 
 
 def _whole(value: Any) -> int | None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html
+import math
 import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from .http import (
     FakeServer,
@@ -73,7 +74,9 @@ class FakeLsky(FakeServer[Fault]):
     max_size_kb: float = 5120
     strategies: set[int] = field(default_factory=lambda: {1})
     capacity_kb: float | None = None  # the account's storage; None for unlimited
-    rate_limit: int | None = 60  # API requests a minute, as Laravel's throttle counts them
+    rate_limit: int | None = 60  # API requests a window, as Laravel's throttle counts them
+    rate_window: float = 60.0  # seconds; Lsky's throttle counts a minute
+    reset_header: bool = False  # also send X-RateLimit-Reset (Lsky doesn't; proxies may)
     quota_unit: str = "分钟"  # 分钟/小时/天/周/月, for the "quota" fault
     _uploads: list[ReceivedUpload] = field(default_factory=list, init=False, repr=False)
     _records: list[_Record] = field(default_factory=list, init=False, repr=False)
@@ -90,14 +93,17 @@ class FakeLsky(FakeServer[Fault]):
         with self._lock:
             start, hits = self._window
             now = time.monotonic()
-            self._window = (start, hits + 1) if now - start < 60 else (now, 1)
-            hits = self._window[1]
+            self._window = (start, hits + 1) if now - start < self.rate_window else (now, 1)
+            start, hits = self._window
         if not req.path.startswith(f"{self.api_path}/"):
             return self._serve_file(req.path)
         reply = self._api(req, hits)
         if self.rate_limit is not None:
             reply.headers["X-RateLimit-Limit"] = str(self.rate_limit)
             reply.headers["X-RateLimit-Remaining"] = str(max(0, self.rate_limit - hits))
+            if self.reset_header:
+                ends = time.time() + (start + self.rate_window - time.monotonic())
+                reply.headers["X-RateLimit-Reset"] = str(math.ceil(ends))
         return reply
 
     def _api(self, req: Request, hits: int) -> Reply:
@@ -279,12 +285,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the one valid bearer token")
     parser.add_argument("--no-guest", action="store_true", help="refuse guest uploads")
     parser.add_argument("--max-size-kb", type=float, default=5120)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each reply")
+    parser.add_argument(
+        "--rate-limit", type=int, default=60, help="requests a window (0: no limit)"
+    )
+    parser.add_argument("--rate-window", type=float, default=60.0, help="seconds")
+    parser.add_argument(
+        "--reset-header", action="store_true", help="send X-RateLimit-Reset, as Lsky doesn't"
+    )
+    parser.add_argument(
+        "--fault-rate", type=float, default=0.0, help="share of uploads that fail (0 to 1)"
+    )
+    parser.add_argument(
+        "--faults",
+        default="500,502,reset,hang",
+        help="comma list of the ways they fail: 429 quota 500 502 redirect html reset hang",
+    )
     parser.add_argument("--quiet", action="store_true", help="don't log requests")
     args = parser.parse_args(argv)
+    faults = tuple(f for f in args.faults.split(",") if f)
+    known = {name for member in get_args(Fault) for name in get_args(member)}
+    unknown = sorted(set(faults) - known)
+    if unknown:
+        parser.error(f"unknown fault(s): {', '.join(unknown)}")
     fake = FakeLsky(
         token=args.token,
         guest_uploads=not args.no_guest,
         max_size_kb=args.max_size_kb,
+        rate_limit=args.rate_limit or None,
+        rate_window=args.rate_window,
+        reset_header=args.reset_header,
+        fault_rate=args.fault_rate,
+        random_faults=faults,  # checked against Fault above
+        latency=args.latency,
         host=args.host,
         port=args.port,
         log_requests=not args.quiet,

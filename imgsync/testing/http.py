@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import random
 import socket
 import struct
 import threading
@@ -166,11 +167,20 @@ class FakeServer(ABC, Generic[FaultT]):
     host: str = "127.0.0.1"
     port: int = 0  # 0 picks a free port
     log_requests: bool = False
+    # Each upload fails with probability `fault_rate`, by one of `random_faults` at random
+    # (after the faults queued by fail_next); `seed` makes the sequence repeatable.
+    fault_rate: float = 0.0
+    random_faults: tuple[FaultT, ...] = ()
+    seed: int | None = None
     requests: int = field(default=0, init=False)  # every request, any path
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _stopped: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _faults: deque[FaultT] = field(default_factory=deque, init=False, repr=False)
     _server: _Server | None = field(default=None, init=False, repr=False)
+    _random: random.Random = field(default_factory=random.Random, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._random.seed(self.seed)
 
     @property
     def site(self) -> str:
@@ -189,7 +199,11 @@ class FakeServer(ABC, Generic[FaultT]):
 
     def take_fault(self) -> FaultT | None:
         with self._lock:
-            return self._faults.popleft() if self._faults else None
+            if self._faults:
+                return self._faults.popleft()
+            if self.random_faults and self._random.random() < self.fault_rate:
+                return self._random.choice(self.random_faults)
+            return None
 
     def generic_fault(self, fault: str) -> Reply | None:
         """The reply for "reset" or "hang"; None for a fault the subclass must answer."""
