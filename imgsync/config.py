@@ -45,7 +45,7 @@ class Settings:
     hosts: Mapping[str, HostProfile] = field(default_factory=dict)  # ${VAR}s not expanded
     rate_limit_wait: float = 60.0  # the longest wait after a rate limit that says no wait
     rate_limit_backoff: float = 5.0  # the first such wait; it doubles up to rate_limit_wait
-    max_attempts: int = 4
+    max_attempts: int = 6
     max_retry_time: float = 1800.0  # seconds one upload may spend waiting and retrying
     connect_timeout: float = 10.0
     read_timeout: float = 60.0

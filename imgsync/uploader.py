@@ -25,7 +25,7 @@ Claim = Callable[[Sequence[str], threading.Event], AbstractContextManager[list[s
 class RetryPolicy:
     """How hard to try: attempts for transient failures, waits for rate limits, time for both."""
 
-    max_attempts: int = 4
+    max_attempts: int = 6
     max_retry_time: float = 1800.0  # seconds one upload may spend waiting and retrying
     rate_limit_wait: float = 60.0  # the longest wait after a rate limit that doesn't say how long
     rate_limit_backoff: float = 5.0  # the first such wait; it doubles up to rate_limit_wait
@@ -160,7 +160,8 @@ def call_with_retries(
             _give_up_after(policy, started, gate.now() + delay, error)
             if news:
                 until = time.strftime("%H:%M:%S", time.localtime(time.time() + delay))
-                on_wait(f"{label}: {error}; waiting {delay:.0f}s (until {until})")
+                shown = f"{delay:.1f}" if delay < 9.95 else f"{delay:.0f}"
+                on_wait(f"{label}: {error}; waiting {shown}s (until {until})")
             continue  # enter() waits the gate out, with every other worker
         except HostError as error:
             gate.answered(ticket)

@@ -10,7 +10,7 @@ import socket
 import struct
 import threading
 from abc import ABC, abstractmethod
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.parser import HeaderParser
@@ -173,6 +173,8 @@ class FakeServer(ABC, Generic[FaultT]):
     random_faults: tuple[FaultT, ...] = ()
     seed: int | None = None
     requests: int = field(default=0, init=False)  # every request, any path
+    # How many replies of each status were sent; "reset" and "hang" count as 0.
+    statuses: Counter[int] = field(default_factory=Counter, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _stopped: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _faults: deque[FaultT] = field(default_factory=deque, init=False, repr=False)
@@ -245,7 +247,10 @@ class FakeServer(ABC, Generic[FaultT]):
             self.requests += 1
         if self.latency:
             self._stopped.wait(self.latency)
-        return self.respond(req)
+        reply = self.respond(req)
+        with self._lock:
+            self.statuses[reply.status] += 1
+        return reply
 
 
 class _Server(ThreadingHTTPServer):
