@@ -38,7 +38,10 @@ def write_image(path: Path, size: int) -> None:
             left -= len(block)
 
 
-def start_fake_host(max_size_kb: int) -> tuple[subprocess.Popen[str], str]:
+def start_fake_host(
+    max_size_kb: int, extra: list[str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """The fake Lsky in its own process, with no rate limit; (process, API URL)."""
     fake = subprocess.Popen(
         [
             sys.executable,
@@ -51,6 +54,7 @@ def start_fake_host(max_size_kb: int) -> tuple[subprocess.Popen[str], str]:
             "0",
             "--max-size-kb",
             str(max_size_kb),
+            *(extra or []),
         ],
         stdout=subprocess.PIPE,
         text=True,

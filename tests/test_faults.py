@@ -70,6 +70,16 @@ def assert_all_rewritten(root: Path, images: int) -> None:
     assert len(re.findall(r"!\[fig \d+\]\(http://127\.0\.0\.1:\d+/[^)]+\.png\)", text)) == images
 
 
+def test_uploads_run_jobs_at_a_time_on_a_host_that_sends_no_limits(tmp_path: Path) -> None:
+    with FakeLsky(token=TOKEN, rate_limit=None, latency=0.2) as host:
+        make_blog(tmp_path, images=12, settings="jobs = 4")
+        done = sync(tmp_path, host)
+
+    assert done.returncode == 0, done.stderr
+    assert host.most_at_once == 4
+    assert len(stored_by_md5(host)) == 12
+
+
 def test_a_host_failing_one_request_in_five_loses_nothing(tmp_path: Path) -> None:
     faults = ("500", "502", "reset", "hang")
     with FakeLsky(

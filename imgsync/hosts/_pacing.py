@@ -34,6 +34,7 @@ class RateBudget:
         self._remaining = 0  # the least the server said within the window ending at _reset
         self._reset: float | None = None
         self._in_flight = 0  # units sent whose reply has not come yet
+        self._answered = False  # whether any reply came yet
 
     def reserve(self, count: int) -> None:
         """Count `count` units as sent; RateLimited, before sending, if the budget is spent."""
@@ -58,15 +59,18 @@ class RateBudget:
             # Only units in flight stand in the way: their replies may give some back.
             return 0.0 if self._remaining >= count else self._reset - now
         # No window known to be open: a new one starts with the whole limit, when known.
-        if not self._in_flight or (limit or 0) - self._in_flight >= count:
+        # Until the first reply tells whether there is one, a single request goes alone;
+        # a host whose replies say nothing of limits has none to obey.
+        if not self._in_flight or (limit is None and self._answered):
             return None
-        return 0.0
+        return None if (limit or 0) - self._in_flight >= count else 0.0
 
     def settle(self, count: int, response: httpx.Response | None) -> None:
         """Take `count` units off those in flight, and learn the budget from the reply."""
         with self._changed:
             self._in_flight -= count
             if response is not None:
+                self._answered = True
                 self._learn(response.status_code, response.headers)
             self._changed.notify_all()
 

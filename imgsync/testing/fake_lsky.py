@@ -287,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-size-kb", type=float, default=5120)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each reply")
     parser.add_argument(
+        "--latency-max", type=float, help="each reply waits at random from --latency to this"
+    )
+    parser.add_argument(
         "--rate-limit", type=int, default=60, help="requests a window (0: no limit)"
     )
     parser.add_argument("--rate-window", type=float, default=60.0, help="seconds")
@@ -318,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fault_rate=args.fault_rate,
         random_faults=faults,  # checked against Fault above
         latency=args.latency,
+        latency_max=args.latency_max,
         host=args.host,
         port=args.port,
         log_requests=not args.quiet,

@@ -164,6 +164,7 @@ class FakeServer(ABC, Generic[FaultT]):
     api_path: ClassVar[str] = ""  # the API base under the site, e.g. "/api/v1"
 
     latency: float = 0.0  # seconds to wait before each reply
+    latency_max: float | None = None  # if set, each reply waits uniformly latency..latency_max
     host: str = "127.0.0.1"
     port: int = 0  # 0 picks a free port
     log_requests: bool = False
@@ -175,6 +176,8 @@ class FakeServer(ABC, Generic[FaultT]):
     requests: int = field(default=0, init=False)  # every request, any path
     # How many replies of each status were sent; "reset" and "hang" count as 0.
     statuses: Counter[int] = field(default_factory=Counter, init=False)
+    most_at_once: int = field(default=0, init=False)  # the most requests being answered at once
+    _at_once: int = field(default=0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _stopped: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _faults: deque[FaultT] = field(default_factory=deque, init=False, repr=False)
@@ -245,7 +248,20 @@ class FakeServer(ABC, Generic[FaultT]):
     def _serve(self, req: Request) -> Reply:
         with self._lock:
             self.requests += 1
-        if self.latency:
+            self._at_once += 1
+            self.most_at_once = max(self.most_at_once, self._at_once)
+        try:
+            return self._answer(req)
+        finally:
+            with self._lock:
+                self._at_once -= 1
+
+    def _answer(self, req: Request) -> Reply:
+        if self.latency_max is not None:
+            with self._lock:
+                delay = self._random.uniform(self.latency, self.latency_max)
+            self._stopped.wait(delay)
+        elif self.latency:
             self._stopped.wait(self.latency)
         reply = self.respond(req)
         with self._lock:
