@@ -34,7 +34,41 @@ def discover_markdown(
                     found[file] = None
         else:
             raise ConfigError(f"{path}: no such file or folder")
-    return sorted(found), unreadable
+    return _each_file_once(found), unreadable
+
+
+def _each_file_once(paths: Iterable[Path]) -> list[Path]:
+    """Sorted, one path per file: a file also reached through a symlink is read and written
+    once (else the second write would find the file changed), by its own name if listed."""
+    chosen: dict[object, Path] = {}
+    for path in sorted(paths, key=lambda p: (p.is_symlink(), p)):
+        try:
+            stat = path.stat()
+            key: object = (stat.st_dev, stat.st_ino)
+        except OSError:  # a dangling or looping link: reading it reports the reason
+            key = path
+        chosen.setdefault(key, path)
+    return sorted(chosen.values())
+
+
+def is_selected(
+    file: Path, folder: Path, *, root: Path, include: Iterable[str], exclude: Iterable[str]
+) -> bool:
+    """Whether walking `folder` (as discover_markdown does) would pick `file`: no hidden or
+    excluded folder on the way down, and the file included and not excluded."""
+    file, folder = file.absolute(), folder.absolute()
+    if not file.is_relative_to(folder) or file == folder:
+        return False
+    excluded = [_glob(p) for p in exclude]
+    below = folder
+    for name in file.relative_to(folder).parts[:-1]:
+        below = below / name
+        if name.startswith(".") or any(p.fullmatch(_relative(below, root) + "/") for p in excluded):
+            return False
+    rel = _relative(file, root)
+    if any(p.fullmatch(rel) for p in excluded):
+        return False
+    return any(_glob(p).fullmatch(rel) for p in include)
 
 
 def _walk(

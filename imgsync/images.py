@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from .destinations import LocalTarget
 from .errors import ImageError
@@ -43,16 +45,19 @@ class LocalImage:
 
 def resolve_target(target: LocalTarget, markdown_path: Path, root: Path, site_root: Path) -> Path:
     """The resolved project file a reference names; ImageError if there is none or it's outside."""
-    if target.path.startswith("/"):
-        candidate = site_root / target.path.lstrip("/")
-    else:
-        candidate = markdown_path.parent / target.path
+    candidate = reference_path(target, markdown_path, site_root)
     try:
         resolved = _resolve_any_normal_form(candidate)
     except FileNotFoundError:
-        raise ImageError(f"not found (looked for {_shown(candidate)})") from None
-    except (OSError, RuntimeError) as error:  # symlink loops, permissions
-        raise ImageError(f"cannot be opened ({_shown(candidate)}: {error})") from None
+        raise ImageError(
+            f"not found (looked for {_shown(candidate)}){_cut_hint(target, candidate)}"
+        ) from None
+    except RuntimeError:  # a symlink loop, before Python 3.13
+        raise ImageError(f"cannot be opened ({_shown(candidate)}: a symbolic link loop)") from None
+    except OSError as error:  # permissions; a symlink loop from Python 3.13 on
+        loop = error.errno == errno.ELOOP
+        why = "a symbolic link loop" if loop else (error.strerror or str(error))
+        raise ImageError(f"cannot be opened ({_shown(candidate)}: {why})") from None
     if not resolved.is_relative_to(root.resolve()):
         why = "it is a link that points" if candidate.is_symlink() else "it is"
         raise ImageError(
@@ -61,6 +66,23 @@ def resolve_target(target: LocalTarget, markdown_path: Path, root: Path, site_ro
     if not resolved.is_file():
         raise ImageError(f"is not a file ({_shown(candidate)})")
     return resolved
+
+
+def reference_path(target: LocalTarget, markdown_path: Path, site_root: Path) -> Path:
+    """Where a reference points before anything is resolved: beside the Markdown file, or
+    under `site_root` for a `/rooted` one. The file may not exist (yet)."""
+    if target.path.startswith("/"):
+        return site_root / target.path.lstrip("/")
+    return markdown_path.parent / target.path
+
+
+def _cut_hint(target: LocalTarget, candidate: Path) -> str:
+    """Why a file named `a#b.png` was not found from `a#b.png`, when that is the reason."""
+    if not target.suffix or not Path(str(candidate) + unquote(target.suffix)).exists():
+        return ""
+    mark = target.suffix[0]
+    part, escape = ("fragment", "%23") if mark == "#" else ("query", "%3F")
+    return f"; a `{mark}` begins the URL's {part}: write it as {escape} in a file name"
 
 
 def _resolve_any_normal_form(candidate: Path) -> Path:

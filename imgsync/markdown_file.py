@@ -32,6 +32,13 @@ def decode_markdown(path: Path, data: bytes) -> MarkdownText:
     for mark, name in _OTHER_BOMS.items():
         if body.startswith(mark):
             raise MarkdownError(path, f"is {name}; imgsync reads UTF-8 Markdown only", line=1)
+    if _utf16_without_bom(body[:8192]):
+        # Valid UTF-8 as well (ASCII and NULs), and read so it would hold no reference at all.
+        reason = (
+            "looks like UTF-16 without a byte order mark; imgsync reads UTF-8 Markdown only: "
+            "convert it, e.g. `iconv -f utf-16le -t utf-8`"
+        )
+        raise MarkdownError(path, reason, line=1)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -44,6 +51,14 @@ def decode_markdown(path: Path, data: bytes) -> MarkdownText:
             reason = "looks like a binary file, not Markdown; exclude it in imgsync.toml"
         raise MarkdownError(path, reason, line=line) from None
     return MarkdownText(path=path, text=text, bom=bom)
+
+
+def _utf16_without_bom(head: bytes) -> bool:
+    """Mostly ASCII in UTF-16: every other byte NUL, the bytes between them hardly ever."""
+    if len(head) < 2:
+        return False
+    low, high = sorted(side.count(0) / len(side) for side in (head[0::2], head[1::2]))
+    return high >= 0.5 and low < 0.05
 
 
 def read_markdown(path: Path) -> MarkdownText:
@@ -63,6 +78,15 @@ def write_markdown(markdown: MarkdownText, new_text: str) -> bool:
         if not markdown.path.stat().st_mode & 0o222:
             # Replacing by rename would ignore the mode: respect the owner's choice instead.
             raise MarkdownError(markdown.path, "is read-only; left unchanged (chmod u+w to allow)")
+        # Someone saved it while the images went up (an editor, in watch mode): their
+        # text wins; the next run starts from it.
+        on_disk = markdown.path.read_bytes()
+        if on_disk == markdown.encode(new_text):
+            return False  # another imgsync (watch mode, a hook) got there first
+        if on_disk != markdown.encode(markdown.text):
+            raise MarkdownError(
+                markdown.path, "changed while imgsync worked on it; left as it is (run again)"
+            )
         atomic_write(markdown.path, markdown.encode(new_text))
     except OSError as error:
         raise MarkdownError(

@@ -43,6 +43,9 @@ _Where = tuple[Callable[[int], int | None], bool]
 _NEWLINE = re.compile(r"\r\n?|\n")
 # Cheap test before parsing: a text without any of these has no reference.
 _MAYBE_REFERENCE = re.compile(r"!\[|\]\s*[(\[:]|<img", re.IGNORECASE)
+# markdown-it's own limit (the commonmark preset's): block quotes and lists deeper than
+# this are not parsed at all; `_Scan._unread` reports what that leaves out.
+_MAX_NESTING = 20
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,23 @@ class _Scan:
         for label, (alt, by_image) in self.labels.items():
             if label in definitions:
                 self._add("definition" if by_image else "link", *definitions[label], alt=alt)
+        for first, stop in env.get("imgsync_unread", []):
+            self._unread(first, stop)
         self._distrust()
+
+    def _unread(self, first: int, stop: int) -> None:
+        """Lines markdown-it did not read (nested too deeply): a problem if they may hold one."""
+        begin, end = self.lines.starts[first], self.lines.ends[stop - 1]
+        found = _MAYBE_REFERENCE.search(self.lines.text, begin, end)
+        if found is not None:
+            self.result.problems.append(
+                (
+                    self.lines.line_of(found.start()),
+                    f"nested too deeply to be read ({_MAX_NESTING} levels or more; a block "
+                    "quote counts 1, a list 2): the images here are left as they are; "
+                    "flatten the nesting or edit them by hand",
+                )
+            )
 
     def _inline(self, token: Token, parent: str) -> None:
         assert token.map is not None
@@ -325,7 +344,8 @@ class _SourceLines:
 
 @functools.cache
 def _parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"store_labels": True}).enable("table")
+    md = MarkdownIt("commonmark", {"store_labels": True, "maxNesting": _MAX_NESTING})
+    md.enable("table")
     _wrap_inline_rule(md, "image", _note_destination)
     _wrap_inline_rule(md, "link", _note_destination)
     _wrap_inline_rule(
@@ -342,6 +362,22 @@ def _parser() -> MarkdownIt:
         return True
 
     md.block.ruler.at("reference", reference)  # no "alt": it can't interrupt a paragraph
+    tokenize = md.block.tokenize
+
+    def tokenize_noting_unread(state: StateBlock, start_line: int, end_line: int) -> None:
+        # This deep, markdown-it skips the lines to `end_line` without a word (its first
+        # checks are these): note them, so that no image there goes unmentioned.
+        first = state.skipEmptyLines(start_line)
+        if (
+            state.level >= _MAX_NESTING
+            and first < end_line
+            and state.sCount[first] >= state.blkIndent
+        ):
+            state.env.setdefault("imgsync_unread", []).append((first, end_line))
+        tokenize(state, start_line, end_line)
+
+    # An instance attribute, so it shadows the method for the nested calls as well.
+    md.block.tokenize = tokenize_noting_unread  # type: ignore[method-assign,assignment]
     return md
 
 

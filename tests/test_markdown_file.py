@@ -77,3 +77,16 @@ def test_a_read_only_file_is_left_alone_with_a_reason(tmp_path: Path) -> None:
 
     assert "is read-only; left unchanged" in caught.value.reason
     assert path.read_bytes() == b"![a](a.png)\n"
+
+
+def test_a_file_saved_meanwhile_is_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "post.md"
+    path.write_bytes(b"![a](a.png)\n")
+    markdown = read_markdown(path)
+    path.write_bytes(b"![a](a.png)\nA sentence typed while the image went up.\n")
+
+    with pytest.raises(MarkdownError) as caught:
+        write_markdown(markdown, "![a](https://h/a.png)\n")
+
+    assert "changed while imgsync worked on it" in caught.value.reason
+    assert path.read_bytes() == b"![a](a.png)\nA sentence typed while the image went up.\n"
