@@ -16,7 +16,7 @@ from .errors import CacheError, ConfigError, ImgsyncError
 from .progress import Progress
 from .report import EXIT_INTERRUPTED, EXIT_USAGE, Failure, Report, display_path
 
-COMMANDS = ("sync", "check", "upload", "init")
+COMMANDS = ("sync", "check", "watch", "upload", "init")
 
 _DESCRIPTION = """\
 Upload the local images of your Markdown files to an image host and point the
@@ -25,6 +25,7 @@ uploaded once, ever: the cache file (commit it) remembers the MD5 of its bytes.
 
   imgsync docs/                 sync: upload new images, rewrite references
   imgsync check docs/           offline: list local images left (exit 1 if any)
+  imgsync watch docs/           sync, then sync each post again when it is saved
   imgsync upload a.png b.png    upload files, print one URL a line
   imgsync init                  write a starter imgsync.toml
 """
@@ -32,10 +33,30 @@ uploaded once, ever: the cache file (commit it) remembers the MD5 of its bytes.
 _EPILOG = """\
 exit status: 0 done (nothing local left), 1 check or --dry-run found work to do,
 2 usage or configuration error, 3 some images failed (the rest were done and saved),
-130 interrupted.
+130 interrupted. `watch` runs until Ctrl-C, then exits 0.
 
 configuration: imgsync.toml in this folder or a parent, or [tool.imgsync] in
 pyproject.toml; without one, LSKY_BASE_URL and LSKY_TOKEN in the environment.
+"""
+
+_WATCH_DESCRIPTION = """\
+Sync PATH once, then keep watching it: each Markdown file saved under PATH is
+synced again 0.2 s after its last change, one line a round on stderr:
+
+  docs/post.md: 1 uploaded, 2 links rewritten
+
+- Saves through a temp file renamed over the post (most editors) are followed.
+- imgsync's own rewrites are recognised by their content: they start no round.
+- A post whose image is missing is synced again as soon as that file appears,
+  so pasting the image after writing the link works.
+- A failed round prints why; watching goes on. Fix it and save again.
+- The configuration's include and exclude apply; hidden and temp files, and
+  anything outside PATH, are left alone.
+
+Ctrl-C stops watching: exit 0 (uploads already done are recorded).
+
+  imgsync watch docs/
+  imgsync watch --poll /mnt/share/blog    where the system sends no events
 """
 
 
@@ -62,7 +83,25 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
         from .pipeline import check
 
-        return _finish(check(_paths(args), settings), args, command="check")
+        report = check(_paths(args), settings)
+        if args.format == "github" and not args.json:
+            return _annotate(report, args)
+        args.json = args.json or args.format == "json"
+        return _finish(report, args, command="check")
+    if args.command == "watch":
+        from .watch import watch
+
+        if args.json:
+            print("imgsync: error: watch prints one line a round, not --json", file=sys.stderr)
+            return EXIT_USAGE
+        return watch(
+            _paths(args),
+            settings,
+            host_name=args.host,
+            poll=args.poll,
+            verbose=args.verbose,
+            quiet=args.quiet,
+        )
     if args.command == "upload":
         from .upload import upload_files
 
@@ -129,6 +168,17 @@ def _finish(report: Report, args: argparse.Namespace, *, command: str) -> int:
     if not args.quiet:
         _print_summary(report, command, err)
     return status
+
+
+def _annotate(report: Report, args: argparse.Namespace) -> int:
+    """`check --format github`: a GitHub Actions error annotation on stdout per finding."""
+    from .annotations import github_annotations
+
+    for line in github_annotations(report):
+        print(line)
+    if not args.quiet:
+        _print_summary(report, "check", sys.stderr)
+    return report.exit_status()
 
 
 def _print_failures(report: Report, stream: TextIO) -> None:
@@ -254,7 +304,29 @@ def _parser() -> argparse.ArgumentParser:
         "REFERENCE. Makes no network request. Exit 1 if any is left.",
     )
     check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text: FILE:LINE: REFERENCE lines (default); json: the --json document; "
+        "github: GitHub Actions error annotations",
+    )
     check.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
+
+    watch = sub.add_parser(
+        "watch",
+        parents=[common],
+        help="sync, then sync each post again when it is saved",
+        description=_WATCH_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    watch.add_argument("paths", nargs="+", metavar="PATH", help="Markdown files or folders")
+    watch.add_argument(
+        "--poll",
+        action="store_true",
+        help="look for changes every 0.5 s instead of waiting for the system's events "
+        "(network shares, container mounts, WSL folders on Windows drives)",
+    )
 
     upload = sub.add_parser(
         "upload",

@@ -7,7 +7,7 @@ the next run would have to upload again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,8 +49,13 @@ def sync(
     host_name: str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    on_written: Callable[[Path, bytes], None] | None = None,
 ) -> Report:
-    """Upload the new local images under `paths` and rewrite their references."""
+    """Upload the new local images under `paths` and rewrite their references.
+
+    `on_written(path, data)` hears of each file rewritten, with the bytes written
+    (watch mode recognises its own writes by them).
+    """
     progress = progress or Progress(quiet=True)
     report = Report(dry_run=dry_run)
     works = _collect(paths, settings, report)
@@ -59,7 +64,9 @@ def sync(
         return report  # nothing to upload: no host, no cache, no network needed
     from .hosting import host_images  # imports httpx: only when there are images
 
-    unique = {image.md5: image for image in reversed(images.values())}  # first name wins
+    unique: dict[str, LocalImage] = {}
+    for image in images.values():  # in the order of the files; the first name wins
+        unique.setdefault(image.md5, image)
     hosted = host_images(
         unique,
         settings,
@@ -77,7 +84,7 @@ def sync(
             reason = hosted.failed.get(images[path].md5)
             if reason is not None:
                 report.failures.append(_failure(work.markdown.path, ref, reason))
-    _rewrite(works, images, hosted.urls, report)
+    _rewrite(works, images, hosted.urls, report, on_written)
     return report
 
 
@@ -137,7 +144,11 @@ def _inspect(works: list[_FileWork], settings: Settings, report: Report) -> dict
 
 
 def _rewrite(
-    works: list[_FileWork], images: dict[Path, LocalImage], urls: dict[str, str], report: Report
+    works: list[_FileWork],
+    images: dict[Path, LocalImage],
+    urls: dict[str, str],
+    report: Report,
+    on_written: Callable[[Path, bytes], None] | None,
 ) -> None:
     for work in works:
         replacements = []
@@ -161,6 +172,8 @@ def _rewrite(
         if changed:
             report.files_changed.append(path)
             report.links_rewritten += len(replacements)
+            if on_written is not None:
+                on_written(path, work.markdown.encode(new_text))
 
 
 def _report_dry_run(
