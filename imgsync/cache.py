@@ -13,11 +13,12 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import CacheError
-from .files import atomic_write
+from .files import atomic_write, private_folder
 from .lock import FileLock
 
 VERSION = 1
 LEGACY_NAME = ".lsky_upload_cache.json"
+STATE_DIR_NAME = ".imgsync"  # self-ignoring in git: see files.private_folder
 _MD5 = re.compile(r"[0-9a-f]{32}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FIELDS: dict[str, type] = {
@@ -82,7 +83,8 @@ class CacheEntry:
 class UploadCache:
     """The cache file `path`: host identity -> MD5 of the image bytes -> CacheEntry.
 
-    Every `record()` rewrites the file atomically under `<path>.lock`, merging what other
+    Every `record()` rewrites the file atomically under a lock (`.imgsync/<name>.lock` beside
+    it, a folder that keeps itself out of git), merging what other
     processes wrote meanwhile, so watch mode and a pre-commit run never lose each
     other's uploads. Safe to share between threads.
     """
@@ -98,7 +100,7 @@ class UploadCache:
         self._uploads = uploads
         self._legacy = legacy
         self._mutex = threading.Lock()
-        self._file_lock = FileLock(path.with_name(path.name + ".lock"), timeout=_LOCK_TIMEOUT)
+        self._file_lock = FileLock(lock_path(path), timeout=_LOCK_TIMEOUT)
         self._seen = seen  # the file as last read or written: reload() skips it
 
     @classmethod
@@ -166,7 +168,7 @@ class UploadCache:
             raise ValueError(f"not an MD5 hex digest: {md5!r}")
         CacheEntry.from_json(entry.to_json())  # never write what open() would refuse
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(self._file_lock.path.parent)
             with self._file_lock:
                 # Edit the document as read from disk, so that keys this version of
                 # imgsync doesn't know (written by a newer one) survive the rewrite.
@@ -193,6 +195,16 @@ class UploadCache:
             raise CacheError(self.path, str(err)) from None
         except OSError as err:
             raise CacheError(self.path, f"can't be written: {err.strerror or err}") from None
+
+
+def state_dir(cache_path: Path) -> Path:
+    """imgsync's own working files for the cache at `cache_path` (locks, stamps): beside it."""
+    return cache_path.parent / STATE_DIR_NAME
+
+
+def lock_path(cache_path: Path) -> Path:
+    """The file whose lock guards writes of the cache at `cache_path`."""
+    return state_dir(cache_path) / (cache_path.name + ".lock")
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:

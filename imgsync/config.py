@@ -14,13 +14,13 @@ from typing import Any
 
 import tomli_w
 
+from .cache import state_dir
 from .errors import ConfigError
 from .files import atomic_write
 from .hosts.base import HostProfile, HttpSettings
 
 CONFIG_NAME = "imgsync.toml"
 CACHE_NAME = ".imgsync-cache.json"
-STATE_DIR_NAME = ".imgsync"
 DEFAULT_INCLUDE = ("**/*.md", "**/*.markdown")
 DEFAULT_EXCLUDE = ("node_modules/**", ".git/**", ".venv/**")
 # KB and KiB both mean 1024 bytes, the way image hosts state their limits.
@@ -54,8 +54,8 @@ class Settings:
 
     @property
     def state_dir(self) -> Path:
-        """imgsync's own working files for this project (locks, stamps): never committed."""
-        return self.root / STATE_DIR_NAME
+        """imgsync's own working files (locks, stamps), beside the cache: never committed."""
+        return state_dir(self.cache_path)
 
     def http(self) -> HttpSettings:
         """The network knobs for make_http_client(); sending gets the patience of reading."""

@@ -25,6 +25,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from .cache import lock_path
 from .config import Settings
 from .destinations import local_target
 from .discover import is_selected
@@ -51,7 +52,7 @@ class Scope:
         self.folders = [p for p in paths if p.is_dir()]
         self.files = {p for p in paths if not p.is_dir()}
         cache = settings.cache_path.resolve()
-        self._own_files = {cache, cache.with_name(cache.name + ".lock")}
+        self._own_files = {cache, lock_path(cache)}
 
     def observed(self) -> dict[Path, bool]:
         """The folders to observe, each with whether to observe below it."""

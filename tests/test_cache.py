@@ -327,7 +327,10 @@ def test_two_processes_recording_at_once_lose_nothing(tmp_path: Path) -> None:
     entries = UploadCache.open(path).entries_for("lsky https://x")
     expected = {f"{name}-{n}" for name in ("watch", "hook") for n in range(50)}
     assert {hashlib.md5(seed.encode()).hexdigest() for seed in expected} == set(entries)
-    assert sorted(os.listdir(tmp_path)) == [".imgsync-cache.json", ".imgsync-cache.json.lock", "go"]
+    assert sorted(os.listdir(tmp_path)) == [".imgsync", ".imgsync-cache.json", "go"]
+    # The lock lives in imgsync's own folder, which keeps itself out of git.
+    assert sorted(os.listdir(tmp_path / ".imgsync")) == [".gitignore", ".imgsync-cache.json.lock"]
+    assert (tmp_path / ".imgsync" / ".gitignore").read_text().splitlines()[-1] == "*"
 
 
 # --- the legacy Lsky cache ----------------------------------------------------------------

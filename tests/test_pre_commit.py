@@ -65,7 +65,6 @@ def test_hooks_check_then_sync_then_pass(tmp_path: Path) -> None:
     (blog / "img").mkdir(parents=True)
     (blog / "img" / "a.png").write_bytes(png_bytes(2, 2))
     (blog / "post.md").write_text(POST)
-    (blog / ".gitignore").write_text(".imgsync-cache.json.lock\n")
     (blog / ".pre-commit-config.yaml").write_text(
         "repos:\n"
         f"  - repo: {hook_repo}\n"

@@ -429,7 +429,7 @@ def test_scope_never_picks_the_cache_file_even_when_included(tmp_path: Path) -> 
     scope = Scope([tmp_path], settings)
 
     assert not scope.is_post(tmp_path / "uploads.json")
-    assert not scope.is_post(tmp_path / "uploads.json.lock")
+    assert not scope.is_post(tmp_path / ".imgsync" / "uploads.json.lock")
     assert scope.is_post(tmp_path / "post.md")
 
 
