@@ -2,4 +2,6 @@
 
 from imgsync.cli import main
 
-raise SystemExit(main())
+# Guarded: worker processes that parse on other cores import this module again.
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -13,12 +13,11 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import CacheError
-from .files import atomic_write, private_folder
+from .files import atomic_write, private_folder, state_dir
 from .lock import FileLock
 
 VERSION = 1
 LEGACY_NAME = ".lsky_upload_cache.json"
-STATE_DIR_NAME = ".imgsync"  # self-ignoring in git: see files.private_folder
 _MD5 = re.compile(r"[0-9a-f]{32}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FIELDS: dict[str, type] = {
@@ -102,6 +101,11 @@ class UploadCache:
         self._mutex = threading.Lock()
         self._file_lock = FileLock(lock_path(path), timeout=_LOCK_TIMEOUT)
         self._seen = seen  # the file as last read or written: reload() skips it
+        self._document: dict[str, Any] | None = None  # the document as this object last wrote it
+        self._queued: list[tuple[str, str, CacheEntry]] = []  # recorded, not written yet
+        self._rendered: dict[tuple[str, str], Any] = {}  # (host, md5) -> (entry, its JSON)
+        self._last_queued = 0  # tickets: the count of entries ever queued...
+        self._last_written = 0  # ...and of those written
 
     @classmethod
     def open(cls, path: Path) -> UploadCache:
@@ -150,6 +154,7 @@ class UploadCache:
             for host, by_md5 in on_disk.items():
                 self._uploads.setdefault(host, {}).update(by_md5)
             self._seen = seen
+            self._document = None  # no longer what is on disk: the next write reads it
 
     def entries_for(self, host_identity: str) -> Mapping[str, CacheEntry]:
         """A snapshot of one host's entries, by MD5."""
@@ -167,39 +172,60 @@ class UploadCache:
         if not _MD5.fullmatch(md5):
             raise ValueError(f"not an MD5 hex digest: {md5!r}")
         CacheEntry.from_json(entry.to_json())  # never write what open() would refuse
+        with self._mutex:
+            self._queued.append((host_identity, md5, entry))
+            self._last_queued += 1
+            ticket = self._last_queued
         try:
             private_folder(self._file_lock.path.parent)
             with self._file_lock:
-                # Edit the document as read from disk, so that keys this version of
-                # imgsync doesn't know (written by a newer one) survive the rewrite.
-                document, uploads = _read(self.path)
-                with self._mutex:
-                    # What this process knows and the file lost (moved aside, an older
-                    # version checked out) are real uploads: they go back in.
-                    lost = [
-                        (host, key, known)
-                        for host, by_md5 in self._uploads.items()
-                        for key, known in by_md5.items()
-                        if key not in uploads.get(host, {})
-                    ]
-                for host, key, new in [*lost, (host_identity, md5, entry)]:
-                    uploads.setdefault(host, {})[key] = new
-                    document["uploads"].setdefault(host, {})[key] = new.to_json()
-                atomic_write(self.path, _dump(document))
-                # Still under the file lock, so a thread that records later can't be
-                # overtaken here by this older view.
-                with self._mutex:
-                    self._uploads = uploads
-                    self._seen = _identity(self.path)
+                # Group commit: threads that queued while another one was writing find
+                # their entry written by the next writer, one write for them all.
+                if self._last_written >= ticket:
+                    return
+                self._write_queued()
         except TimeoutError as err:  # before OSError, which it subclasses
             raise CacheError(self.path, str(err)) from None
         except OSError as err:
             raise CacheError(self.path, f"can't be written: {err.strerror or err}") from None
 
-
-def state_dir(cache_path: Path) -> Path:
-    """imgsync's own working files for the cache at `cache_path` (locks, stamps): beside it."""
-    return cache_path.parent / STATE_DIR_NAME
+    def _write_queued(self) -> None:
+        """Write every queued entry; the caller holds the file lock."""
+        # Edit the document as read from disk, so that keys this version of imgsync
+        # doesn't know (written by a newer one) survive the rewrite; unless the file is
+        # still the one this object last wrote or read, whose document it kept.
+        current = _identity(self.path)
+        if current is not None and current == self._seen and self._document is not None:
+            document, uploads = self._document, {h: dict(e) for h, e in self._uploads.items()}
+        else:
+            document, uploads = _read(self.path)
+        with self._mutex:
+            queued, self._queued = self._queued, []
+            written = self._last_queued
+            # What this process knows and the file lost (moved aside, an older version
+            # checked out) are real uploads: they go back in.
+            lost = [
+                (host, key, known)
+                for host, by_md5 in self._uploads.items()
+                for key, known in by_md5.items()
+                if key not in uploads.get(host, {})
+            ]
+        for host, key, new in [*lost, *queued]:
+            uploads.setdefault(host, {})[key] = new
+            document["uploads"].setdefault(host, {})[key] = new.to_json()
+        try:
+            atomic_write(self.path, _dump(document, self._rendered))
+        except BaseException:
+            with self._mutex:  # not written: the next writer tries them again
+                self._queued[:0] = queued
+            raise
+        # Still under the file lock, so a thread that records later can't be overtaken
+        # here by this older view.
+        with self._mutex:
+            self._uploads = uploads
+            self._document = document
+            self._seen = _identity(self.path)
+            self._last_written = written
 
 
 def lock_path(cache_path: Path) -> Path:
@@ -216,10 +242,48 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _dump(document: Mapping[str, Any]) -> bytes:
-    # Sorted keys, one key a line and a final newline keep the git diff of an upload small.
-    text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
+def _dump(document: Mapping[str, Any], rendered: dict[tuple[str, str], Any] | None = None) -> bytes:
+    """The file's bytes: json.dumps(document, sort_keys=True, indent=2) and a newline.
+
+    Sorted keys, one key a line and a final newline keep the git diff of an upload
+    small. With `rendered` (kept by the caller between writes), each entry's text is
+    made once and reused while the entry is the same object: a write after each upload
+    then costs little more than joining strings, not re-encoding the whole cache.
+    """
+    uploads = document.get("uploads")
+    if rendered is None or set(document) != {"uploads", "version"} or not _plain(uploads):
+        text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False)
+        return (text + "\n").encode("utf-8")
+    assert isinstance(uploads, dict)
+    hosts = []
+    for host in sorted(uploads):
+        entries = []
+        for md5 in sorted(uploads[host]):
+            entry = uploads[host][md5]
+            known = rendered.get((host, md5))
+            if known is None or known[0] is not entry:
+                text = json.dumps(entry, sort_keys=True, indent=2, ensure_ascii=False)
+                known = rendered[(host, md5)] = (entry, text.replace("\n", "\n      "))
+            entries.append(f"      {_key_text(md5)}: {known[1]}")
+        body = ",\n".join(entries)
+        hosts.append(f"    {_key_text(host)}: " + ("{\n" + body + "\n    }" if entries else "{}"))
+    inner = "{\n" + ",\n".join(hosts) + "\n  }" if hosts else "{}"
+    version = json.dumps(document["version"])
+    return f'{{\n  "uploads": {inner},\n  "version": {version}\n}}\n'.encode()
+
+
+def _plain(uploads: object) -> bool:
+    """Whether `uploads` is a host -> MD5 -> entry mapping with string keys and dict values."""
+    return isinstance(uploads, dict) and all(
+        isinstance(host, str)
+        and isinstance(by_md5, dict)
+        and all(isinstance(md5, str) and isinstance(entry, dict) for md5, entry in by_md5.items())
+        for host, by_md5 in uploads.items()
+    )
+
+
+def _key_text(key: str) -> str:
+    return json.dumps(key, ensure_ascii=False)
 
 
 def _load_json(path: Path) -> object:

@@ -8,13 +8,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .config import Settings, load_settings, write_starter_config
 from .errors import CacheError, ConfigError, ImgsyncError
-from .progress import Progress
 from .report import EXIT_INTERRUPTED, EXIT_USAGE, Failure, Report, display_path
+
+if TYPE_CHECKING:
+    from .progress import Progress
 
 COMMANDS = ("sync", "check", "watch", "upload", "init")
 
@@ -136,6 +138,8 @@ def _paths(args: argparse.Namespace) -> list[Path]:
 
 
 def _progress(args: argparse.Namespace) -> Progress:
+    from .progress import Progress
+
     in_ci = bool(os.environ.get("CI"))
     return Progress(
         sys.stderr,
@@ -265,7 +269,7 @@ def _parser() -> argparse.ArgumentParser:
         "--jobs",
         type=_jobs,
         metavar="N",
-        help="uploads at a time (default: `jobs` in the config, else 4)",
+        help="uploads at a time (default: `jobs` in the config, else 8)",
     )
     common.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     common.add_argument("-v", "--verbose", action="store_true", help="say more")

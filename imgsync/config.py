@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import re
 import tomllib
@@ -12,11 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
-from .cache import state_dir
 from .errors import ConfigError
-from .files import atomic_write
+from .files import atomic_write, state_dir
 from .hosts.base import HostProfile, HttpSettings
 
 CONFIG_NAME = "imgsync.toml"
@@ -40,7 +36,7 @@ class Settings:
     include: tuple[str, ...] = DEFAULT_INCLUDE
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     max_size: int | None = None  # bytes; the host's own limit applies as well
-    jobs: int = 4
+    jobs: int = 8
     default_host: str | None = None
     hosts: Mapping[str, HostProfile] = field(default_factory=dict)  # ${VAR}s not expanded
     rate_limit_wait: float = 60.0  # the longest wait after a rate limit that says no wait
@@ -110,6 +106,8 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
         if key == "hosts":
             continue
         if key not in _RULES:
+            import difflib
+
             close = difflib.get_close_matches(key, [*_RULES, "hosts"], n=1)
             hint = f"; did you mean `{prefix}{close[0]}`?" if close else ""
             raise ConfigError(f"unknown key `{prefix}{key}`{hint}", path)
@@ -215,10 +213,12 @@ def starter_config() -> str:
         "cache": CACHE_NAME,
         "include": list(DEFAULT_INCLUDE),
         "exclude": list(DEFAULT_EXCLUDE),
-        "jobs": 4,
+        "jobs": 8,
         "hosts": {"lsky": lsky},
     }
     # tomli_w writes the values, so they are valid TOML whatever they hold; notes go between.
+    import tomli_w
+
     parts = [_NOTES[key] + tomli_w.dumps({key: value}) for key, value in values.items()]
     return _NOTES["top"] + "\n".join(parts)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from .errors import ConfigError
@@ -21,33 +21,35 @@ def discover_markdown(
     skipped. `include`/`exclude` are globs relative to `root` (`**` spans folders).
     """
     unreadable: list[tuple[Path, str]] = []
-    included = [_glob(p) for p in include]
-    excluded = [_glob(p) for p in exclude]
-    found: dict[Path, None] = {}
+    included = _any_of(include)
+    excluded = _any_of(exclude)
+    found: dict[str, bool] = {}  # path -> whether it is a symlink
     for path in paths:
         if path.is_file():
-            found[path.absolute()] = None
+            found[str(path.absolute())] = path.is_symlink()
         elif path.is_dir():
-            for file in _walk(path.absolute(), root, excluded, unreadable):
-                rel = _relative(file, root)
-                if any(p.fullmatch(rel) for p in included):
-                    found[file] = None
+            for file, rel, is_link in _walk(path.absolute(), root, excluded, unreadable):
+                if included.fullmatch(rel):
+                    found[file] = is_link
         else:
             raise ConfigError(f"{path}: no such file or folder")
     return _each_file_once(found), unreadable
 
 
-def _each_file_once(paths: Iterable[Path]) -> list[Path]:
+def _each_file_once(found: dict[str, bool]) -> list[Path]:
     """Sorted, one path per file: a file also reached through a symlink is read and written
     once (else the second write would find the file changed), by its own name if listed."""
+    paths = sorted(found, key=lambda path: path.split(os.sep))
+    if not any(found.values()):
+        return [Path(path) for path in paths]  # no link: each path is its own file
     chosen: dict[object, Path] = {}
-    for path in sorted(paths, key=lambda p: (p.is_symlink(), p)):
+    for path in sorted(paths, key=lambda p: found[p]):  # stable: links after the others
         try:
-            stat = path.stat()
+            stat = os.stat(path)
             key: object = (stat.st_dev, stat.st_ino)
         except OSError:  # a dangling or looping link: reading it reports the reason
             key = path
-        chosen.setdefault(key, path)
+        chosen.setdefault(key, Path(path))
     return sorted(chosen.values())
 
 
@@ -72,31 +74,50 @@ def is_selected(
 
 
 def _walk(
-    folder: Path, root: Path, excluded: list[re.Pattern[str]], unreadable: list[tuple[Path, str]]
-) -> Iterable[Path]:
-    def note(error: OSError) -> None:
-        unreadable.append((Path(error.filename), error.strerror or str(error)))
+    folder: Path, root: Path, excluded: re.Pattern[str], unreadable: list[tuple[Path, str]]
+) -> Iterator[tuple[str, str, bool]]:
+    """(path, path relative to root, is a symlink) of each file under `folder` not excluded.
 
-    for current, dirs, files in os.walk(folder, followlinks=False, onerror=note):
-        base = Path(current)
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".")
-            and not any(p.fullmatch(_relative(base / d, root) + "/") for p in excluded)
-        )
-        for name in sorted(files):
-            file = base / name
-            rel = _relative(file, root)
-            if not any(p.fullmatch(rel) for p in excluded):
-                yield file
+    Like os.walk without following links, on plain strings: a large tree is walked in
+    little more time than listing it takes.
+    """
+    stack = [(str(folder), _relative(folder, root))]
+    while stack:
+        current, rel = stack.pop()
+        try:
+            with os.scandir(current) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            unreadable.append((Path(current), error.strerror or str(error)))
+            continue
+        folders = []
+        for entry in entries:
+            child = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                is_folder = entry.is_dir()  # follows links, as os.walk classifies them
+            except OSError:
+                is_folder = False
+            if is_folder:
+                hidden = entry.name.startswith(".") or entry.is_symlink()
+                if not hidden and not excluded.fullmatch(child + "/"):
+                    folders.append((entry.path, child))
+            elif not excluded.fullmatch(child):
+                yield entry.path, child, entry.is_symlink()
+        stack.extend(reversed(folders))
 
 
 def _relative(path: Path, root: Path) -> str:
     try:
-        return path.relative_to(root).as_posix()
+        rel = path.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix().lstrip("/")
+    return "" if rel == "." else rel
+
+
+def _any_of(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One regex matching what any of the globs matches (none: nothing)."""
+    alternatives = [f"(?:{_glob(p).pattern})" for p in patterns] or ["(?!)"]
+    return re.compile("|".join(alternatives), re.IGNORECASE if os.name == "nt" else 0)
 
 
 @functools.cache

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from pathlib import Path
+
+STATE_DIR_NAME = ".imgsync"  # imgsync's own working files, beside the cache; never committed
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -17,6 +18,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
         mode = 0o666 & ~_umask()
+    import tempfile  # slow to import, and a run with nothing to write needs none
+
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -31,6 +34,11 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.unlink(tmp)
         raise
     _fsync_dir(target.parent)
+
+
+def state_dir(cache_path: Path) -> Path:
+    """imgsync's own working files for the cache at `cache_path` (locks, stamps): beside it."""
+    return cache_path.parent / STATE_DIR_NAME
 
 
 def private_folder(path: Path) -> Path:

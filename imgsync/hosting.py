@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +22,33 @@ from .uploader import RetryPolicy, upload_many
 
 @dataclass
 class Hosted:
-    """By MD5: the URLs known or made, the reasons of failures, the images still to upload."""
+    """By MD5: the URLs known or made, the reasons of failures, the images still to upload.
+
+    `listener(md5, url or None)` hears of each image the moment its outcome is known
+    (from any thread), so files can be rewritten while other uploads go on.
+    """
 
     urls: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     missing: dict[str, LocalImage] = field(default_factory=dict)
+    listener: Callable[[str, str | None], None] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def got_url(self, md5: str, url: str) -> None:
+        with self._lock:
+            if md5 in self.urls:
+                return
+            self.urls[md5] = url
+        if self.listener is not None:
+            self.listener(md5, url)
+
+    def failed_with(self, md5: str, reason: str) -> None:
+        with self._lock:
+            if md5 in self.failed:
+                return
+            self.failed[md5] = reason
+        if self.listener is not None:
+            self.listener(md5, None)
 
 
 @contextmanager
@@ -49,9 +71,13 @@ def host_images(
     progress: Progress,
     dry_run: bool = False,
     alts: Mapping[Path, str] | None = None,
+    on_settled: Callable[[str, str | None], None] | None = None,
 ) -> Hosted:
-    """URLs for `images` (by MD5): from the cache, else uploaded (unless `dry_run`)."""
-    hosted = Hosted()
+    """URLs for `images` (by MD5): from the cache, else uploaded (unless `dry_run`).
+
+    `on_settled(md5, url or None)` hears of each image's outcome as soon as it is known.
+    """
+    hosted = Hosted(listener=on_settled)
     cache = UploadCache.open(settings.cache_path)
     with open_host(settings, host_name) as host:
         for md5, image in images.items():
@@ -59,8 +85,8 @@ def host_images(
             if entry is None:
                 hosted.missing[md5] = image
                 continue
-            hosted.urls[md5] = entry.url
             report.reused += 1
+            hosted.got_url(md5, entry.url)
             if entry.uploaded_at == "" and not dry_run:  # taken over from the legacy cache
                 cache.record(host.identity, md5, _entry(entry.url, {}, image, settings))
         if hosted.missing and not dry_run:
@@ -81,7 +107,8 @@ def _upload(
     requests: dict[str, UploadRequest] = {}
     for md5, image in images.items():
         if host.max_size is not None and image.size > host.max_size:
-            hosted.failed[md5] = f"is {image.size} bytes, above the host's limit of {host.max_size}"
+            limit = f"is {image.size} bytes, above the host's limit of {host.max_size}"
+            hosted.failed_with(md5, limit)
             continue
         alt = alts.get(image.path, "")
         requests[md5] = UploadRequest(image.path, image.upload_name(), image.mime, image.size, alt)
@@ -103,8 +130,8 @@ def _upload(
                     todo.append(md5)
                     continue
                 with reused:
-                    hosted.urls[md5] = entry.url
                     report.reused += 1
+                hosted.got_url(md5, entry.url)
                 shown = display_path(images[md5].path)
                 progress.advance(f"uploaded meanwhile by another imgsync: {shown}")
             yield todo
@@ -115,8 +142,10 @@ def _upload(
     def finished(md5: str, outcome: UploadResult | HostError) -> None:
         shown = display_path(images[md5].path)
         if isinstance(outcome, HostError):
+            hosted.failed_with(md5, str(outcome))
             progress.advance(f"failed {shown}")
             return
+        hosted.got_url(md5, outcome.url)
         if outcome.warning:
             report.warnings.append((shown, outcome.warning))
         report.uploaded.append(Uploaded(images[md5].path, outcome.url))
@@ -142,9 +171,10 @@ def _upload(
         )
     finally:
         progress.finish()
-    with reused:
-        hosted.urls.update((md5, result.url) for md5, result in batch.done.items())
-    hosted.failed.update((md5, str(error)) for md5, error in batch.failed.items())
+    for md5, result in batch.done.items():
+        hosted.got_url(md5, result.url)
+    for md5, error in batch.failed.items():
+        hosted.failed_with(md5, str(error))
     report.interrupted = batch.interrupted
 
 

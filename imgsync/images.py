@@ -103,12 +103,7 @@ def inspect_image(path: Path, max_size: int | None) -> LocalImage:
     try:
         with path.open("rb") as stream:
             size = os.fstat(stream.fileno()).st_size
-            if size == 0:
-                raise ImageError("is an empty file, not an image")
-            if max_size is not None and size > max_size:
-                raise ImageError(
-                    f"is {_human(size)}, above the size limit of {_human(max_size)} (max_size)"
-                )
+            check_size(size, max_size)
             head = stream.read(_CHUNK)
             kind = sniff_image_type(head)
             if kind is None:
@@ -121,6 +116,16 @@ def inspect_image(path: Path, max_size: int | None) -> LocalImage:
         raise ImageError(f"cannot be read: {error.strerror or error}") from None
     extension, mime = kind
     return LocalImage(path, size, md5.hexdigest(), sha256.hexdigest(), extension, mime)
+
+
+def check_size(size: int, max_size: int | None) -> None:
+    """ImageError if a file of `size` bytes can't be uploaded: empty, or above `max_size`."""
+    if size == 0:
+        raise ImageError("is an empty file, not an image")
+    if max_size is not None and size > max_size:
+        raise ImageError(
+            f"is {_human(size)}, above the size limit of {_human(max_size)} (max_size)"
+        )
 
 
 def sniff_image_type(head: bytes) -> tuple[str, str] | None:

@@ -3,24 +3,41 @@
 Order matters for crash safety: an upload is recorded in the cache the moment it
 succeeds, and files are rewritten only after that, so a killed run loses nothing
 the next run would have to upload again.
+
+Speed: files whose stamps say they are clean are not even read; only files that
+may hold a reference are parsed, on every core when there are many; markdown-it
+and httpx are imported only when a file must be parsed or an image uploaded.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Settings
-from .destinations import join_suffix, local_target
+from .cores import Cores
 from .discover import discover_markdown
 from .errors import ImageError, MarkdownError
-from .images import LocalImage, inspect_image, resolve_target
-from .markdown_file import MarkdownText, read_markdown, write_markdown
-from .progress import Progress
+from .markdown_file import MarkdownText, read_markdown
 from .report import Failure, Location, Pending, Report
-from .rewrite import Replacement, RewriteRefused, rewrite_markdown
-from .scan import ImageRef, scan_markdown
+from .stamps import ImageFacts, Stamps
+from .writeback import FileToRewrite, Writeback
+
+if TYPE_CHECKING:
+    from .images import LocalImage
+    from .progress import Progress
+    from .scan import ImageRef, ScanResult
+
+
+@dataclass
+class _Scanned:
+    """A Markdown file that holds a local reference or a problem, as read and parsed."""
+
+    markdown: MarkdownText
+    scan: ScanResult
 
 
 @dataclass
@@ -28,17 +45,23 @@ class _FileWork:
     """One Markdown file and its local references, each resolved to an image file."""
 
     markdown: MarkdownText
+    scan: ScanResult
     refs: list[tuple[ImageRef, Path]] = field(default_factory=list)
 
 
 def check(paths: Sequence[Path], settings: Settings) -> Report:
     """Offline: list the local image references left under `paths`."""
     report = Report()
-    for markdown in _read_all(paths, settings, report):
-        scan = scan_markdown(markdown.text)
-        _note_problems(markdown.path, scan.problems, report)
-        for ref in scan.local_refs:
-            report.pending.append(Pending(Location(markdown.path, ref.line), ref.raw))
+    stamps = Stamps.load(settings.state_dir)
+    try:
+        with Cores() as cores:
+            for item in _scan_all(paths, settings, report, stamps, cores):
+                _note_problems(item.markdown.path, item.scan.problems, report)
+                for ref in item.scan.local_refs:
+                    where = Location(item.markdown.path, ref.line)
+                    report.pending.append(Pending(where, ref.raw))
+    finally:
+        stamps.save()
     return report
 
 
@@ -56,61 +79,132 @@ def sync(
     `on_written(path, data)` hears of each file rewritten, with the bytes written
     (watch mode recognises its own writes by them).
     """
-    progress = progress or Progress(quiet=True)
     report = Report(dry_run=dry_run)
-    works = _collect(paths, settings, report)
-    images = _inspect(works, settings, report)
-    if not images:
-        return report  # nothing to upload: no host, no cache, no network needed
+    stamps = Stamps.load(settings.state_dir)
+    try:
+        with Cores() as cores:
+            works = _collect(paths, settings, report, stamps, cores)
+            images = _inspect(works, settings, report, stamps)
+            if images:  # else nothing to upload: no host, no cache, no network needed
+                _host_and_rewrite(
+                    works,
+                    images,
+                    settings,
+                    report,
+                    stamps,
+                    cores,
+                    host_name,
+                    dry_run,
+                    progress,
+                    on_written,
+                )
+    finally:
+        stamps.save()
+    return report
+
+
+def _host_and_rewrite(
+    works: list[_FileWork],
+    images: dict[Path, LocalImage],
+    settings: Settings,
+    report: Report,
+    stamps: Stamps,
+    cores: Cores,
+    host_name: str | None,
+    dry_run: bool,
+    progress: Progress | None,
+    on_written: Callable[[Path, bytes], None] | None,
+) -> None:
+    """Get a URL for each image (cache or upload), rewriting each file once its images have one."""
     from .hosting import host_images  # imports httpx: only when there are images
+    from .progress import Progress
 
     unique: dict[str, LocalImage] = {}
     for image in images.values():  # in the order of the files; the first name wins
         unique.setdefault(image.md5, image)
+    files = [
+        FileToRewrite(work.markdown, work.scan, [(ref, images[p].md5) for ref, p in work.refs])
+        for work in works
+    ]
+    writeback = Writeback(files, report, stamps, cores, on_written)
     hosted = host_images(
         unique,
         settings,
         host_name=host_name,
         report=report,
-        progress=progress,
+        progress=progress or Progress(quiet=True),
         dry_run=dry_run,
         alts=_first_alt_by_image(works),
+        on_settled=None if dry_run else writeback.settled,
     )
     if dry_run:
         _report_dry_run(works, hosted.missing, report)
-        return report
+        return
     for work in works:
         for ref, path in work.refs:
             reason = hosted.failed.get(images[path].md5)
             if reason is not None:
                 report.failures.append(_failure(work.markdown.path, ref, reason))
-    _rewrite(works, images, hosted.urls, report, on_written)
-    return report
+    writeback.finish()
 
 
-def _read_all(paths: Sequence[Path], settings: Settings, report: Report) -> list[MarkdownText]:
+def _scan_all(
+    paths: Sequence[Path], settings: Settings, report: Report, stamps: Stamps, cores: Cores
+) -> list[_Scanned]:
+    """The files under `paths` that hold a local reference or a problem, parsed.
+
+    Files stamped clean and unchanged are not read; files read and found clean
+    are stamped so, for the next run.
+    """
     files, unreadable = discover_markdown(
         paths, root=settings.root, include=settings.include, exclude=settings.exclude
     )
     for folder, reason in unreadable:
         report.failures.append(Failure(Location(folder), "", f"folder cannot be read: {reason}"))
-    texts = []
+    todo: list[tuple[MarkdownText, os.stat_result]] = []
     for path in files:
         report.files_scanned += 1
         try:
-            texts.append(read_markdown(path))
+            st = os.stat(path)
+            if stamps.is_clean(path, st):
+                continue
+            todo.append((read_markdown(path), st))
+        except OSError as error:
+            reason = f"cannot be read: {error.strerror or error}"
+            report.failures.append(Failure(Location(path), "", reason))
         except MarkdownError as error:
             report.failures.append(Failure(Location(path, error.line), "", error.reason))
-    return texts
+        stamps.forget(path)
+    if not todo:
+        return []
+    from .scan import scan_markdown  # markdown-it: only when a file must be parsed
+
+    texts = [markdown.text for markdown, _ in todo]
+    scans = cores.map(scan_markdown, texts, size=sum(map(len, texts)))
+    found = []
+    for (markdown, st), scan in zip(todo, scans, strict=True):
+        if scan.problems or scan.local_refs:
+            found.append(_Scanned(markdown, scan))
+        else:
+            stamps.note_clean(markdown.path, st, markdown.encode(markdown.text))
+    return found
 
 
-def _collect(paths: Sequence[Path], settings: Settings, report: Report) -> list[_FileWork]:
+def _collect(
+    paths: Sequence[Path], settings: Settings, report: Report, stamps: Stamps, cores: Cores
+) -> list[_FileWork]:
+    scanned = _scan_all(paths, settings, report, stamps, cores)
+    if not scanned:
+        return []
+    from .destinations import local_target
+    from .images import resolve_target
+
     works = []
-    for markdown in _read_all(paths, settings, report):
-        scan = scan_markdown(markdown.text)
-        _note_problems(markdown.path, scan.problems, report)
-        work = _FileWork(markdown)
-        for ref in scan.local_refs:
+    for item in scanned:
+        markdown = item.markdown
+        _note_problems(markdown.path, item.scan.problems, report)
+        work = _FileWork(markdown, item.scan)
+        for ref in item.scan.local_refs:
             target = local_target(ref.url)
             assert target is not None  # local_refs are exactly those with a target
             try:
@@ -124,7 +218,9 @@ def _collect(paths: Sequence[Path], settings: Settings, report: Report) -> list[
     return works
 
 
-def _inspect(works: list[_FileWork], settings: Settings, report: Report) -> dict[Path, LocalImage]:
+def _inspect(
+    works: list[_FileWork], settings: Settings, report: Report, stamps: Stamps
+) -> dict[Path, LocalImage]:
     images: dict[Path, LocalImage] = {}
     bad: dict[Path, str] = {}
     for work in works:
@@ -132,7 +228,7 @@ def _inspect(works: list[_FileWork], settings: Settings, report: Report) -> dict
         for ref, path in work.refs:
             if path not in images and path not in bad:
                 try:
-                    images[path] = inspect_image(path, settings.max_size)
+                    images[path] = _image(path, settings.max_size, stamps)
                 except ImageError as error:
                     bad[path] = error.reason
             if path in bad:
@@ -143,37 +239,22 @@ def _inspect(works: list[_FileWork], settings: Settings, report: Report) -> dict
     return images
 
 
-def _rewrite(
-    works: list[_FileWork],
-    images: dict[Path, LocalImage],
-    urls: dict[str, str],
-    report: Report,
-    on_written: Callable[[Path, bytes], None] | None,
-) -> None:
-    for work in works:
-        replacements = []
-        for ref, path in work.refs:
-            url = urls.get(images[path].md5)
-            target = local_target(ref.url)
-            if url is not None and target is not None:
-                replacements.append(Replacement(ref, join_suffix(url, target.suffix)))
-        if not replacements:
-            continue
-        path = work.markdown.path
-        try:
-            new_text = rewrite_markdown(work.markdown.text, replacements)
-            changed = write_markdown(work.markdown, new_text)
-        except RewriteRefused as error:
-            report.failures.append(Failure(Location(path), "", f"left unchanged: {error}"))
-            continue
-        except MarkdownError as error:
-            report.failures.append(Failure(Location(path), "", error.reason))
-            continue
-        if changed:
-            report.files_changed.append(path)
-            report.links_rewritten += len(replacements)
-            if on_written is not None:
-                on_written(path, work.markdown.encode(new_text))
+def _image(path: Path, max_size: int | None, stamps: Stamps) -> LocalImage:
+    """The image at `path`, hashed now, or known from its stamp if it is unchanged."""
+    from .images import LocalImage, check_size, inspect_image
+
+    try:
+        st = os.stat(path)
+    except OSError as error:
+        raise ImageError(f"cannot be read: {error.strerror or error}") from None
+    facts = stamps.image(path, st)
+    if facts is not None:
+        check_size(facts.size, max_size)
+        return LocalImage(path, facts.size, facts.md5, facts.sha256, facts.extension, facts.mime)
+    image = inspect_image(path, max_size)
+    known = ImageFacts(image.size, image.md5, image.sha256, image.extension, image.mime)
+    stamps.note_image(path, st, known)
+    return image
 
 
 def _report_dry_run(

@@ -13,7 +13,7 @@ from markdown_it.token import Token
 
 from .destinations import encode_html_attribute, encode_markdown_destination, srcset_can_hold
 from .html_tags import HtmlReader
-from .scan import ImageRef, scan_markdown
+from .scan import ImageRef, ScanResult, scan_markdown
 
 
 class RewriteRefused(Exception):
@@ -28,8 +28,13 @@ class Replacement:
     url: str
 
 
-def rewrite_markdown(text: str, replacements: Sequence[Replacement]) -> str:
-    """`text` with each replacement applied, checked; RewriteRefused if the check fails."""
+def rewrite_markdown(
+    text: str, replacements: Sequence[Replacement], scanned: ScanResult | None = None
+) -> str:
+    """`text` with each replacement applied, checked; RewriteRefused if the check fails.
+
+    `scanned` is scan_markdown(text) when the caller has it: one parse less.
+    """
     if not replacements:
         return text
     ordered = sorted(replacements, key=lambda r: r.ref.start)
@@ -47,7 +52,7 @@ def rewrite_markdown(text: str, replacements: Sequence[Replacement]) -> str:
         cursor = ref.end
     pieces.append(text[cursor:])
     new_text = "".join(pieces)
-    verify_rewrite(text, new_text, ordered)
+    verify_rewrite(text, new_text, ordered, scanned)
     return new_text
 
 
@@ -63,10 +68,18 @@ def format_destination(ref: ImageRef, url: str) -> str:
         raise RewriteRefused(f"line {ref.line}: cannot write {url!r}: {error}") from None
 
 
-def verify_rewrite(old: str, new: str, replacements: Sequence[Replacement]) -> None:
-    """Re-parse `new` and prove it differs from `old` only in the intended destinations."""
+def verify_rewrite(
+    old: str,
+    new: str,
+    replacements: Sequence[Replacement],
+    old_scan: ScanResult | None = None,
+) -> None:
+    """Re-parse `new` and prove it differs from `old` only in the intended destinations.
+
+    `old_scan` is scan_markdown(old) when the caller has it.
+    """
     wanted = {r.ref.start: r for r in replacements}
-    old_scan, new_scan = scan_markdown(old), scan_markdown(new)
+    old_scan, new_scan = old_scan or scan_markdown(old), scan_markdown(new)
     if old_scan.problems != new_scan.problems:
         raise RewriteRefused("the rewritten text could not be checked (see its problems)")
     if len(old_scan.refs) != len(new_scan.refs):

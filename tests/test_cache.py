@@ -11,10 +11,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from imgsync.cache import CacheEntry, UploadCache, utc_now
+from imgsync.cache import CacheEntry, UploadCache, _dump, utc_now
 from imgsync.errors import CacheError
 from imgsync.lock import FileLock
 
@@ -270,6 +273,29 @@ def test_record_keeps_entries_another_writer_added_meanwhile(tmp_path: Path) -> 
     assert hook.lookup(LSKY, *hashes("a")) is not None  # its view was refreshed too
 
 
+def test_entries_learnt_by_reload_are_kept_by_the_next_record(tmp_path: Path) -> None:
+    path = tmp_path / "cache.json"
+    watch, hook = UploadCache.open(path), UploadCache.open(path)
+    record(watch, LSKY, "a")  # watch keeps the document it wrote
+    record(hook, LSKY, "b")
+    watch.reload()
+    assert watch.lookup(LSKY, *hashes("b")) is not None
+    record(watch, LSKY, "c")  # must not write its old document with only "a" and "c"
+    names = {hashes(name)[0] for name in "abc"}
+    assert set(UploadCache.open(path).entries_for(LSKY)) == names
+
+
+def test_a_repeated_record_of_an_unchanged_file_writes_the_same_bytes_as_a_fresh_read(
+    tmp_path: Path,
+) -> None:
+    kept, fresh = tmp_path / "kept.json", tmp_path / "fresh.json"
+    cache = UploadCache.open(kept)
+    for name in "abc":
+        record(cache, LSKY, name)
+        record(UploadCache.open(fresh), LSKY, name)
+    assert kept.read_bytes() == fresh.read_bytes()
+
+
 def test_record_puts_back_entries_the_file_lost(tmp_path: Path) -> None:
     path = tmp_path / "cache.json"
     cache = UploadCache.open(path)
@@ -478,3 +504,43 @@ def _capture(action: Callable[[], None], errors: list[BaseException]) -> None:
         action()
     except BaseException as err:
         errors.append(err)
+
+
+# --- the fast writer matches json.dumps ------------------------------------------------
+
+_texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+_entries = st.fixed_dictionaries(
+    {
+        "url": _texts,
+        "handle": st.dictionaries(_texts, _texts, max_size=2),
+        "size": st.integers(min_value=0, max_value=10**9),
+        "sha256": _texts,
+        "uploaded_at": _texts,
+        "source": _texts,
+    },
+    optional={"newer_field": st.lists(st.integers(), max_size=2)},
+)
+_documents = st.fixed_dictionaries(
+    {
+        "uploads": st.dictionaries(
+            _texts, st.dictionaries(_texts, _entries, max_size=3), max_size=3
+        ),
+        "version": st.just(1),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=_documents, second=_documents)
+def test_the_fast_writer_writes_what_json_dumps_would(
+    first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    def expected(document: dict[str, Any]) -> bytes:
+        return (json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+
+    rendered: dict[tuple[str, str], Any] = {}
+    assert _dump(first, rendered) == expected(first)
+    # The same memo across writes, as a cache object keeps it: entries kept, changed, added.
+    for host, by_md5 in second["uploads"].items():
+        first["uploads"].setdefault(host, {}).update(by_md5)
+    assert _dump(first, rendered) == expected(first)

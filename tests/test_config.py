@@ -92,7 +92,7 @@ def test_defaults_without_a_config_file(tmp_path: Path) -> None:
     )
     assert settings.include == ("**/*.md", "**/*.markdown")
     assert settings.exclude == ("node_modules/**", ".git/**", ".venv/**")
-    assert (settings.jobs, settings.max_attempts, settings.max_size) == (4, 6, None)
+    assert (settings.jobs, settings.max_attempts, settings.max_size) == (8, 6, None)
     assert (settings.rate_limit_wait, settings.connect_timeout, settings.read_timeout) == (
         60.0,
         10.0,

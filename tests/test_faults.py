@@ -6,6 +6,7 @@ server on 127.0.0.1, then reads what the host stored, the cache and the files.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -219,3 +220,30 @@ def test_a_hanging_host_costs_one_read_timeout_per_attempt_and_then_fails_clearl
     assert "did not answer in time; gave up after 2 attempts" in done.stderr
     assert "posts/p000.md:3" in done.stderr
     assert took < 10
+
+
+def test_other_cores_give_the_same_files_as_one_core(tmp_path: Path) -> None:
+    # The same tree synced with worker processes for parsing and writing back, and without.
+    outcomes = []
+    for name, threshold in (("parallel", "0"), ("serial", "999999999")):
+        root = tmp_path / name
+        with FakeLsky(token=TOKEN, rate_limit=None, latency=0.05) as host:
+            make_blog(root, images=24, per_post=3)
+            (root / "posts" / "p000.md").write_text(
+                "```\n![quoted](../img/0.png)\n```\n\n![fig 0](../img/0.png)\n"
+                "![missing](../img/none.png)\n"
+            )
+            env = {**env_for(host), "IMGSYNC_PARALLEL_FROM_CHARS": threshold}
+            done = subprocess.run(
+                [IMGSYNC, "."], cwd=root, env=env, capture_output=True, text=True, timeout=120
+            )
+        texts = {p.name: p.read_text() for p in (root / "posts").glob("*.md")}
+        outcomes.append((done.returncode, texts, done.stderr))
+    (code_a, texts_a, err_a), (code_b, texts_b, err_b) = outcomes
+    assert code_a == code_b == 3  # the missing image
+    assert "Traceback" not in err_a + err_b
+    # URLs differ between the two fake hosts only by their port.
+    strip = functools.partial(re.sub, r"127\.0\.0\.1:\d+", "HOST")
+    assert {k: strip(v) for k, v in texts_a.items()} == {k: strip(v) for k, v in texts_b.items()}
+    assert "../img/" not in "".join(v for k, v in texts_a.items() if k != "p000.md")
+    assert strip(texts_a["p000.md"]).count("HOST") == 1

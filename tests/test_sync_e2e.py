@@ -74,16 +74,25 @@ def test_sample_blog_sync_rewrites_every_local_reference_once(blog: Path, host: 
     assert TOKEN not in (blog / ".imgsync-cache.json").read_text()
 
 
+def users_files(blog: Path) -> dict[Path, int]:
+    """Every file's mtime but imgsync's own working files (.imgsync/, never committed)."""
+    own = blog / ".imgsync"
+    return {
+        p: p.stat().st_mtime_ns for p in blog.rglob("*") if p.is_file() and own not in p.parents
+    }
+
+
 def test_second_sync_makes_no_request_and_touches_no_file(blog: Path, host: FakeLsky) -> None:
     assert run(blog, host, ".").returncode == 0
-    stamps = {p: p.stat().st_mtime_ns for p in blog.rglob("*") if p.is_file()}
+    before = users_files(blog)
     requests = host.requests
 
     again = run(blog, host, ".")
 
     assert again.returncode == 0
     assert host.requests == requests
-    assert {p: p.stat().st_mtime_ns for p in blog.rglob("*") if p.is_file()} == stamps
+    assert users_files(blog) == before
+    assert "nothing to do" in again.stderr
 
 
 def test_bad_images_are_reported_and_the_rest_is_done(tmp_path: Path, host: FakeLsky) -> None:

@@ -11,12 +11,13 @@ Built-in type names win over outside ones of the same name.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from .base import Host, HostProfile
+
+if TYPE_CHECKING:
+    import httpx
 
 # Sorted by type name. A new host is one module plus one line here.
 BUILTIN_HOSTS: dict[str, str] = {
@@ -30,6 +31,8 @@ ENTRY_POINT_GROUP = "imgsync.hosts"
 
 
 def _outside_hosts() -> dict[str, str]:
+    from importlib.metadata import entry_points  # slow to import: only when a host is made
+
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from ..errors import ConfigError, HostError
+
+if TYPE_CHECKING:
+    import httpx  # imported by make_http_client: a run that uploads nothing never loads it
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,10 @@ class BatchHost(Host, Protocol):
 
 def make_http_client(settings: HttpSettings) -> httpx.Client:
     """The one HTTP client all uploads share: explicit timeouts, TLS verified, env proxies."""
+    import ssl
+
+    import httpx
+
     verify: ssl.SSLContext | bool = True
     if settings.ca_file:
         # httpx 0.28 deprecates a CA path for `verify`; it wants a context built from it.

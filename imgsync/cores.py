@@ -1,0 +1,86 @@
+"""Running pure, CPU-bound work (parsing Markdown) on every core when there is enough of it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Starting workers costs about 0.2 s; below this much text one core is quicker.
+PARALLEL_FROM_CHARS = 1_000_000
+MAX_WORKERS = 8
+
+
+def worth_more_cores(size: int, items: int = 2) -> bool:
+    """Whether `items` pieces of work on `size` characters of text are worth other cores.
+
+    IMGSYNC_PARALLEL_FROM_CHARS overrides the threshold (the tests set 0 to use the
+    worker processes on small trees, and a huge number to compare with one core).
+    """
+    threshold = os.environ.get("IMGSYNC_PARALLEL_FROM_CHARS", "")
+    least = int(threshold) if threshold.isdigit() else PARALLEL_FROM_CHARS
+    return size >= least and items >= 2 and (os.cpu_count() or 1) >= 2
+
+
+def process_pool(items: int) -> ProcessPoolExecutor:
+    """Worker processes for up to `items` pieces of work, one per core at most.
+
+    Workers are spawned, not forked: the caller may have threads running (uploads,
+    watch mode's observer), which a fork would copy in whatever state they were. They
+    ignore Ctrl-C: the main process hears it, stops giving them work and says so.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS, items))
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_ctrl_c)
+
+
+class Cores:
+    """Worker processes, started on first use and shared by a run's parsing and rewriting.
+
+    `with Cores() as cores:`; the workers are stopped when the block ends.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = process_pool(MAX_WORKERS)
+            return self._pool
+
+    def map(self, work: Callable[[T], R], items: Sequence[T], size: int) -> list[R]:
+        """`[work(item) for item in items]`, spread over the cores when `size` (chars) is large.
+
+        `work` must be a module-level function, its items and results picklable.
+        """
+        if not worth_more_cores(size, len(items)):
+            return [work(item) for item in items]
+        workers = min(os.cpu_count() or 1, MAX_WORKERS)
+        chunk = max(1, len(items) // (workers * 4))
+        return list(self.pool().map(work, items, chunksize=chunk))
+
+    def __enter__(self) -> Cores:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

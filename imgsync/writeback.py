@@ -1,0 +1,164 @@
+"""Writing rewritten files back, each as soon as every image it references has an outcome.
+
+While uploads go on, a file whose images all have their URLs is rewritten, checked
+(rewrite.verify_rewrite parses it again) and written: on other cores when there is
+much text, so that this work hides behind the network. Whatever is left when the
+uploads end (a failure, Ctrl-C) is rewritten then with the URLs known.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .cores import Cores, worth_more_cores
+from .errors import MarkdownError
+from .markdown_file import MarkdownText, write_markdown
+from .report import Failure, Location, Report
+from .stamps import Stamps
+
+if TYPE_CHECKING:
+    from .rewrite import Replacement
+    from .scan import ImageRef, ScanResult
+
+
+@dataclass
+class FileToRewrite:
+    """A Markdown file with its local references, each with the MD5 of the image it names."""
+
+    markdown: MarkdownText
+    scan: ScanResult
+    refs: list[tuple[ImageRef, str]]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a worker needs to rewrite one file; picklable."""
+
+    markdown: MarkdownText
+    replacements: list[Replacement]
+    scan: ScanResult
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What became of one file: written or not, and its bytes and stat after; or why not."""
+
+    changed: bool = False
+    data: bytes = b""
+    stat: os.stat_result | None = None
+    refused: str = ""
+
+
+class Writeback:
+    """Rewrites each file of `files` once all its images are settled (see `settled`)."""
+
+    def __init__(
+        self,
+        files: Sequence[FileToRewrite],
+        report: Report,
+        stamps: Stamps,
+        cores: Cores,
+        on_written: Callable[[Path, bytes], None] | None = None,
+    ) -> None:
+        self._files = files
+        self._report = report
+        self._stamps = stamps
+        self._on_written = on_written
+        self._lock = threading.Lock()
+        self._urls: dict[str, str] = {}
+        self._waiting_for = [{md5 for _, md5 in file.refs} for file in files]
+        self._files_of: dict[str, list[int]] = {}
+        for index, file in enumerate(files):
+            for _, md5 in file.refs:
+                self._files_of.setdefault(md5, []).append(index)
+        self._started: dict[int, Future[_Outcome]] = {}
+        size = sum(len(file.markdown.text) for file in files)
+        self._early = worth_more_cores(size, len(files))  # else all is done in finish()
+        self._cores = cores
+
+    def settled(self, md5: str, url: str | None) -> None:
+        """The image `md5` has its URL, or failed (None); may be called from any thread."""
+        with self._lock:
+            if url is not None:
+                self._urls[md5] = url
+            ready = []
+            for index in self._files_of.get(md5, ()):
+                self._waiting_for[index].discard(md5)
+                if not self._waiting_for[index] and index not in self._started:
+                    ready.append(index)
+            if not self._early:
+                return
+            for index in ready:
+                job = self._job(index)
+                if job is not None:
+                    self._started[index] = self._cores.pool().submit(_write_back, job)
+
+    def finish(self) -> None:
+        """Rewrite what is left with the URLs known, wait for the rest, and report it all."""
+        for index in range(len(self._files)):
+            if index in self._started:
+                outcome = self._started[index].result()
+            else:
+                with self._lock:
+                    job = self._job(index)
+                if job is None:
+                    continue
+                outcome = _write_back(job)
+            self._take(self._files[index], outcome, self._job_size(index))
+
+    def _job(self, index: int) -> _Job | None:
+        """The replacements of one file with the URLs known now; None if there are none."""
+        from .destinations import join_suffix, local_target
+        from .rewrite import Replacement
+
+        file = self._files[index]
+        replacements = []
+        for ref, md5 in file.refs:
+            url = self._urls.get(md5)
+            target = local_target(ref.url)
+            if url is not None and target is not None:
+                replacements.append(Replacement(ref, join_suffix(url, target.suffix)))
+        return _Job(file.markdown, replacements, file.scan) if replacements else None
+
+    def _job_size(self, index: int) -> int:
+        file = self._files[index]
+        return sum(1 for _, md5 in file.refs if md5 in self._urls)
+
+    def _take(self, file: FileToRewrite, outcome: _Outcome, rewritten: int) -> None:
+        path = file.markdown.path
+        if outcome.refused:
+            self._report.failures.append(Failure(Location(path), "", outcome.refused))
+            return
+        local_left = len(file.scan.local_refs) - rewritten
+        if outcome.stat is not None and not local_left and not file.scan.problems:
+            self._stamps.note_clean(path, outcome.stat, outcome.data)  # nothing local is left
+        if outcome.changed:
+            self._report.files_changed.append(path)
+            self._report.links_rewritten += rewritten
+            if self._on_written is not None:
+                self._on_written(path, outcome.data)
+
+
+def _write_back(job: _Job) -> _Outcome:
+    """Rewrite, check and write one file; run on any core, so it returns failures."""
+    from .rewrite import RewriteRefused, rewrite_markdown
+
+    markdown = job.markdown
+    try:
+        new_text = rewrite_markdown(markdown.text, job.replacements, job.scan)
+    except RewriteRefused as error:
+        return _Outcome(refused=f"left unchanged: {error}")
+    try:
+        changed = write_markdown(markdown, new_text)
+        stat = os.stat(markdown.path)
+    except MarkdownError as error:
+        return _Outcome(refused=error.reason)
+    except OSError as error:
+        return _Outcome(refused=f"cannot be written: {error.strerror or error}")
+    return _Outcome(changed, markdown.encode(new_text), stat)
