@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .files import atomic_write, state_dir
-from .hosts.base import HostProfile, HttpSettings
+from .hosts.profile import HostProfile, HttpSettings
 
 CONFIG_NAME = "imgsync.toml"
 CACHE_NAME = ".imgsync-cache.json"

@@ -24,7 +24,6 @@ from .errors import ImageError, MarkdownError
 from .markdown_file import MarkdownText, read_markdown
 from .report import Failure, Location, Pending, Report
 from .stamps import ImageFacts, Stamps
-from .writeback import FileToRewrite, Writeback
 
 if TYPE_CHECKING:
     from .images import LocalImage
@@ -118,6 +117,7 @@ def _host_and_rewrite(
     """Get a URL for each image (cache or upload), rewriting each file once its images have one."""
     from .hosting import host_images  # imports httpx: only when there are images
     from .progress import Progress
+    from .writeback import FileToRewrite, Writeback
 
     unique: dict[str, LocalImage] = {}
     for image in images.values():  # in the order of the files; the first name wins

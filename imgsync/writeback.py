@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +22,8 @@ from .report import Failure, Location, Report
 from .stamps import Stamps
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from .rewrite import Replacement
     from .scan import ImageRef, ScanResult
 

@@ -14,10 +14,11 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from .base import Host, HostProfile
 
 if TYPE_CHECKING:
     import httpx
+
+    from .base import Host, HostProfile
 
 # Sorted by type name. A new host is one module plus one line here.
 BUILTIN_HOSTS: dict[str, str] = {

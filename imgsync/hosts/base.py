@@ -1,30 +1,31 @@
-"""The one interface every image host implements, and the values it trades in."""
+"""The one interface every image host implements, and the values it trades in.
+
+HostProfile and HttpSettings live in profile.py (the configuration reads them without
+loading this module) and are re-exported here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from ..errors import ConfigError, HostError
+from .profile import HostProfile, HttpSettings
+
+__all__ = [
+    "BatchHost",
+    "Host",
+    "HostProfile",
+    "HttpSettings",
+    "UploadRequest",
+    "UploadResult",
+    "make_http_client",
+]
 
 if TYPE_CHECKING:
     import httpx  # imported by make_http_client: a run that uploads nothing never loads it
-
-
-@dataclass(frozen=True)
-class HostProfile:
-    """One `[hosts.NAME]` table of the configuration, `${VAR}`s already expanded.
-
-    `options` holds every key but `type`; each host checks its own keys and
-    raises ConfigError naming `source` (the config file) and the key.
-    """
-
-    name: str
-    type: str
-    options: Mapping[str, Any]
-    source: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,6 @@ class UploadResult:
     url: str  # the public URL to write into the Markdown
     handle: Mapping[str, str] = field(default_factory=dict)  # e.g. {"key": "..."} for deleting
     warning: str | None = None  # something the user should know (e.g. held for moderation)
-
-
-@dataclass(frozen=True)
-class HttpSettings:
-    """Network knobs shared by all hosts."""
-
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    write_timeout: float = 60.0
-    ca_file: Path | None = None
 
 
 class Host(Protocol):
