@@ -151,10 +151,10 @@ class UploadCache:
             return
         _, on_disk = _read(self.path)
         with self._mutex:
+            self._document = None  # no longer what is on disk: the next write reads it
             for host, by_md5 in on_disk.items():
                 self._uploads.setdefault(host, {}).update(by_md5)
             self._seen = seen
-            self._document = None  # no longer what is on disk: the next write reads it
 
     def entries_for(self, host_identity: str) -> Mapping[str, CacheEntry]:
         """A snapshot of one host's entries, by MD5."""
@@ -195,9 +195,12 @@ class UploadCache:
         # doesn't know (written by a newer one) survive the rewrite; unless the file is
         # still the one this object last wrote or read, whose document it kept.
         current = _identity(self.path)
-        if current is not None and current == self._seen and self._document is not None:
-            document, uploads = self._document, {h: dict(e) for h, e in self._uploads.items()}
-        else:
+        with self._mutex:  # a reload() in another thread changes these together
+            reuse = current is not None and current == self._seen and self._document is not None
+            if reuse:
+                document = self._document
+                uploads = {h: dict(e) for h, e in self._uploads.items()}
+        if not reuse or document is None:
             document, uploads = _read(self.path)
         with self._mutex:
             queued, self._queued = self._queued, []

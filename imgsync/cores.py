@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -38,11 +39,17 @@ def process_pool(items: int) -> ProcessPoolExecutor:
     ignore Ctrl-C: the main process hears it, stops giving them work and says so.
     """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, wait
 
     workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS, items))
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_ctrl_c)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_ctrl_c)
+    # Start every worker now, with Ctrl-C held back in this thread: a child inherits the
+    # mask, so a Ctrl-C while it starts can't kill it with a traceback before its
+    # initializer ignores the signal. Held back, not lost: it arrives when unmasked.
+    with _ctrl_c_held():
+        wait([pool.submit(os.getpid) for _ in range(workers)])
+    return pool
 
 
 class Cores:
@@ -82,5 +89,19 @@ class Cores:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _ignore_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

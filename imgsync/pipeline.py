@@ -12,6 +12,7 @@ and httpx are imported only when a file must be parsed or an image uploaded.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,14 +162,15 @@ def _scan_all(
     )
     for folder, reason in unreadable:
         report.failures.append(Failure(Location(folder), "", f"folder cannot be read: {reason}"))
-    todo: list[tuple[MarkdownText, os.stat_result]] = []
+    todo: list[tuple[MarkdownText, os.stat_result, int]] = []
     for path in files:
         report.files_scanned += 1
         try:
+            seen = time.time_ns()  # before the stat: an edit after it must look racy
             st = os.stat(path)
-            if stamps.is_clean(path, st):
+            if stamps.is_clean(path, st, seen):
                 continue
-            todo.append((read_markdown(path), st))
+            todo.append((read_markdown(path), st, seen))
         except OSError as error:
             reason = f"cannot be read: {error.strerror or error}"
             report.failures.append(Failure(Location(path), "", reason))
@@ -179,14 +181,14 @@ def _scan_all(
         return []
     from .scan import scan_markdown  # markdown-it: only when a file must be parsed
 
-    texts = [markdown.text for markdown, _ in todo]
+    texts = [markdown.text for markdown, _, _ in todo]
     scans = cores.map(scan_markdown, texts, size=sum(map(len, texts)))
     found = []
-    for (markdown, st), scan in zip(todo, scans, strict=True):
+    for (markdown, st, seen), scan in zip(todo, scans, strict=True):
         if scan.problems or scan.local_refs:
             found.append(_Scanned(markdown, scan))
         else:
-            stamps.note_clean(markdown.path, st, markdown.encode(markdown.text))
+            stamps.note_clean(markdown.path, st, markdown.encode(markdown.text), seen)
     return found
 
 
@@ -244,6 +246,7 @@ def _image(path: Path, max_size: int | None, stamps: Stamps) -> LocalImage:
     from .images import LocalImage, check_size, inspect_image
 
     try:
+        seen = time.time_ns()
         st = os.stat(path)
     except OSError as error:
         raise ImageError(f"cannot be read: {error.strerror or error}") from None
@@ -253,7 +256,7 @@ def _image(path: Path, max_size: int | None, stamps: Stamps) -> LocalImage:
         return LocalImage(path, facts.size, facts.md5, facts.sha256, facts.extension, facts.mime)
     image = inspect_image(path, max_size)
     known = ImageFacts(image.size, image.md5, image.sha256, image.extension, image.mime)
-    stamps.note_image(path, st, known)
+    stamps.note_image(path, st, known, seen)
     return image
 
 

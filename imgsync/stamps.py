@@ -104,8 +104,11 @@ class Stamps:
 
     # Markdown files
 
-    def is_clean(self, path: Path, st: os.stat_result) -> bool:
-        """Whether `path`, as `st` describes it, is known to hold no local image and no problem."""
+    def is_clean(self, path: Path, st: os.stat_result, seen_ns: int | None = None) -> bool:
+        """Whether `path`, as `st` describes it, is known to hold no local image and no problem.
+
+        `seen_ns`: the wall time taken just before that stat() (default: now).
+        """
         with self._lock:
             entry = self._markdown.get(_key(path))
         # Compared as the lists they are stored as: this runs for every file of a tree.
@@ -122,12 +125,19 @@ class Stamps:
             return False
         if _md5(data) != entry[5]:
             return False
-        self.note_clean(path, st, data)  # the bytes are those: later runs may trust stat()
+        # The bytes are those: later runs may trust stat() (if st was taken long enough ago).
+        self.note_clean(path, st, data, seen_ns)
         return True
 
-    def note_clean(self, path: Path, st: os.stat_result, data: bytes) -> None:
-        """`path`, as `st` describes it, with these bytes, holds no local image or problem."""
-        stamp = Stamp.of(st)
+    def note_clean(
+        self, path: Path, st: os.stat_result, data: bytes, seen_ns: int | None = None
+    ) -> None:
+        """`path`, as `st` describes it, with these bytes, holds no local image or problem.
+
+        `seen_ns` is the wall time taken just before that stat() (default: now); a stamp
+        is only as trustworthy as the moment the file was looked at, not noted.
+        """
+        stamp = Stamp.of(st, seen_ns)
         entry = [*_fields(stamp), _md5(data)]
         with self._lock:
             self._markdown[_key(path)] = entry
@@ -153,8 +163,11 @@ class Stamps:
         except TypeError:
             return None
 
-    def note_image(self, path: Path, st: os.stat_result, facts: ImageFacts) -> None:
-        stamp = Stamp.of(st)
+    def note_image(
+        self, path: Path, st: os.stat_result, facts: ImageFacts, seen_ns: int | None = None
+    ) -> None:
+        """The facts of `path`'s bytes, as `st` (taken just after `seen_ns`) describes it."""
+        stamp = Stamp.of(st, seen_ns)
         entry = [*_fields(stamp), facts.md5, facts.sha256, facts.extension, facts.mime]
         with self._lock:
             self._images[_key(path)] = entry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -74,6 +75,7 @@ class HostGate:
         self._opening = 0  # counts closings: a ticket from an older opening is stale
         self._unstated = 0  # rate limits in a row that said no wait
         self._probe_out = False
+        self._closed_by: RateLimited | None = None  # the limit that last closed the gate
 
     def now(self) -> float:
         return self._clock()
@@ -84,13 +86,22 @@ class HostGate:
         if self.stop.is_set():
             raise Interrupted
 
-    def enter(self) -> Ticket:
-        """Wait until a request may go (Interrupted if the run stops first)."""
+    def enter(self, deadline: float = math.inf) -> Ticket:
+        """Wait until a request may go (Interrupted if the run stops first).
+
+        A caller that must give up at `deadline` (its max_retry_time) gets the rate
+        limit that closed the gate, noted, if the gate stays closed beyond it.
+        """
         while True:
             if self.stop.is_set():
                 raise Interrupted
             with self._changed:
                 delay = self._open_at - self._clock()
+                if self._open_at > deadline and self._closed_by is not None:
+                    limit = f"{self.policy.max_retry_time:g}s"
+                    raise self._closed_by.with_note(
+                        f"gave up as the wait would last beyond max_retry_time ({limit})"
+                    )
                 if delay <= 0 and not self._probe_out:
                     self._probe_out = self._unstated > 0
                     return Ticket(self._probe_out, self._opening)
@@ -118,9 +129,9 @@ class HostGate:
         with self._changed:
             if ticket.probe:
                 self._probe_out = False
-            if error.retry_after is not None:
-                delay = max(0.0, error.retry_after)
-            else:
+            if error.retry_after is not None and error.retry_after > 0:
+                delay = error.retry_after
+            else:  # said no wait, or none at all (a reset already past): back off
                 if ticket.opening == self._opening:
                     self._unstated += 1
                 first, cap = self.policy.rate_limit_backoff, self.policy.rate_limit_wait
@@ -130,6 +141,8 @@ class HostGate:
             if news:
                 self._opening += 1
             self._open_at = max(self._open_at, now + delay)
+            if news:
+                self._closed_by = error
             self._changed.notify_all()
             return self._open_at - now, news
 
@@ -152,7 +165,7 @@ def call_with_retries(
     started = gate.now()
     attempt = 0
     while True:
-        ticket = gate.enter()
+        ticket = gate.enter(deadline=started + policy.max_retry_time)
         try:
             result = action()
         except RateLimited as error:
@@ -264,10 +277,18 @@ def upload_many(
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     futures = [pool.submit(send, group) for group in groups]
     settled: set[int] = set()
+
+    def settle_done() -> None:
+        for future in futures:
+            if future.done() and not future.cancelled() and id(future) not in settled:
+                settled.add(id(future))
+                _settle(future, batch, on_finished)
+
+    abandon = False
     try:
         for future in as_completed(futures):
+            settled.add(id(future))  # first: a Ctrl-C inside must not settle it twice
             _settle(future, batch, on_finished)
-            settled.add(id(future))
     except KeyboardInterrupt:
         batch.interrupted = True
         gate.stop.set()
@@ -277,12 +298,19 @@ def upload_many(
                 f"interrupted: letting the {running} request(s) in flight finish and be recorded"
                 " (Ctrl-C again to abandon them)"
             )
-        pool.shutdown(wait=True, cancel_futures=True)
-        for future in futures:
-            if future.done() and not future.cancelled() and id(future) not in settled:
-                _settle(future, batch, on_finished)
+        try:
+            pool.shutdown(wait=True, cancel_futures=True)
+        except KeyboardInterrupt:  # the second Ctrl-C: what is still in flight is abandoned
+            abandon = True
+        settle_done()
+    except BaseException:
+        # A worker failed in a way that is not one upload's (the cache can't be written):
+        # start nothing more, and let the error end the run.
+        gate.stop.set()
+        abandon = True
+        raise
     finally:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=not abandon, cancel_futures=True)
     return batch
 
 

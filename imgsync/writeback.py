@@ -8,8 +8,10 @@ uploads end (a failure, Ctrl-C) is rewritten then with the URLs known.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +55,7 @@ class _Outcome:
     changed: bool = False
     data: bytes = b""
     stat: os.stat_result | None = None
+    seen_ns: int = 0  # wall time just before that stat
     refused: str = ""
 
 
@@ -98,14 +101,20 @@ class Writeback:
             for index in ready:
                 job = self._job(index)
                 if job is not None:
-                    self._started[index] = self._cores.pool().submit(_write_back, job)
+                    # No workers (a broken pool): finish() writes it in this process.
+                    with contextlib.suppress(Exception):
+                        self._started[index] = self._cores.pool().submit(_write_back, job)
 
     def finish(self) -> None:
         """Rewrite what is left with the URLs known, wait for the rest, and report it all."""
         for index in range(len(self._files)):
+            outcome = None
             if index in self._started:
-                outcome = self._started[index].result()
-            else:
+                try:
+                    outcome = self._started[index].result()
+                except Exception:  # the worker died: write_markdown's guard makes a redo safe
+                    outcome = None
+            if outcome is None:
                 with self._lock:
                     job = self._job(index)
                 if job is None:
@@ -138,7 +147,8 @@ class Writeback:
             return
         local_left = len(file.scan.local_refs) - rewritten
         if outcome.stat is not None and not local_left and not file.scan.problems:
-            self._stamps.note_clean(path, outcome.stat, outcome.data)  # nothing local is left
+            # Nothing local is left in it.
+            self._stamps.note_clean(path, outcome.stat, outcome.data, outcome.seen_ns)
         if outcome.changed:
             self._report.files_changed.append(path)
             self._report.links_rewritten += rewritten
@@ -157,9 +167,10 @@ def _write_back(job: _Job) -> _Outcome:
         return _Outcome(refused=f"left unchanged: {error}")
     try:
         changed = write_markdown(markdown, new_text)
+        seen = time.time_ns()
         stat = os.stat(markdown.path)
     except MarkdownError as error:
         return _Outcome(refused=error.reason)
     except OSError as error:
         return _Outcome(refused=f"cannot be written: {error.strerror or error}")
-    return _Outcome(changed, markdown.encode(new_text), stat)
+    return _Outcome(changed, markdown.encode(new_text), stat, seen)

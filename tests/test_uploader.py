@@ -308,3 +308,43 @@ def test_a_batch_host_gets_files_in_groups_and_per_file_outcomes() -> None:
     assert sorted(batch.done) == sorted(recorded) == ["a.png", "b.png", "c.png", "d.png"]
     assert list(batch.failed) == ["bad.png"]
     assert batch.done["c.png"].url == "https://h/c.png"
+
+
+def test_a_wait_said_to_be_zero_is_backed_off_not_hammered() -> None:
+    host = ScriptedHost([RateLimited("429", retry_after=0.0), "https://h/a"])
+
+    result, slept = run(host, RetryPolicy(rate_limit_backoff=5.0))
+
+    assert isinstance(result, UploadResult) and slept == [5.0] and len(host.calls) == 2
+
+
+def test_a_wait_beyond_max_retry_time_fails_every_upload_at_once() -> None:
+    # A daily quota: one reply closes the gate for a day; nobody may sleep through it.
+    host = ScriptedHost([RateLimited("quota used up", retry_after=86_400.0)], latency=0.05)
+    requests = {f"k{n}": REQUEST for n in range(8)}
+    started = time.monotonic()
+
+    batch = upload_many(
+        host,
+        requests,
+        RetryPolicy(max_retry_time=600.0),
+        jobs=4,
+        on_success=lambda key, result: None,
+    )
+
+    assert time.monotonic() - started < 5
+    assert len(batch.failed) + len(batch.done) == 8 and batch.failed
+    assert all("max_retry_time (600s)" in str(error) for error in batch.failed.values())
+
+
+def test_a_recording_failure_stops_the_uploads_not_yet_started() -> None:
+    host = ScriptedHost([], latency=0.02)
+    requests = {f"k{n}": REQUEST for n in range(20)}
+
+    def record(key: str, result: UploadResult) -> None:
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        upload_many(host, requests, RetryPolicy(), jobs=2, on_success=record)
+
+    assert len(host.calls) <= 4  # those in flight, not the 20
