@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -34,15 +35,17 @@ def worth_more_cores(size: int, items: int = 2) -> bool:
 def process_pool(items: int) -> ProcessPoolExecutor:
     """Worker processes for up to `items` pieces of work, one per core at most.
 
-    Workers are spawned, not forked: the caller may have threads running (uploads,
-    watch mode's observer), which a fork would copy in whatever state they were. They
-    ignore Ctrl-C: the main process hears it, stops giving them work and says so.
+    Workers are forked while this process runs a single thread (on Linux: they start
+    at once with all that is loaded), else spawned: a fork would copy other threads
+    (uploads, watch mode's observer) in whatever state they were. They ignore
+    Ctrl-C: the main process hears it, stops giving them work and says so.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, wait
 
     workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS, items))
-    context = multiprocessing.get_context("spawn")
+    alone = threading.active_count() == 1 and sys.platform.startswith("linux")
+    context = multiprocessing.get_context("fork" if alone else "spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_ctrl_c)
     # Start every worker now, with Ctrl-C held back in this thread: a child inherits the
     # mask, so a Ctrl-C while it starts can't kill it with a traceback before its

@@ -35,19 +35,22 @@ class RateBudget:
         self._reset: float | None = None
         self._in_flight = 0  # units sent whose reply has not come yet
         self._answered = False  # whether any reply came yet
+        self._left: int | None = None  # X-RateLimit-Remaining when no reset time is told
 
     def reserve(self, count: int) -> None:
         """Count `count` units as sent; RateLimited, before sending, if the budget is spent."""
         with self._changed:
             while (wait := self._wait(count)) is not None:
-                if wait > 0:
+                if wait != 0:
                     size = "" if self._limit is None else f" ({self._limit} a window)"
-                    self._errors.rate_limited(f"{self._what}{size} is used up", wait, None, None)
+                    said = wait if wait > 0 else None  # < 0: used up, and no word of when
+                    self._errors.rate_limited(f"{self._what}{size} is used up", said, None, None)
                 self._changed.wait(timeout=1.0)  # for a reply in flight to tell the budget
             self._in_flight += count
 
     def _wait(self, count: int) -> float | None:
-        """None to send now, 0 to wait for a reply in flight, else seconds until the reset."""
+        """None to send now, 0 to wait for a reply in flight, else seconds until the reset
+        (-1 when the budget is spent and the host never says when it comes back)."""
         now, limit = self._clock(), self._limit
         if limit is not None and count > limit:
             advice = f"set batch_size to {limit} or fewer in the host profile"
@@ -58,6 +61,11 @@ class RateBudget:
                 return None
             # Only units in flight stand in the way: their replies may give some back.
             return 0.0 if self._remaining >= count else self._reset - now
+        if self._reset is None and self._left is not None and self._left - self._in_flight < count:
+            # Spent, says X-RateLimit-Remaining, with no reset time (Lsky): the caller backs
+            # off, then the next request goes to learn the budget afresh.
+            self._left = None
+            return -1.0
         # No window known to be open: a new one starts with the whole limit, when known.
         # Until the first reply tells whether there is one, a single request goes alone;
         # a host whose replies say nothing of limits has none to obey.
@@ -84,6 +92,8 @@ class RateBudget:
             remaining = 0 if remaining is None else remaining
             wait = retry_after(headers.get("Retry-After"))
             reset = now + wait if reset is None and wait is not None else reset
+        if reset is None:
+            self._left = remaining  # the budget, of a window whose end is not told
         if remaining is None or reset is None:
             return
         # Servers that compute the reset from their clock may round it either way by a second.
