@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 import time
@@ -13,138 +12,23 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from .errors import HostError, ImageError, RateLimited
+from .gate import HostGate, Interrupted, RetryPolicy
 from .hosts.base import BatchHost, Host, UploadRequest, UploadResult
+
+__all__ = [
+    "BatchResult",
+    "HostGate",
+    "RetryPolicy",
+    "call_with_retries",
+    "upload_many",
+    "upload_with_retries",
+]
 
 T = TypeVar("T")
 Outcome = UploadResult | HostError
 # Claims the images of a group before they are sent; yields the keys still to upload
 # (another process may have uploaded some meanwhile), or None when told to stop.
 Claim = Callable[[Sequence[str], threading.Event], AbstractContextManager[list[str] | None]]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: attempts for transient failures, waits for rate limits, time for both."""
-
-    max_attempts: int = 6
-    max_retry_time: float = 1800.0  # seconds one upload may spend waiting and retrying
-    rate_limit_wait: float = 60.0  # the longest wait after a rate limit that doesn't say how long
-    rate_limit_backoff: float = 5.0  # the first such wait; it doubles up to rate_limit_wait
-    backoff_base: float = 1.0
-    backoff_cap: float = 30.0
-
-
-class Interrupted(Exception):
-    """The run was stopped (Ctrl-C) while this upload waited to be sent: it never was."""
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """A request let through the gate: whether it is the probe, and in which opening it went."""
-
-    probe: bool
-    opening: int
-
-
-class HostGate:
-    """What the workers of one host share: the moment the host lets requests through again.
-
-    A rate limit closes the gate for every worker, not only the one that met it.
-    After a limit that said no wait (Lsky's bare 429, Chevereto's flood refusal)
-    the gate stays closed for a backoff that doubles each time, and then lets one
-    request through first as a probe: the others follow once it gets through, so
-    a host still limiting sees one request, not one per worker. Requests that
-    were already out when the gate closed may come back limited too; they don't
-    double the backoff again.
-    """
-
-    def __init__(
-        self,
-        policy: RetryPolicy,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], object] | None = None,
-        stop: threading.Event | None = None,
-    ) -> None:
-        self.policy = policy
-        self.stop = stop or threading.Event()
-        self._clock = clock
-        self._sleep = sleep or self.stop.wait
-        self._changed = threading.Condition()
-        self._open_at = 0.0
-        self._opening = 0  # counts closings: a ticket from an older opening is stale
-        self._unstated = 0  # rate limits in a row that said no wait
-        self._probe_out = False
-        self._closed_by: RateLimited | None = None  # the limit that last closed the gate
-
-    def now(self) -> float:
-        return self._clock()
-
-    def sleep(self, seconds: float) -> None:
-        """Wait `seconds`; Interrupted if the run is stopped meanwhile."""
-        self._sleep(seconds)
-        if self.stop.is_set():
-            raise Interrupted
-
-    def enter(self, deadline: float = math.inf) -> Ticket:
-        """Wait until a request may go (Interrupted if the run stops first).
-
-        A caller that must give up at `deadline` (its max_retry_time) gets the rate
-        limit that closed the gate, noted, if the gate stays closed beyond it.
-        """
-        while True:
-            if self.stop.is_set():
-                raise Interrupted
-            with self._changed:
-                delay = self._open_at - self._clock()
-                if self._open_at > deadline and self._closed_by is not None:
-                    limit = f"{self.policy.max_retry_time:g}s"
-                    raise self._closed_by.with_note(
-                        f"gave up as the wait would last beyond max_retry_time ({limit})"
-                    )
-                if delay <= 0 and not self._probe_out:
-                    self._probe_out = self._unstated > 0
-                    return Ticket(self._probe_out, self._opening)
-                if delay <= 0:  # a probe is out: its outcome decides
-                    self._changed.wait(timeout=0.05)
-                    continue
-            self.sleep(delay)
-
-    def answered(self, ticket: Ticket) -> None:
-        """The request got an answer that was not a rate limit: the host takes requests."""
-        with self._changed:
-            if ticket.opening == self._opening:
-                self._unstated = 0
-            self.release(ticket)
-
-    def release(self, ticket: Ticket) -> None:
-        """The request ended without telling anything about the host (a file error, say)."""
-        with self._changed:
-            if ticket.probe:
-                self._probe_out = False
-            self._changed.notify_all()
-
-    def limited(self, ticket: Ticket, error: RateLimited) -> tuple[float, bool]:
-        """Close the gate as `error` asks: (seconds closed from now, whether that is news)."""
-        with self._changed:
-            if ticket.probe:
-                self._probe_out = False
-            if error.retry_after is not None and error.retry_after > 0:
-                delay = error.retry_after
-            else:  # said no wait, or none at all (a reset already past): back off
-                if ticket.opening == self._opening:
-                    self._unstated += 1
-                first, cap = self.policy.rate_limit_backoff, self.policy.rate_limit_wait
-                delay = min(cap, first * 2 ** (max(1, self._unstated) - 1))
-            now = self._clock()
-            news = now + delay > self._open_at + 1.0
-            if news:
-                self._opening += 1
-            self._open_at = max(self._open_at, now + delay)
-            if news:
-                self._closed_by = error
-            self._changed.notify_all()
-            return self._open_at - now, news
 
 
 def call_with_retries(
