@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imgsync.cache import CacheEntry, UploadCache, _dump, utc_now
+from imgsync.cache import CacheEntry, UploadCache, utc_now
+from imgsync.cache_file import dump_document
 from imgsync.errors import CacheError
 from imgsync.lock import FileLock
 
@@ -539,8 +540,8 @@ def test_the_fast_writer_writes_what_json_dumps_would(
         return (json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
 
     rendered: dict[tuple[str, str], Any] = {}
-    assert _dump(first, rendered) == expected(first)
+    assert dump_document(first, rendered) == expected(first)
     # The same memo across writes, as a cache object keeps it: entries kept, changed, added.
     for host, by_md5 in second["uploads"].items():
         first["uploads"].setdefault(host, {}).update(by_md5)
-    assert _dump(first, rendered) == expected(first)
+    assert dump_document(first, rendered) == expected(first)

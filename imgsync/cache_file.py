@@ -1,0 +1,233 @@
+"""The cache file's format: its entries, read with advice on every fault, written diff-friendly.
+
+    {"uploads": {HOST IDENTITY: {MD5: ENTRY}}, "version": 1}
+
+Keys sorted, two-space indents and a final newline keep the git diff of an upload
+to the lines of its entry. Keys written by a newer imgsync are kept as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import CacheError
+
+VERSION = 1
+LEGACY_NAME = ".lsky_upload_cache.json"
+MD5_RE = re.compile(r"[0-9a-f]{32}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_FIELDS: dict[str, type] = {
+    "url": str,
+    "handle": dict,
+    "size": int,
+    "sha256": str,
+    "uploaded_at": str,
+    "source": str,
+}
+
+
+def utc_now() -> str:
+    """The current time as the cache writes it: "2026-11-23T11:30:05Z"."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One upload: where the image went and what is needed to find or delete it later."""
+
+    url: str
+    handle: Mapping[str, str]  # the host's id for deleting, e.g. {"key": "..."}; {} if none
+    size: int  # bytes; 0 when unknown (taken over from the legacy Lsky cache)
+    sha256: str  # lowercase hex, guards against MD5 collisions
+    uploaded_at: str  # UTC, "2026-11-23T11:30:05Z"; "" when unknown (legacy)
+    source: str  # the image's path when it was uploaded, relative to the project
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as the cache file holds it."""
+        return {
+            "url": self.url,
+            "handle": dict(self.handle),
+            "size": self.size,
+            "sha256": self.sha256,
+            "uploaded_at": self.uploaded_at,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> CacheEntry:
+        """Read an entry back; ValueError says which field is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError(f"is {_kind(data)}, not an object")
+        for name, kind in _FIELDS.items():
+            value = data.get(name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ValueError(f'"{name}" is {_kind(value)}, not {_kind(kind())}')
+        handle, size, sha256 = data["handle"], data["size"], data["sha256"]
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in handle.items()):
+            raise ValueError('"handle" must map names to strings')
+        if size < 0:
+            raise ValueError(f'"size" is {size}, not a number of bytes')
+        if not _SHA256.fullmatch(sha256):
+            raise ValueError(f'"sha256" is {sha256!r}, not 64 lowercase hex digits')
+        if not data["url"]:
+            raise ValueError('"url" is empty')
+        return cls(data["url"], dict(handle), size, sha256, data["uploaded_at"], data["source"])
+
+
+def dump_document(
+    document: Mapping[str, Any], rendered: dict[tuple[str, str], Any] | None = None
+) -> bytes:
+    """The file's bytes: json.dumps(document, sort_keys=True, indent=2) and a newline.
+
+    Sorted keys, one key a line and a final newline keep the git diff of an upload
+    small. With `rendered` (kept by the caller between writes), each entry's text is
+    made once and reused while the entry is the same object: a write after each upload
+    then costs little more than joining strings, not re-encoding the whole cache.
+    """
+    uploads = document.get("uploads")
+    if rendered is None or set(document) != {"uploads", "version"} or not _plain(uploads):
+        text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False)
+        return (text + "\n").encode("utf-8")
+    assert isinstance(uploads, dict)
+    hosts = []
+    for host in sorted(uploads):
+        entries = []
+        for md5 in sorted(uploads[host]):
+            entry = uploads[host][md5]
+            known = rendered.get((host, md5))
+            if known is None or known[0] is not entry:
+                text = json.dumps(entry, sort_keys=True, indent=2, ensure_ascii=False)
+                known = rendered[(host, md5)] = (entry, text.replace("\n", "\n      "))
+            entries.append(f"      {_key_text(md5)}: {known[1]}")
+        body = ",\n".join(entries)
+        hosts.append(f"    {_key_text(host)}: " + ("{\n" + body + "\n    }" if entries else "{}"))
+    inner = "{\n" + ",\n".join(hosts) + "\n  }" if hosts else "{}"
+    version = json.dumps(document["version"])
+    return f'{{\n  "uploads": {inner},\n  "version": {version}\n}}\n'.encode()
+
+
+def _plain(uploads: object) -> bool:
+    """Whether `uploads` is a host -> MD5 -> entry mapping with string keys and dict values."""
+    return isinstance(uploads, dict) and all(
+        isinstance(host, str)
+        and isinstance(by_md5, dict)
+        and all(isinstance(md5, str) and isinstance(entry, dict) for md5, entry in by_md5.items())
+        for host, by_md5 in uploads.items()
+    )
+
+
+def _key_text(key: str) -> str:
+    return json.dumps(key, ensure_ascii=False)
+
+
+def _load_json(path: Path) -> object:
+    """The parsed file, None if it doesn't exist; CacheError if it isn't JSON."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise CacheError(path, f"can't be read: {err.strerror or err}") from None
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as err:
+        raise _corrupt(path, f"is not UTF-8 text (byte {err.start})") from None
+    except json.JSONDecodeError as err:
+        if re.search(rb"^<<<<<<< ", raw, re.MULTILINE):
+            raise CacheError(
+                path,
+                "has unresolved git merge conflict markers. Resolve the conflict by keeping"
+                " the entries of both sides (they don't overlap unless they are identical),"
+                " then run imgsync again.",
+            ) from None
+        where = f"line {err.lineno}, column {err.colno}"
+        raise _corrupt(path, f"is not valid JSON ({where}: {err.msg})") from None
+
+
+def read_document(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, CacheEntry]]]:
+    """The raw document and its entries; an empty cache if the file doesn't exist."""
+    document = _load_json(path)
+    if document is None:
+        return {"version": VERSION, "uploads": {}}, {}
+    if not isinstance(document, dict):
+        raise _corrupt(path, f"holds {_kind(document)}, not a JSON object")
+    _check_version(path, document)
+    raw_uploads = document.get("uploads")
+    if not isinstance(raw_uploads, dict):
+        raise _corrupt(path, f'has {_kind(raw_uploads)} for "uploads", not an object')
+    uploads: dict[str, dict[str, CacheEntry]] = {}
+    for host, by_md5 in raw_uploads.items():
+        if not isinstance(by_md5, dict):
+            raise _corrupt(path, f"uploads[{host!r}] is {_kind(by_md5)}, not an object")
+        for md5, raw in by_md5.items():
+            where = f"uploads[{host!r}][{md5!r}]"
+            if not MD5_RE.fullmatch(md5):
+                raise _corrupt(path, f"{where}: the key is not 32 lowercase hex digits (MD5)")
+            try:
+                uploads.setdefault(host, {})[md5] = CacheEntry.from_json(raw)
+            except ValueError as err:
+                raise _corrupt(path, f"{where}: {err}") from None
+    return document, uploads
+
+
+def read_legacy(path: Path) -> dict[str, CacheEntry]:
+    """The entries of an old Lsky upload script's cache, by SHA-256; {} if there is none."""
+    document = _load_json(path)
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise _corrupt(path, f"holds {_kind(document)}, not a JSON object")
+    _check_version(path, document)
+    raw_entries = document.get("entries")
+    if not isinstance(raw_entries, dict):
+        raise _corrupt(path, f'has {_kind(raw_entries)} for "entries", not an object')
+    legacy: dict[str, CacheEntry] = {}
+    for sha256, raw in raw_entries.items():
+        # Only "url" matters for reuse; "links" (other URL formats) is not needed.
+        url = raw.get("url") if isinstance(raw, dict) else None
+        source = raw.get("path", "") if isinstance(raw, dict) else None
+        if not isinstance(url, str) or not url or not isinstance(source, str):
+            where = f"entries[{sha256!r}]"
+            raise _corrupt(path, f'{where} needs a "url" string (and "path", if any, a string)')
+        if not _SHA256.fullmatch(sha256.lower()):
+            raise _corrupt(path, f"entries[{sha256!r}]: the key is not a SHA-256 hex digest")
+        legacy[sha256.lower()] = CacheEntry(url, {}, 0, sha256.lower(), "", source)
+    return legacy
+
+
+def _check_version(path: Path, document: dict[str, Any]) -> None:
+    if "version" not in document:
+        raise _corrupt(path, 'has no "version"')
+    version = document["version"]
+    if type(version) is not int or version != VERSION:
+        raise CacheError(
+            path,
+            f"has version {version!r}; this imgsync reads version {VERSION} only."
+            " If a newer imgsync wrote it, upgrade imgsync; otherwise restore it from git"
+            f" with `git checkout -- {path.name}`.",
+        )
+
+
+def _corrupt(path: Path, what: str) -> CacheError:
+    return CacheError(
+        path,
+        f"{what}. Restore it from git with `git checkout -- {path.name}` (run in its folder),"
+        " or fix it by hand. Moving it aside starts an empty cache, but then every image"
+        " is uploaded again.",
+    )
+
+
+def _kind(value: object) -> str:
+    """How JSON would name the type of `value`, for messages."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
+    if value is None:
+        return "missing or null"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "a number"
+    return names.get(type(value), type(value).__name__)
