@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from .errors import RateLimited
@@ -21,6 +23,27 @@ class RetryPolicy:
     rate_limit_backoff: float = 5.0  # the first such wait; it doubles up to rate_limit_wait
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
+
+
+# The stop event of the run a thread is sending for, so that a host waiting inside its own
+# pacing (hosts/_pacing.py) hears Ctrl-C too instead of sending once the wait ends.
+_running_for: ContextVar[threading.Event | None] = ContextVar("imgsync_stop", default=None)
+
+
+@contextmanager
+def sending_for(stop: threading.Event) -> Iterator[None]:
+    """While a host request runs in this thread: `stopped()` tells whether `stop` is set."""
+    token = _running_for.set(stop)
+    try:
+        yield
+    finally:
+        _running_for.reset(token)
+
+
+def stopped() -> bool:
+    """Whether the run this thread sends for was stopped (Ctrl-C): send nothing more."""
+    stop = _running_for.get()
+    return stop is not None and stop.is_set()
 
 
 class Interrupted(Exception):

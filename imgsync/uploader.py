@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from .errors import HostError, ImageError, RateLimited
-from .gate import HostGate, Interrupted, RetryPolicy
+from .gate import HostGate, Interrupted, RetryPolicy, sending_for
 from .hosts.base import BatchHost, Host, UploadRequest, UploadResult
 
 __all__ = [
@@ -51,7 +51,8 @@ def call_with_retries(
     while True:
         ticket = gate.enter(deadline=started + policy.max_retry_time)
         try:
-            result = action()
+            with sending_for(gate.stop):
+                result = action()
         except RateLimited as error:
             delay, news = gate.limited(ticket, error)
             _give_up_after(policy, started, gate.now() + delay, error)

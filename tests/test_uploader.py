@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from imgsync.errors import AuthError, HostError, ImageError, RateLimited, TransientHostError
+from imgsync.gate import Interrupted, sending_for
+from imgsync.hosts._http import HostErrors
+from imgsync.hosts._pacing import RateBudget
 from imgsync.hosts.base import UploadRequest, UploadResult
 from imgsync.uploader import HostGate, RetryPolicy, upload_many, upload_with_retries
 
@@ -348,3 +351,27 @@ def test_a_recording_failure_stops_the_uploads_not_yet_started() -> None:
         upload_many(host, requests, RetryPolicy(), jobs=2, on_success=record)
 
     assert len(host.calls) <= 4  # those in flight, not the 20
+
+
+def test_a_request_waiting_in_a_hosts_own_pacing_is_not_sent_after_a_stop() -> None:
+    budget = RateBudget("the test host's limit", HostErrors("test"))
+    budget.reserve(1)  # in flight, unanswered: the next one waits for its reply
+    stop = threading.Event()
+    outcome: list[object] = []
+
+    def second_request() -> None:
+        with sending_for(stop):
+            try:
+                budget.reserve(1)
+                outcome.append("sent")
+            except Interrupted:
+                outcome.append("interrupted")
+
+    waiting = threading.Thread(target=second_request)
+    waiting.start()
+    time.sleep(0.2)
+    stop.set()
+    budget.settle(1, None)  # the first one's reply comes: the budget would let it go now
+    waiting.join(timeout=5)
+
+    assert outcome == ["interrupted"]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import httpx
 
 from ..errors import HostError
+from ..gate import Interrupted, stopped
 from ._http import HostErrors, retry_after
 
 
@@ -46,6 +47,8 @@ class RateBudget:
                     said = wait if wait > 0 else None  # < 0: used up, and no word of when
                     self._errors.rate_limited(f"{self._what}{size} is used up", said, None, None)
                 self._changed.wait(timeout=1.0)  # for a reply in flight to tell the budget
+            if stopped():  # Ctrl-C, maybe while waiting here: nothing was sent, nothing will be
+                raise Interrupted
             self._in_flight += count
 
     def _wait(self, count: int) -> float | None:
