@@ -60,10 +60,23 @@ _thread_locks: dict[tuple[Path, int], threading.Lock] = {}
 def _descriptor(path: Path) -> int:
     with _open_files_lock:
         fd = _open_files.get(path)
+        if fd is not None and not _same_file(fd, path):
+            # The file was deleted or replaced (its folder removed while watch mode ran):
+            # other processes lock the new one. The old descriptor stays open, as closing
+            # it would drop claims other threads may still hold on it.
+            fd = None
         if fd is None:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = _open_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         return fd
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        here, there = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def _thread_lock(path: Path, offset: int) -> threading.Lock:
