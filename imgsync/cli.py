@@ -117,8 +117,13 @@ def _run(args: argparse.Namespace) -> int:
         )
     from .pipeline import sync
 
+    # A factory: a run with nothing to upload never sets up a progress display.
     report = sync(
-        _paths(args), settings, host_name=args.host, dry_run=args.dry_run, progress=_progress(args)
+        _paths(args),
+        settings,
+        host_name=args.host,
+        dry_run=args.dry_run,
+        progress=lambda: _progress(args),
     )
     return _finish(report, args, command="sync")
 

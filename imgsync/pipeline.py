@@ -71,13 +71,14 @@ def sync(
     *,
     host_name: str | None = None,
     dry_run: bool = False,
-    progress: Progress | None = None,
+    progress: Progress | Callable[[], Progress] | None = None,
     on_written: Callable[[Path, bytes], None] | None = None,
 ) -> Report:
     """Upload the new local images under `paths` and rewrite their references.
 
-    `on_written(path, data)` hears of each file rewritten, with the bytes written
-    (watch mode recognises its own writes by them).
+    `progress` may be a function that makes the display, called only if an image must
+    be looked up or uploaded. `on_written(path, data)` hears of each file rewritten,
+    with the bytes written (watch mode recognises its own writes by them).
     """
     report = Report(dry_run=dry_run)
     stamps = Stamps.load(settings.state_dir)
@@ -112,7 +113,7 @@ def _host_and_rewrite(
     cores: Cores,
     host_name: str | None,
     dry_run: bool,
-    progress: Progress | None,
+    progress: Progress | Callable[[], Progress] | None,
     on_written: Callable[[Path, bytes], None] | None,
 ) -> None:
     """Get a URL for each image (cache or upload), rewriting each file once its images have one."""
@@ -133,7 +134,7 @@ def _host_and_rewrite(
         settings,
         host_name=host_name,
         report=report,
-        progress=progress or Progress(quiet=True),
+        progress=_made(progress) or Progress(quiet=True),
         dry_run=dry_run,
         alts=_first_alt_by_image(works),
         on_settled=None if dry_run else writeback.settled,
@@ -258,6 +259,13 @@ def _image(path: Path, max_size: int | None, stamps: Stamps) -> LocalImage:
     known = ImageFacts(image.size, image.md5, image.sha256, image.extension, image.mime)
     stamps.note_image(path, st, known, seen)
     return image
+
+
+def _made(progress: Progress | Callable[[], Progress] | None) -> Progress | None:
+    """The progress display, made now if the caller gave a function that makes it."""
+    from .progress import Progress
+
+    return progress if progress is None or isinstance(progress, Progress) else progress()
 
 
 def _report_dry_run(

@@ -1,0 +1,78 @@
+"""A synced tree costs little: no file is read again; httpx and markdown-it stay unloaded."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from imgsync.stamps import RACY_SECONDS, STATE_NAME
+from imgsync.testing.fake_lsky import FakeLsky
+from tests.images import png_bytes
+
+IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
+# Runs a command in this process, then says which modules it loaded and which files it read.
+PROBE = """
+import builtins, io, json, sys
+from pathlib import Path
+opened = []
+real_open = io.open
+def watching_open(file, *args, **kwargs):
+    if str(file).endswith(".md"):
+        opened.append(str(file))
+    return real_open(file, *args, **kwargs)
+io.open = builtins.open = watching_open
+from imgsync.cli import main
+status = main(sys.argv[1:])
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("httpx", "markdown_it")
+               or m in ("imgsync.progress", "imgsync.hosting", "concurrent.futures"))
+print(json.dumps({"status": status, "heavy": heavy, "opened": opened}))
+"""
+
+
+def probe(root: Path, *args: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=root, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def age_stamps(root: Path) -> None:
+    """As if the sync had been a while ago: stamps of files it just wrote are then trusted."""
+    path = root / ".imgsync" / STATE_NAME
+    state = json.loads(path.read_text())
+    for entry in [*state["markdown"].values(), *state["images"].values()]:
+        entry[4] += int((RACY_SECONDS + 1) * 1e9)
+    path.write_text(json.dumps(state))
+
+
+def test_a_synced_tree_is_neither_read_nor_parsed(tmp_path: Path) -> None:
+    (tmp_path / "imgsync.toml").write_text(
+        '[hosts.main]\ntype = "lsky"\nurl = "${LSKY_BASE_URL}"\ntoken = "${LSKY_TOKEN}"\n'
+    )
+    (tmp_path / "a.png").write_bytes(png_bytes())
+    for n in range(5):
+        (tmp_path / f"post{n}.md").write_text(f"# {n}\n\n![a](a.png)\n\nPlain text.\n")
+    (tmp_path / "plain.md").write_text("# no images\n")
+    with FakeLsky(rate_limit=None) as host:
+        env = {**os.environ, "LSKY_BASE_URL": host.url, "LSKY_TOKEN": host.token or ""}
+        first = subprocess.run([IMGSYNC, "."], cwd=tmp_path, env=env, capture_output=True)
+        assert first.returncode == 0
+        age_stamps(tmp_path)
+        os.environ.update(LSKY_BASE_URL=host.url, LSKY_TOKEN=host.token or "")
+        try:
+            synced = probe(tmp_path, "sync", ".")
+            checked = probe(tmp_path, "check", ".")
+            (tmp_path / "post2.md").write_text("# 2\n\n![a](a.png)\n")  # edited: read again
+            edited = probe(tmp_path, "check", ".")
+        finally:
+            del os.environ["LSKY_BASE_URL"], os.environ["LSKY_TOKEN"]
+
+    assert synced == {"status": 0, "heavy": [], "opened": []}
+    assert checked == {"status": 0, "heavy": [], "opened": []}
+    assert edited["status"] == 1  # the edit put a local image back
+    assert edited["opened"] == [str(tmp_path / "post2.md")]
