@@ -107,6 +107,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "upload":
         from .upload import upload_files
 
+        if args.dry_run:
+            print(
+                "imgsync: error: upload has no --dry-run (it would still upload); "
+                "`imgsync --dry-run PATH` lists what a sync would upload",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+
         return upload_files(
             [Path(p) for p in args.files],
             settings,

@@ -189,6 +189,19 @@ def test_upload_failure_names_the_file_and_exits_3(
     assert "notes.png: is not an image" in err
 
 
+@pytest.mark.parametrize(
+    "argv", [["upload", "--dry-run", "img/a.png"], ["--dry-run", "upload", "img/a.png"]]
+)
+def test_upload_refuses_dry_run_rather_than_uploading(
+    project: Path, lsky: FakeLsky, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    assert main(argv) == 2
+
+    out, err = capsys.readouterr()
+    assert out == "" and "upload has no --dry-run" in err
+    assert lsky.requests == 0
+
+
 def test_dry_run_lists_and_writes_nothing(
     project: Path, lsky: FakeLsky, capsys: pytest.CaptureFixture[str]
 ) -> None:
