@@ -1,0 +1,130 @@
+"""The markdown-it parser the scanner uses: its rules wrapped to note where destinations stand.
+
+markdown-it decides what is an image, a link or code, but its tokens don't say where
+a destination sits in the source. The wrapped rules put the offsets (within the
+block's inline content) into each token's meta and the env, for scan.py to map back.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import normalizeReference
+from markdown_it.helpers import parseLinkDestination, parseLinkLabel
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+
+# markdown-it's own limit (the commonmark preset's): block quotes and lists deeper than
+# this are not parsed at all; the scanner reports what that leaves out.
+MAX_NESTING = 20
+
+
+@functools.cache
+def scan_parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"store_labels": True, "maxNesting": MAX_NESTING})
+    md.enable("table")
+    _wrap_inline_rule(md, "image", _note_destination)
+    _wrap_inline_rule(md, "link", _note_destination)
+    _wrap_inline_rule(
+        md, "html_inline", lambda _, start, token: token.meta.update(imgsync_start=start)
+    )
+    original = _rule(md.block.ruler, "reference")
+
+    def reference(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+        known = set(state.env.get("references", {}))
+        if not original(state, start_line, end_line, silent):
+            return False
+        if not silent:
+            _note_definition(state, start_line, known)
+        return True
+
+    md.block.ruler.at("reference", reference)  # no "alt": it can't interrupt a paragraph
+    tokenize = md.block.tokenize
+
+    def tokenize_noting_unread(state: StateBlock, start_line: int, end_line: int) -> None:
+        # This deep, markdown-it skips the lines to `end_line` without a word (its first
+        # checks are these): note them, so that no image there goes unmentioned.
+        first = state.skipEmptyLines(start_line)
+        if (
+            state.level >= MAX_NESTING
+            and first < end_line
+            and state.sCount[first] >= state.blkIndent
+        ):
+            state.env.setdefault("imgsync_unread", []).append((first, end_line))
+        tokenize(state, start_line, end_line)
+
+    # An instance attribute, so it shadows the method for the nested calls as well.
+    md.block.tokenize = tokenize_noting_unread  # type: ignore[method-assign,assignment]
+    return md
+
+
+def _rule(ruler: Any, name: str) -> Any:
+    return next(rule.fn for rule in ruler.__rules__ if rule.name == name)
+
+
+def _wrap_inline_rule(
+    md: MarkdownIt, name: str, note: Callable[[StateInline, int, Token], None]
+) -> None:
+    original = _rule(md.inline.ruler, name)
+    wanted = {"image": "image", "link": "link_open"}.get(name, name)
+
+    def rule(state: StateInline, silent: bool) -> bool:
+        start, count = state.pos, len(state.tokens)
+        if not original(state, silent):
+            return False
+        token = next((t for t in state.tokens[count:] if t.type == wanted), None)
+        if not silent and token is not None:
+            note(state, start, token)
+        return True
+
+    md.inline.ruler.at(name, rule)
+
+
+def _note_destination(state: StateInline, start: int, token: Token) -> None:
+    """Re-read `[label](dest ...)` from `start` to find where `dest` sits."""
+    if "label" in token.meta:
+        return  # a reference (`[a](not a link)` may fall back to one): its definition counts
+    is_image = token.type == "image"
+    saved_pos = state.pos
+    label_end = parseLinkLabel(state, start + 1 if is_image else start, not is_image)
+    state.pos = saved_pos
+    pos, maximum, src = label_end + 1, state.posMax, state.src
+    if label_end < 0 or pos >= maximum or src[pos] != "(":
+        return
+    pos += 1
+    while pos < maximum and src[pos] in " \t\n":
+        pos += 1
+    result = parseLinkDestination(src, pos, maximum)
+    if result.ok and (token.attrs.get("src" if is_image else "href") or ""):
+        token.meta["imgsync_dest"] = (pos, result.pos)
+
+
+def _note_definition(state: StateBlock, start_line: int, known: set[str]) -> None:
+    """Note where the destination of the definition just parsed sits in markdown-it's source."""
+    # The rule joins its lines from each line's first non-blank character on.
+    segments: list[tuple[int, int]] = []  # (offset in joined text, offset in state.src)
+    joined = ""
+    for line in range(start_line, state.line):
+        begin = state.bMarks[line] + state.tShift[line]
+        segments.append((len(joined), begin))
+        joined += state.src[begin : state.eMarks[line] + 1]
+    pos = 1
+    while pos < len(joined) and joined[pos] != "]":
+        pos += 2 if joined[pos] == "\\" else 1
+    label = normalizeReference(joined[1:pos])
+    if label in known or label not in state.env.get("references", {}):
+        return  # the first definition of a label wins
+    pos += 2  # past "]:"
+    while pos < len(joined) and joined[pos] in " \t\n":
+        pos += 1
+    result = parseLinkDestination(joined, pos, len(joined))
+    if not result.ok:
+        return
+    joined_start, src_start = max(segment for segment in segments if segment[0] <= pos)
+    start = src_start + (pos - joined_start)
+    state.env.setdefault("imgsync_definitions", {})[label] = (start, start + result.pos - pos)
+    state.env["imgsync_source"] = state.src
