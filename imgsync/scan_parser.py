@@ -17,6 +17,7 @@ from markdown_it.helpers import parseLinkDestination, parseLinkLabel
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 # markdown-it's own limit (the commonmark preset's): block quotes and lists deeper than
 # this are not parsed at all; the scanner reports what that leaves out.
@@ -27,6 +28,10 @@ MAX_NESTING = 20
 def scan_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"store_labels": True, "maxNesting": MAX_NESTING})
     md.enable("table")
+    # Math is never touched: `$...$`, `$$...$$` and `$$` blocks are read as math, by pandoc's
+    # rule (no space inside the dollars, no digit right after the closing one), so that
+    # prices such as "$5 and $10" stay prose and their images are still found.
+    md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
     _wrap_inline_rule(md, "image", _note_destination)
     _wrap_inline_rule(md, "link", _note_destination)
     _wrap_inline_rule(

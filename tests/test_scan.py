@@ -191,6 +191,15 @@ HTML = [
 ]
 
 NOT_REFERENCES = [
+    # math is never touched: an image inside it is TeX text
+    ("$![a](b.png)$", []),
+    ("$$![a](b.png)$$ inline", []),
+    ("$$\n![a](b.png)\n$$", []),
+    ("$x$ then ![a](b.png)", [("image", "b.png", "b.png", 1, True)]),
+    # pandoc's rule: prices are prose, and escaped dollars are not math
+    ("It costs $5 ![a](b.png) or $10", [("image", "b.png", "b.png", 1, True)]),
+    ("$ ![a](b.png) $", [("image", "b.png", "b.png", 1, True)]),
+    ("\\$![a](b.png)\\$", [("image", "b.png", "b.png", 1, True)]),
     ("`![a](b.png)`", []),
     ("``<img src='a.png'>``", []),
     ("```\n![a](b.png)\n```", []),

@@ -172,3 +172,20 @@ def test_upload_prints_one_url_per_file_in_order(blog: Path, host: FakeLsky) -> 
     for file, url in zip(files, urls, strict=True):
         # the fake host names a file after the MD5 of its bytes
         assert hashlib.md5((blog / file).read_bytes()).hexdigest()[:12] in url
+
+
+def test_math_is_never_touched(tmp_path: Path, host: FakeLsky) -> None:
+    (tmp_path / "a.png").write_bytes(png_bytes())
+    text = (
+        "Inline $![x](a.png)$ and display:\n\n$$\n![y](a.png)\n$$\n\n"
+        "A real one, after $5: ![z](a.png)\n"
+    )
+    (tmp_path / "post.md").write_text(text)
+
+    done = run(tmp_path, host, ".")
+
+    assert done.returncode == 0, done.stderr
+    new = (tmp_path / "post.md").read_text()
+    assert new.startswith("Inline $![x](a.png)$ and display:\n\n$$\n![y](a.png)\n$$\n\n")
+    assert "![z](http://127.0.0.1:" in new and "![z](a.png)" not in new
+    assert run(tmp_path, host, "check", ".").returncode == 0
