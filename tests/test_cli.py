@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from imgsync.cli import _with_default_command, main
+from imgsync.arguments import with_default_command
+from imgsync.cli import main
 from imgsync.testing.fake_lsky import FakeLsky
 from imgsync.testing.fake_pichub import FakePicHub
 from tests.images import png_bytes
@@ -50,7 +51,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ],
 )
 def test_sync_is_the_default_command(argv: list[str], expected: list[str]) -> None:
-    assert _with_default_command(argv) == expected
+    assert with_default_command(argv) == expected
 
 
 def test_usage_errors_exit_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
