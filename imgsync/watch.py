@@ -1,9 +1,9 @@
 """Watch mode: sync the paths once, then each Markdown file again when it is saved.
 
-The parts, each testable alone: `Scope` says which files are posts to act on,
-`Debouncer` turns a burst of events into one visit once a file has been quiet,
-`OwnWrites` recognises imgsync's own rewrites by their bytes (not by timing), and
-`awaited_images` names the files a post still waits for. `Watcher` joins them: the
+The parts, each testable alone (watch_parts.py): `Scope` says which files are posts
+to act on, `Debouncer` turns a burst of events into one visit once a file has been
+quiet, `OwnWrites` recognises imgsync's own rewrites by their bytes (not by timing),
+and `awaited_images` names the files a post still waits for. `Watcher` joins them: the
 observer's thread only queues events; the main thread debounces them and runs each
 round through pipeline.sync, one at a time, so Ctrl-C always lands there.
 """
@@ -11,7 +11,6 @@ round through pipeline.sync, one at a time, so Ctrl-C always lands there.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import queue
 import sys
@@ -25,107 +24,15 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from .cache import lock_path
 from .config import Settings
-from .destinations import local_target
-from .discover import is_selected
-from .errors import ConfigError, ImgsyncError, MarkdownError
-from .images import reference_path
-from .markdown_file import decode_markdown
+from .errors import ConfigError, ImgsyncError
 from .pipeline import sync
 from .progress import Progress
 from .report import EXIT_OK, Report, display_path
-from .scan import scan_markdown
+from .watch_parts import Debouncer, OwnWrites, Scope, awaited_images
 
 QUIET = 0.2  # seconds a file must stay unchanged before its round: an editor's save is one burst
 POLL_INTERVAL = 0.5  # seconds between two scans of the folders with --poll
-_TEMP_ENDINGS = ("~", ".tmp", ".swp", ".swx", ".part", ".crdownload")
-
-
-class Scope:
-    """The posts watch mode acts on: what a sync of the same paths would pick (include and
-    exclude of the configuration, no hidden folders), less hidden and temporary files
-    (editors' and imgsync's own atomic-write files) and imgsync's cache and its lock."""
-
-    def __init__(self, paths: Sequence[Path], settings: Settings) -> None:
-        self._settings = settings
-        self.folders = [p for p in paths if p.is_dir()]
-        self.files = {p for p in paths if not p.is_dir()}
-        cache = settings.cache_path.resolve()
-        self._own_files = {cache, lock_path(cache)}
-
-    def observed(self) -> dict[Path, bool]:
-        """The folders to observe, each with whether to observe below it."""
-        watched = {file.parent: False for file in self.files}
-        watched.update((folder, True) for folder in self.folders)
-        return watched
-
-    def is_post(self, path: Path) -> bool:
-        if path in self.files:
-            return True
-        if path.name.startswith((".", "#")) or path.name.endswith(_TEMP_ENDINGS):
-            return False
-        s = self._settings
-        return any(
-            is_selected(path, folder, root=s.root, include=s.include, exclude=s.exclude)
-            for folder in self.folders
-        ) and (path.resolve() not in self._own_files)
-
-
-class Debouncer:
-    """Each key falls due once `quiet` seconds have passed since it was last touched; the
-    caller says what time it is, so the clock stays outside (and out of the tests)."""
-
-    def __init__(self, quiet: float) -> None:
-        self.quiet = quiet
-        self._due: dict[Path, float] = {}
-
-    def touch(self, key: Path, now: float) -> None:
-        self._due[key] = now + self.quiet
-
-    def pop_due(self, now: float) -> list[Path]:
-        """The keys due at `now`, earliest first; they are forgotten until touched again."""
-        ready = sorted((due, key) for key, due in self._due.items() if due <= now)
-        for _, key in ready:
-            del self._due[key]
-        return [key for _, key in ready]
-
-    def wait(self, now: float) -> float | None:
-        """Seconds until the next key falls due (0 if one is), or None if none is pending."""
-        return max(0.0, min(self._due.values()) - now) if self._due else None
-
-
-class OwnWrites:
-    """What imgsync last wrote to each file: a file holding exactly those bytes needs no
-    round, whatever events its writing caused, and whenever they arrive."""
-
-    def __init__(self) -> None:
-        self._digests: dict[Path, bytes] = {}
-
-    def remember(self, path: Path, data: bytes) -> None:
-        self._digests[path] = hashlib.sha256(data).digest()
-
-    def forget(self, path: Path) -> None:
-        self._digests.pop(path, None)
-
-    def is_own(self, path: Path, data: bytes) -> bool:
-        return self._digests.get(path) == hashlib.sha256(data).digest()
-
-
-def awaited_images(post: Path, data: bytes, settings: Settings) -> frozenset[Path]:
-    """The files that the local references left in a post (bytes `data`) point at: missing
-    ones, or ones that failed. When one of them appears or changes, the post is due again."""
-    try:
-        text = decode_markdown(post, data).text
-    except MarkdownError:
-        return frozenset()
-    files = set()
-    for ref in scan_markdown(text).local_refs:
-        target = local_target(ref.url)
-        if target is not None:
-            path = reference_path(target, post, settings.site_root)
-            files.add(Path(os.path.normpath(path)))
-    return frozenset(files)
 
 
 class _Queueing(FileSystemEventHandler):

@@ -17,7 +17,7 @@ from imgsync.cli import main
 from imgsync.config import load_settings
 from imgsync.discover import discover_markdown
 from imgsync.testing.fake_lsky import DEFAULT_TOKEN, FakeLsky
-from imgsync.watch import Debouncer, OwnWrites, Scope, awaited_images
+from imgsync.watch_parts import Debouncer, OwnWrites, Scope, awaited_images
 from tests.images import png_bytes
 
 IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
