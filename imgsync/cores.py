@@ -21,7 +21,7 @@ PARALLEL_FROM_CHARS = 1_000_000
 MAX_WORKERS = 8
 
 
-def worth_more_cores(size: int, items: int = 2) -> bool:
+def worth_more_cores(size: int, items: int) -> bool:
     """Whether `items` pieces of work on `size` characters of text are worth other cores.
 
     IMGSYNC_PARALLEL_FROM_CHARS overrides the threshold (the tests set 0 to use the
@@ -32,8 +32,8 @@ def worth_more_cores(size: int, items: int = 2) -> bool:
     return size >= least and items >= 2 and (os.cpu_count() or 1) >= 2
 
 
-def process_pool(items: int) -> ProcessPoolExecutor:
-    """Worker processes for up to `items` pieces of work, one per core at most.
+def process_pool() -> ProcessPoolExecutor:
+    """Worker processes, one per core (at most MAX_WORKERS).
 
     Workers are forked while this process runs a single thread (on Linux: they start
     at once with all that is loaded), else spawned: a fork would copy other threads
@@ -43,7 +43,7 @@ def process_pool(items: int) -> ProcessPoolExecutor:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, wait
 
-    workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS, items))
+    workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
     alone = threading.active_count() == 1 and sys.platform.startswith("linux")
     context = multiprocessing.get_context("fork" if alone else "spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_ctrl_c)
@@ -68,7 +68,7 @@ class Cores:
     def pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = process_pool(MAX_WORKERS)
+                self._pool = process_pool()
             return self._pool
 
     def map(self, work: Callable[[T], R], items: Sequence[T], size: int) -> list[R]:

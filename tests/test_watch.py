@@ -217,12 +217,8 @@ def test_a_failed_round_says_why_and_the_next_save_is_handled(
 def test_a_save_made_during_an_upload_is_kept_and_synced_in_its_own_round(
     project: Path, fake_lsky: FakeLsky, watching: Callable[..., WatchProcess]
 ) -> None:
-    image(project / "docs/img/slow.png", 6)
     run = watching()
-    fake_lsky.latency = 1.0
-    post = project / "docs/post.md"
-    post.write_text("![slow](img/slow.png)\n")
-    wait_until_a_request_arrives(fake_lsky)
+    post = save_a_post_whose_upload_is_slow(project, fake_lsky, seed=6)
 
     post.write_text("![slow](img/slow.png)\n\nTyped while it went up.\n")
 
@@ -233,11 +229,17 @@ def test_a_save_made_during_an_upload_is_kept_and_synced_in_its_own_round(
     assert len(fake_lsky.uploads) == 1
 
 
-def wait_until_a_request_arrives(host: FakeLsky) -> None:
+def save_a_post_whose_upload_is_slow(project: Path, host: FakeLsky, seed: int) -> Path:
+    """Save docs/post.md with a new image the host takes 1 s to answer; return once it asks."""
+    image(project / "docs/img/slow.png", seed)
+    host.latency = 1.0
+    post = project / "docs/post.md"
+    post.write_text("![slow](img/slow.png)\n")
     deadline = time.monotonic() + 10
     while host.requests == 0:
         assert time.monotonic() < deadline, "no request reached the host"
         time.sleep(0.01)
+    return post
 
 
 def test_ctrl_c_stops_watching_with_exit_0_and_no_traceback(
@@ -255,12 +257,8 @@ def test_ctrl_c_stops_watching_with_exit_0_and_no_traceback(
 def test_ctrl_c_during_an_upload_records_it_and_stops(
     project: Path, fake_lsky: FakeLsky, watching: Callable[..., WatchProcess]
 ) -> None:
-    image(project / "docs/img/slow.png", 7)
     run = watching()
-    fake_lsky.latency = 1.0
-    post = project / "docs/post.md"
-    post.write_text("![slow](img/slow.png)\n")
-    wait_until_a_request_arrives(fake_lsky)
+    save_a_post_whose_upload_is_slow(project, fake_lsky, seed=7)
 
     status = run.interrupt()
 
