@@ -7,6 +7,7 @@ import functools
 import json
 import random
 import socket
+import ssl
 import struct
 import threading
 from abc import ABC, abstractmethod
@@ -168,6 +169,7 @@ class FakeServer(ABC, Generic[FaultT]):
     host: str = "127.0.0.1"
     port: int = 0  # 0 picks a free port
     log_requests: bool = False
+    tls: ssl.SSLContext | None = None  # serve HTTPS with this context (its certificate)
     # Each upload fails with probability `fault_rate`, by one of `random_faults` at random
     # (after the faults queued by fail_next); `seed` makes the sequence repeatable.
     fault_rate: float = 0.0
@@ -191,7 +193,8 @@ class FakeServer(ABC, Generic[FaultT]):
     def site(self) -> str:
         if self._server is None:
             raise RuntimeError(f"{type(self).__name__} is not started")
-        return f"http://{self.host}:{self._server.server_address[1]}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.host}:{self._server.server_address[1]}"
 
     @property
     def url(self) -> str:
@@ -225,6 +228,8 @@ class FakeServer(ABC, Generic[FaultT]):
     def start(self) -> Self:
         self._stopped.clear()
         self._server = _Server((self.host, self.port), _Handler)
+        if self.tls is not None:  # each connection's handshake then happens as it is accepted
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self._server.fake = self
         name = f"fake-{type(self).__name__.lower()}-{self._server.server_address[1]}"
         serve = functools.partial(self._server.serve_forever, poll_interval=0.05)  # quick stop()
