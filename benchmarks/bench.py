@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from big_upload import peak_memory, start_fake_host, write_image
 
-from imgsync.stamps import RACY_SECONDS
+from imgsync.state.stamps import RACY_SECONDS
 
 IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
 TOKEN = "1|benchmarkTokenXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"

@@ -1,6 +1,6 @@
 """`python -m imgsync` runs the command line."""
 
-from imgsync.cli import main
+from .cli import main
 
 # Guarded: worker processes that parse on other cores import this module again.
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .cache_file import (
+from .errors import CacheError
+from .files import atomic_write, private_folder, state_dir
+from .state.cache_file import (
     LEGACY_NAME,
     MD5_RE,
     VERSION,
@@ -22,9 +24,7 @@ from .cache_file import (
     read_legacy,
     utc_now,
 )
-from .errors import CacheError
-from .files import atomic_write, private_folder, state_dir
-from .lock import FileLock
+from .state.lock import FileLock
 
 __all__ = ["LEGACY_NAME", "VERSION", "CacheEntry", "UploadCache", "lock_path", "utc_now"]
 

@@ -64,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
             quiet=args.quiet,
         )
     if args.command == "upload":
-        from .upload import upload_files
+        from .upload_command import upload_files
 
         if args.dry_run:
             print(

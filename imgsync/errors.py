@@ -11,6 +11,12 @@
         ├── RateLimited          the host asks us to wait `retry_after` seconds
         └── TransientHostError   timeout, connection error, 5xx: retried with backoff
 
+Two more are control flow inside imgsync, never shown to a user as they are:
+
+    RewriteRefused               a rewrite would change more than destinations:
+                                 the file is left alone and the reason reported
+    Interrupted                  the run was stopped (Ctrl-C) before a request went
+
 Hosts translate httpx exceptions into HostError subclasses, so nothing above the
 host layer imports httpx. No message ever contains a token.
 """
@@ -121,3 +127,11 @@ class TransientHostError(HostError):
     """A timeout, a dropped connection or a server error: worth retrying."""
 
     retryable = True
+
+
+class RewriteRefused(Exception):
+    """The rewritten text would differ from the original in more than its destinations."""
+
+
+class Interrupted(Exception):
+    """The run was stopped (Ctrl-C) while this upload waited to be sent: it never was."""

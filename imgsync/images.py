@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from .destinations import LocalTarget
 from .errors import ImageError
+from .markdown.destinations import LocalTarget
 
 _CHUNK = 1 << 20
 # Types by their first bytes: (extension, MIME type). Extensions are never trusted.

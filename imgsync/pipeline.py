@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Settings
-from .cores import Cores
 from .discover import discover_markdown
 from .errors import ImageError, MarkdownError
-from .markdown_file import MarkdownText, read_markdown
+from .markdown.cores import Cores
+from .markdown.text_file import MarkdownText, read_markdown
 from .report import Failure, Location, Pending, Report
-from .stamps import ImageFacts, Stamps
+from .state.stamps import ImageFacts, Stamps
 
 if TYPE_CHECKING:
     from .images import LocalImage
@@ -117,8 +117,8 @@ def _host_and_rewrite(
     on_written: Callable[[Path, bytes], None] | None,
 ) -> None:
     """Get a URL for each image (cache or upload), rewriting each file once its images have one."""
-    from .hosting import host_images  # imports httpx: only when there are images
     from .progress import Progress
+    from .upload import host_images  # imports httpx: only when there are images
     from .writeback import FileToRewrite, Writeback
 
     unique: dict[str, LocalImage] = {}
@@ -199,8 +199,8 @@ def _collect(
     scanned = _scan_all(paths, settings, report, stamps, cores)
     if not scanned:
         return []
-    from .destinations import local_target
     from .images import resolve_target
+    from .markdown.destinations import local_target
 
     works = []
     for item in scanned:

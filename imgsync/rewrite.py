@@ -11,13 +11,14 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from .destinations import encode_html_attribute, encode_markdown_destination, srcset_can_hold
-from .html_tags import HtmlReader
+from .errors import RewriteRefused
+from .markdown.destinations import (
+    encode_html_attribute,
+    encode_markdown_destination,
+    srcset_can_hold,
+)
+from .markdown.html_tags import HtmlReader
 from .scan import ImageRef, ScanResult, scan_markdown
-
-
-class RewriteRefused(Exception):
-    """The rewritten text would differ from the original in more than its destinations."""
 
 
 @dataclass(frozen=True)

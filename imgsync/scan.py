@@ -17,15 +17,15 @@ from typing import Any, Literal
 
 from markdown_it.token import Token
 
-from .destinations import (
+from .markdown.destinations import (
     decode_html_attribute,
     decode_markdown_destination,
     local_target,
     looks_like_image_path,
 )
-from .html_tags import HtmlReader, ImgSource
-from .scan_parser import MAX_NESTING, scan_parser
-from .source_lines import SourceLines
+from .markdown.html_tags import HtmlReader, ImgSource
+from .markdown.parser import MAX_NESTING, scan_parser
+from .markdown.source_lines import SourceLines
 
 # "definition": the `[label]: dest` of a reference image; one that only links use
 # is a "link", like any other link destination.

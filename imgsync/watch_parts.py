@@ -10,11 +10,11 @@ from pathlib import Path
 
 from .cache import lock_path
 from .config import Settings
-from .destinations import local_target
 from .discover import is_selected
 from .errors import MarkdownError
 from .images import reference_path
-from .markdown_file import decode_markdown
+from .markdown.destinations import local_target
+from .markdown.text_file import decode_markdown
 from .scan import scan_markdown
 
 _TEMP_ENDINGS = ("~", ".tmp", ".swp", ".swx", ".part", ".crdownload")

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cores import Cores, worth_more_cores
-from .errors import MarkdownError
-from .markdown_file import MarkdownText, write_markdown
+from .errors import MarkdownError, RewriteRefused
+from .markdown.cores import Cores, worth_more_cores
+from .markdown.text_file import MarkdownText, write_markdown
 from .report import Failure, Location, Report
-from .stamps import Stamps
+from .state.stamps import Stamps
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -124,7 +124,7 @@ class Writeback:
 
     def _job(self, index: int) -> _Job | None:
         """The replacements of one file with the URLs known now; None if there are none."""
-        from .destinations import join_suffix, local_target
+        from .markdown.destinations import join_suffix, local_target
         from .rewrite import Replacement
 
         file = self._files[index]
@@ -158,7 +158,7 @@ class Writeback:
 
 def _write_back(job: _Job) -> _Outcome:
     """Rewrite, check and write one file; run on any core, so it returns failures."""
-    from .rewrite import RewriteRefused, rewrite_markdown
+    from .rewrite import rewrite_markdown
 
     markdown = job.markdown
     try:

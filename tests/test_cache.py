@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imgsync.cache import CacheEntry, UploadCache, utc_now
-from imgsync.cache_file import dump_document
 from imgsync.errors import CacheError
-from imgsync.lock import FileLock
+from imgsync.state.cache_file import dump_document
+from imgsync.state.lock import FileLock
 
 LSKY = "lsky https://img.example.com/api/v1"
 CHEV = "chevereto https://img.example.org/api/1"
@@ -431,7 +431,7 @@ def test_a_corrupt_legacy_file_is_an_error(tmp_path: Path, text: str, what: str)
 HOLDER = """
 import sys
 from pathlib import Path
-from imgsync.lock import FileLock
+from imgsync.state.lock import FileLock
 with FileLock(Path(sys.argv[1])):
     print("locked", flush=True)
     sys.stdin.read()

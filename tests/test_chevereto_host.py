@@ -35,7 +35,9 @@ from imgsync.testing.fake_chevereto import (
     Fault,
 )
 from imgsync.testing.http import REDACTED, parse_multipart
-from imgsync.uploader import HostGate, RetryPolicy, upload_with_retries
+from imgsync.transfer.gate import HostGate
+from imgsync.transfer.retry import upload_with_retries
+from imgsync.transfer.retry_policy import RetryPolicy
 from tests.images import png_bytes
 
 CONFIG = Path("imgsync.toml")

@@ -9,14 +9,14 @@ import threading
 import time
 from pathlib import Path
 
-from imgsync.claims import UploadClaims
+from imgsync.state.claims import UploadClaims
 
 MD5 = "9e107d9d372bb6826bd81d3542a419d6"
 OTHER = "e4d909c290d0fb1ca068ffaddf22cbd0"
 HOLDER = """
 import sys
 from pathlib import Path
-from imgsync.claims import UploadClaims
+from imgsync.state.claims import UploadClaims
 with UploadClaims(Path(sys.argv[1])).hold([sys.argv[2]]) as held:
     print("held" if held else "not held", flush=True)
     sys.stdin.read()

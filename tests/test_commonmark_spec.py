@@ -15,7 +15,7 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from imgsync.destinations import join_suffix, local_target, looks_like_image_path
+from imgsync.markdown.destinations import join_suffix, local_target, looks_like_image_path
 from imgsync.rewrite import Replacement, rewrite_markdown
 from imgsync.scan import scan_markdown
 from tests.commonmark_spec import Example, in_ci, load_examples

@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
 from imgsync.cli import main
-from imgsync.destinations import join_suffix, local_target
+from imgsync.markdown.destinations import join_suffix, local_target
 from imgsync.scan import scan_markdown
 from imgsync.testing.fake_lsky import FakeLsky
 from tests.commonmark_spec import spec_examples

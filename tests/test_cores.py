@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from imgsync.cores import PARALLEL_FROM_CHARS, Cores
+from imgsync.markdown.cores import PARALLEL_FROM_CHARS, Cores
 
 
 def process_of(item: int) -> tuple[int, int]:

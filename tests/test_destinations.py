@@ -7,7 +7,7 @@ import html
 import pytest
 from markdown_it import MarkdownIt
 
-from imgsync.destinations import (
+from imgsync.markdown.destinations import (
     IMAGE_EXTENSIONS,
     LocalTarget,
     decode_html_attribute,

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from imgsync.stamps import RACY_SECONDS, STATE_NAME
+from imgsync.state.stamps import RACY_SECONDS, STATE_NAME
 from imgsync.testing.fake_lsky import FakeLsky
 from tests.images import png_bytes
 
@@ -27,7 +27,7 @@ io.open = builtins.open = watching_open
 from imgsync.cli import main
 status = main(sys.argv[1:])
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("httpx", "markdown_it")
-               or m in ("imgsync.progress", "imgsync.hosting", "concurrent.futures"))
+               or m in ("imgsync.progress", "imgsync.upload", "concurrent.futures"))
 print(json.dumps({"status": status, "heavy": heavy, "opened": opened}))
 """
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from imgsync.destinations import LocalTarget
 from imgsync.errors import ImageError
 from imgsync.images import inspect_image, resolve_target, sniff_image_type
+from imgsync.markdown.destinations import LocalTarget
 from tests.images import png_bytes
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from imgsync.errors import MarkdownError
-from imgsync.markdown_file import read_markdown, write_markdown
+from imgsync.markdown.text_file import read_markdown, write_markdown
 
 
 @pytest.mark.parametrize(

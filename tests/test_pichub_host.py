@@ -36,7 +36,8 @@ from imgsync.hosts.base import (
 from imgsync.hosts.pichub import DEFAULT_URL, MAX_SIZE, PicHubHost
 from imgsync.testing.fake_pichub import DEFAULT_TOKEN, FakePicHub, Fault
 from imgsync.testing.http import REDACTED, parse_multipart
-from imgsync.uploader import RetryPolicy, upload_many
+from imgsync.transfer.pool import upload_many
+from imgsync.transfer.retry_policy import RetryPolicy
 from tests.images import png_bytes
 
 CONFIG = Path("imgsync.toml")

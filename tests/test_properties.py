@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from imgsync.destinations import join_suffix, local_target, looks_like_image_path
+from imgsync.markdown.destinations import join_suffix, local_target, looks_like_image_path
 from imgsync.rewrite import Replacement, format_destination, rewrite_markdown
 from imgsync.scan import ImageRef, scan_markdown
 

@@ -6,8 +6,9 @@ import dataclasses
 
 import pytest
 
-from imgsync.destinations import join_suffix, local_target
-from imgsync.rewrite import Replacement, RewriteRefused, rewrite_markdown
+from imgsync.errors import RewriteRefused
+from imgsync.markdown.destinations import join_suffix, local_target
+from imgsync.rewrite import Replacement, rewrite_markdown
 from imgsync.scan import scan_markdown
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imgsync.destinations import local_target
+from imgsync.markdown.destinations import local_target
 from imgsync.scan import ImageRef, ScanResult, may_contain_references, scan_markdown
 
 # (kind, raw, url, line, is_local) of each reference, in document order.

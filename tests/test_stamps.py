@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from imgsync.stamps import RACY_SECONDS, STATE_NAME, ImageFacts, Stamps
+from imgsync.state.stamps import RACY_SECONDS, STATE_NAME, ImageFacts, Stamps
 from imgsync.testing.fake_lsky import FakeLsky
 from tests.images import png_bytes
 

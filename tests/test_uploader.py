@@ -10,12 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from imgsync.errors import AuthError, HostError, ImageError, RateLimited, TransientHostError
-from imgsync.gate import Interrupted, sending_for
+from imgsync.errors import (
+    AuthError,
+    HostError,
+    ImageError,
+    Interrupted,
+    RateLimited,
+    TransientHostError,
+)
 from imgsync.hosts._http import HostErrors
 from imgsync.hosts._pacing import RateBudget
 from imgsync.hosts.base import UploadRequest, UploadResult
-from imgsync.uploader import HostGate, RetryPolicy, upload_many, upload_with_retries
+from imgsync.stop_signal import sending_for
+from imgsync.transfer.gate import HostGate
+from imgsync.transfer.pool import upload_many
+from imgsync.transfer.retry import upload_with_retries
+from imgsync.transfer.retry_policy import RetryPolicy
 
 REQUEST = UploadRequest(Path("a.png"), "a.png", "image/png", 10)
 

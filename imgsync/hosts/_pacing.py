@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import httpx
 
-from ..errors import HostError
-from ..gate import Interrupted, stopped
+from ..errors import HostError, Interrupted
+from ..stop_signal import stopped
 from ._http import HostErrors, retry_after
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import CacheError
+from ..errors import CacheError
 
 VERSION = 1
 LEGACY_NAME = ".lsky_upload_cache.json"

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .files import atomic_write, private_folder
+from .. import __version__
+from ..files import atomic_write, private_folder
 
 STATE_NAME = "stamps.json"
 VERSION = 1

@@ -1,53 +1,15 @@
-"""How long to keep trying, and the gate all uploads to one host pass: one pause for all of them."""
+"""The gate all requests to one host pass: a rate limit is one pause for every worker."""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import RateLimited
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: attempts for transient failures, waits for rate limits, time for both."""
-
-    max_attempts: int = 6
-    max_retry_time: float = 1800.0  # seconds one upload may spend waiting and retrying
-    rate_limit_wait: float = 60.0  # the longest wait after a rate limit that doesn't say how long
-    rate_limit_backoff: float = 5.0  # the first such wait; it doubles up to rate_limit_wait
-    backoff_base: float = 1.0
-    backoff_cap: float = 30.0
-
-
-# The stop event of the run a thread is sending for, so that a host waiting inside its own
-# pacing (hosts/_pacing.py) hears Ctrl-C too instead of sending once the wait ends.
-_running_for: ContextVar[threading.Event | None] = ContextVar("imgsync_stop", default=None)
-
-
-@contextmanager
-def sending_for(stop: threading.Event) -> Iterator[None]:
-    """While a host request runs in this thread: `stopped()` tells whether `stop` is set."""
-    token = _running_for.set(stop)
-    try:
-        yield
-    finally:
-        _running_for.reset(token)
-
-
-def stopped() -> bool:
-    """Whether the run this thread sends for was stopped (Ctrl-C): send nothing more."""
-    stop = _running_for.get()
-    return stop is not None and stop.is_set()
-
-
-class Interrupted(Exception):
-    """The run was stopped (Ctrl-C) while this upload waited to be sent: it never was."""
+from ..errors import Interrupted, RateLimited
+from .retry_policy import RetryPolicy
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""imgsync's files on disk: the cache file's format, per-file stamps, locks and upload claims."""

@@ -1,0 +1,165 @@
+"""The worker pool: many uploads to one host at once, each recorded the moment it succeeds."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+
+from ..errors import HostError, ImageError, Interrupted
+from ..hosts.base import BatchHost, Host, UploadRequest, UploadResult
+from .gate import HostGate
+from .retry import call_with_retries, upload_with_retries
+from .retry_policy import RetryPolicy
+
+Outcome = UploadResult | HostError
+# Claims the images of a group before they are sent; yields the keys still to upload
+# (another process may have uploaded some meanwhile), or None when told to stop.
+Claim = Callable[[Sequence[str], threading.Event], AbstractContextManager[list[str] | None]]
+
+
+@dataclass
+class BatchResult:
+    """What became of the uploads: results and errors by the caller's key."""
+
+    done: dict[str, UploadResult]
+    failed: dict[str, HostError]
+    interrupted: bool = False
+
+
+@contextmanager
+def _no_claim(keys: Sequence[str], stop: threading.Event) -> Iterator[list[str] | None]:
+    yield list(keys)
+
+
+def upload_many(
+    host: Host,
+    requests: dict[str, UploadRequest],
+    policy: RetryPolicy,
+    *,
+    jobs: int,
+    on_success: Callable[[str, UploadResult], None],
+    on_finished: Callable[[str, Outcome], None] = lambda key, outcome: None,
+    on_wait: Callable[[str], None] = lambda message: None,
+    claim: Claim = _no_claim,
+    stop: threading.Event | None = None,
+) -> BatchResult:
+    """Upload `requests` (keyed by the caller), at most `jobs` requests at a time.
+
+    A host that takes several files a request (BatchHost) gets them in groups
+    of its `batch_size`. Each group is first claimed with `claim`, which may
+    drop keys it settled itself (another process uploaded them). `on_success`
+    runs in the worker right after each upload, before anything else: that is
+    where the cache records it. Ctrl-C (or setting `stop`) stops new uploads and
+    waits, lets the ones in flight finish (and be recorded), and returns what
+    was done; keys never sent have no outcome.
+    """
+    pool = _Pool(host, requests, HostGate(policy, stop=stop), claim, on_success, on_wait)
+    return pool.run(jobs, on_finished)
+
+
+class _Pool:
+    """One batch of uploads: the groups to send, what became of them, what is not settled yet."""
+
+    def __init__(
+        self,
+        host: Host,
+        requests: dict[str, UploadRequest],
+        gate: HostGate,
+        claim: Claim,
+        on_success: Callable[[str, UploadResult], None],
+        on_wait: Callable[[str], None],
+    ) -> None:
+        self.host, self.requests, self.gate = host, requests, gate
+        self.claim, self.on_success, self.on_wait = claim, on_success, on_wait
+        self.batch = BatchResult(done={}, failed={})
+
+    def groups(self) -> list[list[str]]:
+        size = self.host.batch_size if isinstance(self.host, BatchHost) else 1
+        keys = list(self.requests)
+        return [keys[i : i + size] for i in range(0, len(keys), size)]
+
+    def send(self, group: list[str]) -> list[tuple[str, Outcome]]:
+        """In a worker: claim the group, send what is still to send, record each success."""
+        with self.claim(group, self.gate.stop) as todo:
+            if not todo or self.gate.stop.is_set():
+                return []
+            try:
+                files = [self.requests[key] for key in todo]
+                outcomes = _send(self.host, files, self.gate, self.on_wait)
+            except Interrupted:
+                return []
+            for key, outcome in zip(todo, outcomes, strict=True):
+                if isinstance(outcome, UploadResult):
+                    self.on_success(key, outcome)
+            return list(zip(todo, outcomes, strict=True))
+
+    def run(self, jobs: int, on_finished: Callable[[str, Outcome], None]) -> BatchResult:
+        executor = ThreadPoolExecutor(max_workers=max(1, jobs))
+        unsettled = {executor.submit(self.send, group) for group in self.groups()}
+
+        def settle(future: Future[list[tuple[str, Outcome]]]) -> None:
+            unsettled.discard(future)  # first: a Ctrl-C inside must not settle it twice
+            _settle(future, self.batch, on_finished)
+
+        abandon = False
+        try:
+            for future in as_completed(list(unsettled)):
+                settle(future)
+        except KeyboardInterrupt:
+            self.batch.interrupted = True
+            self.gate.stop.set()
+            running = sum(1 for future in unsettled if future.running())
+            if running:
+                self.on_wait(
+                    f"interrupted: letting the {running} request(s) in flight finish and be"
+                    " recorded (Ctrl-C again to abandon them)"
+                )
+            try:
+                executor.shutdown(wait=True, cancel_futures=True)
+            except KeyboardInterrupt:  # the second Ctrl-C: what is still in flight is abandoned
+                abandon = True
+            for future in list(unsettled):
+                if future.done() and not future.cancelled():
+                    settle(future)
+        except BaseException:
+            # A worker failed in a way that is not one upload's (the cache can't be written):
+            # start nothing more, and let the error end the run.
+            self.gate.stop.set()
+            abandon = True
+            raise
+        finally:
+            executor.shutdown(wait=not abandon, cancel_futures=True)
+        return self.batch
+
+
+def _send(
+    host: Host, files: list[UploadRequest], gate: HostGate, on_wait: Callable[[str], None]
+) -> list[Outcome]:
+    """One request's outcomes, one per file; a failure of the whole request fails each file."""
+    try:
+        if isinstance(host, BatchHost) and len(files) > 1:
+            label = f"{files[0].filename} and {len(files) - 1} more"
+            return call_with_retries(
+                lambda: host.upload_batch(files), gate, label=label, on_wait=on_wait
+            )
+        return [upload_with_retries(host, files[0], gate, on_wait=on_wait)]
+    except HostError as error:
+        return [error] * len(files)
+    except (OSError, ImageError) as error:  # a file went away or became unreadable mid-run
+        return [HostError(f"could not be read while uploading: {error}")] * len(files)
+
+
+def _settle(
+    future: Future[list[tuple[str, Outcome]]],
+    batch: BatchResult,
+    on_finished: Callable[[str, Outcome], None],
+) -> None:
+    for key, outcome in future.result():
+        if isinstance(outcome, HostError):
+            batch.failed[key] = outcome
+        else:
+            batch.done[key] = outcome
+        on_finished(key, outcome)
