@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .arguments import build_parser, with_default_command
-from .config import Settings, load_settings, write_starter_config
+from .config import Settings, load_settings
 from .errors import CacheError, ConfigError, ImgsyncError
 from .report import EXIT_INTERRUPTED, EXIT_USAGE, Failure, Report, display_path
+from .starter_config import write_starter_config
 
 if TYPE_CHECKING:
     from .progress import Progress

@@ -12,13 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .files import atomic_write, state_dir
+from .files import state_dir
 from .hosts.profile import HostProfile, HttpSettings
+from .markdown.cores import PARALLEL_FROM_CHARS
+from .transfer.retry_policy import RetryPolicy
 
 CONFIG_NAME = "imgsync.toml"
+# Tests set it to 0 to use worker processes on small trees, or huge to compare with one core.
+PARALLEL_VARIABLE = "IMGSYNC_PARALLEL_FROM_CHARS"
 CACHE_NAME = ".imgsync-cache.json"
 DEFAULT_INCLUDE = ("**/*.md", "**/*.markdown")
 DEFAULT_EXCLUDE = ("node_modules/**", ".git/**", ".venv/**")
+DEFAULT_JOBS = 8  # uploads at once: they wait on latency, and host limits are obeyed anyway
 # KB and KiB both mean 1024 bytes, the way image hosts state their limits.
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([kmg])i?)?b?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -36,31 +41,18 @@ class Settings:
     include: tuple[str, ...] = DEFAULT_INCLUDE
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     max_size: int | None = None  # bytes; the host's own limit applies as well
-    jobs: int = 8
+    jobs: int = DEFAULT_JOBS
     default_host: str | None = None
     hosts: Mapping[str, HostProfile] = field(default_factory=dict)  # ${VAR}s not expanded
-    rate_limit_wait: float = 60.0  # the longest wait after a rate limit that says no wait
-    rate_limit_backoff: float = 5.0  # the first such wait; it doubles up to rate_limit_wait
-    max_attempts: int = 6
-    max_retry_time: float = 1800.0  # seconds one upload may spend waiting and retrying
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    ca_file: Path | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    parallel_from_chars: int = PARALLEL_FROM_CHARS  # text from which parsing uses every core
     env: Mapping[str, str] = field(default_factory=dict)  # captured once, read nowhere else
 
     @property
     def state_dir(self) -> Path:
         """imgsync's own working files (locks, stamps), beside the cache: never committed."""
         return state_dir(self.cache_path)
-
-    def http(self) -> HttpSettings:
-        """The network knobs for make_http_client(); sending gets the patience of reading."""
-        return HttpSettings(
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
-            write_timeout=self.read_timeout,
-            ca_file=self.ca_file,
-        )
 
 
 def find_config(start: Path) -> Path | None:
@@ -85,7 +77,8 @@ def load_settings(
     path = find_config(cwd) if config_file is None else (cwd / config_file).resolve()
     if path is None:
         root = cwd.resolve()
-        return _with_env_host(Settings(root, None, root / CACHE_NAME, root, env=dict(env)))
+        settings = Settings(root, None, root / CACHE_NAME, root, env=dict(env))
+        return _with_env_host(_with_env_knobs(settings))
     if not path.is_file():
         what = "is a folder, not" if path.is_dir() else "does not exist; it was given as"
         raise ConfigError(f"{what} the config file (--config)", path)
@@ -96,7 +89,7 @@ def load_settings(
         table = tool.get("imgsync") if isinstance(tool, dict) else None
         if not isinstance(table, dict):
             raise ConfigError("has no [tool.imgsync] table", path)
-    return _with_env_host(_build(table, path, prefix, env))
+    return _with_env_host(_with_env_knobs(_build(table, path, prefix, env)))
 
 
 def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str]) -> Settings:
@@ -115,14 +108,41 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
         checked = check(value)
         if checked is None:
             raise ConfigError(f"`{prefix}{key}` must be {expected}, not {_show(value)}", path)
-        values[_FIELDS.get(key, key)] = (root / checked).resolve() if key in _PATHS else checked
-    if not values.setdefault("site_root", root).is_dir():
-        raise ConfigError(f"`{prefix}site_root`: {values['site_root']} is not a folder", path)
-    if values.get("ca_file") and not values["ca_file"].is_file():
-        raise ConfigError(f"`{prefix}ca_file`: {values['ca_file']} is not a file", path)
-    hosts = _profiles(table.get("hosts", {}), path, prefix)
-    cache_path = values.pop("cache_path", root / CACHE_NAME)
-    return Settings(root, path, cache_path, hosts=hosts, env=dict(env), **values)
+        values[key] = (root / checked).resolve() if key in _PATHS else checked
+    site_root = values.pop("site_root", root)
+    if not site_root.is_dir():
+        raise ConfigError(f"`{prefix}site_root`: {site_root} is not a folder", path)
+    ca_file = values.get("ca_file")
+    if ca_file and not ca_file.is_file():
+        raise ConfigError(f"`{prefix}ca_file`: {ca_file} is not a file", path)
+    # Each key goes to the record that owns it: Settings, its RetryPolicy or its HttpSettings.
+    owned = {
+        owner: {key: values.pop(key) for key in fields if key in values}
+        for owner, fields in _OWNED.items()
+    }
+    http = owned["http"]
+    if "read_timeout" in http:  # sending gets the patience of reading
+        http["write_timeout"] = http["read_timeout"]
+    return Settings(
+        root,
+        path,
+        values.pop("cache", root / CACHE_NAME),
+        site_root,
+        default_host=values.pop("host", None),
+        hosts=_profiles(table.get("hosts", {}), path, prefix),
+        retry=RetryPolicy(**owned["retry"]),
+        http=HttpSettings(**http),
+        env=dict(env),
+        **values,
+    )
+
+
+def _with_env_knobs(settings: Settings) -> Settings:
+    """Knobs for tests and benchmarks that only the environment (never a repository) sets."""
+    threshold = settings.env.get(PARALLEL_VARIABLE, "")
+    if not threshold.isdigit():
+        return settings
+    return dataclasses.replace(settings, parallel_from_chars=int(threshold))
 
 
 def _profiles(hosts: Any, path: Path, prefix: str) -> dict[str, HostProfile]:
@@ -205,49 +225,6 @@ def _expand(value: Any, profile: HostProfile, key: str, env: Mapping[str, str]) 
     return _VAR.sub(substitute, value)
 
 
-def starter_config() -> str:
-    """The text `imgsync init` writes: commented, valid, Lsky Pro by default."""
-    lsky = {"type": "lsky", "url": "${LSKY_BASE_URL}", "token": "${LSKY_TOKEN}"}
-    values: dict[str, Any] = {
-        "host": "lsky",
-        "cache": CACHE_NAME,
-        "include": list(DEFAULT_INCLUDE),
-        "exclude": list(DEFAULT_EXCLUDE),
-        "jobs": 8,
-        "hosts": {"lsky": lsky},
-    }
-    # tomli_w writes the values, so they are valid TOML whatever they hold; notes go between.
-    import tomli_w
-
-    parts = [_NOTES[key] + tomli_w.dumps({key: value}) for key, value in values.items()]
-    return _NOTES["top"] + "\n".join(parts)
-
-
-def write_starter_config(path: Path, *, force: bool) -> None:
-    """Write starter_config() to `path`; an existing file is kept unless `force`."""
-    if path.exists() and not force:
-        raise ConfigError(
-            "already exists; edit it, or run `imgsync init --force` to replace it", path
-        )
-    atomic_write(path, starter_config().encode("utf-8"))
-
-
-_NOTES = {
-    "top": "# imgsync: upload the local images of Markdown files and rewrite the references.\n"
-    "# Every path here is relative to this file.\n\n",
-    "host": "# The profile under [hosts] to use when --host is not given.\n",
-    "cache": "# Records every upload. Commit it: teammates and CI then never upload twice.\n",
-    "include": "# The Markdown files to look at, and the ones to skip.\n",
-    "exclude": "",
-    "jobs": "# Uploads running at once.\n",
-    "hosts": '# Where rooted paths such as "/images/a.png" are looked up, and the largest\n'
-    "# image to upload (the host's own limit applies as well):\n"
-    '# site_root = "static"\n# max_size = "5MB"\n\n'
-    "# Lsky Pro. ${VAR} is read from the environment, so the token stays out of\n"
-    "# this file; add a [hosts.NAME] table for each other host.\n",
-}
-
-
 def _parse_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(_read_text(path))
@@ -326,4 +303,8 @@ _RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "ca_file": ("a path to a PEM file", _text),
 }
 _PATHS = ("cache", "site_root", "ca_file")
-_FIELDS = {"cache": "cache_path", "host": "default_host"}  # config key -> Settings field
+# The keys that belong to Settings' own records rather than to Settings itself.
+_OWNED = {
+    "retry": ("rate_limit_wait", "rate_limit_backoff", "max_attempts", "max_retry_time"),
+    "http": ("connect_timeout", "read_timeout", "ca_file"),
+}

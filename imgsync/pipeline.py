@@ -40,6 +40,26 @@ class _Scanned:
     scan: ScanResult
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one run shares."""
+
+    settings: Settings
+    report: Report
+    stamps: Stamps
+    cores: Cores
+
+
+@dataclass(frozen=True)
+class _Options:
+    """How `sync` was asked to run: its keyword arguments, passed on as one value."""
+
+    host_name: str | None = None
+    dry_run: bool = False
+    progress: Callable[[], Progress] | None = None
+    on_written: Callable[[Path, bytes], None] | None = None
+
+
 @dataclass
 class _FileWork:
     """One Markdown file and its local references, each resolved to an image file."""
@@ -54,8 +74,8 @@ def check(paths: Sequence[Path], settings: Settings) -> Report:
     report = Report()
     stamps = Stamps.load(settings.state_dir)
     try:
-        with Cores() as cores:
-            for item in _scan_all(paths, settings, report, stamps, cores):
+        with Cores(settings.parallel_from_chars) as cores:
+            for item in _scan_all(paths, _Run(settings, report, stamps, cores)):
                 _note_problems(item.markdown.path, item.scan.problems, report)
                 for ref in item.scan.local_refs:
                     where = Location(item.markdown.path, ref.line)
@@ -71,50 +91,32 @@ def sync(
     *,
     host_name: str | None = None,
     dry_run: bool = False,
-    progress: Progress | Callable[[], Progress] | None = None,
+    progress: Callable[[], Progress] | None = None,
     on_written: Callable[[Path, bytes], None] | None = None,
 ) -> Report:
     """Upload the new local images under `paths` and rewrite their references.
 
-    `progress` may be a function that makes the display, called only if an image must
-    be looked up or uploaded. `on_written(path, data)` hears of each file rewritten,
-    with the bytes written (watch mode recognises its own writes by them).
+    `progress` makes the progress display; it is called only if an image must be looked
+    up or uploaded. `on_written(path, data)` hears of each file rewritten, with the bytes
+    written (watch mode recognises its own writes by them).
     """
+    options = _Options(host_name, dry_run, progress, on_written)
     report = Report(dry_run=dry_run)
     stamps = Stamps.load(settings.state_dir)
     try:
-        with Cores() as cores:
-            works = _collect(paths, settings, report, stamps, cores)
-            images = _inspect(works, settings, report, stamps)
+        with Cores(settings.parallel_from_chars) as cores:
+            run = _Run(settings, report, stamps, cores)
+            works = _collect(paths, run)
+            images = _inspect(works, run)
             if images:  # else nothing to upload: no host, no cache, no network needed
-                _host_and_rewrite(
-                    works,
-                    images,
-                    settings,
-                    report,
-                    stamps,
-                    cores,
-                    host_name,
-                    dry_run,
-                    progress,
-                    on_written,
-                )
+                _host_and_rewrite(works, images, run, options)
     finally:
         stamps.save()
     return report
 
 
 def _host_and_rewrite(
-    works: list[_FileWork],
-    images: dict[Path, LocalImage],
-    settings: Settings,
-    report: Report,
-    stamps: Stamps,
-    cores: Cores,
-    host_name: str | None,
-    dry_run: bool,
-    progress: Progress | Callable[[], Progress] | None,
-    on_written: Callable[[Path, bytes], None] | None,
+    works: list[_FileWork], images: dict[Path, LocalImage], run: _Run, options: _Options
 ) -> None:
     """Get a URL for each image (cache or upload), rewriting each file once its images have one."""
     from .progress import Progress
@@ -128,13 +130,14 @@ def _host_and_rewrite(
         FileToRewrite(work.markdown, work.scan, [(ref, images[p].md5) for ref, p in work.refs])
         for work in works
     ]
-    writeback = Writeback(files, report, stamps, cores, on_written)
+    report, dry_run = run.report, options.dry_run
+    writeback = Writeback(files, report, run.stamps, run.cores, options.on_written)
     hosted = host_images(
         unique,
-        settings,
-        host_name=host_name,
+        run.settings,
+        host_name=options.host_name,
         report=report,
-        progress=_made(progress) or Progress(quiet=True),
+        progress=options.progress() if options.progress else Progress(quiet=True),
         dry_run=dry_run,
         alts=_first_alt_by_image(works),
         on_settled=None if dry_run else writeback.settled,
@@ -150,14 +153,13 @@ def _host_and_rewrite(
     writeback.finish()
 
 
-def _scan_all(
-    paths: Sequence[Path], settings: Settings, report: Report, stamps: Stamps, cores: Cores
-) -> list[_Scanned]:
+def _scan_all(paths: Sequence[Path], run: _Run) -> list[_Scanned]:
     """The files under `paths` that hold a local reference or a problem, parsed.
 
     Files stamped clean and unchanged are not read; files read and found clean
     are stamped so, for the next run.
     """
+    settings, report, stamps = run.settings, run.report, run.stamps
     files, unreadable = discover_markdown(
         paths, root=settings.root, include=settings.include, exclude=settings.exclude
     )
@@ -183,7 +185,7 @@ def _scan_all(
     from .scan import scan_markdown  # markdown-it: only when a file must be parsed
 
     texts = [markdown.text for markdown, _, _ in todo]
-    scans = cores.map(scan_markdown, texts, size=sum(map(len, texts)))
+    scans = run.cores.map(scan_markdown, texts, size=sum(map(len, texts)))
     found = []
     for (markdown, st, seen), scan in zip(todo, scans, strict=True):
         if scan.problems or scan.local_refs:
@@ -193,10 +195,9 @@ def _scan_all(
     return found
 
 
-def _collect(
-    paths: Sequence[Path], settings: Settings, report: Report, stamps: Stamps, cores: Cores
-) -> list[_FileWork]:
-    scanned = _scan_all(paths, settings, report, stamps, cores)
+def _collect(paths: Sequence[Path], run: _Run) -> list[_FileWork]:
+    settings, report = run.settings, run.report
+    scanned = _scan_all(paths, run)
     if not scanned:
         return []
     from .images import resolve_target
@@ -221,9 +222,7 @@ def _collect(
     return works
 
 
-def _inspect(
-    works: list[_FileWork], settings: Settings, report: Report, stamps: Stamps
-) -> dict[Path, LocalImage]:
+def _inspect(works: list[_FileWork], run: _Run) -> dict[Path, LocalImage]:
     images: dict[Path, LocalImage] = {}
     bad: dict[Path, str] = {}
     for work in works:
@@ -231,11 +230,11 @@ def _inspect(
         for ref, path in work.refs:
             if path not in images and path not in bad:
                 try:
-                    images[path] = _image(path, settings.max_size, stamps)
+                    images[path] = _image(path, run.settings.max_size, run.stamps)
                 except ImageError as error:
                     bad[path] = error.reason
             if path in bad:
-                report.failures.append(_failure(work.markdown.path, ref, bad[path]))
+                run.report.failures.append(_failure(work.markdown.path, ref, bad[path]))
             else:
                 kept.append((ref, path))
         work.refs = kept
@@ -259,13 +258,6 @@ def _image(path: Path, max_size: int | None, stamps: Stamps) -> LocalImage:
     known = ImageFacts(image.size, image.md5, image.sha256, image.extension, image.mime)
     stamps.note_image(path, st, known, seen)
     return image
-
-
-def _made(progress: Progress | Callable[[], Progress] | None) -> Progress | None:
-    """The progress display, made now if the caller gave a function that makes it."""
-    from .progress import Progress
-
-    return progress if progress is None or isinstance(progress, Progress) else progress()
 
 
 def _report_dry_run(

@@ -1,4 +1,4 @@
-"""Getting a hosted URL for each image: the cache first, then uploads, each recorded at once."""
+"""The pipeline's upload stage: a hosted URL for each image, from the cache or uploaded."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from .progress import Progress
 from .report import Report, Uploaded, display_path
 from .state.claims import UploadClaims
 from .transfer.pool import upload_many
-from .transfer.retry_policy import RetryPolicy
 
 
 @dataclass
@@ -59,7 +58,7 @@ def open_host(settings: Settings, host_name: str | None) -> Iterator[Host]:
     from .hosts.base import make_http_client
 
     profile = resolve_host(settings, host_name)
-    with make_http_client(settings.http()) as http:
+    with make_http_client(settings.http) as http:
         yield create_host(profile, http)
 
 
@@ -91,92 +90,106 @@ def host_images(
             if entry.uploaded_at == "" and not dry_run:  # taken over from the legacy cache
                 cache.record(host.identity, md5, _entry(entry.url, {}, image, settings))
         if hosted.missing and not dry_run:
-            _upload(hosted, host, cache, settings, report, progress, alts or {})
+            _Uploads(hosted, host, cache, settings, report, progress).run(alts or {})
     return hosted
 
 
-def _upload(
-    hosted: Hosted,
-    host: Host,
-    cache: UploadCache,
-    settings: Settings,
-    report: Report,
-    progress: Progress,
-    alts: Mapping[Path, str],
-) -> None:
-    images = hosted.missing
-    requests: dict[str, UploadRequest] = {}
-    for md5, image in images.items():
-        if host.max_size is not None and image.size > host.max_size:
-            limit = f"is {image.size} bytes, above the host's limit of {host.max_size}"
-            hosted.failed_with(md5, limit)
-            continue
-        alt = alts.get(image.path, "")
-        requests[md5] = UploadRequest(image.path, image.upload_name(), image.mime, image.size, alt)
-    claims = UploadClaims(private_folder(settings.state_dir) / "uploading.lock")
-    reused = threading.Lock()
+class _Uploads:
+    """The cache misses of one run going up to one host, each recorded the moment it succeeds.
+
+    Its methods are the pool's callbacks: `claim` before a group is sent, `record`
+    in the worker right after each success, `finished` as each outcome is settled.
+    """
+
+    def __init__(
+        self,
+        hosted: Hosted,
+        host: Host,
+        cache: UploadCache,
+        settings: Settings,
+        report: Report,
+        progress: Progress,
+    ) -> None:
+        self.hosted, self.host, self.cache = hosted, host, cache
+        self.settings, self.report, self.progress = settings, report, progress
+        self.images = hosted.missing
+        self.claims = UploadClaims(private_folder(settings.state_dir) / "uploading.lock")
+        self._counting = threading.Lock()  # report.reused is counted from worker threads
+
+    def requests(self, alts: Mapping[Path, str]) -> dict[str, UploadRequest]:
+        """What to send, by MD5; an image above the host's known limit fails here."""
+        requests: dict[str, UploadRequest] = {}
+        limit = self.host.max_size
+        for md5, image in self.images.items():
+            if limit is not None and image.size > limit:
+                self.hosted.failed_with(
+                    md5, f"is {image.size} bytes, above the host's limit of {limit}"
+                )
+                continue
+            alt = alts.get(image.path, "")
+            requests[md5] = UploadRequest(
+                image.path, image.upload_name(), image.mime, image.size, alt
+            )
+        return requests
 
     @contextmanager
-    def claim(md5s: Sequence[str], stop: threading.Event) -> Iterator[list[str] | None]:
+    def claim(self, md5s: Sequence[str], stop: threading.Event) -> Iterator[list[str] | None]:
         """Hold the images against other imgsync processes; skip those they uploaded meanwhile."""
-        with claims.hold(md5s, stop=stop) as held:
+        with self.claims.hold(md5s, stop=stop) as held:
             if not held:
                 yield None
                 return
-            cache.reload()
-            todo = []
-            for md5 in md5s:
-                entry = cache.lookup(host.identity, md5, images[md5].sha256)
-                if entry is None:
-                    todo.append(md5)
-                    continue
-                with reused:
-                    report.reused += 1
-                hosted.got_url(md5, entry.url)
-                shown = display_path(images[md5].path)
-                progress.advance(f"uploaded meanwhile by another imgsync: {shown}")
-            yield todo
+            self.cache.reload()
+            yield [md5 for md5 in md5s if not self._uploaded_meanwhile(md5)]
 
-    def record(md5: str, result: UploadResult) -> None:
-        cache.record(host.identity, md5, _entry(result.url, result.handle, images[md5], settings))
+    def _uploaded_meanwhile(self, md5: str) -> bool:
+        image = self.images[md5]
+        entry = self.cache.lookup(self.host.identity, md5, image.sha256)
+        if entry is None:
+            return False
+        with self._counting:
+            self.report.reused += 1
+        self.hosted.got_url(md5, entry.url)
+        self.progress.advance(f"uploaded meanwhile by another imgsync: {display_path(image.path)}")
+        return True
 
-    def finished(md5: str, outcome: UploadResult | HostError) -> None:
-        shown = display_path(images[md5].path)
+    def record(self, md5: str, result: UploadResult) -> None:
+        entry = _entry(result.url, result.handle, self.images[md5], self.settings)
+        self.cache.record(self.host.identity, md5, entry)
+
+    def finished(self, md5: str, outcome: UploadResult | HostError) -> None:
+        shown = display_path(self.images[md5].path)
         if isinstance(outcome, HostError):
-            hosted.failed_with(md5, str(outcome))
-            progress.advance(f"failed {shown}")
+            self.hosted.failed_with(md5, str(outcome))
+            self.progress.advance(f"failed {shown}")
             return
-        hosted.got_url(md5, outcome.url)
+        self.hosted.got_url(md5, outcome.url)
         if outcome.warning:
-            report.warnings.append((shown, outcome.warning))
-        report.uploaded.append(Uploaded(images[md5].path, outcome.url))
-        progress.advance(f"uploaded {shown} -> {outcome.url}")
+            self.report.warnings.append((shown, outcome.warning))
+        self.report.uploaded.append(Uploaded(self.images[md5].path, outcome.url))
+        self.progress.advance(f"uploaded {shown} -> {outcome.url}")
 
-    policy = RetryPolicy(
-        max_attempts=settings.max_attempts,
-        max_retry_time=settings.max_retry_time,
-        rate_limit_wait=settings.rate_limit_wait,
-        rate_limit_backoff=settings.rate_limit_backoff,
-    )
-    progress.start(len(requests))
-    try:
-        batch = upload_many(
-            host,
-            requests,
-            policy,
-            jobs=settings.jobs,
-            on_success=record,
-            on_finished=finished,
-            on_wait=progress.note,
-            claim=claim,
-        )
-    finally:
-        progress.finish()
-    for md5, result in batch.done.items():
-        hosted.got_url(md5, result.url)
-    for md5, error in batch.failed.items():
-        hosted.failed_with(md5, str(error))
-    report.interrupted = batch.interrupted
+    def run(self, alts: Mapping[Path, str]) -> None:
+        requests = self.requests(alts)
+        self.progress.start(len(requests))
+        try:
+            batch = upload_many(
+                self.host,
+                requests,
+                self.settings.retry,
+                jobs=self.settings.jobs,
+                on_success=self.record,
+                on_finished=self.finished,
+                on_wait=self.progress.note,
+                claim=self.claim,
+            )
+        finally:
+            self.progress.finish()
+        for md5, result in batch.done.items():
+            self.hosted.got_url(md5, result.url)
+        for md5, error in batch.failed.items():
+            self.hosted.failed_with(md5, str(error))
+        self.report.interrupted = batch.interrupted
 
 
 def _entry(

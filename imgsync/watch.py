@@ -148,7 +148,7 @@ class Watcher:
             paths,
             self.settings,
             host_name=self.host_name,
-            progress=self._progress,
+            progress=lambda: self._progress,
             on_written=self.own.remember,
         )
 

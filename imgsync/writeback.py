@@ -83,7 +83,8 @@ class Writeback:
                 self._files_of.setdefault(md5, []).append(index)
         self._started: dict[int, Future[_Outcome]] = {}
         size = sum(len(file.markdown.text) for file in files)
-        self._early = worth_more_cores(size, len(files))  # else all is done in finish()
+        # Rewrite files as their images settle only when other cores do it; else in finish().
+        self._early = worth_more_cores(size, len(files), cores.threshold)
         self._cores = cores
 
     def settled(self, md5: str, url: str | None) -> None:

@@ -14,11 +14,10 @@ from imgsync.config import (
     find_config,
     load_settings,
     resolve_host,
-    starter_config,
-    write_starter_config,
 )
 from imgsync.errors import ConfigError
 from imgsync.hosts.base import HostProfile, HttpSettings
+from imgsync.starter_config import starter_config, write_starter_config
 
 ENV = {"LSKY_BASE_URL": "https://img.example.com/api/v1", "LSKY_TOKEN": "sekrit-token-123"}
 
@@ -92,8 +91,12 @@ def test_defaults_without_a_config_file(tmp_path: Path) -> None:
     )
     assert settings.include == ("**/*.md", "**/*.markdown")
     assert settings.exclude == ("node_modules/**", ".git/**", ".venv/**")
-    assert (settings.jobs, settings.max_attempts, settings.max_size) == (8, 6, None)
-    assert (settings.rate_limit_wait, settings.connect_timeout, settings.read_timeout) == (
+    assert (settings.jobs, settings.retry.max_attempts, settings.max_size) == (8, 6, None)
+    assert (
+        settings.retry.rate_limit_wait,
+        settings.http.connect_timeout,
+        settings.http.read_timeout,
+    ) == (
         60.0,
         10.0,
         60.0,
@@ -135,13 +138,15 @@ strategy_id = 1
     assert settings.config_path == root / "imgsync.toml"
     assert settings.cache_path == root / "state" / "cache.json"
     assert settings.site_root == root / "static"
-    assert settings.ca_file == root / "certs" / "ca.pem"
+    assert settings.http.ca_file == root / "certs" / "ca.pem"
     assert settings.include == ("docs/**/*.md",)
     assert settings.exclude == ("docs/drafts/**",)
     assert settings.max_size == 5 * 1024 * 1024
-    assert (settings.jobs, settings.max_attempts) == (8, 6)
-    assert settings.rate_limit_wait == 30.0 and isinstance(settings.rate_limit_wait, float)
-    assert (settings.connect_timeout, settings.read_timeout) == (2.5, 90.0)
+    assert (settings.jobs, settings.retry.max_attempts) == (8, 6)
+    assert settings.retry.rate_limit_wait == 30.0 and isinstance(
+        settings.retry.rate_limit_wait, float
+    )
+    assert (settings.http.connect_timeout, settings.http.read_timeout) == (2.5, 90.0)
     assert settings.default_host == "blog"
     assert settings.hosts == {
         "blog": HostProfile(
@@ -156,7 +161,7 @@ strategy_id = 1
         )
     }
     assert settings.env == ENV
-    assert settings.http() == HttpSettings(
+    assert settings.http == HttpSettings(
         connect_timeout=2.5, read_timeout=90.0, write_timeout=90.0, ca_file=root / "certs/ca.pem"
     )
 

@@ -21,15 +21,9 @@ PARALLEL_FROM_CHARS = 1_000_000
 MAX_WORKERS = 8
 
 
-def worth_more_cores(size: int, items: int) -> bool:
-    """Whether `items` pieces of work on `size` characters of text are worth other cores.
-
-    IMGSYNC_PARALLEL_FROM_CHARS overrides the threshold (the tests set 0 to use the
-    worker processes on small trees, and a huge number to compare with one core).
-    """
-    threshold = os.environ.get("IMGSYNC_PARALLEL_FROM_CHARS", "")
-    least = int(threshold) if threshold.isdigit() else PARALLEL_FROM_CHARS
-    return size >= least and items >= 2 and (os.cpu_count() or 1) >= 2
+def worth_more_cores(size: int, items: int, threshold: int = PARALLEL_FROM_CHARS) -> bool:
+    """Whether `items` pieces of work on `size` characters of text are worth other cores."""
+    return size >= threshold and items >= 2 and (os.cpu_count() or 1) >= 2
 
 
 def process_pool() -> ProcessPoolExecutor:
@@ -59,9 +53,11 @@ class Cores:
     """Worker processes, started on first use and shared by a run's parsing and rewriting.
 
     `with Cores() as cores:`; the workers are stopped when the block ends.
+    `threshold`: the characters of text from which other cores are worth starting.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, threshold: int = PARALLEL_FROM_CHARS) -> None:
+        self.threshold = threshold
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -76,7 +72,7 @@ class Cores:
 
         `work` must be a module-level function, its items and results picklable.
         """
-        if not worth_more_cores(size, len(items)):
+        if not worth_more_cores(size, len(items), self.threshold):
             return [work(item) for item in items]
         workers = min(os.cpu_count() or 1, MAX_WORKERS)
         chunk = max(1, len(items) // (workers * 4))
