@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,10 +102,11 @@ class Writeback:
                 return
             for index in ready:
                 job = self._job(index)
-                if job is not None:
-                    # No workers (a broken pool): finish() writes it in this process.
-                    with contextlib.suppress(Exception):
-                        self._started[index] = self._cores.pool().submit(_write_back, job)
+                if job is None:
+                    continue
+                # No workers (a broken pool, no fork): finish() writes it in this process.
+                with contextlib.suppress(BrokenExecutor, OSError):
+                    self._started[index] = self._cores.pool().submit(_write_back, job)
 
     def finish(self) -> None:
         """Rewrite what is left with the URLs known, wait for the rest, and report it all."""
@@ -113,7 +115,7 @@ class Writeback:
             if index in self._started:
                 try:
                     outcome = self._started[index].result()
-                except Exception:  # the worker died: write_markdown's guard makes a redo safe
+                except BrokenExecutor:  # the worker died: write_markdown's guard makes a redo safe
                     outcome = None
             if outcome is None:
                 with self._lock:

@@ -1,0 +1,110 @@
+"""Write-back (writeback.py): each file rewritten once its images settle, checked, written whole."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from imgsync.markdown.cores import Cores
+from imgsync.markdown.text_file import read_markdown
+from imgsync.report import Report
+from imgsync.scan import scan_markdown
+from imgsync.state.stamps import Stamps
+from imgsync.writeback import FileToRewrite, Writeback
+
+URL_A, URL_B = "https://img.test/a.png", "https://img.test/b.png"
+
+
+def post(root: Path, name: str, text: str) -> FileToRewrite:
+    """A post on disk, read and scanned; its images a.png and b.png stand for MD5s "a" and "b"."""
+    path = root / name
+    path.write_bytes(text.encode())
+    markdown = read_markdown(path)
+    scan = scan_markdown(markdown.text)
+    return FileToRewrite(markdown, scan, [(ref, ref.url[0]) for ref in scan.local_refs])
+
+
+def writeback(
+    root: Path,
+    files: list[FileToRewrite],
+    cores: Cores,
+    heard: list[tuple[Path, bytes]] | None = None,
+) -> tuple[Writeback, Report]:
+    """A write-back of `files` and the report it fills; `heard` gets each file it writes."""
+    report, stamps = Report(), Stamps.load(root / ".imgsync")
+
+    def written(path: Path, data: bytes) -> None:
+        if heard is not None:
+            heard.append((path, data))
+
+    return Writeback(files, report, stamps, cores, written), report
+
+
+def test_every_file_is_rewritten_with_the_urls_once_finished(tmp_path: Path) -> None:
+    one = post(tmp_path, "one.md", '# One\r\n\r\n![a](a.png) and ![b](b.png "B")\r\n')
+    two = post(tmp_path, "two.md", "![again](a.png)\n")
+    heard: list[tuple[Path, bytes]] = []
+    with Cores(threshold=10**12) as cores:  # one core: nothing is written before finish()
+        back, report = writeback(tmp_path, [one, two], cores, heard=heard)
+        back.settled("a", URL_A)
+        back.settled("b", URL_B)
+        assert b"a.png)" in (tmp_path / "one.md").read_bytes()
+        back.finish()
+
+    assert (tmp_path / "one.md").read_bytes() == (
+        b'# One\r\n\r\n![a](https://img.test/a.png) and ![b](https://img.test/b.png "B")\r\n'
+    )
+    assert (tmp_path / "two.md").read_bytes() == b"![again](https://img.test/a.png)\n"
+    assert report.files_changed == [one.markdown.path, two.markdown.path]
+    assert report.links_rewritten == 3 and report.failures == []
+    assert heard == [(p, p.read_bytes()) for p in report.files_changed]
+
+
+def test_with_other_cores_a_file_is_written_while_other_images_are_still_uploading(
+    tmp_path: Path,
+) -> None:
+    ready = post(tmp_path, "ready.md", "![a](a.png)\n")
+    waiting = post(tmp_path, "waiting.md", "![b](b.png)\n")
+    with Cores(threshold=0) as cores:
+        back, report = writeback(tmp_path, [ready, waiting], cores)
+        back.settled("a", URL_A)  # b is still going up
+        deadline = time.monotonic() + 30
+        while b"img.test" not in ready.markdown.path.read_bytes():
+            assert time.monotonic() < deadline, "ready.md was not written before finish()"
+            time.sleep(0.02)
+        assert waiting.markdown.path.read_bytes() == b"![b](b.png)\n"
+        back.settled("b", URL_B)
+        back.finish()
+
+    assert waiting.markdown.path.read_bytes() == b"![b](https://img.test/b.png)\n"
+    assert report.files_changed == [ready.markdown.path, waiting.markdown.path]
+
+
+def test_a_failed_image_leaves_its_reference_and_the_rest_is_rewritten(tmp_path: Path) -> None:
+    mixed = post(tmp_path, "mixed.md", "![a](a.png)\n![b](b.png)\n")
+    failed_only = post(tmp_path, "failed.md", "![b](b.png)\n")
+    before = os.stat(failed_only.markdown.path).st_mtime_ns
+    with Cores(threshold=10**12) as cores:
+        back, report = writeback(tmp_path, [mixed, failed_only], cores)
+        back.settled("a", URL_A)
+        back.settled("b", None)
+        back.finish()
+
+    assert mixed.markdown.path.read_bytes() == b"![a](https://img.test/a.png)\n![b](b.png)\n"
+    assert os.stat(failed_only.markdown.path).st_mtime_ns == before  # nothing to write: untouched
+    assert report.files_changed == [mixed.markdown.path] and report.links_rewritten == 1
+
+
+def test_a_file_saved_since_it_was_read_is_left_alone_and_reported(tmp_path: Path) -> None:
+    edited = post(tmp_path, "edited.md", "![a](a.png)\n")
+    edited.markdown.path.write_bytes(b"![a](a.png)\n\nA new paragraph, saved meanwhile.\n")
+    with Cores(threshold=10**12) as cores:
+        back, report = writeback(tmp_path, [edited], cores)
+        back.settled("a", URL_A)
+        back.finish()
+
+    assert edited.markdown.path.read_bytes().endswith(b"saved meanwhile.\n")
+    assert b"img.test" not in edited.markdown.path.read_bytes()
+    assert report.files_changed == [] and len(report.failures) == 1
+    assert report.failures[0].where.path == edited.markdown.path
