@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import re
 import tomllib
@@ -99,8 +100,6 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
         if key == "hosts":
             continue
         if key not in _RULES:
-            import difflib
-
             close = difflib.get_close_matches(key, [*_RULES, "hosts"], n=1)
             hint = f"; did you mean `{prefix}{close[0]}`?" if close else ""
             raise ConfigError(f"unknown key `{prefix}{key}`{hint}", path)

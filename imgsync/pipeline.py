@@ -5,8 +5,11 @@ succeeds, and files are rewritten only after that, so a killed run loses nothing
 the next run would have to upload again.
 
 Speed: files whose stamps say they are clean are not even read; only files that
-may hold a reference are parsed, on every core when there are many; markdown-it
-and httpx are imported only when a file must be parsed or an image uploaded.
+may hold a reference are parsed, on every core when there are many. Two seams are
+imported only when crossed, since a synced tree crosses neither: the Markdown seam
+(scan, images, destinations: markdown-it) when a file must be parsed, and the
+upload seam (upload, write-back, the progress display: httpx, the worker pool) when
+an image must be looked up or uploaded.
 """
 
 from __future__ import annotations
@@ -119,8 +122,8 @@ def _host_and_rewrite(
     works: list[_FileWork], images: dict[Path, LocalImage], run: _Run, options: _Options
 ) -> None:
     """Get a URL for each image (cache or upload), rewriting each file once its images have one."""
-    from .progress import Progress
-    from .upload import host_images  # imports httpx: only when there are images
+    from .progress import Progress  # the upload seam (see the module's docstring)
+    from .upload import host_images
     from .writeback import FileToRewrite, Writeback
 
     unique: dict[str, LocalImage] = {}
@@ -182,7 +185,7 @@ def _scan_all(paths: Sequence[Path], run: _Run) -> list[_Scanned]:
         stamps.forget(path)
     if not todo:
         return []
-    from .scan import scan_markdown  # markdown-it: only when a file must be parsed
+    from .scan import scan_markdown  # the Markdown seam (see the module's docstring)
 
     texts = [markdown.text for markdown, _, _ in todo]
     scans = run.cores.map(scan_markdown, texts, size=sum(map(len, texts)))
@@ -200,7 +203,7 @@ def _collect(paths: Sequence[Path], run: _Run) -> list[_FileWork]:
     scanned = _scan_all(paths, run)
     if not scanned:
         return []
-    from .images import resolve_target
+    from .images import resolve_target  # the Markdown seam
     from .markdown.destinations import local_target
 
     works = []
@@ -243,7 +246,7 @@ def _inspect(works: list[_FileWork], run: _Run) -> dict[Path, LocalImage]:
 
 def _image(path: Path, max_size: int | None, stamps: Stamps) -> LocalImage:
     """The image at `path`, hashed now, or known from its stamp if it is unchanged."""
-    from .images import LocalImage, check_size, inspect_image
+    from .images import LocalImage, check_size, inspect_image  # the Markdown seam
 
     try:
         seen = time.time_ns()

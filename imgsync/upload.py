@@ -12,7 +12,8 @@ from .cache import CacheEntry, UploadCache, utc_now
 from .config import Settings, resolve_host
 from .errors import HostError
 from .files import private_folder
-from .hosts.base import Host, UploadRequest, UploadResult
+from .hosts import create_host
+from .hosts.base import Host, UploadRequest, UploadResult, make_http_client
 from .images import LocalImage
 from .progress import Progress
 from .report import Report, Uploaded, display_path
@@ -54,9 +55,6 @@ class Hosted:
 @contextmanager
 def open_host(settings: Settings, host_name: str | None) -> Iterator[Host]:
     """The configured host with its HTTP client; httpx is imported only here."""
-    from .hosts import create_host
-    from .hosts.base import make_http_client
-
     profile = resolve_host(settings, host_name)
     with make_http_client(settings.http) as http:
         yield create_host(profile, http)

@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING
 
 from .errors import MarkdownError, RewriteRefused
 from .markdown.cores import Cores, worth_more_cores
+from .markdown.destinations import join_suffix, local_target
 from .markdown.text_file import MarkdownText, write_markdown
 from .report import Failure, Location, Report
+from .rewrite import Replacement, rewrite_markdown
+from .scan import ImageRef, ScanResult
 from .state.stamps import Stamps
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
-
-    from .rewrite import Replacement
-    from .scan import ImageRef, ScanResult
 
 
 @dataclass
@@ -127,9 +127,6 @@ class Writeback:
 
     def _job(self, index: int) -> _Job | None:
         """The replacements of one file with the URLs known now; None if there are none."""
-        from .markdown.destinations import join_suffix, local_target
-        from .rewrite import Replacement
-
         file = self._files[index]
         replacements = []
         for ref, md5 in file.refs:
@@ -161,8 +158,6 @@ class Writeback:
 
 def _write_back(job: _Job) -> _Outcome:
     """Rewrite, check and write one file; run on any core, so it returns failures."""
-    from .rewrite import rewrite_markdown
-
     markdown = job.markdown
     try:
         new_text = rewrite_markdown(markdown.text, job.replacements, job.scan)
