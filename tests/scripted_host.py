@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 from imgsync.errors import (
     HostError,
@@ -19,11 +20,11 @@ REQUEST = UploadRequest(Path("a.png"), "a.png", "image/png", 10)
 class ScriptedHost:
     """Answers each upload with the next scripted outcome (thread-safe), after `latency`."""
 
-    type_name = "scripted"
+    type_name: ClassVar[str] = "scripted"
     identity = "scripted http://127.0.0.1"
     max_size = None
 
-    def __init__(self, outcomes: list[HostError | str], latency: float = 0.0) -> None:
+    def __init__(self, outcomes: Sequence[HostError | str], latency: float = 0.0) -> None:
         self._outcomes: Iterator[HostError | str] = iter(outcomes)
         self._lock = threading.Lock()
         self.latency = latency
@@ -46,7 +47,7 @@ class ScriptedBatchHost(ScriptedHost):
 
     batch_size = 3
 
-    def __init__(self, outcomes: list[HostError | str]) -> None:
+    def __init__(self, outcomes: Sequence[HostError | str]) -> None:
         super().__init__(outcomes)
         self.batches: list[list[str]] = []
 

@@ -509,7 +509,7 @@ def _capture(action: Callable[[], None], errors: list[BaseException]) -> None:
 
 # --- the fast writer matches json.dumps ------------------------------------------------
 
-_texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+_texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 _entries = st.fixed_dictionaries(
     {
         "url": _texts,

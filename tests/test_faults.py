@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from imgsync.testing.fake_lsky import FakeLsky
+from imgsync.testing.fake_lsky import FakeLsky, Fault
 from tests.images import png_bytes
 
 IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
@@ -82,7 +82,7 @@ def test_uploads_run_jobs_at_a_time_on_a_host_that_sends_no_limits(tmp_path: Pat
 
 
 def test_a_host_failing_one_request_in_five_loses_nothing(tmp_path: Path) -> None:
-    faults = ("500", "502", "reset", "hang")
+    faults: tuple[Fault, ...] = ("500", "502", "reset", "hang")
     with FakeLsky(
         token=TOKEN, rate_limit=None, fault_rate=0.2, random_faults=faults, seed=20261123
     ) as host:
@@ -179,7 +179,7 @@ def test_ctrl_c_records_what_finished_rewrites_it_and_says_so(tmp_path: Path) ->
             text=True,
         )
         assert process.stderr is not None
-        seen = []
+        seen: list[str] = []
         while not any(line.startswith("uploaded ") for line in seen):
             line = process.stderr.readline()
             assert line, "the sync ended before its first upload"

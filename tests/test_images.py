@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -11,6 +12,8 @@ from imgsync.errors import ImageError
 from imgsync.images import inspect_image, resolve_target, sniff_image_type
 from imgsync.markdown.destinations import LocalTarget
 from tests.images import png_bytes
+
+NormalForm = Literal["NFC", "NFD"]
 
 
 @pytest.mark.parametrize(
@@ -129,7 +132,7 @@ def test_resolve_refuses(tmp_path: Path, written: str, reason: str) -> None:
 
 @pytest.mark.parametrize(("on_disk", "written"), [("NFD", "NFC"), ("NFC", "NFD")])
 def test_names_are_found_in_either_unicode_normal_form(
-    tmp_path: Path, on_disk: str, written: str
+    tmp_path: Path, on_disk: NormalForm, written: NormalForm
 ) -> None:
     import unicodedata
 

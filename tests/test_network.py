@@ -51,6 +51,7 @@ class _Forwarding(BaseHTTPRequestHandler):
         self.server.seen.append(self.requestline)
         target = urlsplit(self.path)  # a proxy is sent the absolute URL
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        assert target.hostname is not None  # a proxy is always sent an absolute URL
         upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
         headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"}
         upstream.request(self.command, target.path or "/", body, headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -62,7 +62,7 @@ def test_a_claim_can_settle_keys_before_they_are_sent() -> None:
     claimed: list[list[str]] = []
 
     @contextmanager
-    def claim(keys: list[str], stop: threading.Event) -> Iterator[list[str] | None]:
+    def claim(keys: Sequence[str], stop: threading.Event) -> Iterator[list[str] | None]:
         claimed.append(list(keys))
         yield [key for key in keys if key != "elsewhere"]
 
