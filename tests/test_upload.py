@@ -17,7 +17,7 @@ from imgsync.report import Report
 from imgsync.state.cache_file import CacheEntry, utc_now
 from imgsync.state.claims import UploadClaims
 from imgsync.testing.fake_lsky import FakeLsky
-from imgsync.upload import host_images
+from imgsync.upload import Hosted, host_images
 from tests.images import png_bytes
 
 TOKEN = "3|uploadStageTokenNeverShownAnywhere000000000"
@@ -58,17 +58,19 @@ def stage(
     host: FakeLsky,
     wanted: dict[str, LocalImage],
     heard: Callable[[str, str | None], None] | None = None,
-) -> tuple[Report, dict[str, str], dict[str, str]]:
-    report = Report()
+    dry_run: bool = False,
+) -> tuple[Report, Hosted]:
+    report = Report(dry_run=dry_run)
     hosted = host_images(
         wanted,
         settings_for(root, host),
         host_name=None,
         report=report,
         progress=Progress(quiet=True),
+        dry_run=dry_run,
         on_settled=heard,
     )
-    return report, hosted.urls, hosted.failed
+    return report, hosted
 
 
 def test_misses_are_uploaded_and_each_is_in_the_cache_when_its_outcome_is_heard(
@@ -82,7 +84,8 @@ def test_misses_are_uploaded_and_each_is_in_the_cache_when_its_outcome_is_heard(
         cached = UploadCache.open(cache_path).lookup(identity(host), md5, wanted[md5].sha256)
         in_cache_when_heard[md5] = cached is not None and cached.url == url
 
-    report, urls, failed = stage(tmp_path, host, wanted, heard)
+    report, hosted = stage(tmp_path, host, wanted, heard)
+    urls, failed = hosted.urls, hosted.failed
 
     assert failed == {} and len(host.uploads) == 3
     assert sorted(urls) == sorted(wanted) and all(u.startswith(origin(host)) for u in urls.values())
@@ -95,7 +98,8 @@ def test_images_in_the_cache_are_not_sent_again(tmp_path: Path, host: FakeLsky) 
     wanted = images(tmp_path, "a.png", "b.png")
     stage(tmp_path, host, wanted)
 
-    report, urls, _ = stage(tmp_path, host, wanted)
+    report, hosted = stage(tmp_path, host, wanted)
+    urls = hosted.urls
 
     assert len(host.uploads) == 2  # from the first stage only
     assert report.reused == 2 and report.uploaded == [] and len(urls) == 2
@@ -109,7 +113,8 @@ def test_an_image_above_the_hosts_limit_fails_without_a_request(
     monkeypatch.setattr(LskyHost, "max_size", property(lambda self: 10))
     wanted = images(tmp_path, "a.png")
 
-    _, urls, failed = stage(tmp_path, host, wanted)
+    _, hosted = stage(tmp_path, host, wanted)
+    urls, failed = hosted.urls, hosted.failed
 
     assert urls == {} and len(host.uploads) == 0
     assert list(failed.values()) == [
@@ -141,7 +146,8 @@ def test_an_image_another_process_uploaded_meanwhile_is_taken_from_the_cache(
     threading.Timer(0.3, release.set).start()
     started = time.monotonic()
 
-    report, urls, failed = stage(tmp_path, host, wanted)
+    report, hosted = stage(tmp_path, host, wanted)
+    urls, failed = hosted.urls, hosted.failed
     thread.join(10)
 
     assert time.monotonic() - started >= 0.25  # b waited for the other claim
@@ -152,16 +158,7 @@ def test_an_image_another_process_uploaded_meanwhile_is_taken_from_the_cache(
 
 def test_a_dry_run_looks_up_the_cache_and_sends_nothing(tmp_path: Path, host: FakeLsky) -> None:
     wanted = images(tmp_path, "a.png")
-    report = Report(dry_run=True)
-
-    hosted = host_images(
-        wanted,
-        settings_for(tmp_path, host),
-        host_name=None,
-        report=report,
-        progress=Progress(quiet=True),
-        dry_run=True,
-    )
+    _, hosted = stage(tmp_path, host, wanted, dry_run=True)
 
     assert hosted.missing == wanted and hosted.urls == {} and len(host.uploads) == 0
     assert not (tmp_path / ".imgsync-cache.json").exists()
