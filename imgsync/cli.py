@@ -136,8 +136,8 @@ def _finish(report: Report, args: argparse.Namespace, *, command: str) -> int:
         for path in report.files_changed:
             print(f"rewrote {display_path(path)}", file=out)
     by_text: dict[str, list[str]] = {}
-    for image, text in report.warnings:
-        by_text.setdefault(text, []).append(image)
+    for notice in report.warnings:
+        by_text.setdefault(notice.text, []).append(notice.image)
     for text, images in by_text.items():
         shown = images[0] if len(images) == 1 else f"{images[0]} and {len(images) - 1} more"
         print(f"warning: {shown}: {text}", file=err)

@@ -68,6 +68,14 @@ class Uploaded:
     url: str
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Something to know about an image that did go up, such as the host converting it."""
+
+    image: str  # as shown to the user
+    text: str
+
+
 @dataclass
 class Report:
     """Everything a run did; the CLI prints it and takes its exit status."""
@@ -80,9 +88,13 @@ class Report:
     would_upload: list[Path] = field(default_factory=list)  # --dry-run: not in the cache
     pending: list[Pending] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
-    warnings: list[tuple[str, str]] = field(default_factory=list)  # (image, what to know)
+    warnings: list[Notice] = field(default_factory=list)
     dry_run: bool = False
     interrupted: bool = False
+
+    def warn(self, image: str, text: str) -> None:
+        """Note something to know about `image` (as shown to the user)."""
+        self.warnings.append(Notice(image, text))
 
     def exit_status(self) -> int:
         if self.interrupted:
@@ -127,7 +139,7 @@ class Report:
                 for p in self.pending
             ],
             "failures": [f.to_json() for f in self.failures],
-            "warnings": [{"image": image, "warning": text} for image, text in self.warnings],
+            "warnings": [{"image": n.image, "warning": n.text} for n in self.warnings],
         }
 
 

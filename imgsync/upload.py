@@ -163,7 +163,7 @@ class _Uploads:
             return
         self.hosted.got_url(md5, outcome.url)
         if outcome.warning:
-            self.report.warnings.append((shown, outcome.warning))
+            self.report.warn(shown, outcome.warning)
         self.report.uploaded.append(Uploaded(self.images[md5].path, outcome.url))
         self.progress.advance(f"uploaded {shown} -> {outcome.url}")
 

@@ -165,8 +165,8 @@ class Watcher:
                 self.awaiting.pop(post, None)
 
     def _tell(self, report: Report, line: str) -> None:
-        for image, warning in report.warnings:
-            self._error(f"warning: {image}: {warning}")
+        for notice in report.warnings:
+            self._error(f"warning: {notice.image}: {notice.text}")
         for failure in report.failures:
             self._error(f"error: {failure}")
         self.say(line)
