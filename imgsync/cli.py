@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -13,7 +12,8 @@ from typing import TYPE_CHECKING, TextIO
 from .arguments import build_parser, with_default_command
 from .config import Settings, load_settings
 from .errors import CacheError, ConfigError, ImgsyncError
-from .report import EXIT_INTERRUPTED, EXIT_USAGE, Failure, Report, display_path
+from .render import Output, annotations_output, report_output
+from .report import EXIT_INTERRUPTED, EXIT_USAGE
 from .starter_config import write_starter_config
 
 if TYPE_CHECKING:
@@ -47,9 +47,11 @@ def _run(args: argparse.Namespace) -> int:
 
         report = check(_paths(args), settings)
         if args.format == "github" and not args.json:
-            return _annotate(report, args)
-        args.json = args.json or args.format == "json"
-        return _finish(report, args, command="check")
+            _show(annotations_output(report, quiet=args.quiet))
+        else:
+            as_json = args.json or args.format == "json"
+            _show(report_output(report, command="check", as_json=as_json, quiet=args.quiet))
+        return report.exit_status()
     if args.command == "watch":
         from .watch import watch
 
@@ -93,7 +95,11 @@ def _run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         progress=lambda: _progress(args),
     )
-    return _finish(report, args, command="sync")
+    output = report_output(
+        report, command="sync", as_json=args.json, verbose=args.verbose, quiet=args.quiet
+    )
+    _show(output)
+    return report.exit_status()
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -122,78 +128,11 @@ def _progress(args: argparse.Namespace) -> Progress:
     )
 
 
-def _finish(report: Report, args: argparse.Namespace, *, command: str) -> int:
-    status = report.exit_status()
-    if args.json:
-        json.dump(report.to_json(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-        return status
-    out, err = sys.stdout, sys.stderr
-    if command == "check" or report.dry_run:
-        for pending in report.pending:
-            print(pending, file=out)
-    elif args.verbose:
-        for path in report.files_changed:
-            print(f"rewrote {display_path(path)}", file=out)
-    by_text: dict[str, list[str]] = {}
-    for notice in report.warnings:
-        by_text.setdefault(notice.text, []).append(notice.image)
-    for text, images in by_text.items():
-        shown = images[0] if len(images) == 1 else f"{images[0]} and {len(images) - 1} more"
-        print(f"warning: {shown}: {text}", file=err)
-    _print_failures(report, err)
-    if not args.quiet:
-        _print_summary(report, command, err)
-    return status
-
-
-def _annotate(report: Report, args: argparse.Namespace) -> int:
-    """`check --format github`: a GitHub Actions error annotation on stdout per finding."""
-    from .annotations import github_annotations
-
-    for line in github_annotations(report):
-        print(line)
-    if not args.quiet:
-        _print_summary(report, "check", sys.stderr)
-    return report.exit_status()
-
-
-def _print_failures(report: Report, stream: TextIO) -> None:
-    """One line per failure; a reason shared by several is said once, above their places."""
-    by_reason: dict[str, list[Failure]] = {}
-    for failure in report.failures:
-        by_reason.setdefault(failure.reason, []).append(failure)
-    for reason, failures in by_reason.items():
-        if len(failures) == 1:
-            print(f"error: {failures[0]}", file=stream)
-            continue
-        print(f"error: {len(failures)} references failed: {reason}", file=stream)
-        for failure in failures:
-            print(
-                f"  {failure.where}: {failure.image}" if failure.image else f"  {failure.where}",
-                file=stream,
-            )
-
-
-def _print_summary(report: Report, command: str, stream: TextIO) -> None:
-    if command == "check":
-        files = len({p.where.path for p in report.pending})
-        if report.pending:
-            print(
-                f"{len(report.pending)} local image reference(s) left in {files} file(s); "
-                "run `imgsync` to upload them",
-                file=stream,
-            )
-        else:
-            print(f"no local image references in {report.files_scanned} file(s)", file=stream)
-        return
-    print(report.summary(), file=stream)
-    if report.interrupted:
-        print(
-            "interrupted: finished uploads were recorded and their references rewritten; "
-            "run again to finish",
-            file=stream,
-        )
+def _show(output: Output) -> None:
+    """Write what the renderer returned: stdout's lines first, then stderr's."""
+    sys.stdout.write("".join(f"{line}\n" for line in output.stdout))
+    for line in output.stderr:
+        print(line, file=sys.stderr)
 
 
 def _init(args: argparse.Namespace) -> int:

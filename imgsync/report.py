@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 EXIT_OK = 0  # done: nothing local is left under the paths
 EXIT_WORK_LEFT = 1  # `check` or `--dry-run` found local images
@@ -33,21 +32,6 @@ class Failure:
     image: str  # the destination as written, or the image file
     reason: str
 
-    def __str__(self) -> str:
-        return (
-            f"{self.where}: {self.image}: {self.reason}"
-            if self.image
-            else (f"{self.where}: {self.reason}")
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "file": display_path(self.where.path),
-            "line": self.where.line,
-            "image": self.image,
-            "reason": self.reason,
-        }
-
 
 @dataclass(frozen=True)
 class Pending:
@@ -55,9 +39,6 @@ class Pending:
 
     where: Location
     reference: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.reference}"
 
 
 @dataclass(frozen=True)
@@ -78,7 +59,7 @@ class Notice:
 
 @dataclass
 class Report:
-    """Everything a run did; the CLI prints it and takes its exit status."""
+    """Everything a run did; render.py turns it into lines, the CLI into an exit status."""
 
     files_scanned: int = 0
     files_changed: list[Path] = field(default_factory=list)
@@ -105,7 +86,10 @@ class Report:
             return EXIT_WORK_LEFT
         return EXIT_OK
 
+    # The one sentence of wording outside render.py: callers (tests too) read it off the
+    # Report, and it can't call into render.py, which imports this module.
     def summary(self) -> str:
+        """The one-line account of a sync; render.py ends a sync's lines with it."""
         if self.dry_run:
             return (
                 f"dry run: {len(self.pending)} local image reference(s) in "
@@ -123,24 +107,6 @@ class Report:
         if self.failures:
             parts.append(f"{len(self.failures)} failed")
         return ", ".join(parts)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "exit_status": self.exit_status(),
-            "dry_run": self.dry_run,
-            "files_scanned": self.files_scanned,
-            "files_changed": [display_path(p) for p in self.files_changed],
-            "links_rewritten": self.links_rewritten,
-            "uploaded": [{"image": display_path(u.image), "url": u.url} for u in self.uploaded],
-            "reused": self.reused,
-            "would_upload": [display_path(p) for p in self.would_upload],
-            "pending": [
-                {"file": display_path(p.where.path), "line": p.where.line, "reference": p.reference}
-                for p in self.pending
-            ],
-            "failures": [f.to_json() for f in self.failures],
-            "warnings": [{"image": n.image, "warning": n.text} for n in self.warnings],
-        }
 
 
 def display_path(path: Path) -> str:

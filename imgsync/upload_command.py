@@ -10,6 +10,7 @@ from .config import Settings
 from .errors import ImageError
 from .images import LocalImage, inspect_image
 from .progress import Progress
+from .render import failure_document, failure_text
 from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Failure, Location, Report
 from .upload import host_images
 
@@ -56,7 +57,7 @@ def upload_files(
         if image.md5 in hosted.urls
     ]
     if as_json:
-        document = {"uploads": lines, "failures": [f.to_json() for f in report.failures]}
+        document = {"uploads": lines, "failures": [failure_document(f) for f in report.failures]}
         json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     elif not report.failures and not report.interrupted:
@@ -67,7 +68,7 @@ def upload_files(
         for line in lines:
             print(f"uploaded {line['file']} -> {line['url']}", file=sys.stderr)
     for failure in report.failures:
-        print(f"error: {failure}", file=sys.stderr)
+        print(f"error: {failure_text(failure)}", file=sys.stderr)
     if report.interrupted:
         return EXIT_INTERRUPTED
     if report.failures:

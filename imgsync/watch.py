@@ -28,6 +28,7 @@ from .config import Settings
 from .errors import ConfigError, ImgsyncError
 from .pipeline import sync
 from .progress import Progress
+from .render import watch_round_lines
 from .report import EXIT_OK, Report, display_path
 from .watch_parts import Debouncer, OwnWrites, Scope, awaited_images
 
@@ -88,7 +89,7 @@ class Watcher:
     def first_round(self) -> bool:
         """Sync all the paths; False if Ctrl-C cut it short."""
         report = self._sync(self.paths)
-        self._tell(report, report.summary())
+        self._tell(report, post=None)
         self._remember_awaited(report, {f.where.path for f in report.failures})
         return not report.interrupted
 
@@ -139,7 +140,7 @@ class Watcher:
             why = error if known else f"{type(error).__name__}: {error} (please report this)"
             self._error(f"error: {shown}: {why}")
             return True
-        self._tell(report, f"{shown}: {_counts(report)}")
+        self._tell(report, post=post)
         self._remember_awaited(report, [post])
         return not report.interrupted
 
@@ -164,14 +165,9 @@ class Watcher:
             else:
                 self.awaiting.pop(post, None)
 
-    def _tell(self, report: Report, line: str) -> None:
-        for notice in report.warnings:
-            self._error(f"warning: {notice.image}: {notice.text}")
-        for failure in report.failures:
-            self._error(f"error: {failure}")
-        self.say(line)
-        if report.interrupted:
-            self._error("interrupted: finished uploads were recorded; run imgsync again to finish")
+    def _tell(self, report: Report, *, post: Path | None) -> None:
+        for line in watch_round_lines(report, post=post, quiet=self._quiet):
+            self._error(line)
 
     def say(self, line: str) -> None:
         if not self._quiet:
@@ -230,13 +226,3 @@ def watch(
         observer.join()
     watcher.say("stopped watching")
     return EXIT_OK
-
-
-def _counts(report: Report) -> str:
-    if not (report.uploaded or report.reused or report.files_changed or report.failures):
-        return "no local images"
-    links = f"{report.links_rewritten} link{'' if report.links_rewritten == 1 else 's'}"
-    counts = [f"{len(report.uploaded)} uploaded", f"{links} rewritten"]
-    if report.failures:
-        counts.append(f"{len(report.failures)} failed")
-    return ", ".join(counts)

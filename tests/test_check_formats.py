@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from imgsync.annotations import escape_data, escape_property
+from imgsync.render import escape_data, escape_property
 
 IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
 

@@ -1,0 +1,207 @@
+"""What the user reads: a run's report turned into lines and JSON documents, nothing printed.
+
+The front ends (cli.py, watch.py) only write these lines to the stream they belong on.
+GitHub annotations escape as actions/toolkit does (packages/core/src/command.ts), which
+the runner undoes (src/Runner.Common/ActionCommand.cs): in the message `%`, CR and LF
+become %25, %0D and %0A; in a property value `:` and `,` also become %3A and %2C, since
+they separate the properties from each other and from the message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .report import Failure, Location, Notice, Report, display_path
+
+INTERRUPTED = (
+    "interrupted: finished uploads were recorded and their references rewritten; "
+    "run again to finish"
+)
+WATCH_INTERRUPTED = "interrupted: finished uploads were recorded; run imgsync again to finish"
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a command prints: its stdout lines (written first), then its stderr lines."""
+
+    stdout: tuple[str, ...] = ()
+    stderr: tuple[str, ...] = ()
+
+
+def report_output(
+    report: Report,
+    *,
+    command: Literal["check", "sync"],
+    verbose: bool = False,
+    quiet: bool = False,
+    as_json: bool = False,
+) -> Output:
+    """`check` and sync: what is left (or, with --verbose, what changed) on stdout, the rest on
+    stderr; with `as_json`, only the JSON document."""
+    if as_json:
+        return Output(stdout=(json_text(report_document(report)),))
+    out: list[str] = []
+    if command == "check" or report.dry_run:
+        out = pending_lines(report)
+    elif verbose:
+        out = [f"rewrote {display_path(path)}" for path in report.files_changed]
+    err = [*warning_lines(report.warnings), *failure_lines(report.failures)]
+    if not quiet:
+        err += summary_lines(report, command)
+    return Output(tuple(out), tuple(err))
+
+
+def annotations_output(report: Report, *, quiet: bool = False) -> Output:
+    """`check --format github`: an annotation per finding on stdout, the summary on stderr."""
+    return Output(tuple(github_annotations(report)), () if quiet else (check_summary(report),))
+
+
+def failure_text(failure: Failure) -> str:
+    """A failure on one line: where, the image as written (if any), and why."""
+    if failure.image:
+        return f"{failure.where}: {failure.image}: {failure.reason}"
+    return f"{failure.where}: {failure.reason}"
+
+
+def failure_lines(failures: Iterable[Failure]) -> list[str]:
+    """One line per failure; a reason shared by several is said once, above their places."""
+    by_reason: dict[str, list[Failure]] = {}
+    for failure in failures:
+        by_reason.setdefault(failure.reason, []).append(failure)
+    lines = []
+    for reason, group in by_reason.items():
+        if len(group) == 1:
+            lines.append(f"error: {failure_text(group[0])}")
+            continue
+        lines.append(f"error: {len(group)} references failed: {reason}")
+        lines += [f"  {f.where}: {f.image}" if f.image else f"  {f.where}" for f in group]
+    return lines
+
+
+def warning_lines(warnings: Iterable[Notice]) -> list[str]:
+    """One line per distinct warning, naming the first image it is about and how many more."""
+    by_text: dict[str, list[str]] = {}
+    for notice in warnings:
+        by_text.setdefault(notice.text, []).append(notice.image)
+    lines = []
+    for text, images in by_text.items():
+        shown = images[0] if len(images) == 1 else f"{images[0]} and {len(images) - 1} more"
+        lines.append(f"warning: {shown}: {text}")
+    return lines
+
+
+def pending_lines(report: Report) -> list[str]:
+    """Each local image reference left, where it stands."""
+    return [f"{pending.where}: {pending.reference}" for pending in report.pending]
+
+
+def summary_lines(report: Report, command: Literal["check", "sync"]) -> list[str]:
+    """The closing line of `check` or of a sync, and the note that Ctrl-C cut the sync short."""
+    if command == "check":
+        return [check_summary(report)]
+    return [report.summary(), *([INTERRUPTED] if report.interrupted else [])]
+
+
+def check_summary(report: Report) -> str:
+    if not report.pending:
+        return f"no local image references in {report.files_scanned} file(s)"
+    files = len({p.where.path for p in report.pending})
+    return (
+        f"{len(report.pending)} local image reference(s) left in {files} file(s); "
+        "run `imgsync` to upload them"
+    )
+
+
+def watch_round_lines(report: Report, *, post: Path | None, quiet: bool = False) -> list[str]:
+    """A watch round: its warnings and failures, its headline (the sync summary for the first
+    round, the post's counts after), and the note that Ctrl-C cut it short."""
+    lines = [f"warning: {notice.image}: {notice.text}" for notice in report.warnings]
+    lines += [f"error: {failure_text(failure)}" for failure in report.failures]
+    if not quiet:
+        lines.append(
+            report.summary() if post is None else f"{display_path(post)}: {_counts(report)}"
+        )
+    if report.interrupted:
+        lines.append(WATCH_INTERRUPTED)
+    return lines
+
+
+def _counts(report: Report) -> str:
+    if not (report.uploaded or report.reused or report.files_changed or report.failures):
+        return "no local images"
+    links = f"{report.links_rewritten} link{'' if report.links_rewritten == 1 else 's'}"
+    counts = [f"{len(report.uploaded)} uploaded", f"{links} rewritten"]
+    if report.failures:
+        counts.append(f"{len(report.failures)} failed")
+    return ", ".join(counts)
+
+
+def json_text(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """The report as `--json` prints it."""
+    return {
+        "exit_status": report.exit_status(),
+        "dry_run": report.dry_run,
+        "files_scanned": report.files_scanned,
+        "files_changed": [display_path(p) for p in report.files_changed],
+        "links_rewritten": report.links_rewritten,
+        "uploaded": [{"image": display_path(u.image), "url": u.url} for u in report.uploaded],
+        "reused": report.reused,
+        "would_upload": [display_path(p) for p in report.would_upload],
+        "pending": [
+            {"file": display_path(p.where.path), "line": p.where.line, "reference": p.reference}
+            for p in report.pending
+        ],
+        "failures": [failure_document(f) for f in report.failures],
+        "warnings": [{"image": n.image, "warning": n.text} for n in report.warnings],
+    }
+
+
+def failure_document(failure: Failure) -> dict[str, Any]:
+    return {
+        "file": display_path(failure.where.path),
+        "line": failure.where.line,
+        "image": failure.image,
+        "reason": failure.reason,
+    }
+
+
+def github_annotations(report: Report) -> Iterator[str]:
+    """An error annotation for each local image reference left and each failure."""
+    for pending in report.pending:
+        yield error_command(
+            f"local image {pending.reference} is not uploaded yet: run `imgsync` to upload "
+            "it and point the reference at its URL",
+            title="imgsync: local image",
+            where=pending.where,
+        )
+    for failure in report.failures:
+        message = f"{failure.image}: {failure.reason}" if failure.image else failure.reason
+        yield error_command(message, title="imgsync", where=failure.where)
+
+
+def error_command(message: str, *, title: str, where: Location) -> str:
+    """One `::error` workflow command that annotates `where` (file, and line when known)."""
+    properties = {"file": display_path(where.path)}
+    if where.line is not None:
+        properties["line"] = str(where.line)
+    properties["title"] = title
+    joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+    return f"::error {joined}::{escape_data(message)}"
+
+
+def escape_data(text: str) -> str:
+    """A workflow command's message, escaped (`%` first, so escapes are not escaped again)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value, escaped."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
