@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 from .arguments import build_parser, with_default_command
 from .config import Settings, load_settings
 from .errors import CacheError, ConfigError, ImgsyncError
-from .render import Output, annotations_output, report_output
+from .render import Output, annotations_output, report_output, upload_output
 from .report import EXIT_INTERRUPTED, EXIT_USAGE
 from .starter_config import write_starter_config
 
@@ -77,14 +77,15 @@ def _run(args: argparse.Namespace) -> int:
             )
             return EXIT_USAGE
 
-        return upload_files(
+        outcome = upload_files(
             [Path(p) for p in args.files],
             settings,
             host_name=args.host,
-            output=args.format,
-            as_json=args.json,
             progress=_progress(args),
         )
+        # The URLs are flushed at once (Typora reads them); a JSON document never was.
+        _show(upload_output(outcome, output=args.format, as_json=args.json), flush=not args.json)
+        return outcome.exit_status()
     from .pipeline import sync
 
     # A factory: a run with nothing to upload never sets up a progress display.
@@ -128,9 +129,11 @@ def _progress(args: argparse.Namespace) -> Progress:
     )
 
 
-def _show(output: Output) -> None:
+def _show(output: Output, *, flush: bool = False) -> None:
     """Write what the renderer returned: stdout's lines first, then stderr's."""
     sys.stdout.write("".join(f"{line}\n" for line in output.stdout))
+    if flush:
+        sys.stdout.flush()
     for line in output.stderr:
         print(line, file=sys.stderr)
 

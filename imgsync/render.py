@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .report import Failure, Location, Notice, Report, display_path
+from .report import Failure, Location, Notice, Report, UploadOutcome, display_path
 
 INTERRUPTED = (
     "interrupted: finished uploads were recorded and their references rewritten; "
@@ -140,6 +140,30 @@ def _counts(report: Report) -> str:
     return ", ".join(counts)
 
 
+def upload_output(outcome: UploadOutcome, *, output: str = "url", as_json: bool = False) -> Output:
+    """`imgsync upload`: a line per file named on stdout, in that order, only if none failed:
+    Typora pairs the last N lines with its N images, so a partial list could pair wrongly.
+    Otherwise the URLs that are known go to stderr beside the errors."""
+    complete = not (outcome.failures or outcome.interrupted)
+    out: list[str] = []
+    err: list[str] = []
+    if as_json:
+        out.append(json_text(upload_document(outcome)))
+    elif complete:
+        out = [
+            f"![{u.file.stem}]({u.url})" if output == "markdown" else u.url for u in outcome.urls
+        ]
+    else:
+        err = [f"uploaded {u.file} -> {u.url}" for u in outcome.urls]
+    err += [f"error: {failure_text(failure)}" for failure in outcome.failures]
+    if outcome.failures and not outcome.interrupted and not as_json:
+        err.append(
+            f"imgsync: {len(outcome.failures)} of {outcome.files_named} file(s) failed; "
+            "no URL printed on stdout"
+        )
+    return Output(tuple(out), tuple(err))
+
+
 def json_text(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
 
@@ -161,6 +185,14 @@ def report_document(report: Report) -> dict[str, Any]:
         ],
         "failures": [failure_document(f) for f in report.failures],
         "warnings": [{"image": n.image, "warning": n.text} for n in report.warnings],
+    }
+
+
+def upload_document(outcome: UploadOutcome) -> dict[str, Any]:
+    """`imgsync upload --json`: each file's URL in the order named, and the failures."""
+    return {
+        "uploads": [{"file": str(u.file), "url": u.url} for u in outcome.urls],
+        "failures": [failure_document(f) for f in outcome.failures],
     }
 
 

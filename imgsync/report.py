@@ -109,6 +109,31 @@ class Report:
         return ", ".join(parts)
 
 
+@dataclass(frozen=True)
+class FileURL:
+    """A file named to `imgsync upload` and its URL, uploaded now or found in the cache."""
+
+    file: Path  # as named on the command line
+    url: str
+
+
+@dataclass
+class UploadOutcome:
+    """What `imgsync upload` did: the URLs in the order the files were named, and what failed."""
+
+    files_named: int = 0  # a file named twice counts twice, as it gets two lines
+    urls: list[FileURL] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    interrupted: bool = False
+
+    def exit_status(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.failures:
+            return EXIT_FAILED
+        return EXIT_OK
+
+
 def display_path(path: Path) -> str:
     """A path as the user would type it: relative to the current folder when inside it."""
     try:
