@@ -1,11 +1,4 @@
-"""What the user reads: a run's report turned into lines and JSON documents, nothing printed.
-
-The front ends (cli.py, watch.py) only write these lines to the stream they belong on.
-GitHub annotations escape as actions/toolkit does (packages/core/src/command.ts), which
-the runner undoes (src/Runner.Common/ActionCommand.cs): in the message `%`, CR and LF
-become %25, %0D and %0A; in a property value `:` and `,` also become %3A and %2C, since
-they separate the properties from each other and from the message.
-"""
+"""What the user reads: reports turned into lines and JSON documents; nothing here prints."""
 
 from __future__ import annotations
 
@@ -229,6 +222,9 @@ def error_command(message: str, *, title: str, where: Location) -> str:
     return f"::error {joined}::{escape_data(message)}"
 
 
+# The escaping of actions/toolkit (packages/core/src/command.ts), which the runner undoes
+# (src/Runner.Common/ActionCommand.cs): in the message `%`, CR and LF become %25, %0D and %0A;
+# in a property value `:` and `,` also become %3A and %2C, as they separate the properties.
 def escape_data(text: str) -> str:
     """A workflow command's message, escaped (`%` first, so escapes are not escaped again)."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
