@@ -96,7 +96,28 @@ def summary_lines(report: Report, command: Literal["check", "sync"]) -> list[str
     """The closing line of `check` or of a sync, and the note that Ctrl-C cut the sync short."""
     if command == "check":
         return [check_summary(report)]
-    return [report.summary(), *([INTERRUPTED] if report.interrupted else [])]
+    return [sync_summary(report), *([INTERRUPTED] if report.interrupted else [])]
+
+
+def sync_summary(report: Report) -> str:
+    """The one-line account of a sync (or a dry run), the last line a sync prints."""
+    if report.dry_run:
+        return (
+            f"dry run: {len(report.pending)} local image reference(s) in "
+            f"{len({p.where.path for p in report.pending})} file(s) would be rewritten, "
+            f"{len(report.would_upload)} image(s) uploaded; nothing was changed"
+        )
+    if not (report.uploaded or report.reused or report.files_changed or report.failures):
+        return f"nothing to do: no local images in {report.files_scanned} file(s)"
+    parts = [
+        f"{len(report.uploaded)} uploaded",
+        f"{report.reused} already on the host",
+        f"{report.links_rewritten} link(s) rewritten in {len(report.files_changed)} file(s)",
+        f"{report.files_scanned} file(s) scanned",
+    ]
+    if report.failures:
+        parts.append(f"{len(report.failures)} failed")
+    return ", ".join(parts)
 
 
 def check_summary(report: Report) -> str:
@@ -116,7 +137,7 @@ def watch_round_lines(report: Report, *, post: Path | None, quiet: bool = False)
     lines += [f"error: {failure_text(failure)}" for failure in report.failures]
     if not quiet:
         lines.append(
-            report.summary() if post is None else f"{display_path(post)}: {_counts(report)}"
+            sync_summary(report) if post is None else f"{display_path(post)}: {_counts(report)}"
         )
     if report.interrupted:
         lines.append(WATCH_INTERRUPTED)

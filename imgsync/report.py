@@ -86,28 +86,6 @@ class Report:
             return EXIT_WORK_LEFT
         return EXIT_OK
 
-    # The one sentence of wording outside render.py: callers (tests too) read it off the
-    # Report, and it can't call into render.py, which imports this module.
-    def summary(self) -> str:
-        """The one-line account of a sync; render.py ends a sync's lines with it."""
-        if self.dry_run:
-            return (
-                f"dry run: {len(self.pending)} local image reference(s) in "
-                f"{len({p.where.path for p in self.pending})} file(s) would be rewritten, "
-                f"{len(self.would_upload)} image(s) uploaded; nothing was changed"
-            )
-        if not (self.uploaded or self.reused or self.files_changed or self.failures):
-            return f"nothing to do: no local images in {self.files_scanned} file(s)"
-        parts = [
-            f"{len(self.uploaded)} uploaded",
-            f"{self.reused} already on the host",
-            f"{self.links_rewritten} link(s) rewritten in {len(self.files_changed)} file(s)",
-            f"{self.files_scanned} file(s) scanned",
-        ]
-        if self.failures:
-            parts.append(f"{len(self.failures)} failed")
-        return ", ".join(parts)
-
 
 @dataclass(frozen=True)
 class FileURL:
