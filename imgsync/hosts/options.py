@@ -163,4 +163,3 @@ def _word(value: object, also: type) -> str:
     if isinstance(value, str) or type(value) is int or type(value) is also:
         return str(value).strip().lower()
     return ""
-
