@@ -13,9 +13,9 @@ import signal
 import subprocess
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 import pytest
@@ -37,10 +37,18 @@ SIZE_LIMIT_KB = 64
 CONFIG = Path("imgsync.toml")  # the file named in ConfigErrors
 
 
+class HostClass(Protocol):
+    """A host class: its type name, and a call that builds a host from a profile."""
+
+    type_name: str
+
+    def __call__(self, profile: HostProfile, http: httpx.Client, /) -> Host: ...
+
+
 class HostContract(ABC):
     """Subclass as `TestXxxContract` and fill in the hooks."""
 
-    host_class: ClassVar[Callable[[HostProfile, httpx.Client], Host]]
+    host_class: ClassVar[HostClass]
     secret = ""  # the credential that must never be shown
     wrong_secret = ""  # a credential of the right shape that the fake rejects
     # The fake's editions or reply styles: every contract test runs against each.
@@ -63,8 +71,7 @@ class HostContract(ABC):
         return self.host_class(HostProfile("t", self.type_name(), options, CONFIG), http)
 
     def type_name(self) -> str:
-        name: str = getattr(self.host_class, "type_name")  # noqa: B009 (a Callable in the type)
-        return name
+        return self.host_class.type_name
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         # Collection calls this on an instance of each subclass: its variants, its tables.

@@ -14,7 +14,7 @@ from imgsync.hosts.base import Host, UploadRequest
 from imgsync.hosts.chevereto import CheveretoHost
 from imgsync.hosts.lsky import LskyHost
 from imgsync.hosts.pichub import PicHubHost
-from imgsync.testing.fake_chevereto import FakeChevereto
+from imgsync.testing.fake_chevereto import Edition, FakeChevereto
 from imgsync.testing.fake_lsky import FakeLsky
 from imgsync.testing.fake_pichub import FakePicHub
 from imgsync.testing.http import FakeServer
@@ -79,8 +79,7 @@ class TestCheveretoContract(HostContract):
     variants = ("v4", "free")
     secret_header = "X-API-Key"
     secret_faults = ("flood", "500", "502", "html", "reset", "hang")
-    fake_command = ("imgsync.testing.fake_chevereto", "--key", "K", "--edition", "free")
-    fake_command += ("--quiet",)
+    fake_command = ("imgsync.testing.fake_chevereto", "--key", "K", "--edition", "free", "--quiet")
     rate_limit_fault = "flood"
     bad_options = (
         ({"url": CHEVERETO_API, "key": "k", "colour": "red"}, "unknown key 'colour'"),
@@ -111,7 +110,7 @@ class TestCheveretoContract(HostContract):
     )
 
     def start_fake(self, variant: str) -> FakeServer[Any]:
-        edition = "free" if variant == "free" else "v4"
+        edition: Edition = "free" if variant == "free" else "v4"
         return FakeChevereto(api_key=CHEVERETO_KEY, max_size_kb=SIZE_LIMIT_KB, edition=edition)
 
     def options(self, url: str, secret: str) -> dict[str, Any]:
