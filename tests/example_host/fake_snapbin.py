@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
+from imgsync.testing.command_line import fake_parser, serve
 from imgsync.testing.http import (
     FakeServer,
     GenericFault,
@@ -16,7 +16,6 @@ from imgsync.testing.http import (
     html_reply,
     json_reply,
     not_found,
-    serve_until_interrupted,
 )
 
 DEFAULT_TOKEN = "sb_exampleTokenXXXXXXXXXXXXXXXXXXXX"
@@ -77,16 +76,10 @@ class FakeSnapbin(FakeServer[Fault]):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve a fake Snapbin until Ctrl-C: `python -m tests.example_host.fake_snapbin`."""
-    parser = argparse.ArgumentParser(prog="python -m tests.example_host.fake_snapbin")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser = fake_parser("tests.example_host.fake_snapbin")
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the one valid bearer token")
-    parser.add_argument("--quiet", action="store_true", help="don't log requests")
     args = parser.parse_args(argv)
-    fake = FakeSnapbin(
-        token=args.token, host=args.host, port=args.port, log_requests=not args.quiet
-    )
-    return serve_until_interrupted(fake)
+    return serve(args, FakeSnapbin, token=args.token)
 
 
 if __name__ == "__main__":
