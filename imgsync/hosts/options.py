@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
 from ..errors import ConfigError
+from ._http import whole_number
 from .profile import HostProfile
 
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -149,13 +150,6 @@ class ProfileOptions:
         if not items:
             self.bad(f"{key!r} is empty; remove the key to send no {key}")
         return items
-
-
-def whole_number(value: object) -> int | None:
-    """A whole number from a number or a digit string; None for anything else (bools too)."""
-    if isinstance(value, str):
-        return int(value) if value.strip().isdecimal() else None
-    return value if type(value) is int else None
 
 
 def _word(value: object, also: type) -> str:
