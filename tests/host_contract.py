@@ -104,6 +104,9 @@ class HostContract(ABC):
     # (options, words the ConfigError must hold): the host's own checks, one test each.
     bad_options: ClassVar[tuple[tuple[dict[str, Any], str], ...]] = ()
     fake_command: ClassVar[tuple[str, ...]] = ()  # `python -m` arguments, its secret "T"
+    # What the error for a page that is not the API's must hold: the host's name, its base.
+    api_words: ClassVar[tuple[str, ...]] = ()
+    server_error_words = ""  # the host's own words in the fake's JSON 500
     rate_limit_fault = "429"  # the fault that makes the fake answer "slow down"
     # What a file that can't be read raises: a batch host fails that file alone, as a HostError.
     unreadable_error: type[ImgsyncError] = ImageError
@@ -243,6 +246,73 @@ class HostContract(ABC):
             self.make_host(fake, http).upload(gone)
 
         assert fake.requests == 0
+
+    # ---- server failures and wrong replies --------------------------------------------
+
+    def test_a_json_500_is_transient_with_the_hosts_words(
+        self, fake: FakeServer[Any], http: httpx.Client, tmp_path: Path
+    ) -> None:
+        fake.fail_next("500")
+        host = self.make_host(fake, http)
+
+        error = self.upload_error(host, self.image_at(tmp_path, 0))
+
+        assert isinstance(error, TransientHostError) and error.retryable
+        assert (error.status, error.host_message) == (500, self.server_error_words)
+        assert host.upload(self.request_for(self.image_at(tmp_path, 1))).url  # only that one
+
+    def test_an_html_502_is_transient_and_quotes_the_page(
+        self, fake: FakeServer[Any], http: httpx.Client, image: Path
+    ) -> None:
+        fake.fail_next("502")
+
+        error = self.upload_error(self.make_host(fake, http), image)
+
+        assert isinstance(error, TransientHostError) and error.status == 502
+        assert "'<!DOCTYPE html> <html> <head><title>502 Bad Gateway</title>" in error.message
+        assert "\n" not in error.message
+
+    def test_an_html_page_in_a_200_is_a_clear_error(
+        self, fake: FakeServer[Any], http: httpx.Client, image: Path
+    ) -> None:
+        fake.fail_next("html")  # the site's front page, as if 'url' missed the API
+
+        error = self.upload_error(self.make_host(fake, http), image)
+
+        assert type(error) is HostError and error.status == 200
+        assert all(words in error.message for words in self.api_words)
+        assert "It began: '<!DOCTYPE html>" in error.message and "\n" not in error.message
+
+    @pytest.mark.parametrize("slow", ["latency", "hang"])
+    def test_a_silent_host_times_out_as_transient(
+        self, fake: FakeServer[Any], http: httpx.Client, tmp_path: Path, slow: str
+    ) -> None:
+        if slow == "latency":
+            fake.latency = 5.0  # the stop() at teardown wakes the waiting handler
+        else:
+            fake.fail_next("hang")
+        settings = HttpSettings(connect_timeout=2.0, read_timeout=0.2, write_timeout=2.0)
+        with make_http_client(settings) as client:
+            host = self.make_host(fake, client)
+
+            error = self.upload_error(host, self.image_at(tmp_path, 0))
+
+            assert isinstance(error, TransientHostError)
+            assert error.message == f"{fake.url} did not answer in time"
+            fake.latency = 0.0
+            assert host.upload(self.request_for(self.image_at(tmp_path, 1))).url  # off any budget
+
+    def test_a_reset_connection_is_transient(
+        self, fake: FakeServer[Any], http: httpx.Client, tmp_path: Path
+    ) -> None:
+        fake.fail_next("reset")
+        host = self.make_host(fake, http)
+
+        error = self.upload_error(host, self.image_at(tmp_path, 0))
+
+        assert isinstance(error, TransientHostError)
+        assert error.message.startswith(f"could not reach {fake.url}: ")
+        assert host.upload(self.request_for(self.image_at(tmp_path, 1))).url  # a new connection
 
     # ---- the secret stays secret ------------------------------------------------------
 

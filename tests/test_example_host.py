@@ -22,6 +22,8 @@ class TestSnapbinContract(HostContract):
     secret = TOKEN
     wrong_secret = "sb_" + "w" * 34
     secret_faults = ("429", "500", "502", "html", "reset", "hang")
+    api_words = ("not from the Snapbin API", "/api/v1")
+    server_error_words = "Internal error"
     fake_command = ("tests.example_host.fake_snapbin", "--token", "T", "--quiet")
     bad_options = (
         ({"url": API, "token": "t", "album": 3}, "unknown key 'album'"),

@@ -34,6 +34,8 @@ class TestLskyContract(HostContract):
     secret = LSKY_TOKEN
     wrong_secret = "2|" + "w" * 40
     secret_faults = ("429", "quota", "500", "502", "redirect", "html")
+    api_words = ("not from the Lsky API", "/api/v1", "Welcome to Lsky Pro")
+    server_error_words = "Server Error"
     fake_command = ("imgsync.testing.fake_lsky", "--token", "T")
     bad_options = (
         ({"url": "https://x/api/v1", "colour": "red"}, "unknown key 'colour'"),
@@ -79,6 +81,8 @@ class TestCheveretoContract(HostContract):
     variants = ("v4", "free")
     secret_header = "X-API-Key"
     secret_faults = ("flood", "500", "502", "html", "reset", "hang")
+    api_words = ("not from the Chevereto API", "/api/1")
+    server_error_words = "Internal server error"
     fake_command = ("imgsync.testing.fake_chevereto", "--key", "K", "--edition", "free", "--quiet")
     rate_limit_fault = "flood"
     bad_options = (
@@ -141,6 +145,8 @@ class TestPicHubContract(HostContract):
     wrong_secret = "ph_" + "w" * 36
     variants = ("object+error_object", "list+flat")
     secret_faults = ("500", "502", "html", "reset", "hang", "429")
+    api_words = ("not from the PicHub API", "/api/v1")
+    server_error_words = "Internal server error"
     fake_command = ("imgsync.testing.fake_pichub", "--token", "T", "--quiet")
     unreadable_error = HostError
     bad_options = (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +15,6 @@ from imgsync.errors import (
     AuthError,
     HostError,
     RateLimited,
-    TransientHostError,
 )
 from imgsync.hosts import create_host
 from imgsync.hosts.base import (
@@ -490,35 +488,6 @@ def test_the_uploader_waits_in_line_through_the_windows(
 # Server failures and wrong replies
 
 
-def test_an_html_page_in_a_200_is_a_clear_error(
-    fake_pichub: FakePicHub, http_client: httpx.Client, make_png: MakePng
-) -> None:
-    fake_pichub.fail_next("html")
-    err = upload_error(pichub_host(fake_pichub, http_client), request_for(make_png()))
-    assert type(err) is HostError and err.status == 200
-    assert "not from the PicHub API" in err.message and "It began: '<!DOCTYPE html>" in err.message
-
-
-def test_an_html_502_is_transient_and_quotes_the_page(
-    fake_pichub: FakePicHub, http_client: httpx.Client, make_png: MakePng
-) -> None:
-    fake_pichub.fail_next("502")
-    err = upload_error(pichub_host(fake_pichub, http_client), request_for(make_png()))
-    assert isinstance(err, TransientHostError) and err.status == 502
-    assert "<title>502 Bad Gateway</title>" in err.message
-
-
-def test_a_json_500_is_transient_with_the_host_words(
-    fake_pichub: FakePicHub, http_client: httpx.Client, make_png: MakePng
-) -> None:
-    fake_pichub.fail_next("500")
-    host = pichub_host(fake_pichub, http_client)
-    err = upload_error(host, request_for(make_png()))
-    assert isinstance(err, TransientHostError)
-    assert (err.status, err.host_message) == (500, "Internal server error")
-    assert host.upload(request_for(make_png())).url  # only that one failed
-
-
 @pytest.mark.parametrize(
     ("reply", "cls", "words"),
     [
@@ -540,30 +509,6 @@ def test_other_replies_become_advice(
 ) -> None:
     err = upload_error(mock_host(lambda request: reply), request_for(make_png()))
     assert type(err) is cls and words in str(err)
-
-
-def test_a_silent_host_times_out_as_transient(
-    fake_pichub: FakePicHub, http_settings: HttpSettings, make_png: MakePng
-) -> None:
-    fake_pichub.fail_next("hang")
-    settings = dataclasses.replace(http_settings, read_timeout=0.2)
-    with make_http_client(settings) as client:
-        host = pichub_host(fake_pichub, client)
-        err = upload_error(host, request_for(make_png()))
-        assert isinstance(err, TransientHostError)
-        assert err.message == f"{fake_pichub.url} did not answer in time"
-        assert host.upload(request_for(make_png())).url  # the hung files are off the budget
-
-
-def test_a_reset_connection_is_transient(
-    fake_pichub: FakePicHub, http_client: httpx.Client, make_png: MakePng
-) -> None:
-    fake_pichub.fail_next("reset")
-    host = pichub_host(fake_pichub, http_client)
-    err = upload_error(host, request_for(make_png()))
-    assert isinstance(err, TransientHostError)
-    assert err.message.startswith(f"could not reach {fake_pichub.url}: ")
-    assert host.upload(request_for(make_png())).url
 
 
 def test_an_unreadable_file_fails_alone(
