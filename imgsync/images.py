@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from .errors import ImageError
 from .markdown.destinations import LocalTarget
+from .sizes import human_size
 
 _CHUNK = 1 << 20
 # Types by their first bytes: (extension, MIME type). Extensions are never trusted.
@@ -124,7 +125,7 @@ def check_size(size: int, max_size: int | None) -> None:
         raise ImageError("is an empty file, not an image")
     if max_size is not None and size > max_size:
         raise ImageError(
-            f"is {_human(size)}, above the size limit of {_human(max_size)} (max_size)"
+            f"is {human_size(size)}, above the size limit of {human_size(max_size)} (max_size)"
         )
 
 
@@ -152,14 +153,3 @@ def _shown(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def _human(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    value, unit = size / 1024, "KB"
-    for bigger in ("MB", "GB"):
-        if value < 1024:
-            break
-        value, unit = value / 1024, bigger
-    return f"{value:.1f} {unit}"

@@ -98,3 +98,11 @@ def retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def whole_number(value: object) -> int | None:
+    """A whole number from a header, or from a setting (a number, or text: `${VAR}` expands to
+    text); None for anything else, bools included."""
+    if isinstance(value, str):
+        return int(value) if value.strip().isdecimal() else None
+    return value if type(value) is int else None

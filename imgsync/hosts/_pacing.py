@@ -10,7 +10,7 @@ import httpx
 
 from ..errors import HostError, Interrupted
 from ..stop_signal import stopped
-from ._http import HostErrors, retry_after
+from ._http import HostErrors, retry_after, whole_number
 
 
 class RateBudget:
@@ -116,10 +116,3 @@ def reset_at(headers: httpx.Headers, now: float) -> float | None:
     if reset > 1e11:  # milliseconds, as some servers send
         return reset / 1000
     return reset if reset > 1e9 else now + reset  # a count of seconds, as others send
-
-
-def whole_number(value: object) -> int | None:
-    """A whole number from a header; None for anything else."""
-    if isinstance(value, str):
-        return int(value) if value.strip().isdigit() else None
-    return None

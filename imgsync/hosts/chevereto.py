@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, NoReturn
+from collections.abc import Mapping
+from typing import ClassVar, NoReturn
 
 import httpx
 
-from ..errors import AuthError, ConfigError, HostError, ImageError, TransientHostError
-from ._http import REDIRECTS, HostErrors, json_object, retry_after
+from ..errors import AuthError, HostError
+from ..sizes import human_size
 from .base import HostProfile, UploadRequest, UploadResult
+from .kit import KitHost, ProfileOptions, ReplyRules, json_object, text
 
 _OPTIONS = (
     "album_id",
@@ -28,8 +30,6 @@ _TITLE_LIMIT = 100  # Chevereto keeps 100 characters of a title; long alt text i
 _EXPIRATION_RE = re.compile(
     r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?"
 )
-Complain = Callable[[str], NoReturn]
-_NSFW = {"1": "1", "0": "0", "true": "1", "false": "0", "yes": "1", "no": "0"}
 _DUPLICATE = (
     "Chevereto refused this image as a duplicate: this exact image was uploaded to this Chevereto "
     "from this address within the last 24 hours, but imgsync's cache has no record of it (the "
@@ -68,14 +68,25 @@ _ERRORS: dict[int, tuple[type[HostError], str]] = {
         "account or address; ask the site's admin",
     ),
 }
-_STATUS_ADVICE = {
-    404: "the host answered 404 Not Found: 'url' is probably wrong (it should end in /api/1)",
-    413: "the server refused the file as too large (HTTP 413; probably a proxy's body-size limit "
-    "in front of Chevereto): shrink the image or set max_size",
-}
-_REDIRECT = (
-    "the host redirected the upload to {where}: check 'url' (https:// rather than http://? the "
-    "API base, ending in /api/1?)"
+_REPLIES = ReplyRules(
+    api="Chevereto",
+    base="…/api/1",
+    redirect=(
+        HostError,
+        "the host redirected the upload to {where}: check 'url' (https:// rather than http://? "
+        "the API base, ending in /api/1?)",
+    ),
+    late_statuses={
+        404: (
+            HostError,
+            "the host answered 404 Not Found: 'url' is probably wrong (it should end in /api/1)",
+        ),
+        413: (
+            HostError,
+            "the server refused the file as too large (HTTP 413; probably a proxy's body-size "
+            "limit in front of Chevereto): shrink the image or set max_size",
+        ),
+    },
 )
 _MODERATION = (
     "Chevereto holds this image for moderation, so it has no image URL yet: the link written is "
@@ -84,90 +95,50 @@ _MODERATION = (
 )
 
 
-class CheveretoHost:
+class CheveretoHost(KitHost):
     """Uploads to Chevereto V4 or Chevereto Free, whichever answers, with one configuration."""
 
     type_name: ClassVar[str] = "chevereto"
+    secret_option: ClassVar[str] = "key"
 
     def __init__(self, profile: HostProfile, http: httpx.Client) -> None:
-        self._url, self._key, self._title, self._fields = _read_options(profile)
-        self._http = http
-        self._errors = HostErrors(self.identity, (self._key,))
-
-    def __repr__(self) -> str:
-        # Spelled out so the key can never appear in a repr.
-        return f"CheveretoHost({self._url!r}, key=set)"
-
-    @property
-    def identity(self) -> str:
-        return f"chevereto {self._url}"
-
-    @property
-    def max_size(self) -> int | None:
-        # The limit is an admin setting the API does not expose.
-        return None
+        url, self._key, self._title, self._fields = _read_options(profile)
+        super().__init__(url, self._key, http)
 
     def upload(self, request: UploadRequest) -> UploadResult:
         # V4 reads the header, Free only the form field: send both (never the URL query, which
         # servers log). `format=json` because txt and redirect answer even errors with HTTP 200.
-        headers = {"Accept": "application/json", "X-API-Key": self._key}
+        headers = {"X-API-Key": self._key}
         data = {"key": self._key, "format": "json"} | self._fields
         title = self._title or " ".join(request.alt.split())[:_TITLE_LIMIT]
         if title:
             data["title"] = title
-        try:
-            stream = request.path.open("rb")
-        except OSError as exc:
-            raise ImageError(f"{request.path} can't be read: {exc.strerror or exc}") from None
-        with stream, self._errors.transport(self._url):
-            response = self._http.post(
-                f"{self._url}/upload",
-                headers=headers,
-                data=data,
-                files={"source": (request.filename, stream, request.mime)},
-            )
+        with self.open(request) as stream:
+            files = {"source": (request.filename, stream, request.mime)}
+            response = self.send(files, headers=headers, data=data)
         return self._result(response, request)
 
     def _result(self, response: httpx.Response, request: UploadRequest) -> UploadResult:
         code = response.status_code
         body = json_object(response)
         error = body.get("error") if body else None
-        said = _text(error.get("message")) if isinstance(error, Mapping) else None
-        if code in REDIRECTS or code == 429 or code >= 500:
-            self._fail_by_status(response, said)
+        said = text(error.get("message")) if isinstance(error, Mapping) else None
+        _REPLIES.check_status(self.errors, response, said)
         if body is not None and isinstance(error, Mapping):
             number = error.get("code")
             self._fail_chevereto(number if isinstance(number, int) else None, said, code, request)
         if body is None or body.get("status_code") != 200:
-            if code in _STATUS_ADVICE:
-                self._errors.fail(HostError, _STATUS_ADVICE[code], code)
-            advice = "the reply is not from the Chevereto API; is 'url' the API base (…/api/1)?"
-            quoted = self._errors.quote(response.text)
-            self._errors.fail(HostError, f"{advice} It began: {quoted}", code)
+            _REPLIES.not_the_api(self.errors, response, said)
         image = body.get("image")
         image = image if isinstance(image, Mapping) else {}
-        url, viewer, delete = (_text(image.get(k)) for k in ("url", "url_viewer", "delete_url"))
+        url, viewer, delete = (text(image.get(k)) for k in ("url", "url_viewer", "delete_url"))
         handle = {"delete_url": delete} if delete else {}
         if url:
             return UploadResult(url=url, handle=handle)
         if viewer:  # held for moderation: the viewer page is the only link there is
             warning = _MODERATION.format(viewer=viewer)
             return UploadResult(url=viewer, handle=handle, warning=warning)
-        self._errors.fail(HostError, "Chevereto reported success but sent no image URL", code)
-
-    def _fail_by_status(self, response: httpx.Response, said: str | None) -> NoReturn:
-        code = response.status_code
-        if code in REDIRECTS:
-            where = response.headers.get("Location", "elsewhere")
-            self._errors.fail(HostError, _REDIRECT.format(where=where), code, said)
-        if code == 429:
-            wait = retry_after(response.headers.get("Retry-After"))
-            self._errors.rate_limited("the host asks us to slow down (HTTP 429)", wait, code, said)
-        advice = f"the host had a server error (HTTP {code})"
-        if said:
-            self._errors.fail(TransientHostError, advice, code, said)
-        quoted = self._errors.quote(response.text)
-        self._errors.fail(TransientHostError, f"{advice}; it began: {quoted}", code)
+        self.errors.fail(HostError, "Chevereto reported success but sent no image URL", code)
 
     def _fail_chevereto(
         self, number: int | None, said: str | None, code: int, request: UploadRequest
@@ -175,85 +146,36 @@ class CheveretoHost:
         if number == 130 and said and "flood" in said.lower():
             # Per-address flood protection: a wait of unknown length, not a refusal.
             message = "Chevereto's flood protection is refusing uploads from this address for now"
-            self._errors.rate_limited(message, None, code, said)
+            self.errors.rate_limited(message, None, code, said)
         cls, advice = _ERRORS.get(number or 0, (HostError, "Chevereto refused the upload"))
         if number is not None and number not in _ERRORS:
             advice += f" (error {number})"
-        self._errors.fail(cls, advice.format(size=_size(request.size)), code, said)
-
-
-def _size(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    return f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+        self.errors.fail(cls, advice.format(size=human_size(request.size)), code, said)
 
 
 def _read_options(profile: HostProfile) -> tuple[str, str, str | None, dict[str, str]]:
     """Check a profile's options: (API base URL, key, fixed title or None, extra form fields)."""
-
-    def bad(problem: str) -> NoReturn:
-        raise ConfigError(f"host profile {profile.name!r}: {problem}", profile.source)
-
-    options = profile.options
-    for name in options:
-        if name not in _OPTIONS:
-            bad(f"unknown key {name!r} for type chevereto (known: {', '.join(_OPTIONS)})")
-    url = options.get("url")
-    if not isinstance(url, str) or not url.strip():
-        bad("'url' is required, e.g. 'https://img.example.org/api/1'")
-    url = url.strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        bad("'url' must start with http:// or https://")
-    if "?" in url or "#" in url:
-        bad("'url' must not hold a query or fragment; the API key goes in 'key'")
-    key = options.get("key")
-    # The value is never quoted in these messages: it is a secret.
-    if not isinstance(key, str) or not key.strip():
-        bad("'key' is required (is its variable set?): the API key from the site")
-    key = key.strip()
-    if not key.isascii() or not key.isprintable() or " " in key:
-        bad("'key' holds spaces or characters an API key can't have")
+    options = ProfileOptions(profile, _OPTIONS)
+    url = options.url(example="https://img.example.org/api/1", no_query="the API key goes in 'key'")
+    key = options.secret("key", what="an API key", hint="the API key from the site")
     fields: dict[str, str] = {}
     for name in ("album_id", "category_id", "description", "title"):
         if name in options:
-            value = options[name]
-            # Numbers are fine for ids; `${VAR}` expansion always yields text anyway.
-            numeric = name.endswith("_id") and type(value) is int
-            if not (isinstance(value, str) and value.strip()) and not numeric:
-                bad(f"{name!r} must be a non-empty string")
-            fields[name] = str(value).strip()
+            # Ids may be numbers; `${VAR}` expansion always yields text anyway.
+            least = -math.inf if name.endswith("_id") else None
+            fields[name] = options.text(name, least=least)
     if "tags" in options:
-        fields["tags"] = _tags(options["tags"], bad)
+        reason = "Chevereto reads tags as a comma list"
+        fields["tags"] = ",".join(options.comma_list("tags", reason=reason))
     if "expiration" in options:
-        expiration = options["expiration"]
-        text = expiration.strip().upper() if isinstance(expiration, str) else ""
-        if not _EXPIRATION_RE.fullmatch(text):
-            bad("'expiration' must be an ISO-8601 duration such as 'PT5M' (5 minutes) or 'P3D'")
-        fields["expiration"] = text
+        expiration = options.raw("expiration")
+        duration = expiration.strip().upper() if isinstance(expiration, str) else ""
+        if not _EXPIRATION_RE.fullmatch(duration):
+            options.bad(
+                "'expiration' must be an ISO-8601 duration such as 'PT5M' (5 minutes) or 'P3D'"
+            )
+        fields["expiration"] = duration
     if "nsfw" in options:
-        nsfw = options["nsfw"]
-        word = str(nsfw).strip().lower() if isinstance(nsfw, str | int) else ""
-        if word not in _NSFW:
-            bad("'nsfw' must be true or false")
-        fields["nsfw"] = _NSFW[word]
+        fields["nsfw"] = "1" if options.flag("nsfw") else "0"
     title = fields.pop("title", None)
     return url, key, title, fields
-
-
-def _tags(value: Any, bad: Complain) -> str:
-    if isinstance(value, str):
-        tags = [tag.strip() for tag in value.split(",")]
-    elif isinstance(value, list) and all(isinstance(tag, str) for tag in value):
-        if any("," in tag for tag in value):
-            bad("'tags' entries can't hold commas (Chevereto reads tags as a comma list)")
-        tags = [tag.strip() for tag in value]
-    else:
-        bad("'tags' must be a list of strings or a comma-separated string")
-    tags = [tag for tag in tags if tag]
-    if not tags:
-        bad("'tags' is empty; remove the key to send no tags")
-    return ",".join(tags)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import hashlib
@@ -14,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from .command_line import fake_parser, serve
 from .http import (
     FakeServer,
     GenericFault,
@@ -24,7 +24,6 @@ from .http import (
     json_reply,
     not_found,
     redacted,
-    serve_until_interrupted,
 )
 
 DEFAULT_KEY = "chv_" + "f4k3" * 12  # the shape of a V4 user key
@@ -265,25 +264,20 @@ class FakeChevereto(FakeServer[Fault]):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve a fake Chevereto until Ctrl-C: `python -m imgsync.testing.fake_chevereto --port 0`."""
-    parser = argparse.ArgumentParser(prog="python -m imgsync.testing.fake_chevereto")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser = fake_parser("imgsync.testing.fake_chevereto")
     parser.add_argument("--key", default=DEFAULT_KEY, help="the one valid API key")
     parser.add_argument("--edition", choices=("v4", "free"), default="v4")
     parser.add_argument("--moderation", action="store_true", help="hold uploads for approval")
     parser.add_argument("--max-size-kb", type=float, default=2048)
-    parser.add_argument("--quiet", action="store_true", help="don't log requests")
     args = parser.parse_args(argv)
-    fake = FakeChevereto(
+    return serve(
+        args,
+        FakeChevereto,
         edition=args.edition,
         api_key=args.key,
         moderation=args.moderation,
         max_size_kb=args.max_size_kb,
-        host=args.host,
-        port=args.port,
-        log_requests=not args.quiet,
     )
-    return serve_until_interrupted(fake)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import html
 import math
@@ -12,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, get_args
 
+from .command_line import fake_parser, serve
 from .http import (
     FakeServer,
     GenericFault,
@@ -23,7 +23,6 @@ from .http import (
     not_found,
     parse_multipart,
     redacted,
-    serve_until_interrupted,
 )
 
 __all__ = ["DEFAULT_TOKEN", "FakeLsky", "Fault", "ReceivedUpload", "parse_multipart"]
@@ -279,9 +278,7 @@ class FakeLsky(FakeServer[Fault]):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve a fake Lsky until Ctrl-C: `python -m imgsync.testing.fake_lsky --port 0`."""
-    parser = argparse.ArgumentParser(prog="python -m imgsync.testing.fake_lsky")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser = fake_parser("imgsync.testing.fake_lsky")
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the one valid bearer token")
     parser.add_argument("--no-guest", action="store_true", help="refuse guest uploads")
     parser.add_argument("--max-size-kb", type=float, default=5120)
@@ -304,14 +301,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="500,502,reset,hang",
         help="comma list of the ways they fail: 429 quota 500 502 redirect html reset hang",
     )
-    parser.add_argument("--quiet", action="store_true", help="don't log requests")
     args = parser.parse_args(argv)
     faults = tuple(f for f in args.faults.split(",") if f)
     known = {name for member in get_args(Fault) for name in get_args(member)}
     unknown = sorted(set(faults) - known)
     if unknown:
         parser.error(f"unknown fault(s): {', '.join(unknown)}")
-    fake = FakeLsky(
+    return serve(
+        args,
+        FakeLsky,
         token=args.token,
         guest_uploads=not args.no_guest,
         max_size_kb=args.max_size_kb,
@@ -322,11 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         random_faults=faults,  # checked against Fault above
         latency=args.latency,
         latency_max=args.latency_max,
-        host=args.host,
-        port=args.port,
-        log_requests=not args.quiet,
     )
-    return serve_until_interrupted(fake)
 
 
 if __name__ == "__main__":

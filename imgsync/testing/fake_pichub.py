@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import hmac
@@ -14,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, NamedTuple
 
+from .command_line import fake_parser, serve
 from .http import (
     FakeServer,
     GenericFault,
@@ -23,7 +23,6 @@ from .http import (
     html_reply,
     json_reply,
     not_found,
-    serve_until_interrupted,
 )
 from .http import redacted as redact
 
@@ -370,18 +369,15 @@ def _number(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve a fake PicHub until Ctrl-C: `python -m imgsync.testing.fake_pichub --port 0`."""
-    parser = argparse.ArgumentParser(prog="python -m imgsync.testing.fake_pichub")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser = fake_parser("imgsync.testing.fake_pichub")
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the one valid bearer token")
     parser.add_argument("--upload-limit", type=int, default=10, help="files a window")
     parser.add_argument("--window-seconds", type=float, default=60.0)
     parser.add_argument("--max-size-mb", type=float, default=50)
     parser.add_argument("--response-style", default="object+error_object")
-    parser.add_argument("--quiet", action="store_true", help="don't log requests")
-    options = vars(parser.parse_args(argv))
-    quiet = options.pop("quiet")
-    return serve_until_interrupted(FakePicHub(**options, log_requests=not quiet))
+    args = parser.parse_args(argv)
+    options = {k: v for k, v in vars(args).items() if k not in ("host", "port", "quiet")}
+    return serve(args, FakePicHub, **options)
 
 
 if __name__ == "__main__":
