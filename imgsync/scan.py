@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from markdown_it.token import Token
 
@@ -65,12 +65,20 @@ class ImageRef:
         return self.kind != "link" or looks_like_image_path(target.path)
 
 
+class Problem(NamedTuple):
+    """Something at `line` (1-based) that can't be handled, and why: never a guess."""
+
+    # A NamedTuple rather than a dataclass: callers unpack it as `for line, reason in ...`.
+    line: int
+    reason: str
+
+
 @dataclass
 class ScanResult:
-    """The references of a text, and (line, reason) for those that can't be handled."""
+    """The references of a text, and the problems of those that can't be handled."""
 
     refs: list[ImageRef] = field(default_factory=list)
-    problems: list[tuple[int, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def local_refs(self) -> list[ImageRef]:
@@ -127,7 +135,7 @@ class _Scan:
         found = _MAYBE_REFERENCE.search(self.lines.text, begin, end)
         if found is not None:
             self.result.problems.append(
-                (
+                Problem(
                     self.lines.line_of(found.start()),
                     f"nested too deeply to be read ({MAX_NESTING} levels or more; a block "
                     "quote counts 1, a list 2): the images here are left as they are; "
@@ -155,7 +163,7 @@ class _Scan:
     def _html(self, html: str, offset: int) -> None:
         sources, problems = self.html.read(html)
         for position, reason in problems:
-            self.result.problems.append((self._line(offset + position), reason))
+            self.result.problems.append(Problem(self._line(offset + position), reason))
         for src in sources:
             self._add("html", offset + src.start, offset + src.end, html=src)
 
@@ -172,7 +180,8 @@ class _Scan:
         span = self.lines.span(to_source(start), to_source(end), seen, escaped_pipes)
         if span is None:
             what = "<img> source" if html else "destination"
-            self.result.problems.append((self._line(start), f"could not place this {what} exactly"))
+            reason = f"could not place this {what} exactly"
+            self.result.problems.append(Problem(self._line(start), reason))
             return
         begin, stop = span
         text = self.lines.text
@@ -203,7 +212,7 @@ class _Scan:
                 reason = "the `|` of this destination makes its line a table row: edit it by hand"
                 bad.update((i, reason) for i in here if "|" in refs[i].raw)
         for index, reason in sorted(bad.items()):
-            self.result.problems.append((refs[index].line, reason))
+            self.result.problems.append(Problem(refs[index].line, reason))
         self.result.refs = [ref for index, ref in enumerate(refs) if index not in bad]
 
     def _where(self, parent: str, content: str, lines: list[int]) -> _Where:
