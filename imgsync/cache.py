@@ -19,11 +19,11 @@ from .state.cache_file import (
     MD5_RE,
     VERSION,
     CacheEntry,
-    dump_document,
     read_document,
     read_legacy,
     utc_now,
 )
+from .state.cache_writer import RenderedEntries, dump_document
 from .state.lock import FileLock
 
 __all__ = ["LEGACY_NAME", "VERSION", "CacheEntry", "UploadCache", "lock_path", "utc_now"]
@@ -55,7 +55,7 @@ class UploadCache:
         self._seen = seen  # the file as last read or written: reload() skips it
         self._document: dict[str, Any] | None = None  # the document as this object last wrote it
         self._queued: list[tuple[str, str, CacheEntry]] = []  # recorded, not written yet
-        self._rendered: dict[tuple[str, str], Any] = {}  # (host, md5) -> (entry, its JSON)
+        self._rendered = RenderedEntries()
         self._last_queued = 0  # tickets: the count of entries ever queued...
         self._last_written = 0  # ...and of those written
 
