@@ -76,11 +76,12 @@ class UploadCache:
 
         An entry whose SHA-256 differs is an MD5 collision: a miss. For Lsky hosts an
         entry of the legacy cache with this SHA-256 also counts. Such a hit is not in
-        this cache yet (it has uploaded_at "" and size 0, which the legacy file doesn't
-        know); the caller takes it over by recording it, with what it knows filled in:
+        this cache yet (`taken_from_legacy_cache`; it has no size or time, which the
+        legacy file doesn't know); the caller takes it over by recording it, with what
+        it knows filled in:
 
             entry = cache.lookup(identity, md5, sha256)
-            if entry is not None and entry.uploaded_at == "":
+            if entry is not None and entry.taken_from_legacy_cache:
                 cache.record(identity, md5, dataclasses.replace(entry, size=size, ...))
         """
         with self._mutex:

@@ -49,6 +49,19 @@ class CacheEntry:
     uploaded_at: str  # UTC, "2026-11-23T11:30:05Z"; "" when unknown (legacy)
     source: str  # the image's path when it was uploaded, relative to the project
 
+    @classmethod
+    def from_legacy_cache(cls, url: str, sha256: str, source: str) -> CacheEntry:
+        """An upload the legacy Lsky cache knows, which knows neither its size nor its time."""
+        return cls(url, {}, 0, sha256, "", source)
+
+    @property
+    def taken_from_legacy_cache(self) -> bool:
+        """Whether this entry comes from the legacy Lsky cache, not from this one (yet).
+
+        The cache file has no field for it: such an entry, once recorded, gets its time.
+        """
+        return self.uploaded_at == ""
+
     def to_json(self) -> dict[str, Any]:
         """The entry as the cache file holds it."""
         return {
@@ -152,7 +165,7 @@ def read_legacy(path: Path) -> dict[str, CacheEntry]:
             raise _corrupt(path, f'{where} needs a "url" string (and "path", if any, a string)')
         if not _SHA256.fullmatch(sha256.lower()):
             raise _corrupt(path, f"entries[{sha256!r}]: the key is not a SHA-256 hex digest")
-        legacy[sha256.lower()] = CacheEntry(url, {}, 0, sha256.lower(), "", source)
+        legacy[sha256.lower()] = CacheEntry.from_legacy_cache(url, sha256.lower(), source)
     return legacy
 
 
