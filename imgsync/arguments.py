@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 
 from . import __version__
 
@@ -53,7 +54,6 @@ Ctrl-C stops watching: exit 0 (uploads already done are recorded).
 def with_default_command(argv: list[str]) -> list[str]:
     """Put the command first: `imgsync docs/` is `imgsync sync docs/`, and options written
     before the command (`imgsync --host b check .`) move after it."""
-    takes_value = {"--config", "--host", "--jobs", "-j", "--format"}
     index = 0
     while index < len(argv):
         token = argv[index]
@@ -63,8 +63,29 @@ def with_default_command(argv: list[str]) -> list[str]:
             return [token, *argv[:index], *argv[index + 1 :]]
         if token == "--" or not token.startswith("-"):
             break
-        index += 2 if token in takes_value else 1
+        index += 2 if token in _options_taking_a_value() else 1
     return ["sync", *argv]
+
+
+@functools.cache
+def _options_taking_a_value() -> frozenset[str]:
+    """Every option string, of any command, that is followed by a value (`--host NAME`).
+
+    Read off the parser, so that a new option can't be missing here; built only
+    when an option comes before the command, so `imgsync sync .` doesn't pay for it.
+    """
+    parser = build_parser()
+    parsers = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            parsers.extend(action.choices.values())
+    return frozenset(
+        option
+        for each in parsers
+        for action in each._actions
+        if action.nargs != 0  # flags (store_true, --help, --version) take none
+        for option in action.option_strings
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

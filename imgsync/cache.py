@@ -19,11 +19,11 @@ from .state.cache_file import (
     MD5_RE,
     VERSION,
     CacheEntry,
-    dump_document,
     read_document,
     read_legacy,
     utc_now,
 )
+from .state.cache_writer import RenderedEntries, dump_document
 from .state.lock import FileLock
 
 __all__ = ["LEGACY_NAME", "VERSION", "CacheEntry", "UploadCache", "lock_path", "utc_now"]
@@ -55,7 +55,7 @@ class UploadCache:
         self._seen = seen  # the file as last read or written: reload() skips it
         self._document: dict[str, Any] | None = None  # the document as this object last wrote it
         self._queued: list[tuple[str, str, CacheEntry]] = []  # recorded, not written yet
-        self._rendered: dict[tuple[str, str], Any] = {}  # (host, md5) -> (entry, its JSON)
+        self._rendered = RenderedEntries()
         self._last_queued = 0  # tickets: the count of entries ever queued...
         self._last_written = 0  # ...and of those written
 
@@ -76,11 +76,12 @@ class UploadCache:
 
         An entry whose SHA-256 differs is an MD5 collision: a miss. For Lsky hosts an
         entry of the legacy cache with this SHA-256 also counts. Such a hit is not in
-        this cache yet (it has uploaded_at "" and size 0, which the legacy file doesn't
-        know); the caller takes it over by recording it, with what it knows filled in:
+        this cache yet (`taken_from_legacy_cache`; it has no size or time, which the
+        legacy file doesn't know); the caller takes it over by recording it, with what
+        it knows filled in:
 
             entry = cache.lookup(identity, md5, sha256)
-            if entry is not None and entry.uploaded_at == "":
+            if entry is not None and entry.taken_from_legacy_cache:
                 cache.record(identity, md5, dataclasses.replace(entry, size=size, ...))
         """
         with self._mutex:

@@ -32,7 +32,7 @@ from .state.stamps import ImageFacts, Stamps
 if TYPE_CHECKING:
     from .images import LocalImage
     from .progress import Progress
-    from .scan import ImageRef, ScanResult
+    from .scan import ImageRef, Problem, ScanResult
 
 
 @dataclass
@@ -285,6 +285,6 @@ def _failure(path: Path, ref: ImageRef, reason: str) -> Failure:
     return Failure(Location(path, ref.line), ref.raw, reason)
 
 
-def _note_problems(path: Path, problems: list[tuple[int, str]], report: Report) -> None:
-    for line, reason in problems:
-        report.failures.append(Failure(Location(path, line), "", reason))
+def _note_problems(path: Path, problems: Sequence[Problem], report: Report) -> None:
+    for problem in problems:
+        report.failures.append(Failure(Location(path, problem.line), "", problem.reason))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from markdown_it.token import Token
 
@@ -30,9 +30,6 @@ from .markdown.source_lines import SourceLines
 # "definition": the `[label]: dest` of a reference image; one that only links use
 # is a "link", like any other link destination.
 RefKind = Literal["image", "link", "definition", "html"]
-# Content offset -> source offset (None: nowhere), and whether the content is a
-# table cell's, where markdown-it saw `|` for each `\|` of the source.
-_Where = tuple[Callable[[int], int | None], bool]
 
 # Cheap test before parsing: a text without any of these has no reference.
 _MAYBE_REFERENCE = re.compile(r"!\[|\]\s*[(\[:]|<img", re.IGNORECASE)
@@ -65,16 +62,34 @@ class ImageRef:
         return self.kind != "link" or looks_like_image_path(target.path)
 
 
+class Problem(NamedTuple):
+    """Something at `line` (1-based) that can't be handled, and why: never a guess."""
+
+    # A NamedTuple rather than a dataclass: callers unpack it as `for line, reason in ...`.
+    line: int
+    reason: str
+
+
 @dataclass
 class ScanResult:
-    """The references of a text, and (line, reason) for those that can't be handled."""
+    """The references of a text, and the problems of those that can't be handled."""
 
     refs: list[ImageRef] = field(default_factory=list)
-    problems: list[tuple[int, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def local_refs(self) -> list[ImageRef]:
         return [ref for ref in self.refs if ref.is_local]
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """A block's content as markdown-it saw it, and where it sits in the source."""
+
+    to_source: Callable[[int], int | None]  # content offset -> source offset (None: nowhere)
+    escaped_pipes: bool  # a table cell's: markdown-it saw `|` for each `\|` of the source
+    content: str
+    first_line: int  # 0-based
 
 
 def may_contain_references(text: str) -> bool:
@@ -97,8 +112,7 @@ class _Scan:
         self.html = HtmlReader()  # one for the document: a comment may span blocks
         self.labels: dict[str, tuple[str, bool]] = {}  # label -> (alt, used by an image)
         self.table_heads: list[int] = []
-        # The block being read: where its content sits, the content, its first line.
-        self.block: tuple[_Where, str, int] = ((lambda pos: None, False), "", 0)
+        self.block = _Block(lambda pos: None, False, "", 0)  # the block being read
 
     def run(self) -> None:
         env: dict[str, Any] = {}
@@ -107,13 +121,13 @@ class _Scan:
             if token.map is not None and token.type == "inline":
                 self._inline(token, parent)
             elif token.map is not None and token.type == "html_block":
-                where = self.lines.block_map(token.content, token.map, keep_last=True), False
-                self.block = where, token.content, token.map[0]
+                to_source = self.lines.block_map(token.content, token.map, keep_last=True)
+                self.block = _Block(to_source, False, token.content, token.map[0])
                 self._html(token.content, 0)
             elif token.nesting == 1:
                 parent = token.type if token.type != "heading_open" else f"heading{token.markup}"
         definitions = env.get("imgsync_definitions", {})
-        self.block = (self.lines.from_normalized, False), env.get("imgsync_source", ""), 0
+        self.block = _Block(self.lines.from_normalized, False, env.get("imgsync_source", ""), 0)
         for label, (alt, by_image) in self.labels.items():
             if label in definitions:
                 self._add("definition" if by_image else "link", *definitions[label], alt=alt)
@@ -127,7 +141,7 @@ class _Scan:
         found = _MAYBE_REFERENCE.search(self.lines.text, begin, end)
         if found is not None:
             self.result.problems.append(
-                (
+                Problem(
                     self.lines.line_of(found.start()),
                     f"nested too deeply to be read ({MAX_NESTING} levels or more; a block "
                     "quote counts 1, a list 2): the images here are left as they are; "
@@ -139,7 +153,7 @@ class _Scan:
         assert token.map is not None
         if parent == "th_open":
             self.table_heads.append(token.map[0])
-        self.block = self._where(parent, token.content, token.map), token.content, token.map[0]
+        self.block = self._block(parent, token.content, token.map)
         for child in token.children or []:
             if child.type == "html_inline" and "imgsync_start" in child.meta:
                 self._html(child.content, child.meta["imgsync_start"])
@@ -155,24 +169,26 @@ class _Scan:
     def _html(self, html: str, offset: int) -> None:
         sources, problems = self.html.read(html)
         for position, reason in problems:
-            self.result.problems.append((self._line(offset + position), reason))
+            self.result.problems.append(Problem(self._line(offset + position), reason))
         for src in sources:
             self._add("html", offset + src.start, offset + src.end, html=src)
 
     def _line(self, pos: int) -> int:
-        _, content, first = self.block
-        return first + content.count("\n", 0, pos) + 1
+        return self.block.first_line + self.block.content.count("\n", 0, pos) + 1
 
     def _add(
         self, kind: RefKind, start: int, end: int, *, alt: str = "", html: ImgSource | None = None
     ) -> None:
         """Record the destination at content[start:end] (what markdown-it saw), if placed."""
-        (to_source, escaped_pipes), content, _ = self.block
-        seen = content[start:end]
-        span = self.lines.span(to_source(start), to_source(end), seen, escaped_pipes)
+        block = self.block
+        seen = block.content[start:end]
+        span = self.lines.span(
+            block.to_source(start), block.to_source(end), seen, block.escaped_pipes
+        )
         if span is None:
             what = "<img> source" if html else "destination"
-            self.result.problems.append((self._line(start), f"could not place this {what} exactly"))
+            reason = f"could not place this {what} exactly"
+            self.result.problems.append(Problem(self._line(start), reason))
             return
         begin, stop = span
         text = self.lines.text
@@ -203,12 +219,14 @@ class _Scan:
                 reason = "the `|` of this destination makes its line a table row: edit it by hand"
                 bad.update((i, reason) for i in here if "|" in refs[i].raw)
         for index, reason in sorted(bad.items()):
-            self.result.problems.append((refs[index].line, reason))
+            self.result.problems.append(Problem(refs[index].line, reason))
         self.result.refs = [ref for index, ref in enumerate(refs) if index not in bad]
 
-    def _where(self, parent: str, content: str, lines: list[int]) -> _Where:
+    def _block(self, parent: str, content: str, lines: list[int]) -> _Block:
+        """The inline content of a `parent` block (a cell, a heading, ...) at `lines`."""
         if parent in ("th_open", "td_open"):
-            return self.lines.cell_map(content, lines[0]), True
+            return _Block(self.lines.cell_map(content, lines[0]), True, content, lines[0])
         if parent.startswith("heading#"):
-            return self.lines.heading_map(content, lines[0]), False
-        return self.lines.block_map(content, lines, keep_last=False), False
+            return _Block(self.lines.heading_map(content, lines[0]), False, content, lines[0])
+        to_source = self.lines.block_map(content, lines, keep_last=False)
+        return _Block(to_source, False, content, lines[0])

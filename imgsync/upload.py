@@ -85,7 +85,7 @@ def host_images(
                 continue
             report.reused += 1
             hosted.got_url(md5, entry.url)
-            if entry.uploaded_at == "" and not dry_run:  # taken over from the legacy cache
+            if entry.taken_from_legacy_cache and not dry_run:
                 cache.record(host.identity, md5, _entry(entry.url, {}, image, settings))
         if hosted.missing and not dry_run:
             _Uploads(hosted, host, cache, settings, report, progress).run(alts or {})

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from imgsync.cache import CacheEntry, UploadCache, utc_now
 from imgsync.errors import CacheError
-from imgsync.state.cache_file import dump_document
+from imgsync.state.cache_writer import RenderedEntries, dump_document
 from imgsync.state.lock import FileLock
 
 LSKY = "lsky https://img.example.com/api/v1"
@@ -539,7 +539,7 @@ def test_the_fast_writer_writes_what_json_dumps_would(
     def expected(document: dict[str, Any]) -> bytes:
         return (json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
 
-    rendered: dict[tuple[str, str], Any] = {}
+    rendered = RenderedEntries()
     assert dump_document(first, rendered) == expected(first)
     # The same memo across writes, as a cache object keeps it: entries kept, changed, added.
     for host, by_md5 in second["uploads"].items():

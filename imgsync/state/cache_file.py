@@ -1,9 +1,10 @@
-"""The cache file's format: its entries, read with advice on every fault, written diff-friendly.
+"""The cache file's format: its entries, read with advice on every fault.
 
     {"uploads": {HOST IDENTITY: {MD5: ENTRY}}, "version": 1}
 
 Keys sorted, two-space indents and a final newline keep the git diff of an upload
-to the lines of its entry. Keys written by a newer imgsync are kept as they are.
+to the lines of its entry (cache_writer.py). Keys written by a newer imgsync are
+kept as they are.
 """
 
 from __future__ import annotations
@@ -48,6 +49,19 @@ class CacheEntry:
     uploaded_at: str  # UTC, "2026-11-23T11:30:05Z"; "" when unknown (legacy)
     source: str  # the image's path when it was uploaded, relative to the project
 
+    @classmethod
+    def from_legacy_cache(cls, url: str, sha256: str, source: str) -> CacheEntry:
+        """An upload the legacy Lsky cache knows, which knows neither its size nor its time."""
+        return cls(url, {}, 0, sha256, "", source)
+
+    @property
+    def taken_from_legacy_cache(self) -> bool:
+        """Whether this entry comes from the legacy Lsky cache, not from this one (yet).
+
+        The cache file has no field for it: such an entry, once recorded, gets its time.
+        """
+        return self.uploaded_at == ""
+
     def to_json(self) -> dict[str, Any]:
         """The entry as the cache file holds it."""
         return {
@@ -78,52 +92,6 @@ class CacheEntry:
         if not data["url"]:
             raise ValueError('"url" is empty')
         return cls(data["url"], dict(handle), size, sha256, data["uploaded_at"], data["source"])
-
-
-def dump_document(
-    document: Mapping[str, Any], rendered: dict[tuple[str, str], Any] | None = None
-) -> bytes:
-    """The file's bytes: json.dumps(document, sort_keys=True, indent=2) and a newline.
-
-    Sorted keys, one key a line and a final newline keep the git diff of an upload
-    small. With `rendered` (kept by the caller between writes), each entry's text is
-    made once and reused while the entry is the same object: a write after each upload
-    then costs little more than joining strings, not re-encoding the whole cache.
-    """
-    uploads = document.get("uploads")
-    if rendered is None or set(document) != {"uploads", "version"} or not _plain(uploads):
-        text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False)
-        return (text + "\n").encode("utf-8")
-    assert isinstance(uploads, dict)
-    hosts = []
-    for host in sorted(uploads):
-        entries = []
-        for md5 in sorted(uploads[host]):
-            entry = uploads[host][md5]
-            known = rendered.get((host, md5))
-            if known is None or known[0] is not entry:
-                text = json.dumps(entry, sort_keys=True, indent=2, ensure_ascii=False)
-                known = rendered[(host, md5)] = (entry, text.replace("\n", "\n      "))
-            entries.append(f"      {_key_text(md5)}: {known[1]}")
-        body = ",\n".join(entries)
-        hosts.append(f"    {_key_text(host)}: " + ("{\n" + body + "\n    }" if entries else "{}"))
-    inner = "{\n" + ",\n".join(hosts) + "\n  }" if hosts else "{}"
-    version = json.dumps(document["version"])
-    return f'{{\n  "uploads": {inner},\n  "version": {version}\n}}\n'.encode()
-
-
-def _plain(uploads: object) -> bool:
-    """Whether `uploads` is a host -> MD5 -> entry mapping with string keys and dict values."""
-    return isinstance(uploads, dict) and all(
-        isinstance(host, str)
-        and isinstance(by_md5, dict)
-        and all(isinstance(md5, str) and isinstance(entry, dict) for md5, entry in by_md5.items())
-        for host, by_md5 in uploads.items()
-    )
-
-
-def _key_text(key: str) -> str:
-    return json.dumps(key, ensure_ascii=False)
 
 
 def _load_json(path: Path) -> object:
@@ -197,7 +165,7 @@ def read_legacy(path: Path) -> dict[str, CacheEntry]:
             raise _corrupt(path, f'{where} needs a "url" string (and "path", if any, a string)')
         if not _SHA256.fullmatch(sha256.lower()):
             raise _corrupt(path, f"entries[{sha256!r}]: the key is not a SHA-256 hex digest")
-        legacy[sha256.lower()] = CacheEntry(url, {}, 0, sha256.lower(), "", source)
+        legacy[sha256.lower()] = CacheEntry.from_legacy_cache(url, sha256.lower(), source)
     return legacy
 
 

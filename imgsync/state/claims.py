@@ -11,43 +11,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from .os_lock import lock_byte, unlock_byte
+
 _SLOTS = 1 << 24  # bytes of the lock file that MD5s map onto (never written, only locked)
 _POLL = 0.05  # seconds between tries while another process holds a claim
-
-if sys.platform == "win32":
-    import msvcrt
-
-    def _try_lock(fd: int, offset: int) -> bool:
-        os.lseek(fd, offset, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(fd: int, offset: int) -> None:
-        os.lseek(fd, offset, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int, offset: int) -> bool:
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
-        except OSError:  # EACCES or EAGAIN: another process holds it
-            return False
-        return True
-
-    def _unlock(fd: int, offset: int) -> None:
-        fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
-
 
 # POSIX record locks belong to the process, and closing ANY descriptor of the file
 # drops them all: so each process opens a lock file once and keeps it open.
@@ -110,7 +82,7 @@ class UploadClaims:
                 if not _wait_for(functools.partial(local.acquire, blocking=False), stop):
                     yield False
                     return
-                if not _wait_for(functools.partial(_try_lock, fd, offset), stop):
+                if not _wait_for(functools.partial(lock_byte, fd, offset), stop):
                     local.release()
                     yield False
                     return
@@ -119,7 +91,7 @@ class UploadClaims:
         finally:
             for offset, local in reversed(held):
                 with contextlib.suppress(OSError):  # the OS drops it when the process ends
-                    _unlock(fd, offset)
+                    unlock_byte(fd, offset)
                 local.release()
 
 

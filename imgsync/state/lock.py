@@ -3,40 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from pathlib import Path
 from types import TracebackType
 
-if sys.platform == "win32":
-    import msvcrt
-
-    def _try_lock(fd: int, block: bool) -> bool:
-        # msvcrt has no wait-forever mode (LK_LOCK gives up after 10 s), so callers poll.
-        os.lseek(fd, 0, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int, block: bool) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if block else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+from .os_lock import lock_file, unlock_file
 
 
 class FileLock:
@@ -66,7 +38,7 @@ class FileLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
             try:
-                while not _try_lock(fd, block=deadline is None):
+                while not lock_file(fd, block=deadline is None):
                     if deadline is not None and time.monotonic() >= deadline:
                         raise self._timeout_error()
                     time.sleep(self.poll)
@@ -84,7 +56,7 @@ class FileLock:
         if fd is None:
             raise RuntimeError(f"{self.path}: release() of a lock that is not held")
         try:
-            _unlock(fd)
+            unlock_file(fd)
         except OSError:
             pass
         finally:

@@ -33,7 +33,7 @@ VERSION = 1
 RACY_SECONDS = 2.0  # coarse file-system clocks (FAT: 2 s) can't tell edits closer than this
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stamp:
     """What stat() says of one version of a file, and when we looked."""
 
@@ -48,12 +48,21 @@ class Stamp:
         seen = time.time_ns() if seen_ns is None else seen_ns
         return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, seen)
 
+    @classmethod
+    def from_json(cls, entry: list[Any]) -> Stamp:
+        """The stamp at the head of a stored entry; TypeError or ValueError if damaged."""
+        return cls(*map(int, entry[:5]))
+
+    def to_json(self) -> list[Any]:
+        return [self.size, self.mtime_ns, self.inode, self.ctime_ns, self.seen_ns]
+
     def matches(self, st: os.stat_result) -> bool:
-        return (self.size, self.mtime_ns, self.inode, self.ctime_ns) == (
-            st.st_size,
-            st.st_mtime_ns,
-            st.st_ino,
-            st.st_ctime_ns,
+        """Whether `st` describes the version of the file this stamp was taken of."""
+        return (
+            self.size == st.st_size
+            and self.mtime_ns == st.st_mtime_ns
+            and self.inode == st.st_ino
+            and self.ctime_ns == st.st_ctime_ns
         )
 
     @property
@@ -73,12 +82,65 @@ class ImageFacts:
     mime: str
 
 
+@dataclass(frozen=True, slots=True)
+class MarkdownStamp:
+    """A clean Markdown file (no local image, no problem): its stamp and the MD5 of its bytes.
+
+    Stored as the list `[size, mtime_ns, inode, ctime_ns, seen_ns, md5]`.
+    """
+
+    stamp: Stamp
+    md5: str
+
+    @classmethod
+    def from_json(cls, entry: object) -> MarkdownStamp | None:
+        """The stored entry read back; None if it is damaged."""
+        if not isinstance(entry, list) or len(entry) < 6:
+            return None
+        try:
+            return cls(Stamp.from_json(entry), entry[5])
+        except (TypeError, ValueError):
+            return None
+
+    def to_json(self) -> list[Any]:
+        return [*self.stamp.to_json(), self.md5]
+
+
+@dataclass(frozen=True, slots=True)
+class ImageStamp:
+    """An image's stamp and the facts of its bytes.
+
+    Stored as the list `[size, mtime_ns, inode, ctime_ns, seen_ns, md5, sha256, extension,
+    mime]`; the size is the stamp's.
+    """
+
+    stamp: Stamp
+    facts: ImageFacts
+
+    @classmethod
+    def from_json(cls, entry: object) -> ImageStamp | None:
+        """The stored entry read back; None if it is damaged."""
+        if not isinstance(entry, list) or len(entry) < 9:
+            return None
+        try:
+            stamp = Stamp.from_json(entry)
+        except (TypeError, ValueError):
+            return None
+        return cls(stamp, ImageFacts(stamp.size, *entry[5:9]))
+
+    def to_json(self) -> list[Any]:
+        facts = self.facts
+        return [*self.stamp.to_json(), facts.md5, facts.sha256, facts.extension, facts.mime]
+
+
 class Stamps:
     """The stamps of one project, loaded once per run and saved at its end. Thread-safe."""
 
     def __init__(self, path: Path | None, data: dict[str, Any] | None = None) -> None:
         self.path = path  # None: remember nothing (e.g. the state folder can't be written)
         data = data or {}
+        # Entries stay as stored (JSON lists) and are read into records one at a time, when
+        # asked for: a run that looks at a few files doesn't pay for the whole tree's.
         self._markdown: dict[str, list[Any]] = data.get("markdown", {})
         self._images: dict[str, list[Any]] = data.get("images", {})
         self._changed = False
@@ -111,19 +173,16 @@ class Stamps:
         """
         with self._lock:
             entry = self._markdown.get(_key(path))
-        # Compared as the lists they are stored as: this runs for every file of a tree.
-        if not entry or entry[:4] != [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]:
+        clean = MarkdownStamp.from_json(entry)
+        if clean is None or not clean.stamp.matches(st):
             return False
-        stamp = _stamp(entry)
-        if stamp is None:
-            return False
-        if not stamp.racy:
+        if not clean.stamp.racy:
             return True
         try:
             data = path.read_bytes()
         except OSError:
             return False
-        if _md5(data) != entry[5]:
+        if _md5(data) != clean.md5:
             return False
         # The bytes are those: later runs may trust stat() (if st was taken long enough ago).
         self.note_clean(path, st, data, seen_ns)
@@ -137,8 +196,7 @@ class Stamps:
         `seen_ns` is the wall time taken just before that stat() (default: now); a stamp
         is only as trustworthy as the moment the file was looked at, not noted.
         """
-        stamp = Stamp.of(st, seen_ns)
-        entry = [*_fields(stamp), _md5(data)]
+        entry = MarkdownStamp(Stamp.of(st, seen_ns), _md5(data)).to_json()
         with self._lock:
             self._markdown[_key(path)] = entry
             self._changed = True
@@ -154,21 +212,16 @@ class Stamps:
         """The facts of an image unchanged since they were noted (and not racily so)."""
         with self._lock:
             entry = self._images.get(_key(path))
-        stamp = _stamp(entry)
-        if stamp is None or not stamp.matches(st) or stamp.racy:
+        known = ImageStamp.from_json(entry)
+        if known is None or not known.stamp.matches(st) or known.stamp.racy:
             return None
-        assert entry is not None
-        try:
-            return ImageFacts(stamp.size, *entry[5:9])
-        except TypeError:
-            return None
+        return known.facts
 
     def note_image(
         self, path: Path, st: os.stat_result, facts: ImageFacts, seen_ns: int | None = None
     ) -> None:
         """The facts of `path`'s bytes, as `st` (taken just after `seen_ns`) describes it."""
-        stamp = Stamp.of(st, seen_ns)
-        entry = [*_fields(stamp), facts.md5, facts.sha256, facts.extension, facts.mime]
+        entry = ImageStamp(Stamp.of(st, seen_ns), facts).to_json()
         with self._lock:
             self._images[_key(path)] = entry
             self._changed = True
@@ -198,16 +251,3 @@ def _md5(data: bytes) -> str:
 
 def _key(path: Path) -> str:
     return os.path.abspath(path)
-
-
-def _fields(stamp: Stamp) -> list[int]:
-    return [stamp.size, stamp.mtime_ns, stamp.inode, stamp.ctime_ns, stamp.seen_ns]
-
-
-def _stamp(entry: list[Any] | None) -> Stamp | None:
-    if not isinstance(entry, list) or len(entry) < 6:
-        return None
-    try:
-        return Stamp(*(int(value) for value in entry[:5]))
-    except (TypeError, ValueError):
-        return None
