@@ -6,12 +6,14 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .arguments import build_parser, with_default_command
 from .config import Settings, load_settings
 from .errors import CacheError, ConfigError, ImgsyncError
+from .pipeline import check, sync
 from .render import Output, annotations_output, report_output, upload_output
 from .report import EXIT_INTERRUPTED, EXIT_USAGE
 from .starter_config import write_starter_config
@@ -43,8 +45,6 @@ def _run(args: argparse.Namespace) -> int:
         return _init(args)
     settings = _settings(args)
     if args.command == "check":
-        from .pipeline import check
-
         report = check(_paths(args), settings)
         if args.format == "github" and not args.json:
             _show(annotations_output(report, quiet=args.quiet))
@@ -53,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
             _show(report_output(report, command="check", as_json=as_json, quiet=args.quiet))
         return report.exit_status()
     if args.command == "watch":
-        from .watch import watch
+        from .watch import watch  # loads watchdog: only for watch mode
 
         if args.json:
             print("imgsync: error: watch prints one line a round, not --json", file=sys.stderr)
@@ -67,7 +67,7 @@ def _run(args: argparse.Namespace) -> int:
             quiet=args.quiet,
         )
     if args.command == "upload":
-        from .upload_command import upload_files
+        from .upload_command import upload_files  # the upload seam: httpx and the worker pool
 
         if args.dry_run:
             print(
@@ -86,8 +86,6 @@ def _run(args: argparse.Namespace) -> int:
         # The URLs are flushed at once (Typora reads them); a JSON document never was.
         _show(upload_output(outcome, output=args.format, as_json=args.json), flush=not args.json)
         return outcome.exit_status()
-    from .pipeline import sync
-
     # A factory: a run with nothing to upload never sets up a progress display.
     report = sync(
         _paths(args),
@@ -107,8 +105,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     config = Path(args.config) if args.config else None
     settings = load_settings(cwd=Path.cwd(), config_file=config, env=dict(os.environ))
     if args.jobs is not None:
-        from dataclasses import replace
-
         settings = replace(settings, jobs=args.jobs)
     return settings
 
@@ -118,7 +114,7 @@ def _paths(args: argparse.Namespace) -> list[Path]:
 
 
 def _progress(args: argparse.Namespace) -> Progress:
-    from .progress import Progress
+    from .progress import Progress  # the progress display: only when something goes up
 
     in_ci = bool(os.environ.get("CI"))
     return Progress(

@@ -195,7 +195,7 @@ def watch(
     for path in paths:
         if not path.exists():
             raise ConfigError(f"{path}: no such file or folder")
-    from .upload import open_host
+    from .upload import open_host  # the upload seam: httpx and the worker pool
 
     with open_host(settings, host_name):
         pass  # a host misconfigured shows now, not at the first save

@@ -7,6 +7,7 @@ under TYPE_CHECKING alike), so a lazy import can't hide a wrong arrow.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "imgsync"
@@ -83,3 +84,11 @@ def test_no_host_imports_the_engine() -> None:
 
 def test_the_fake_hosts_import_nothing_of_the_engine_either() -> None:
     assert arrows_into_the_engine("imgsync.testing") == []
+
+
+def test_the_architecture_page_maps_every_module_and_no_other() -> None:
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    mapped = set(re.findall(r"^\| `(imgsync/[\w/]+\.py)` \|", page, flags=re.MULTILINE))
+    on_disk = {p.relative_to(PACKAGE.parent).as_posix() for p in PACKAGE.rglob("*.py")}
+    assert sorted(on_disk - mapped) == [], "modules missing from docs/architecture.md"
+    assert sorted(mapped - on_disk) == [], "docs/architecture.md maps modules that don't exist"
