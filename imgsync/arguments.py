@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 
 from . import __version__
 
@@ -51,9 +50,15 @@ Ctrl-C stops watching: exit 0 (uploads already done are recorded).
 """
 
 
-def with_default_command(argv: list[str]) -> list[str]:
+def with_default_command(
+    argv: list[str], parser: argparse.ArgumentParser | None = None
+) -> list[str]:
     """Put the command first: `imgsync docs/` is `imgsync sync docs/`, and options written
-    before the command (`imgsync --host b check .`) move after it."""
+    before the command (`imgsync --host b check .`) move after it.
+
+    Which options take a value is read off `parser` (build_parser()'s, made here if not
+    given), so that a new option can't be missing here.
+    """
     index = 0
     while index < len(argv):
         token = argv[index]
@@ -63,18 +68,16 @@ def with_default_command(argv: list[str]) -> list[str]:
             return [token, *argv[:index], *argv[index + 1 :]]
         if token == "--" or not token.startswith("-"):
             break
-        index += 2 if token in _options_taking_a_value() else 1
+        if parser is None:
+            parser = build_parser()
+        index += 2 if token in _options_taking_a_value(parser) else 1
     return ["sync", *argv]
 
 
-@functools.cache
-def _options_taking_a_value() -> frozenset[str]:
-    """Every option string, of any command, that is followed by a value (`--host NAME`).
-
-    Read off the parser, so that a new option can't be missing here; built only
-    when an option comes before the command, so `imgsync sync .` doesn't pay for it.
-    """
-    parser = build_parser()
+def _options_taking_a_value(parser: argparse.ArgumentParser) -> frozenset[str]:
+    """Every option string, of any command, that is followed by a value (`--host NAME`)."""
+    # argparse keeps its actions in attributes without a public accessor; the tests
+    # in test_arguments.py read the same ones, so a change in argparse shows there.
     parsers = [parser]
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run imgsync with `argv` (default: sys.argv[1:]); return the exit status."""
-    args = build_parser().parse_args(
-        with_default_command(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    args = parser.parse_args(
+        with_default_command(list(sys.argv[1:] if argv is None else argv), parser)
     )
     try:
         return _run(args)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import re
 import tomllib
@@ -100,6 +99,8 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
         if key == "hosts":
             continue
         if key not in _RULES:
+            import difflib  # the standard library's, and only for this mistake
+
             close = difflib.get_close_matches(key, [*_RULES, "hosts"], n=1)
             hint = f"; did you mean `{prefix}{close[0]}`?" if close else ""
             raise ConfigError(f"unknown key `{prefix}{key}`{hint}", path)

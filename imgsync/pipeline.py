@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .config import Settings
 from .discover import discover_markdown
@@ -43,8 +43,7 @@ class _Scanned:
     scan: ScanResult
 
 
-@dataclass(frozen=True)
-class _Run:
+class _Run(NamedTuple):
     """What every step of one run shares."""
 
     settings: Settings
@@ -53,8 +52,7 @@ class _Run:
     cores: Cores
 
 
-@dataclass(frozen=True)
-class _Options:
+class _Options(NamedTuple):
     """How `sync` was asked to run: its keyword arguments, passed on as one value."""
 
     host_name: str | None = None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .report import Failure, Location, Notice, Report, UploadOutcome, display_path
 
@@ -17,8 +16,7 @@ INTERRUPTED = (
 WATCH_INTERRUPTED = "interrupted: finished uploads were recorded; run imgsync again to finish"
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     """What a command prints: its stdout lines (written first), then its stderr lines."""
 
     stdout: tuple[str, ...] = ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 EXIT_OK = 0  # done: nothing local is left under the paths
 EXIT_WORK_LEFT = 1  # `check` or `--dry-run` found local images
@@ -49,8 +50,7 @@ class Uploaded:
     url: str
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(NamedTuple):
     """Something to know about an image that did go up, such as the host converting it."""
 
     image: str  # as shown to the user
@@ -87,8 +87,7 @@ class Report:
         return EXIT_OK
 
 
-@dataclass(frozen=True)
-class FileURL:
+class FileURL(NamedTuple):
     """A file named to `imgsync upload` and its URL, uploaded now or found in the cache."""
 
     file: Path  # as named on the command line

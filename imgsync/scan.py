@@ -65,7 +65,8 @@ class ImageRef:
 class Problem(NamedTuple):
     """Something at `line` (1-based) that can't be handled, and why: never a guess."""
 
-    # A NamedTuple rather than a dataclass: callers unpack it as `for line, reason in ...`.
+    # A NamedTuple rather than a dataclass: it compares equal to a (line, reason) tuple,
+    # as the scanner's tests write them, and it costs less to define at import.
     line: int
     reason: str
 

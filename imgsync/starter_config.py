@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from .config import CACHE_NAME, DEFAULT_EXCLUDE, DEFAULT_INCLUDE, DEFAULT_JOBS
 from .errors import ConfigError
 from .files import atomic_write
@@ -24,6 +22,8 @@ def starter_config() -> str:
         "hosts": {"lsky": lsky},
     }
     # tomli_w writes the values, so they are valid TOML whatever they hold; notes go between.
+    import tomli_w  # only `imgsync init` writes TOML: no other run loads it
+
     parts = [_NOTES[key] + tomli_w.dumps({key: value}) for key, value in values.items()]
     return _NOTES["top"] + "\n".join(parts)
 

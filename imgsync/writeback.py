@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -104,8 +103,10 @@ class Writeback:
                 job = self._job(index)
                 if job is None:
                     continue
-                # No workers (a broken pool, no fork): finish() writes it in this process.
-                with contextlib.suppress(BrokenExecutor, OSError):
+                # No workers to be had: a broken or shut pool (RuntimeError), a failed fork
+                # (OSError), a platform without process semaphores (ImportError,
+                # NotImplementedError). finish() then writes the file in this process.
+                with contextlib.suppress(RuntimeError, OSError, ImportError, NotImplementedError):
                     self._started[index] = self._cores.pool().submit(_write_back, job)
 
     def finish(self) -> None:
@@ -115,7 +116,10 @@ class Writeback:
             if index in self._started:
                 try:
                     outcome = self._started[index].result()
-                except BrokenExecutor:  # the worker died: write_markdown's guard makes a redo safe
+                except Exception:
+                    # Whatever the worker died of (a broken pool, a result that won't pickle),
+                    # the file is redone here: write_markdown's guard makes a redo safe, and a
+                    # real bug raises again here, in this process, with its traceback.
                     outcome = None
             if outcome is None:
                 with self._lock:

@@ -27,12 +27,13 @@ def _options() -> dict[str, bool]:
 
 
 OPTIONS = _options()
+PARSER = build_parser()
 
 
 @pytest.mark.parametrize("option", sorted(o for o, value in OPTIONS.items() if value))
 def test_every_option_with_a_value_keeps_its_value_before_the_command(option: str) -> None:
     # The value is a command's name: only an option known to take a value skips it.
-    assert with_default_command([option, "check", "upload", "a.png"]) == [
+    assert with_default_command([option, "check", "upload", "a.png"], PARSER) == [
         "upload",
         option,
         "check",
@@ -44,7 +45,7 @@ def test_every_option_with_a_value_keeps_its_value_before_the_command(option: st
     "option", sorted(o for o, value in OPTIONS.items() if not value and o not in ("-h", "--help"))
 )
 def test_every_flag_before_the_command_stands_alone(option: str) -> None:
-    assert with_default_command([option, "check", "docs"]) == ["check", option, "docs"]
+    assert with_default_command([option, "check", "docs"], PARSER) == ["check", option, "docs"]
 
 
 def test_options_are_read_off_every_command() -> None:

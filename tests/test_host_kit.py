@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from imgsync.errors import ConfigError
-from imgsync.hosts.kit import ProfileOptions
+from imgsync.hosts.options import ProfileOptions
 from imgsync.hosts.profile import HostProfile
 from imgsync.sizes import human_size
 

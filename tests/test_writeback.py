@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import TypeVar
 
 from imgsync.markdown.cores import Cores
 from imgsync.markdown.text_file import read_markdown
@@ -14,6 +18,7 @@ from imgsync.state.stamps import Stamps
 from imgsync.writeback import FileToRewrite, Writeback
 
 URL_A, URL_B = "https://img.test/a.png", "https://img.test/b.png"
+T = TypeVar("T")
 
 
 def post(root: Path, name: str, text: str) -> FileToRewrite:
@@ -108,3 +113,42 @@ def test_a_file_saved_since_it_was_read_is_left_alone_and_reported(tmp_path: Pat
     assert b"img.test" not in edited.markdown.path.read_bytes()
     assert report.files_changed == [] and len(report.failures) == 1
     assert report.failures[0].where.path == edited.markdown.path
+
+
+class NoWorkers(Cores):
+    """Other cores are worth it, but no worker process can be started (a failed fork)."""
+
+    def pool(self) -> ProcessPoolExecutor:
+        raise OSError(11, "Resource temporarily unavailable")
+
+
+class DyingWorkers(Cores):
+    """Workers that die on every job, as a pool does when the OS kills its processes."""
+
+    def pool(self) -> ProcessPoolExecutor:
+        return _DyingPool()
+
+
+class _DyingPool(ProcessPoolExecutor):
+    def __init__(self) -> None:  # no processes: every job's future has already failed
+        pass
+
+    def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
+        future: Future[T] = Future()
+        future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+        return future
+
+
+def test_without_worker_processes_every_file_is_written_in_this_process(tmp_path: Path) -> None:
+    one, two = post(tmp_path, "one.md", "![a](a.png)\n"), post(tmp_path, "two.md", "![b](b.png)\n")
+    for cores in (NoWorkers(threshold=0), DyingWorkers(threshold=0)):
+        for file in (one, two):
+            file.markdown.path.write_bytes(file.markdown.text.encode())
+        back, report = writeback(tmp_path, [one, two], cores)
+        back.settled("a", URL_A)
+        back.settled("b", URL_B)
+        back.finish()
+
+        assert one.markdown.path.read_bytes() == b"![a](https://img.test/a.png)\n", cores
+        assert two.markdown.path.read_bytes() == b"![b](https://img.test/b.png)\n", cores
+        assert report.failures == [] and report.links_rewritten == 2

@@ -11,8 +11,10 @@ import httpx
 
 from ..errors import AuthError, HostError
 from ..sizes import human_size
+from ._http import json_object
 from .base import HostProfile, UploadRequest, UploadResult
-from .kit import KitHost, ProfileOptions, ReplyRules, json_object, text
+from .kit import KitHost, ReplyRules, text
+from .options import ProfileOptions
 
 _OPTIONS = (
     "album_id",

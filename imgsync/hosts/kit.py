@@ -15,20 +15,9 @@ from typing import IO, Any, ClassVar, NoReturn
 import httpx
 
 from ..errors import HostError, ImageError, TransientHostError
-from ._http import REDIRECTS, HostErrors, json_object, retry_after
+from ._http import REDIRECTS, HostErrors, retry_after
 from ._pacing import RateBudget, reset_at
 from .base import UploadRequest
-from .options import ProfileOptions
-
-__all__ = [
-    "HostErrors",
-    "KitHost",
-    "ProfileOptions",
-    "RateBudget",
-    "ReplyRules",
-    "json_object",
-    "text",
-]
 
 Advice = tuple[type[HostError], str]  # the error to raise and what it tells the user
 

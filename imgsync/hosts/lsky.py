@@ -10,8 +10,11 @@ import httpx
 
 from ..errors import AuthError, HostError
 from ..sizes import human_size
+from ._http import json_object
+from ._pacing import RateBudget
 from .base import HostProfile, UploadRequest, UploadResult
-from .kit import KitHost, ProfileOptions, RateBudget, ReplyRules, json_object, text
+from .kit import KitHost, ReplyRules, text
+from .options import ProfileOptions
 
 _OPTIONS = ("album_id", "expired_at", "permission", "strategy_id", "token", "url")
 # Lsky sends no Retry-After on 429; its throttle window is one minute.

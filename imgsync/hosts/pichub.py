@@ -11,8 +11,11 @@ import httpx
 
 from ..errors import AuthError, HostError
 from ..sizes import human_size
+from ._http import json_object
+from ._pacing import RateBudget
 from .base import HostProfile, UploadRequest, UploadResult
-from .kit import KitHost, ProfileOptions, RateBudget, ReplyRules, json_object
+from .kit import KitHost, ReplyRules
+from .options import ProfileOptions
 from .pichub_reply import Slot, batch_slots, item_url, said
 
 DEFAULT_URL = "https://api.pichub.app/api/v1"

@@ -21,9 +21,8 @@ import json
 import os
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import __version__
 from ..files import atomic_write, private_folder
@@ -33,8 +32,7 @@ VERSION = 1
 RACY_SECONDS = 2.0  # coarse file-system clocks (FAT: 2 s) can't tell edits closer than this
 
 
-@dataclass(frozen=True, slots=True)
-class Stamp:
+class Stamp(NamedTuple):
     """What stat() says of one version of a file, and when we looked."""
 
     size: int
@@ -71,8 +69,7 @@ class Stamp:
         return self.seen_ns - max(self.mtime_ns, self.ctime_ns) < RACY_SECONDS * 1e9
 
 
-@dataclass(frozen=True)
-class ImageFacts:
+class ImageFacts(NamedTuple):
     """What an image's bytes told: its hashes and real type."""
 
     size: int
@@ -82,8 +79,7 @@ class ImageFacts:
     mime: str
 
 
-@dataclass(frozen=True, slots=True)
-class MarkdownStamp:
+class MarkdownStamp(NamedTuple):
     """A clean Markdown file (no local image, no problem): its stamp and the MD5 of its bytes.
 
     Stored as the list `[size, mtime_ns, inode, ctime_ns, seen_ns, md5]`.
@@ -106,8 +102,7 @@ class MarkdownStamp:
         return [*self.stamp.to_json(), self.md5]
 
 
-@dataclass(frozen=True, slots=True)
-class ImageStamp:
+class ImageStamp(NamedTuple):
     """An image's stamp and the facts of its bytes.
 
     Stored as the list `[size, mtime_ns, inode, ctime_ns, seen_ns, md5, sha256, extension,

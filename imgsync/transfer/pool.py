@@ -98,10 +98,11 @@ class _Pool:
 
     def run(self, jobs: int, on_finished: Callable[[str, Outcome], None]) -> BatchResult:
         executor = ThreadPoolExecutor(max_workers=max(1, jobs))
-        unsettled = {executor.submit(self.send, group) for group in self.groups()}
+        # A dict as an ordered set: what is settled after Ctrl-C is told in the order sent.
+        unsettled = dict.fromkeys(executor.submit(self.send, group) for group in self.groups())
 
         def settle(future: Future[list[tuple[str, Outcome]]]) -> None:
-            unsettled.discard(future)  # first: a Ctrl-C inside must not settle it twice
+            unsettled.pop(future, None)  # first: a Ctrl-C inside must not settle it twice
             _settle(future, self.batch, on_finished)
 
         abandon = False

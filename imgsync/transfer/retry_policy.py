@@ -5,11 +5,10 @@ The defaults here are the only ones: the configuration starts from them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """How hard to try: attempts for transient failures, waits for rate limits, time for both."""
 
     max_attempts: int = 6

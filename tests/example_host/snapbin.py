@@ -14,8 +14,10 @@ from typing import ClassVar
 import httpx
 
 from imgsync.errors import AuthError, HostError
+from imgsync.hosts._http import json_object
 from imgsync.hosts.base import HostProfile, UploadRequest, UploadResult
-from imgsync.hosts.kit import KitHost, ProfileOptions, ReplyRules, json_object, text
+from imgsync.hosts.kit import KitHost, ReplyRules, text
+from imgsync.hosts.options import ProfileOptions
 
 # 1. The keys a profile of this type may hold: any other is refused, naming these.
 OPTIONS = ("expires_days", "public", "token", "url")
