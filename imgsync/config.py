@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_keys import KEY_RULES, OWNED_KEYS, PATH_KEYS, shown
 from .errors import ConfigError
 from .files import state_dir
 from .hosts.profile import HostProfile, HttpSettings
@@ -24,9 +24,6 @@ CACHE_NAME = ".imgsync-cache.json"
 DEFAULT_INCLUDE = ("**/*.md", "**/*.markdown")
 DEFAULT_EXCLUDE = ("node_modules/**", ".git/**", ".venv/**")
 DEFAULT_JOBS = 8  # uploads at once: they wait on latency, and host limits are obeyed anyway
-# KB and KiB both mean 1024 bytes, the way image hosts state their limits.
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([kmg])i?)?b?", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{")
 
 
@@ -98,17 +95,17 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
     for key, value in table.items():
         if key == "hosts":
             continue
-        if key not in _RULES:
+        if key not in KEY_RULES:
             import difflib  # the standard library's, and only for this mistake
 
-            close = difflib.get_close_matches(key, [*_RULES, "hosts"], n=1)
+            close = difflib.get_close_matches(key, [*KEY_RULES, "hosts"], n=1)
             hint = f"; did you mean `{prefix}{close[0]}`?" if close else ""
             raise ConfigError(f"unknown key `{prefix}{key}`{hint}", path)
-        expected, check = _RULES[key]
+        expected, check = KEY_RULES[key]
         checked = check(value)
         if checked is None:
-            raise ConfigError(f"`{prefix}{key}` must be {expected}, not {_show(value)}", path)
-        values[key] = (root / checked).resolve() if key in _PATHS else checked
+            raise ConfigError(f"`{prefix}{key}` must be {expected}, not {shown(value)}", path)
+        values[key] = (root / checked).resolve() if key in PATH_KEYS else checked
     site_root = values.pop("site_root", root)
     if not site_root.is_dir():
         raise ConfigError(f"`{prefix}site_root`: {site_root} is not a folder", path)
@@ -118,7 +115,7 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
     # Each key goes to the record that owns it: Settings, its RetryPolicy or its HttpSettings.
     owned = {
         owner: {key: values.pop(key) for key in fields if key in values}
-        for owner, fields in _OWNED.items()
+        for owner, fields in OWNED_KEYS.items()
     }
     http = owned["http"]
     if "read_timeout" in http:  # sending gets the patience of reading
@@ -249,62 +246,3 @@ def _no_profile(settings: Settings) -> str:
     if not settings.hosts:
         return "no [hosts.NAME] profiles are defined"
     return f"there is no such profile; known: {', '.join(sorted(settings.hosts))}"
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _globs(value: Any) -> tuple[str, ...] | None:
-    ok = isinstance(value, list) and all(_text(pattern) for pattern in value)
-    return tuple(value) if ok else None
-
-
-def _number(low: float, high: float, whole: bool) -> Callable[[Any], float | None]:
-    def check(value: Any) -> float | None:
-        # type(), not isinstance(): TOML's true must not pass for 1. TOML also has inf and nan.
-        kinds = (int,) if whole else (int, float)
-        ok = type(value) in kinds and math.isfinite(value) and low <= value <= high
-        return (value if whole else float(value)) if ok else None
-
-    return check
-
-
-def _size(value: Any) -> int | None:
-    if type(value) is int:
-        return value if value > 0 else None
-    match = _SIZE.fullmatch(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        return None
-    number = float(match.group(1)) * _UNITS[(match.group(2) or "").lower()]
-    return int(number) if number >= 1 else None
-
-
-# The keys of the file but `hosts`: what each must be, and a check giving the value or None.
-_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "host": ("the name of a [hosts] profile", _text),
-    "cache": ("a file path", _text),
-    "site_root": ("a folder path", _text),
-    "include": ("a list of glob patterns", _globs),
-    "exclude": ("a list of glob patterns", _globs),
-    "max_size": ('a size such as 5242880 or "5MB"', _size),
-    "jobs": ("a whole number from 1 to 64", _number(1, 64, whole=True)),
-    "rate_limit_wait": ("a number of seconds", _number(0, math.inf, whole=False)),
-    "rate_limit_backoff": ("a number of seconds", _number(0, math.inf, whole=False)),
-    "max_attempts": ("a whole number from 1 to 20", _number(1, 20, whole=True)),
-    "max_retry_time": ("a number of seconds", _number(0, math.inf, whole=False)),
-    "connect_timeout": ("a number of seconds above 0", _number(1e-3, math.inf, whole=False)),
-    "read_timeout": ("a number of seconds above 0", _number(1e-3, math.inf, whole=False)),
-    "ca_file": ("a path to a PEM file", _text),
-}
-_PATHS = ("cache", "site_root", "ca_file")
-# The keys that belong to Settings' own records rather than to Settings itself.
-_OWNED = {
-    "retry": ("rate_limit_wait", "rate_limit_backoff", "max_attempts", "max_retry_time"),
-    "http": ("connect_timeout", "read_timeout", "ca_file"),
-}

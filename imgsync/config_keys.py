@@ -1,0 +1,72 @@
+"""The top-level keys of imgsync.toml: what each must be, and the check that reads its value."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+# KB and KiB both mean 1024 bytes, the way image hosts state their limits.
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([kmg])i?)?b?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def shown(value: Any) -> str:
+    """A value as an error message quotes it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _globs(value: Any) -> tuple[str, ...] | None:
+    ok = isinstance(value, list) and all(_text(pattern) for pattern in value)
+    return tuple(value) if ok else None
+
+
+def _number(low: float, high: float, whole: bool) -> Callable[[Any], float | None]:
+    def check(value: Any) -> float | None:
+        # type(), not isinstance(): TOML's true must not pass for 1. TOML also has inf and nan.
+        kinds = (int,) if whole else (int, float)
+        ok = type(value) in kinds and math.isfinite(value) and low <= value <= high
+        return (value if whole else float(value)) if ok else None
+
+    return check
+
+
+def _size(value: Any) -> int | None:
+    if type(value) is int:
+        return value if value > 0 else None
+    match = _SIZE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    number = float(match.group(1)) * _UNITS[(match.group(2) or "").lower()]
+    return int(number) if number >= 1 else None
+
+
+# The keys of the file but `hosts`: what each must be, and a check giving the value or None.
+KEY_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "host": ("the name of a [hosts] profile", _text),
+    "cache": ("a file path", _text),
+    "site_root": ("a folder path", _text),
+    "include": ("a list of glob patterns", _globs),
+    "exclude": ("a list of glob patterns", _globs),
+    "max_size": ('a size such as 5242880 or "5MB"', _size),
+    "jobs": ("a whole number from 1 to 64", _number(1, 64, whole=True)),
+    "rate_limit_wait": ("a number of seconds", _number(0, math.inf, whole=False)),
+    "rate_limit_backoff": ("a number of seconds", _number(0, math.inf, whole=False)),
+    "max_attempts": ("a whole number from 1 to 20", _number(1, 20, whole=True)),
+    "max_retry_time": ("a number of seconds", _number(0, math.inf, whole=False)),
+    "connect_timeout": ("a number of seconds above 0", _number(1e-3, math.inf, whole=False)),
+    "read_timeout": ("a number of seconds above 0", _number(1e-3, math.inf, whole=False)),
+    "ca_file": ("a path to a PEM file", _text),
+}
+PATH_KEYS = ("cache", "site_root", "ca_file")
+# The keys that belong to Settings' own records rather than to Settings itself.
+OWNED_KEYS = {
+    "retry": ("rate_limit_wait", "rate_limit_backoff", "max_attempts", "max_retry_time"),
+    "http": ("connect_timeout", "read_timeout", "ca_file"),
+}
