@@ -6,6 +6,10 @@
     ├── MarkdownError            a Markdown file can't be read or safely rewritten
     ├── ImageError               a referenced image can't be uploaded (missing,
     │                            outside the project, not an image, too large)
+    ├── OutsideProject           a file that leads outside the project once symlinks are
+    │                            resolved: never read or written. An OSError too, so
+    │                            every reader's and writer's error path reports it;
+    │                            most turn it into their own error (MarkdownError...)
     └── HostError                the host refused or failed an upload
         ├── AuthError            the credentials were rejected: never retried
         ├── RateLimited          the host asks us to wait `retry_after` seconds
@@ -23,6 +27,7 @@ host layer imports httpx. No message ever contains a token.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Self
 
@@ -65,6 +70,22 @@ class ImageError(ImgsyncError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class OutsideProject(ImgsyncError, OSError):
+    """`path` leads outside `folder` (the project) once symlinks are resolved.
+
+    `reason` says so about "it", for messages that already name the file; str() names it.
+    """
+
+    def __init__(self, path: Path, folder: Path, how: str) -> None:
+        self.path = path
+        self.folder = folder
+        self.reason = f"refused: it {how} outside {folder}, where imgsync never reads or writes"
+        OSError.__init__(self, errno.EPERM, f"{path}: {self.reason}")
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 class HostError(ImgsyncError):

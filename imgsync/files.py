@@ -1,4 +1,5 @@
-"""Write a file so that a crash leaves either the old bytes or the new ones, never a mix."""
+"""Files read and written inside the project only, and written so that a crash leaves either
+the old bytes or the new ones, never a mix."""
 
 from __future__ import annotations
 
@@ -7,13 +8,64 @@ import os
 import stat
 from pathlib import Path
 
+from .errors import OutsideProject
+
 STATE_DIR_NAME = ".imgsync"  # imgsync's own working files, beside the cache; never committed
+# Where the OS has it: the last name of a path checked to be no link can't become one unseen.
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` in one rename, keeping the file's permission bits."""
-    # Write through a symlink to the file it points at instead of replacing the link.
-    target = Path(os.path.realpath(path))
+def is_inside(path: Path, project: Path) -> bool:
+    """Whether `path`, once every symlink on the way is resolved, is `project` or below it."""
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(project))
+
+
+def confined(path: Path, project: Path) -> Path:
+    """`path` with its symlinks resolved, if that is inside `project`; else OutsideProject.
+
+    A pull request writes the tree, links included: a link must not carry a read or a
+    write out of the project (into ~/.ssh, another checkout, the CI runner's files).
+    """
+    real = Path(os.path.realpath(path))
+    home = Path(os.path.realpath(project))
+    if real.is_relative_to(home):
+        return real
+    if os.path.islink(path):
+        how = "is a symbolic link that leads"
+    elif any(Path(os.path.abspath(path)).is_relative_to(p) for p in (home, project.absolute())):
+        how = "is in a linked folder that leads"
+    else:
+        how = "is"
+    raise OutsideProject(path, home, how)
+
+
+def read_inside(path: Path, project: Path) -> bytes:
+    """The bytes of `path`, if it is inside `project` (symlinks resolved); else OutsideProject."""
+    with open(confined(path, project), "rb", opener=_open_no_follow) as file:
+        return file.read()
+
+
+def open_inside(path: Path, flags: int, project: Path) -> int:
+    """os.open() of `path` (mode 0o666 if created), if it is inside `project`; else OutsideProject.
+
+    For lock files: O_CREAT through a dangling link would create the file it names.
+    """
+    return os.open(confined(path, project), flags | _NO_FOLLOW, 0o666)
+
+
+def _open_no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | _NO_FOLLOW)
+
+
+def atomic_write(path: Path, data: bytes, *, project: Path | None = None) -> None:
+    """Replace `path` with `data` in one rename, keeping the file's permission bits.
+
+    A symlink is written through to its file, if that is inside `project` (default: the
+    folder of `path`); one that leads elsewhere is OutsideProject, the link left as it is.
+    """
+    # Write through a symlink to the file it points at instead of replacing the link;
+    # the rename itself replaces whatever is at that name and never follows a link.
+    target = confined(path, path.parent if project is None else project)
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
@@ -41,13 +93,25 @@ def state_dir(cache_path: Path) -> Path:
     return cache_path.parent / STATE_DIR_NAME
 
 
-def private_folder(path: Path) -> Path:
-    """`path`, created if missing, with a `.gitignore` of `*` so git never shows what it holds."""
+def private_folder(path: Path, *, project: Path | None = None) -> Path:
+    """`path`, created if missing, with a `.gitignore` of `*` so git never shows what it holds.
+
+    OutsideProject if `path` or its `.gitignore` leads outside `project` (default: the
+    folder holding `path`): a committed link must not make imgsync fill another folder.
+    """
+    project = path.parent if project is None else project
+    confined(path, project)
     path.mkdir(parents=True, exist_ok=True)
     ignore = path / ".gitignore"
     if not ignore.exists():
-        with contextlib.suppress(OSError):  # a read-only checkout: git just shows the folder
-            atomic_write(ignore, b"# imgsync's own working files: never committed.\n*\n")
+        try:
+            atomic_write(
+                ignore, b"# imgsync's own working files: never committed.\n*\n", project=project
+            )
+        except OutsideProject:
+            raise
+        except OSError:  # a read-only checkout: git just shows the folder
+            pass
     return path
 
 

@@ -1,4 +1,5 @@
-"""atomic_write: the one helper every file imgsync changes goes through."""
+"""atomic_write and the project's bounds: the helpers every file imgsync reads or changes goes
+through."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from imgsync.files import atomic_write
+from imgsync.errors import OutsideProject
+from imgsync.files import (
+    atomic_write,
+    confined,
+    is_inside,
+    open_inside,
+    private_folder,
+    read_inside,
+)
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
 
@@ -101,3 +110,120 @@ def test_a_missing_folder_is_an_error_and_creates_nothing(tmp_path: Path) -> Non
     with pytest.raises(FileNotFoundError):
         atomic_write(tmp_path / "missing" / "a.md", b"x")
     assert os.listdir(tmp_path) == []
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder with a sibling `outside/secret.txt` that links in it may name."""
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_bytes(b"secret")
+    (tmp_path / "repo").mkdir()
+    return tmp_path / "repo"
+
+
+@posix_only
+def test_is_inside_resolves_links_before_it_answers(project: Path) -> None:
+    (project / "sub").mkdir()
+    (project / "in.txt").symlink_to("sub/x.txt")  # dangling, but inside
+    (project / "out.txt").symlink_to("../outside/secret.txt")
+    (project / "up").symlink_to("..")
+
+    assert is_inside(project / "sub" / "new.txt", project)
+    assert is_inside(project / "in.txt", project)
+    assert is_inside(project, project)
+    assert not is_inside(project / "out.txt", project)
+    assert not is_inside(project / "up" / "outside" / "x", project)
+    assert not is_inside(project / ".." / "repo2" / "x", project)  # a prefix is not a folder
+    assert not is_inside(Path("/etc/passwd"), project)
+
+
+@posix_only
+def test_confined_says_how_a_path_leaves(project: Path) -> None:
+    (project / "out.txt").symlink_to("../outside/secret.txt")
+    (project / "dir").symlink_to("../outside")
+    hows = {}
+    for path in [project / "out.txt", project / "dir" / "secret.txt", project / "../x"]:
+        with pytest.raises(OutsideProject) as caught:
+            confined(path, project)
+        assert caught.value.path == path
+        hows[path.name] = caught.value.reason
+    assert hows == {
+        "out.txt": f"refused: it is a symbolic link that leads outside {project}, where"
+        " imgsync never reads or writes",
+        "secret.txt": f"refused: it is in a linked folder that leads outside {project}, where"
+        " imgsync never reads or writes",
+        "x": f"refused: it is outside {project}, where imgsync never reads or writes",
+    }
+    assert str(caught.value) == f"{project / '../x'}: {hows['x']}"
+    assert confined(project / "a" / "b.txt", project) == project / "a" / "b.txt"
+
+
+@posix_only
+def test_no_write_through_a_link_that_leads_outside(project: Path) -> None:
+    outside = project.parent / "outside"
+    link = project / "a.md"
+    link.symlink_to(outside / "secret.txt")
+    dangling = project / "b.md"
+    dangling.symlink_to(outside / "new.txt")
+
+    for path in (link, dangling):
+        with pytest.raises(OutsideProject):
+            atomic_write(path, b"pwned", project=project)
+        with pytest.raises(OutsideProject):
+            atomic_write(path, b"pwned")  # by default, the file's own folder bounds it
+
+    assert (outside / "secret.txt").read_bytes() == b"secret"
+    assert sorted(os.listdir(outside)) == ["secret.txt"]
+    assert link.is_symlink() and dangling.is_symlink()  # not replaced by a file either
+    assert sorted(os.listdir(project)) == ["a.md", "b.md"]
+
+
+@posix_only
+def test_a_link_to_a_file_elsewhere_in_the_project_is_written_through(project: Path) -> None:
+    (project / "docs").mkdir()
+    (project / "real.md").write_bytes(b"old")
+    (project / "docs" / "link.md").symlink_to("../real.md")
+
+    atomic_write(project / "docs" / "link.md", b"new", project=project)
+
+    assert (project / "real.md").read_bytes() == b"new"
+    assert (project / "docs" / "link.md").is_symlink()
+    with pytest.raises(OutsideProject):  # outside docs/, its own folder, when not told more
+        atomic_write(project / "docs" / "link.md", b"newer")
+
+
+@posix_only
+def test_reads_and_lock_files_stay_inside(project: Path) -> None:
+    outside = project.parent / "outside"
+    (project / "out.txt").symlink_to(outside / "secret.txt")
+    (project / "out.lock").symlink_to(outside / "created.lock")
+    (project / "in.txt").write_bytes(b"mine")
+
+    assert read_inside(project / "in.txt", project) == b"mine"
+    with pytest.raises(OutsideProject):
+        read_inside(project / "out.txt", project)
+    with pytest.raises(OutsideProject):
+        open_inside(project / "out.lock", os.O_RDWR | os.O_CREAT, project)
+    assert sorted(os.listdir(outside)) == ["secret.txt"]
+    fd = open_inside(project / "new.lock", os.O_RDWR | os.O_CREAT, project)
+    os.close(fd)
+    assert (project / "new.lock").is_file()
+
+
+@posix_only
+def test_a_private_folder_linked_outside_is_not_filled(project: Path) -> None:
+    outside = project.parent / "outside"
+    (project / ".imgsync").symlink_to(outside)
+    (project / ".other").symlink_to(outside / "missing")
+
+    for name in (".imgsync", ".other"):
+        with pytest.raises(OutsideProject):
+            private_folder(project / name, project=project)
+    assert sorted(os.listdir(outside)) == ["secret.txt"]
+
+    (project / "own").mkdir()
+    (project / "own" / ".gitignore").symlink_to(outside / "ignore")
+    with pytest.raises(OutsideProject):
+        private_folder(project / "own")
+    assert sorted(os.listdir(outside)) == ["secret.txt"]
+    assert (private_folder(project / "fresh") / ".gitignore").read_text().endswith("*\n")
