@@ -174,7 +174,7 @@ def _scan_all(paths: Sequence[Path], run: _Run) -> list[_Scanned]:
             st = os.stat(path)
             if stamps.is_clean(path, st, seen):
                 continue
-            todo.append((read_markdown(path), st, seen))
+            todo.append((read_markdown(path, project=settings.root), st, seen))
         except OSError as error:
             reason = f"cannot be read: {error.strerror or error}"
             report.failures.append(Failure(Location(path), "", reason))

@@ -90,3 +90,42 @@ def test_a_file_saved_meanwhile_is_not_overwritten(tmp_path: Path) -> None:
 
     assert "changed while imgsync worked on it" in caught.value.reason
     assert path.read_bytes() == b"![a](a.png)\nA sentence typed while the image went up.\n"
+
+
+def test_a_link_that_leads_outside_the_project_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "outside.md").write_bytes(b"![a](a.png)\n")
+    project = tmp_path / "repo"
+    (project / "docs").mkdir(parents=True)
+    (project / "docs" / "in.md").symlink_to("../real.md")
+    (project / "real.md").write_bytes(b"![b](b.png)\n")
+    (project / "out.md").symlink_to("../outside.md")
+
+    with pytest.raises(MarkdownError) as caught:
+        read_markdown(project / "out.md", project=project)
+
+    assert str(caught.value) == (
+        f"{project / 'out.md'}: refused: it is a symbolic link that leads outside {project},"
+        " where imgsync never reads or writes"
+    )
+    assert read_markdown(project / "docs" / "in.md", project=project).text == "![b](b.png)\n"
+    with pytest.raises(MarkdownError, match="refused"):  # by default, its own folder bounds it
+        read_markdown(project / "docs" / "in.md")
+
+
+def test_a_file_that_became_a_link_leading_outside_is_not_written(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.md"
+    outside.write_bytes(b"![a](a.png)\n")
+    project = tmp_path / "repo"
+    project.mkdir()
+    path = project / "post.md"
+    path.write_bytes(b"![a](a.png)\n")
+    markdown = read_markdown(path, project=project)
+    path.unlink()
+    path.symlink_to(outside)  # the same bytes, elsewhere: only the link tells
+
+    with pytest.raises(MarkdownError) as caught:
+        write_markdown(markdown, "![a](https://h/a.png)\n")
+
+    assert caught.value.reason.startswith("refused: it is a symbolic link that leads outside")
+    assert outside.read_bytes() == b"![a](a.png)\n"
+    assert path.is_symlink()
