@@ -12,8 +12,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import CacheError
-from .files import atomic_write, private_folder, state_dir
+from .errors import CacheError, OutsideProject
+from .files import atomic_write, confined, private_folder, state_dir
 from .state.cache_file import (
     LEGACY_NAME,
     MD5_RE,
@@ -38,6 +38,10 @@ class UploadCache:
     it, a folder that keeps itself out of git), merging what other
     processes wrote meanwhile, so watch mode and a pre-commit run never lose each
     other's uploads. Safe to share between threads.
+
+    The file, its legacy sibling and `.imgsync/` are read and written only inside
+    `project` (default: the cache's folder), symlinks resolved: a committed link that
+    leads elsewhere is a CacheError, never followed.
     """
 
     def __init__(
@@ -46,12 +50,14 @@ class UploadCache:
         uploads: dict[str, dict[str, CacheEntry]],
         legacy: dict[str, CacheEntry],
         seen: tuple[int, int, int] | None = None,
+        project: Path | None = None,
     ) -> None:
         self.path = path
+        self.project = path.parent if project is None else project
         self._uploads = uploads
         self._legacy = legacy
         self._mutex = threading.Lock()
-        self._file_lock = FileLock(lock_path(path), timeout=_LOCK_TIMEOUT)
+        self._file_lock = FileLock(lock_path(path), timeout=_LOCK_TIMEOUT, project=self.project)
         self._seen = seen  # the file as last read or written: reload() skips it
         self._document: dict[str, Any] | None = None  # the document as this object last wrote it
         self._queued: list[tuple[str, str, CacheEntry]] = []  # recorded, not written yet
@@ -60,16 +66,20 @@ class UploadCache:
         self._last_written = 0  # ...and of those written
 
     @classmethod
-    def open(cls, path: Path) -> UploadCache:
+    def open(cls, path: Path, *, project: Path | None = None) -> UploadCache:
         """Read the cache (absent = empty) and a legacy `.lsky_upload_cache.json` beside it.
 
-        CacheError if either file is corrupt: nothing is ever silently emptied.
+        CacheError if either file is corrupt, or leads outside `project`: nothing is ever
+        silently emptied.
         """
+        project = path.parent if project is None else project
         seen = _identity(path)  # before reading: a write in between then shows in reload()
-        _, uploads = read_document(path)
+        _, uploads = read_document(_inside(path, project))
         legacy_path = path.with_name(LEGACY_NAME)
-        legacy = {} if legacy_path == path else read_legacy(legacy_path)
-        return cls(path, uploads, legacy, seen)
+        legacy = {} if legacy_path == path else read_legacy(_inside(legacy_path, project))
+        # Its lock too, now: refused after an upload, the upload would go unrecorded.
+        _inside(lock_path(path), project, "remove the link: imgsync makes its own lock files")
+        return cls(path, uploads, legacy, seen, project)
 
     def lookup(self, host_identity: str, md5: str, sha256: str) -> CacheEntry | None:
         """The upload of these bytes to this host, or None.
@@ -102,7 +112,7 @@ class UploadCache:
         seen = _identity(self.path)
         if seen is not None and seen == self._seen:
             return
-        _, on_disk = read_document(self.path)
+        _, on_disk = read_document(_inside(self.path, self.project))
         with self._mutex:
             self._document = None  # no longer what is on disk: the next write reads it
             for host, by_md5 in on_disk.items():
@@ -130,14 +140,16 @@ class UploadCache:
             self._last_queued += 1
             ticket = self._last_queued
         try:
-            private_folder(self._file_lock.path.parent)
+            private_folder(self._file_lock.path.parent, project=self.project)
             with self._file_lock:
                 # Group commit: threads that queued while another one was writing find
                 # their entry written by the next writer, one write for them all.
                 if self._last_written >= ticket:
                     return
                 self._write_queued()
-        except TimeoutError as err:  # before OSError, which it subclasses
+        except OutsideProject as err:  # before OSError, which it subclasses
+            raise CacheError(self.path, err.reason if err.path == self.path else str(err)) from None
+        except TimeoutError as err:  # likewise
             raise CacheError(self.path, str(err)) from None
         except OSError as err:
             raise CacheError(self.path, f"can't be written: {err.strerror or err}") from None
@@ -154,7 +166,7 @@ class UploadCache:
                 document = self._document
                 uploads = {h: dict(e) for h, e in self._uploads.items()}
         if not reuse or document is None:
-            document, uploads = read_document(self.path)
+            document, uploads = read_document(_inside(self.path, self.project))
         with self._mutex:
             queued, self._queued = self._queued, []
             written = self._last_queued
@@ -170,7 +182,7 @@ class UploadCache:
             uploads.setdefault(host, {})[key] = new
             document["uploads"].setdefault(host, {})[key] = new.to_json()
         try:
-            atomic_write(self.path, dump_document(document, self._rendered))
+            atomic_write(self.path, dump_document(document, self._rendered), project=self.project)
         except BaseException:
             with self._mutex:  # not written: the next writer tries them again
                 self._queued[:0] = queued
@@ -187,6 +199,17 @@ class UploadCache:
 def lock_path(cache_path: Path) -> Path:
     """The file whose lock guards writes of the cache at `cache_path`."""
     return state_dir(cache_path) / (cache_path.name + ".lock")
+
+
+def _inside(
+    path: Path, project: Path, advice: str = "replace the link with the file itself"
+) -> Path:
+    """`path` itself, once checked to lead nowhere outside `project`; else CacheError."""
+    try:
+        confined(path, project)
+    except OutsideProject as error:
+        raise CacheError(path, f"{error.reason}; {advice}") from None
+    return path
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:

@@ -73,7 +73,7 @@ class _FileWork:
 def check(paths: Sequence[Path], settings: Settings) -> Report:
     """Offline: list the local image references left under `paths`."""
     report = Report()
-    stamps = Stamps.load(settings.state_dir)
+    stamps = Stamps.load(settings.state_dir, project=settings.root)
     try:
         with Cores(settings.parallel_from_chars) as cores:
             for item in _scan_all(paths, _Run(settings, report, stamps, cores)):
@@ -103,7 +103,7 @@ def sync(
     """
     options = _Options(host_name, dry_run, progress, on_written)
     report = Report(dry_run=dry_run)
-    stamps = Stamps.load(settings.state_dir)
+    stamps = Stamps.load(settings.state_dir, project=settings.root)
     try:
         with Cores(settings.parallel_from_chars) as cores:
             run = _Run(settings, report, stamps, cores)

@@ -545,3 +545,77 @@ def test_the_fast_writer_writes_what_json_dumps_would(
     for host, by_md5 in second["uploads"].items():
         first["uploads"].setdefault(host, {}).update(by_md5)
     assert dump_document(first, rendered) == expected(first)
+
+
+# --- links leading out of the project ------------------------------------------------------
+
+
+def outside_and_project(tmp_path: Path) -> tuple[Path, Path]:
+    outside, project = tmp_path / "outside", tmp_path / "repo"
+    outside.mkdir()
+    project.mkdir()
+    (outside / "cache.json").write_text('{"uploads": {}, "version": 1}\n')
+    return outside, project
+
+
+@pytest.mark.parametrize(
+    "name", [".imgsync-cache.json", ".lsky_upload_cache.json", ".imgsync/.imgsync-cache.json.lock"]
+)
+def test_a_cache_file_or_its_lock_linked_outside_is_refused_at_open(
+    tmp_path: Path, name: str
+) -> None:
+    outside, project = outside_and_project(tmp_path)
+    (project / ".imgsync").mkdir()
+    (project / name).symlink_to(outside / ("cache.json" if "json" in name else "made.lock"))
+    before = sorted(os.listdir(outside))
+
+    with pytest.raises(CacheError) as caught:
+        UploadCache.open(project / ".imgsync-cache.json", project=project)
+
+    assert caught.value.path == project / name
+    assert caught.value.reason.startswith(
+        f"refused: it is a symbolic link that leads outside {project}, where imgsync never"
+    )
+    assert sorted(os.listdir(outside)) == before
+
+
+def test_a_cache_linked_outside_after_open_is_not_written(tmp_path: Path) -> None:
+    outside, project = outside_and_project(tmp_path)
+    cache = UploadCache.open(project / ".imgsync-cache.json")  # the project: its folder
+    (project / ".imgsync-cache.json").symlink_to(outside / "cache.json")
+
+    with pytest.raises(CacheError, match="refused: it is a symbolic link that leads outside"):
+        record(cache, LSKY, "a")
+
+    assert (outside / "cache.json").read_text() == '{"uploads": {}, "version": 1}\n'
+
+
+def test_a_state_folder_linked_outside_gets_no_lock(tmp_path: Path) -> None:
+    outside, project = outside_and_project(tmp_path)
+    cache = UploadCache.open(project / ".imgsync-cache.json", project=project)
+    (project / ".imgsync").symlink_to(outside)  # after open(), which would refuse it
+
+    with pytest.raises(CacheError, match="linked folder that leads outside"):
+        UploadCache.open(project / ".imgsync-cache.json", project=project)
+    with pytest.raises(CacheError) as caught:
+        record(cache, LSKY, "a")
+
+    assert str(caught.value) == (
+        f"{project / '.imgsync-cache.json'}: {project / '.imgsync'}: refused: it is a symbolic"
+        f" link that leads outside {project}, where imgsync never reads or writes"
+    )
+    assert sorted(os.listdir(outside)) == ["cache.json"]
+    assert not (project / ".imgsync-cache.json").exists()
+
+
+def test_a_cache_linked_within_the_project_is_written_through(tmp_path: Path) -> None:
+    _, project = outside_and_project(tmp_path)
+    (project / "data").mkdir()
+    (project / ".imgsync-cache.json").symlink_to("data/cache.json")
+    cache = UploadCache.open(project / ".imgsync-cache.json", project=project)
+
+    entry = record(cache, LSKY, "a")
+
+    assert (project / ".imgsync-cache.json").is_symlink()
+    written = UploadCache.open(project / "data" / "cache.json")
+    assert written.lookup(LSKY, *hashes("a")) == entry

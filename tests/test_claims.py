@@ -9,6 +9,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from imgsync.errors import OutsideProject
 from imgsync.state.claims import UploadClaims
 
 MD5 = "9e107d9d372bb6826bd81d3542a419d6"
@@ -106,3 +109,16 @@ def test_a_lock_file_removed_while_running_is_made_again_and_still_excludes(
 
     assert time_to_claim(claims, MD5, holder) >= 0.4
     holder.wait(timeout=10)
+
+
+def test_a_lock_file_linked_outside_is_not_created(tmp_path: Path) -> None:
+    (tmp_path / "outside").mkdir()
+    state = tmp_path / "repo" / ".imgsync"
+    state.mkdir(parents=True)
+    (state / "uploading.lock").symlink_to(tmp_path / "outside" / "made.lock")
+    claims = UploadClaims(state / "uploading.lock")
+
+    with pytest.raises(OutsideProject), claims.hold(["0" * 32]):
+        pass
+
+    assert list((tmp_path / "outside").iterdir()) == []

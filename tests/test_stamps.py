@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from imgsync.errors import CacheError
 from imgsync.state.stamps import RACY_SECONDS, STATE_NAME, ImageFacts, Stamps
 from imgsync.testing.fake_lsky import FakeLsky
 from tests.images import png_bytes
@@ -138,3 +141,38 @@ def test_a_file_edited_after_a_sync_is_read_again(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert len(host.uploads) == 2
     assert "b.png" not in post.read_text()
+
+
+def test_a_state_folder_or_file_linked_outside_is_an_error_and_gets_nothing(
+    tmp_path: Path,
+) -> None:
+    outside, project = tmp_path / "outside", tmp_path / "repo"
+    outside.mkdir()
+    project.mkdir()
+    (outside / STATE_NAME).write_text('{"version": 1}')
+    (project / ".imgsync").symlink_to(outside)
+    (project / "other").mkdir()
+    (project / "other" / STATE_NAME).symlink_to(outside / STATE_NAME)
+
+    for state_dir, how in [(".imgsync", "is in a linked folder"), ("other", "is a symbolic link")]:
+        with pytest.raises(CacheError) as caught:
+            Stamps.load(project / state_dir, project=project)
+        assert caught.value.path == project / state_dir / STATE_NAME
+        assert caught.value.reason.startswith(f"refused: it {how} that leads outside {project}")
+        assert caught.value.reason.endswith(
+            f"; remove the link: imgsync makes {state_dir}/ itself, never committed"
+        )
+    assert os.listdir(outside) == [STATE_NAME]
+
+
+def test_a_racy_stamp_never_reads_a_file_that_leads_outside(tmp_path: Path) -> None:
+    outside, project = tmp_path / "outside", tmp_path / "repo"
+    outside.mkdir()
+    project.mkdir()
+    post = project / "post.md"
+    post.symlink_to(outside / "post.md")
+    st = aged(outside / "post.md", "# no images\n")
+    stamps = Stamps.load(project / ".imgsync", project=project)
+    stamps.note_clean(post, st, b"# no images\n")  # as a committed stamps.json could say
+
+    assert not stamps.is_clean(post, post.stat())

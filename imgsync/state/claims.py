@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..files import open_inside
 from .os_lock import lock_byte, unlock_byte
 
 _SLOTS = 1 << 24  # bytes of the lock file that MD5s map onto (never written, only locked)
@@ -29,7 +30,7 @@ _open_files_lock = threading.Lock()
 _thread_locks: dict[tuple[Path, int], threading.Lock] = {}
 
 
-def _descriptor(path: Path) -> int:
+def _descriptor(path: Path, project: Path) -> int:
     with _open_files_lock:
         fd = _open_files.get(path)
         if fd is not None and not _same_file(fd, path):
@@ -39,7 +40,7 @@ def _descriptor(path: Path) -> int:
             fd = None
         if fd is None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = _open_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = _open_files[path] = open_inside(path, os.O_RDWR | os.O_CREAT, project)
         return fd
 
 
@@ -57,10 +58,14 @@ def _thread_lock(path: Path, offset: int) -> threading.Lock:
 
 
 class UploadClaims:
-    """Claims on images (by MD5) shared by every imgsync process and thread using `path`."""
+    """Claims on images (by MD5) shared by every imgsync process and thread using `path`.
 
-    def __init__(self, path: Path) -> None:
+    A lock file that leads outside `project` (default: its folder) is OutsideProject.
+    """
+
+    def __init__(self, path: Path, project: Path | None = None) -> None:
         self.path = path
+        self.project = path.parent if project is None else project
 
     def __repr__(self) -> str:
         return f"UploadClaims({str(self.path)!r})"
@@ -73,7 +78,7 @@ class UploadClaims:
         while waiting. Claims are taken in one order (sorted offsets), so two
         processes claiming overlapping groups can't deadlock.
         """
-        fd = _descriptor(self.path)
+        fd = _descriptor(self.path, self.project)
         offsets = sorted({int(md5[:8], 16) % _SLOTS for md5 in md5s})
         held: list[tuple[int, threading.Lock]] = []
         try:

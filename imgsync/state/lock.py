@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from ..files import open_inside
 from .os_lock import lock_file, unlock_file
 
 
@@ -18,11 +19,21 @@ class FileLock:
     the lock file itself is left in place because deleting it would race with the next
     process opening it. Not re-entrant: acquiring it twice in one thread deadlocks
     (or times out). `timeout=None` waits for as long as it takes; otherwise
-    `TimeoutError` says who to look for.
+    `TimeoutError` says who to look for. A lock file that leads outside `project`
+    (default: its folder) once symlinks are resolved is OutsideProject: opening it
+    would create the file a dangling link names.
     """
 
-    def __init__(self, path: Path, timeout: float | None = None, poll: float = 0.05) -> None:
+    def __init__(
+        self,
+        path: Path,
+        timeout: float | None = None,
+        poll: float = 0.05,
+        *,
+        project: Path | None = None,
+    ) -> None:
         self.path = path
+        self.project = path.parent if project is None else project
         self.timeout = timeout
         self.poll = poll
         # Threads of this process queue here first: `_fd` is per-object state, and a
@@ -36,7 +47,7 @@ class FileLock:
         if not self._thread_lock.acquire(timeout=-1 if self.timeout is None else self.timeout):
             raise self._timeout_error()
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = open_inside(self.path, os.O_RDWR | os.O_CREAT, self.project)
             try:
                 while not lock_file(fd, block=deadline is None):
                     if deadline is not None and time.monotonic() >= deadline:

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import __version__
-from ..files import atomic_write, private_folder
+from ..errors import CacheError, OutsideProject
+from ..files import atomic_write, private_folder, read_inside
 
 STATE_NAME = "stamps.json"
 VERSION = 1
@@ -131,8 +132,13 @@ class ImageStamp(NamedTuple):
 class Stamps:
     """The stamps of one project, loaded once per run and saved at its end. Thread-safe."""
 
-    def __init__(self, path: Path | None, data: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, path: Path | None, data: dict[str, Any] | None = None, project: Path | None = None
+    ) -> None:
         self.path = path  # None: remember nothing (e.g. the state folder can't be written)
+        # Where the stamps and the files they speak of must stay (default: the state
+        # folder's parent): no read or write through a link out of it.
+        self.project = project or (path.parent.parent if path is not None else None)
         data = data or {}
         # Entries stay as stored (JSON lists) and are read into records one at a time, when
         # asked for: a run that looks at a few files doesn't pay for the whole tree's.
@@ -142,13 +148,21 @@ class Stamps:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, state_dir: Path) -> Stamps:
-        """The stamps in `state_dir`; empty if there are none or they can't be trusted."""
+    def load(cls, state_dir: Path, *, project: Path | None = None) -> Stamps:
+        """The stamps in `state_dir`; empty if there are none or they can't be trusted.
+
+        CacheError if the state folder or the file is a link leading outside `project`
+        (default: the folder holding `state_dir`): imgsync neither reads nor writes there.
+        """
         path = state_dir / STATE_NAME
+        project = state_dir.parent if project is None else project
         try:
-            data = json.loads(path.read_bytes())
+            data = json.loads(read_inside(path, project))
+        except OutsideProject as error:
+            advice = f"remove the link: imgsync makes {state_dir.name}/ itself, never committed"
+            raise CacheError(path, f"{error.reason}; {advice}") from None
         except (OSError, ValueError):
-            return cls(path)
+            return cls(path, project=project)
         if not (
             isinstance(data, dict)
             and data.get("version") == VERSION
@@ -156,8 +170,8 @@ class Stamps:
             and isinstance(data.get("markdown"), dict)
             and isinstance(data.get("images"), dict)
         ):
-            return cls(path)
-        return cls(path, data)
+            return cls(path, project=project)
+        return cls(path, data, project)
 
     # Markdown files
 
@@ -174,7 +188,7 @@ class Stamps:
         if not clean.stamp.racy:
             return True
         try:
-            data = path.read_bytes()
+            data = path.read_bytes() if self.project is None else read_inside(path, self.project)
         except OSError:
             return False
         if _md5(data) != clean.md5:
@@ -233,9 +247,10 @@ class Stamps:
                 "images": dict(self._images),
             }
             self._changed = False
-        with contextlib.suppress(OSError):
-            private_folder(self.path.parent)
-            atomic_write(self.path, json.dumps(document, separators=(",", ":")).encode())
+        with contextlib.suppress(OSError):  # a link leading out of the project too
+            private_folder(self.path.parent, project=self.project)
+            data = json.dumps(document, separators=(",", ":")).encode()
+            atomic_write(self.path, data, project=self.project)
 
 
 def _md5(data: bytes) -> str:
