@@ -12,7 +12,7 @@ from typing import Any
 
 from .config_keys import KEY_RULES, OWNED_KEYS, PATH_KEYS, shown
 from .errors import ConfigError
-from .files import state_dir
+from .files import is_inside, state_dir
 from .hosts.profile import HostProfile, HttpSettings
 from .markdown.cores import PARALLEL_FROM_CHARS
 from .transfer.retry_policy import RetryPolicy
@@ -24,6 +24,11 @@ CACHE_NAME = ".imgsync-cache.json"
 DEFAULT_INCLUDE = ("**/*.md", "**/*.markdown")
 DEFAULT_EXCLUDE = ("node_modules/**", ".git/**", ".venv/**")
 DEFAULT_JOBS = 8  # uploads at once: they wait on latency, and host limits are obeyed anyway
+# A pull request writes imgsync.toml: its cache must not read or overwrite another file.
+_CACHE_OUTSIDE = (
+    "`{key}` names a file outside the project ({root}, the folder of this file),"
+    " directly or through a symbolic link; keep the cache inside the project"
+)
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{")
 
 
@@ -112,6 +117,8 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
     ca_file = values.get("ca_file")
     if ca_file and not ca_file.is_file():
         raise ConfigError(f"`{prefix}ca_file`: {ca_file} is not a file", path)
+    if "cache" in values and not is_inside(values["cache"], root):
+        raise ConfigError(_CACHE_OUTSIDE.format(key=f"{prefix}cache", root=root), path)
     # Each key goes to the record that owns it: Settings, its RetryPolicy or its HttpSettings.
     owned = {
         owner: {key: values.pop(key) for key in fields if key in values}
