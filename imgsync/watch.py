@@ -25,7 +25,8 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from .config import Settings
-from .errors import ConfigError, ImgsyncError
+from .errors import ConfigError, ImgsyncError, OutsideProject
+from .files import read_inside
 from .pipeline import sync
 from .progress import Progress
 from .render import watch_round_lines
@@ -125,7 +126,9 @@ class Watcher:
         self._forced.discard(post)
         shown = display_path(post)
         try:
-            data = post.read_bytes()
+            data = read_inside(post, self.settings.root)
+        except OutsideProject:
+            data = b""  # a link leading out of the project is never read: the round says so
         except OSError:  # renamed away or deleted since: nothing to sync
             self.own.forget(post)
             self.awaiting.pop(post, None)
@@ -158,8 +161,9 @@ class Watcher:
         for post in posts:
             files: frozenset[Path] = frozenset()
             if post in failed:
-                with contextlib.suppress(OSError):  # gone since: it awaits nothing
-                    files = awaited_images(post, post.read_bytes(), self.settings)
+                with contextlib.suppress(OSError):  # gone, or leads outside: it awaits nothing
+                    data = read_inside(post, self.settings.root)
+                    files = awaited_images(post, data, self.settings)
             if files:
                 self.awaiting[post] = files
             else:

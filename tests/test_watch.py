@@ -214,6 +214,24 @@ def test_a_failed_round_says_why_and_the_next_save_is_handled(
     run.wait_for("docs/post.md: 1 uploaded, 1 link rewritten")
 
 
+def test_a_post_linked_outside_the_project_is_refused_not_read(
+    project: Path, fake_lsky: FakeLsky, watching: Callable[..., WatchProcess]
+) -> None:
+    outside = project.parent / "outside.md"
+    outside.write_text("![a](img/a.png)\n")
+    before = outside.stat().st_mtime_ns
+    image(project / "docs/img/a.png", 5)
+    run = watching()
+
+    (project / "docs" / "linked.md").symlink_to(outside)
+
+    line = run.wait_for("docs/linked.md: refused: it is a symbolic link that leads outside")
+    assert line.endswith(f"outside {project}, where imgsync never reads or writes")
+    assert outside.read_text() == "![a](img/a.png)\n" and outside.stat().st_mtime_ns == before
+    assert fake_lsky.uploads == []
+    assert run.process.poll() is None
+
+
 def test_a_save_made_during_an_upload_is_kept_and_synced_in_its_own_round(
     project: Path, fake_lsky: FakeLsky, watching: Callable[..., WatchProcess]
 ) -> None:
