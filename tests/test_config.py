@@ -472,3 +472,27 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = load_settings(cwd=tmp_path, env={})
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.jobs = 8  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("cache", ["../c.json", "/tmp/c.json", "sub/../../c.json", "link/c.json"])
+def test_a_cache_outside_the_project_is_refused_naming_the_key(tmp_path: Path, cache: str) -> None:
+    project = tmp_path / "repo"
+    project.mkdir()
+    (project / "link").symlink_to(tmp_path)
+    write(project / "pyproject.toml", f"[tool.imgsync]\ncache = {cache!r}\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(cwd=project, env={})
+
+    assert str(caught.value) == (
+        f"{project / 'pyproject.toml'}: `tool.imgsync.cache` names a file outside the project"
+        f" ({project}, the folder of this file), directly or through a symbolic link;"
+        " keep the cache inside the project"
+    )
+
+
+def test_a_cache_inside_the_project_may_be_reached_through_a_link(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "c.json").symlink_to("data/real.json")
+    settings = load(tmp_path, 'cache = "c.json"\n')
+    assert settings.cache_path == tmp_path.resolve() / "data" / "real.json"
