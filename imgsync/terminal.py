@@ -42,15 +42,24 @@ def escape_controls(text: str, *, keep: str = "") -> str:
 def _command_marks(text: str) -> list[int]:
     """Where a CI runner would see a command begin in `text` (one line, controls escaped):
     the index of the `#` of each `##[`/`##vso[`, and of the first `:` of a leading `::`."""
-    if "#" not in text and ":" not in text:
-        return []
-    # The runner's view of the line: without the characters its search may skip.
-    kept = [i for i, c in enumerate(text) if unicodedata.category(c) not in _SKIPPED]
-    view = "".join(text[i] for i in kept)
-    marks = [kept[m.start()] for m in _HASH_COMMAND.finditer(view)]
-    stripped = view.lstrip()
-    if stripped.startswith("::"):
-        marks.append(kept[len(view) - len(stripped)])
+    marks = []
+    if "#" in text:
+        if text.isascii():  # nothing to skip: the line is the runner's view
+            marks = [m.start() for m in _HASH_COMMAND.finditer(text)]
+        else:  # the runner's view: without the characters its search may skip
+            kept = [i for i, c in enumerate(text) if unicodedata.category(c) not in _SKIPPED]
+            view = "".join(text[i] for i in kept)
+            marks = [kept[m.start()] for m in _HASH_COMMAND.finditer(view)]
+    colons = []  # the first two characters that count, if they are colons
+    for i, char in enumerate(text):
+        if char.isspace() or (not char.isascii() and unicodedata.category(char) in _SKIPPED):
+            continue
+        if char != ":":
+            break
+        colons.append(i)
+        if len(colons) == 2:
+            marks.append(colons[0])
+            break
     return marks
 
 
@@ -68,6 +77,8 @@ def safe_document(text: str) -> str:
     """A JSON document as json.dumps(ensure_ascii=False) wrote it, with what is unsafe to print
     (in its strings: DEL, C1, bidi, U+2028, lone surrogates; the `#` that would start a CI
     command) as JSON escapes, so it decodes to the same values. Its own newlines stay."""
+    if "#" not in text and text.replace("\n", " ").isprintable():  # the usual case, at C speed
+        return text
     lines = []
     for line in text.split("\n"):
         if not line.isprintable():

@@ -41,6 +41,8 @@ def test_escape_controls(text: str, shown: str) -> None:
         ("x ##[error]boom", "x \\x23#[error]boom"),
         ("x ##VSO[task.complete]", "x \\x23#VSO[task.complete]"),
         ("a#b.png: ## heading, a: b::c", "a#b.png: ## heading, a: b::c"),
+        ("café #\u034f#vso[x]", "café \\x23\u034f#vso[x]"),  # a skipped mark between
+        (" \u00a0\ufe0f:\u034f:error::x", " \u00a0\ufe0f\\x3a\u034f:error::x"),
     ],
 )
 def test_no_line_starts_a_workflow_command(line: str, shown: str | None) -> None:
