@@ -170,3 +170,12 @@ def test_watch_lines_print_escaped(project: Path) -> None:
     assert f"/{INJECTED_SHOWN}:1: missing.png: not found" in shown
     assert "\\x1b[2J\\x1b]0;owned\\x07.txt: not a post" in shown
     assert "\x1b" not in shown and not any(line.startswith("::") for line in shown.splitlines())
+
+
+def test_an_argument_error_quotes_a_hostile_file_name_escaped(project: Path) -> None:
+    # `imgsync upload *.png` in a CI script: the shell puts the pull request's names in argv.
+    done = run_imgsync(project, "upload", "a.png", "--x\n::error::PWNED.png")
+
+    assert done.returncode == 2
+    assert_printed_safely(done)
+    assert "imgsync: error: unrecognized arguments: --x\\n::error::PWNED.png" in done.stderr
