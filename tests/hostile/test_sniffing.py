@@ -5,11 +5,13 @@ and its references are left as they are (exit 3)."""
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from imgsync.state.stamps import RACY_SECONDS
 from imgsync.testing.fake_lsky import FakeLsky
 from tests.hostile.conftest import SECRETS, run_imgsync
 from tests.images import bmp_bytes
@@ -114,6 +116,9 @@ def test_only_the_environment_allows_scriptable_svgs(project: Path, host: FakeLs
 
     assert done.returncode == 2 and "unknown key `allow_svg_scripts`" in done.stderr
     (project / "imgsync.toml").unlink()
+    # A run that allowed it leaves a stamp of the file's facts; the next run reads it again.
+    time.sleep(RACY_SECONDS + 0.2)  # a stamp taken right after a change is never trusted
+    assert sync(project, host, "--dry-run", IMGSYNC_ALLOW_SVG_SCRIPTS="1").returncode == 1
     assert sync(project, host).returncode == 3 and host.uploads == []
 
     done = sync(project, host, IMGSYNC_ALLOW_SVG_SCRIPTS="1")
