@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
 from . import __version__
+from .terminal import safe_line
 
 COMMANDS = ("sync", "check", "watch", "upload", "init")
 
@@ -91,8 +93,16 @@ def _options_taking_a_value(parser: argparse.ArgumentParser) -> frozenset[str]:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's errors quote the arguments, which a shell glob may have filled with hostile
+    file names (`imgsync upload *.png`): the message is made safe to print."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(safe_line(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--config",
         metavar="FILE",
@@ -111,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     common.add_argument("-v", "--verbose", action="store_true", help="say more")
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="imgsync",
         description=_DESCRIPTION,
         epilog=_EPILOG,

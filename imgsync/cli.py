@@ -17,6 +17,7 @@ from .pipeline import check, sync
 from .render import Output, annotations_output, report_output, upload_output
 from .report import EXIT_INTERRUPTED, EXIT_USAGE
 from .starter_config import write_starter_config
+from .terminal import safe_line
 
 if TYPE_CHECKING:
     from .progress import Progress
@@ -31,13 +32,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     except (ConfigError, CacheError) as error:
-        print(f"imgsync: error: {error}", file=sys.stderr)
+        _say(f"imgsync: error: {error}")
         return EXIT_USAGE
     except ImgsyncError as error:
-        print(f"imgsync: error: {error}", file=sys.stderr)
+        _say(f"imgsync: error: {error}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("imgsync: interrupted", file=sys.stderr)
+        _say("imgsync: interrupted")
         return EXIT_INTERRUPTED
 
 
@@ -48,16 +49,17 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
         report = check(_paths(args), settings)
         if args.format == "github" and not args.json:
-            _show(annotations_output(report, quiet=args.quiet))
+            _show(annotations_output(report, quiet=args.quiet), annotations=True)
         else:
             as_json = args.json or args.format == "json"
-            _show(report_output(report, command="check", as_json=as_json, quiet=args.quiet))
+            output = report_output(report, command="check", as_json=as_json, quiet=args.quiet)
+            _show(output, document=as_json)
         return report.exit_status()
     if args.command == "watch":
         from .watch import watch  # loads watchdog: only for watch mode
 
         if args.json:
-            print("imgsync: error: watch prints one line a round, not --json", file=sys.stderr)
+            _say("imgsync: error: watch prints one line a round, not --json")
             return EXIT_USAGE
         return watch(
             _paths(args),
@@ -71,10 +73,9 @@ def _run(args: argparse.Namespace) -> int:
         from .upload_command import upload_files  # the upload seam: httpx and the worker pool
 
         if args.dry_run:
-            print(
+            _say(
                 "imgsync: error: upload has no --dry-run (it would still upload); "
-                "`imgsync --dry-run PATH` lists what a sync would upload",
-                file=sys.stderr,
+                "`imgsync --dry-run PATH` lists what a sync would upload"
             )
             return EXIT_USAGE
 
@@ -85,7 +86,8 @@ def _run(args: argparse.Namespace) -> int:
             progress=_progress(args),
         )
         # The URLs are flushed at once (Typora reads them); a JSON document never was.
-        _show(upload_output(outcome, output=args.format, as_json=args.json), flush=not args.json)
+        output = upload_output(outcome, output=args.format, as_json=args.json)
+        _show(output, flush=not args.json, document=args.json)
         return outcome.exit_status()
     # A factory: a run with nothing to upload never sets up a progress display.
     report = sync(
@@ -98,7 +100,7 @@ def _run(args: argparse.Namespace) -> int:
     output = report_output(
         report, command="sync", as_json=args.json, verbose=args.verbose, quiet=args.quiet
     )
-    _show(output)
+    _show(output, document=args.json)
     return report.exit_status()
 
 
@@ -126,19 +128,29 @@ def _progress(args: argparse.Namespace) -> Progress:
     )
 
 
-def _show(output: Output, *, flush: bool = False) -> None:
-    """Write what the renderer returned: stdout's lines first, then stderr's."""
-    sys.stdout.write("".join(f"{line}\n" for line in output.stdout))
+def _show(
+    output: Output, *, flush: bool = False, document: bool = False, annotations: bool = False
+) -> None:
+    """Write what the renderer returned: stdout's lines first, then stderr's; every line made
+    safe to print (terminal.py), but a JSON document (render made its text safe, and its
+    lines are its own) and the workflow commands of `--format github` (escaped by render)."""
+    raw = document or annotations
+    sys.stdout.write("".join(f"{line if raw else safe_line(line)}\n" for line in output.stdout))
     if flush:
         sys.stdout.flush()
     for line in output.stderr:
-        print(line, file=sys.stderr)
+        _say(line)
+
+
+def _say(line: str) -> None:
+    """A line on stderr, made safe to print: it may name files, references, URLs."""
+    print(safe_line(line), file=sys.stderr)
 
 
 def _init(args: argparse.Namespace) -> int:
     path = Path(args.config) if args.config else Path.cwd() / "imgsync.toml"
     write_starter_config(path, force=args.force)
-    print(f"wrote {path}; edit the [hosts] table, then run `imgsync check .`", file=sys.stderr)
+    _say(f"wrote {path}; edit the [hosts] table, then run `imgsync check .`")
     return 0
 
 

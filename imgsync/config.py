@@ -15,6 +15,7 @@ from .errors import ConfigError
 from .files import is_inside, state_dir
 from .hosts.profile import HostProfile, HttpSettings
 from .markdown.cores import PARALLEL_FROM_CHARS
+from .svg import ALLOW_SCRIPTS_VARIABLE
 from .transfer.retry_policy import RetryPolicy
 
 CONFIG_NAME = "imgsync.toml"
@@ -50,6 +51,11 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     parallel_from_chars: int = PARALLEL_FROM_CHARS  # text from which parsing uses every core
     env: Mapping[str, str] = field(default_factory=dict)  # captured once, read nowhere else
+
+    @property
+    def allow_svg_scripts(self) -> bool:
+        """Only the environment says so: a pull request could switch on a repository key."""
+        return self.env.get(ALLOW_SCRIPTS_VARIABLE) == "1"
 
     @property
     def state_dir(self) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import struct
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from urllib.parse import unquote
 from .errors import ImageError
 from .markdown.destinations import LocalTarget
 from .sizes import human_size
+from .svg import MIME as SVG_MIME
+from .svg import SvgCheck, has_svg_root
 
 _CHUNK = 1 << 20
 # Types by their first bytes: (extension, MIME type). Extensions are never trusted.
@@ -21,7 +24,6 @@ _SIGNATURES: list[tuple[bytes, int, str, str]] = [
     (b"\xff\xd8\xff", 0, ".jpg", "image/jpeg"),
     (b"GIF87a", 0, ".gif", "image/gif"),
     (b"GIF89a", 0, ".gif", "image/gif"),
-    (b"BM", 0, ".bmp", "image/bmp"),
     (b"II*\0", 0, ".tif", "image/tiff"),
     (b"MM\0*", 0, ".tif", "image/tiff"),
     (b"\0\0\1\0", 0, ".ico", "image/x-icon"),
@@ -99,8 +101,11 @@ def _resolve_any_normal_form(candidate: Path) -> Path:
         raise
 
 
-def inspect_image(path: Path, max_size: int | None) -> LocalImage:
-    """Sniff and hash a resolved file, streaming it; ImageError if it is not a usable image."""
+def inspect_image(
+    path: Path, max_size: int | None, *, allow_svg_scripts: bool = False
+) -> LocalImage:
+    """Sniff and hash a resolved file, streaming it; ImageError if it is not a usable image,
+    or is an SVG that could run script (unless `allow_svg_scripts`) or declare entities."""
     try:
         with path.open("rb") as stream:
             size = os.fstat(stream.fileno()).st_size
@@ -109,10 +114,17 @@ def inspect_image(path: Path, max_size: int | None) -> LocalImage:
             kind = sniff_image_type(head)
             if kind is None:
                 raise ImageError(f"is not an image (its bytes start {head[:8]!r})")
+            svg = SvgCheck(allow_scripts=allow_svg_scripts) if kind[1] == SVG_MIME else None
             md5, sha256 = hashlib.md5(head), hashlib.sha256(head)
-            while chunk := stream.read(_CHUNK):
+            chunk = head
+            while chunk:
+                if svg is not None:  # the whole file is read: a script may be anywhere
+                    svg.feed(chunk)
+                chunk = stream.read(_CHUNK)
                 md5.update(chunk)
                 sha256.update(chunk)
+            if svg is not None:
+                svg.feed(b"", final=True)
     except OSError as error:
         raise ImageError(f"cannot be read: {error.strerror or error}") from None
     extension, mime = kind
@@ -138,14 +150,28 @@ def sniff_image_type(head: bytes) -> tuple[str, str] | None:
         return ".webp", "image/webp"
     if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"):
         return ".avif", "image/avif"
-    if _looks_like_svg(head):
-        return ".svg", "image/svg+xml"
+    if _is_bmp(head):
+        return ".bmp", "image/bmp"
+    if has_svg_root(head):
+        return ".svg", SVG_MIME
     return None
 
 
-def _looks_like_svg(head: bytes) -> bool:
-    text = head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return text.startswith((b"<?xml", b"<svg", b"<!--", b"<!doctype svg")) and b"<svg" in text
+# The sizes of the DIB headers BMP writers use: OS/2 1.x (12) and 2.x (16, 64), Windows
+# BITMAPINFOHEADER (40), its V2/V3 forms (52, 56), V4 (108) and V5 (124).
+_DIB_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
+
+
+def _is_bmp(head: bytes) -> bool:
+    """`BM` is two bytes of text as often as an image: a BMP needs its whole file header and
+    a DIB header that holds together (a known size, one colour plane)."""
+    if len(head) < 26 or head[:2] != b"BM":
+        return False
+    file_size, reserved, pixels, dib = struct.unpack_from("<IIII", head, 2)
+    if dib not in _DIB_SIZES or reserved != 0 or not 14 + dib <= pixels < file_size:
+        return False
+    planes_at = 22 if dib == 12 else 26
+    return len(head) >= planes_at + 2 and struct.unpack_from("<H", head, planes_at)[0] == 1
 
 
 def _shown(path: Path) -> str:

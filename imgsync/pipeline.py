@@ -231,7 +231,7 @@ def _inspect(works: list[_FileWork], run: _Run) -> dict[Path, LocalImage]:
         for ref, path in work.refs:
             if path not in images and path not in bad:
                 try:
-                    images[path] = _image(path, run.settings.max_size, run.stamps)
+                    images[path] = _image(path, run.settings, run.stamps)
                 except ImageError as error:
                     bad[path] = error.reason
             if path in bad:
@@ -242,9 +242,13 @@ def _inspect(works: list[_FileWork], run: _Run) -> dict[Path, LocalImage]:
     return images
 
 
-def _image(path: Path, max_size: int | None, stamps: Stamps) -> LocalImage:
-    """The image at `path`, hashed now, or known from its stamp if it is unchanged."""
+def _image(path: Path, settings: Settings, stamps: Stamps) -> LocalImage:
+    """The image at `path`, hashed now, or known from its stamp if it is unchanged (but an
+    SVG, read again each time: its stamp can't tell whether scripts were allowed then)."""
     from .images import LocalImage, check_size, inspect_image  # the Markdown seam
+    from .svg import MIME as SVG_MIME
+
+    max_size = settings.max_size
 
     try:
         seen = time.time_ns()
@@ -252,10 +256,10 @@ def _image(path: Path, max_size: int | None, stamps: Stamps) -> LocalImage:
     except OSError as error:
         raise ImageError(f"cannot be read: {error.strerror or error}") from None
     facts = stamps.image(path, st)
-    if facts is not None:
+    if facts is not None and facts.mime != SVG_MIME:
         check_size(facts.size, max_size)
         return LocalImage(path, facts.size, facts.md5, facts.sha256, facts.extension, facts.mime)
-    image = inspect_image(path, max_size)
+    image = inspect_image(path, max_size, allow_svg_scripts=settings.allow_svg_scripts)
     known = ImageFacts(image.size, image.md5, image.sha256, image.extension, image.mime)
     stamps.note_image(path, st, known, seen)
     return image

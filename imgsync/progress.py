@@ -7,6 +7,8 @@ import sys
 import threading
 from typing import TextIO
 
+from .terminal import safe_line
+
 
 class Progress:
     """Upload progress: a redrawn bar when `bar` (the CLI's choice: a terminal, not CI),
@@ -41,14 +43,14 @@ class Progress:
             if self.bar:
                 self._draw(line)
             elif not self.quiet:
-                print(line, file=self.stream, flush=True)
+                print(safe_line(line), file=self.stream, flush=True)
 
     def note(self, line: str) -> None:
         """A message that must be seen (a wait, a warning), bar or not."""
         with self._lock:
             self._clear()
             if not self.quiet:
-                print(line, file=self.stream, flush=True)
+                print(safe_line(line), file=self.stream, flush=True)
             self._draw("")
 
     def detail(self, line: str) -> None:
@@ -66,7 +68,8 @@ class Progress:
         width = max(10, min(30, shutil.get_terminal_size().columns - 50))
         filled = width * self._done // self._total
         text = f"uploading [{'#' * filled}{'.' * (width - filled)}] {self._done}/{self._total}"
-        if label:
+        if label:  # a file name or host URL: never raw on a terminal
+            label = safe_line(label)
             text += " " + label[: max(0, shutil.get_terminal_size().columns - len(text) - 2)]
         self.stream.write("\r\x1b[K" + text)
         self.stream.flush()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from .report import Failure, Location, Notice, Report, UploadOutcome, display_path
+from .terminal import escape_controls, safe_document
 
 INTERRUPTED = (
     "interrupted: finished uploads were recorded and their references rewritten; "
@@ -177,7 +178,9 @@ def upload_output(outcome: UploadOutcome, *, output: str = "url", as_json: bool 
 
 
 def json_text(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    """A document as printed: readable non-ASCII text, but control, bidi and line-separator
+    characters (which json.dumps leaves raw with ensure_ascii=False) as JSON escapes."""
+    return safe_document(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 def report_document(report: Report) -> dict[str, Any]:
@@ -245,7 +248,9 @@ def error_command(message: str, *, title: str, where: Location) -> str:
 # (src/Runner.Common/ActionCommand.cs): in the message `%`, CR and LF become %25, %0D and %0A;
 # in a property value `:` and `,` also become %3A and %2C, as they separate the properties.
 def escape_data(text: str) -> str:
-    """A workflow command's message, escaped (`%` first, so escapes are not escaped again)."""
+    """A workflow command's message, escaped (`%` first, so escapes are not escaped again);
+    other control characters (ANSI codes, bidi) shown as visible escapes, as in plain output."""
+    text = escape_controls(text, keep="\r\n")
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

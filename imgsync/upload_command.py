@@ -30,7 +30,12 @@ def upload_files(
     named: list[tuple[Path, LocalImage | None]] = []
     for file in files:
         try:
-            named.append((file, inspect_image(file.resolve(strict=True), settings.max_size)))
+            image = inspect_image(
+                file.resolve(strict=True),
+                settings.max_size,
+                allow_svg_scripts=settings.allow_svg_scripts,
+            )
+            named.append((file, image))
         except ImageError as error:
             named.append((file, None))
             report.failures.append(Failure(Location(file), "", error.reason))

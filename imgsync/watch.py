@@ -31,6 +31,7 @@ from .pipeline import sync
 from .progress import Progress
 from .render import watch_round_lines
 from .report import EXIT_OK, Report, display_path
+from .terminal import safe_line
 from .watch_parts import Debouncer, OwnWrites, Scope, awaited_images
 
 QUIET = 0.2  # seconds a file must stay unchanged before its round: an editor's save is one burst
@@ -182,7 +183,7 @@ class Watcher:
             self._error(line)
 
     def _error(self, line: str) -> None:
-        print(line, file=self._stream, flush=True)
+        print(safe_line(line), file=self._stream, flush=True)
 
 
 def watch(

@@ -21,3 +21,12 @@ def png_bytes(width: int = 1, height: int = 1, rgb: tuple[int, int, int] = (255,
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
+
+
+def bmp_bytes(width: int = 1, height: int = 1) -> bytes:
+    """A valid 24-bit BMP (BITMAPINFOHEADER) of black pixels."""
+    row = (width * 3 + 3) // 4 * 4
+    pixels = b"\0" * row * height
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
+    header = struct.pack("<2sIHHI", b"BM", 14 + len(info) + len(pixels), 0, 0, 14 + len(info))
+    return header + info + pixels

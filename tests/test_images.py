@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +12,7 @@ import pytest
 from imgsync.errors import ImageError
 from imgsync.images import inspect_image, resolve_target, sniff_image_type
 from imgsync.markdown.destinations import LocalTarget
-from tests.images import png_bytes
+from tests.images import bmp_bytes, png_bytes
 
 NormalForm = Literal["NFC", "NFD"]
 
@@ -25,7 +26,7 @@ NormalForm = Literal["NFC", "NFD"]
         (b"GIF87a\x01\x00\x01\x00", (".gif", "image/gif")),
         (b"RIFF\x24\x00\x00\x00WEBPVP8 ", (".webp", "image/webp")),
         (b"\x00\x00\x00\x1cftypavif\x00\x00", (".avif", "image/avif")),
-        (b"BM\x36\x00\x00\x00", (".bmp", "image/bmp")),
+        (bmp_bytes(), (".bmp", "image/bmp")),
         (b"II*\x00\x08\x00", (".tif", "image/tiff")),
         (b"\x00\x00\x01\x00\x01\x00", (".ico", "image/x-icon")),
         (
@@ -142,3 +143,33 @@ def test_names_are_found_in_either_unicode_normal_form(
     resolved = resolve_target(target, tmp_path / "post.md", tmp_path, tmp_path)
 
     assert resolved.name == unicodedata.normalize(on_disk, "café.png")
+
+
+def _bmp_with(**fields: int) -> bytes:
+    data = bytearray(bmp_bytes())
+    offsets = {"size": 2, "reserved": 6, "pixels": 10, "dib": 14}
+    for name, value in fields.items():
+        if name == "planes":
+            struct.pack_into("<H", data, 26, value)
+        else:
+            struct.pack_into("<I", data, offsets[name], value)
+    return bytes(data)
+
+
+def test_a_bmp_needs_its_whole_header() -> None:
+    assert sniff_image_type(bmp_bytes(3, 2)) == (".bmp", "image/bmp")
+    os2 = (
+        b"BM" + struct.pack("<IIII", 30, 0, 26, 12) + struct.pack("<HHHH", 1, 1, 1, 24) + b"\0" * 4
+    )
+    assert sniff_image_type(os2) == (".bmp", "image/bmp")
+    for bad in (
+        b"BM",
+        b"BM plus some text that goes on and on",
+        bmp_bytes()[:20],
+        _bmp_with(dib=41),
+        _bmp_with(reserved=7),
+        _bmp_with(pixels=10),  # the pixels can't start inside the headers
+        _bmp_with(size=20),  # nor after the end of the file
+        _bmp_with(planes=3),
+    ):
+        assert sniff_image_type(bad) is None, bad
