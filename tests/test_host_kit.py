@@ -45,6 +45,9 @@ def test_getters_read_what_hosts_accept(options: dict[str, Any], read: Any, expe
     [
         ({"colour": 1}, lambda o: None, "unknown key 'colour' for type demo (known: flag, kind, "),
         ({"url": "ftp://x"}, lambda o: o.url(), "'url' must start with http:// or https://"),
+        ({"url": 5}, lambda o: o.url(example="e"), "'url' is required, e.g. 'e'"),
+        ({"url": ""}, lambda o: o.url(default="https://d"), "'url' must be the API base, starting"),
+        ({"url": 5}, lambda o: o.url(default="https://d"), "'url' must be the API base, starting"),
         ({"url": "https://x?a=1"}, lambda o: o.url(no_query="q"), "must not hold a query"),
         ({"secret": "a b"}, lambda o: o.secret("secret", what="a key", hint="h"), "holds spaces"),
         ({"n": True}, lambda o: o.whole("n"), "'n' must be a positive whole number"),

@@ -70,16 +70,17 @@ class ProfileOptions:
             value = self._pinned(key, value, trusted.pinned_url.strip())
         if value is None:
             value = default
-        if not isinstance(value, str) or not value.strip():
+        if default is None and (not isinstance(value, str) or not value.strip()):
             self.bad(f"{key!r} is required, e.g. {example!r}")
-        problem = url_problem(value.strip(), allow_http=trusted.allow_http)
+        text = value.strip() if isinstance(value, str) else ""
+        problem = url_problem(text, allow_http=trusted.allow_http)
         if problem is not None:
             # Never the URL itself: it may have come from the environment, or hold a password.
             if default is not None and problem.startswith("must start"):
                 problem = f"must be the API base, starting with http:// or https://: {default!r}"
             where = f" ({no_query})" if no_query and "query" in problem else ""
             self.bad(f"{key!r} {problem}{where}")
-        return value.strip().rstrip("/")
+        return text.rstrip("/")
 
     def _pinned(self, key: str, value: Any, pinned: str) -> str:
         """The pinned URL, if the profile names the same one or none."""
