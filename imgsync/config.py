@@ -24,8 +24,7 @@ CACHE_NAME = ".imgsync-cache.json"
 DEFAULT_INCLUDE = ("**/*.md", "**/*.markdown")
 DEFAULT_EXCLUDE = ("node_modules/**", ".git/**", ".venv/**")
 DEFAULT_JOBS = 8  # uploads at once: they wait on latency, and host limits are obeyed anyway
-# Only the environment sets these: a config file in a pull request can't.
-ALLOW_HTTP_ON = "1"
+ALLOW_HTTP_ON = "1"  # IMGSYNC_ALLOW_HTTP's one value that allows: no config key can
 
 
 @dataclass(frozen=True)
