@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config_keys import KEY_RULES, OWNED_KEYS, PATH_KEYS, shown
+from .config_keys import KEY_RULES, OWNED_KEYS, PATH_KEYS, wrong
 from .errors import ConfigError
 from .files import is_inside, state_dir
-from .hosts.profile import HostProfile, HttpSettings
+from .hosts.host_url import ALLOW_HTTP_VARIABLE, PIN_VARIABLE
+from .hosts.profile import HostProfile, HttpSettings, Trusted
 from .markdown.cores import PARALLEL_FROM_CHARS
 from .svg import ALLOW_SCRIPTS_VARIABLE
 from .transfer.retry_policy import RetryPolicy
@@ -30,7 +30,7 @@ _CACHE_OUTSIDE = (
     "`{key}` names a file outside the project ({root}, the folder of this file),"
     " directly or through a symbolic link; keep the cache inside the project"
 )
-_VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{")
+ALLOW_HTTP_ON = "1"  # IMGSYNC_ALLOW_HTTP's one value that allows: no config key can
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Settings:
     max_size: int | None = None  # bytes; the host's own limit applies as well
     jobs: int = DEFAULT_JOBS
     default_host: str | None = None
-    hosts: Mapping[str, HostProfile] = field(default_factory=dict)  # ${VAR}s not expanded
+    hosts: Mapping[str, HostProfile] = field(default_factory=dict)  # as written: ${VAR}s kept
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     http: HttpSettings = field(default_factory=HttpSettings)
     parallel_from_chars: int = PARALLEL_FROM_CHARS  # text from which parsing uses every core
@@ -115,7 +115,12 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
         expected, check = KEY_RULES[key]
         checked = check(value)
         if checked is None:
-            raise ConfigError(f"`{prefix}{key}` must be {expected}, not {shown(value)}", path)
+            if key == "host" and isinstance(value, dict) and value:
+                # [host.blog] for [hosts.blog]: its table may hold a token, so never show it.
+                meant = " or ".join(f"[{prefix}hosts.{name}]" for name in list(value)[:3])
+                problem = f"is a table, not the name of a profile; did you mean {meant}?"
+                raise ConfigError(f"`{prefix}host` {problem}", path)
+            raise ConfigError(f"`{prefix}{key}` {wrong(expected, value)}", path)
         values[key] = (root / checked).resolve() if key in PATH_KEYS else checked
     site_root = values.pop("site_root", root)
     if not site_root.is_dir():
@@ -186,7 +191,7 @@ def _with_env_host(settings: Settings) -> Settings:
 
 
 def resolve_host(settings: Settings, name: str | None) -> HostProfile:
-    """The profile `name`, else the default, else the only one; ${VAR}s expanded."""
+    """The profile `name`, else the default, else the only one, with what the environment says."""
     hosts, path = settings.hosts, settings.config_path
     if not hosts:
         raise ConfigError(
@@ -204,35 +209,15 @@ def resolve_host(settings: Settings, name: str | None) -> HostProfile:
         )
     if name not in hosts:
         raise ConfigError(f"--host is {name!r}, but {_no_profile(settings)}", path)
-    profile = hosts[name]
-    options = {k: _expand(v, profile, k, settings.env) for k, v in profile.options.items()}
-    return dataclasses.replace(profile, options=options)
-
-
-def _expand(value: Any, profile: HostProfile, key: str, env: Mapping[str, str]) -> Any:
-    """`value` with ${VAR} read from `env` and $${ as a literal ${, in nested values too."""
-    if isinstance(value, list):
-        return [_expand(item, profile, key, env) for item in value]
-    if isinstance(value, dict):
-        return {k: _expand(v, profile, f"{key}.{k}", env) for k, v in value.items()}
-    if not isinstance(value, str):
-        return value
-
-    def substitute(match: re.Match[str]) -> str:
-        var = match.group(1)
-        if match.group() == "$${":
-            return "${"
-        if var is not None and var in env:
-            return env[var]
-        # Name the variable, never a value: the value of a key like `token` is a secret.
-        problem = (
-            f"uses ${{{var}}}, but the environment variable {var} is not set"
-            if var
-            else "has a `${` that is not a ${NAME} reference (write `$${` for a literal `${`)"
-        )
-        raise ConfigError(f"host profile {profile.name!r}, key `{key}` {problem}", profile.source)
-
-    return _VAR.sub(substitute, value)
+    # The host reads its options through ProfileOptions, which expands ${VAR} only where a
+    # secret belongs and holds the URL to what the environment allows.
+    env = settings.env
+    trusted = Trusted(
+        variables=env,
+        pinned_url=env.get(PIN_VARIABLE) or None,
+        allow_http=env.get(ALLOW_HTTP_VARIABLE, "").strip() == ALLOW_HTTP_ON,
+    )
+    return dataclasses.replace(hosts[name], trusted=trusted)
 
 
 def _parse_toml(path: Path) -> dict[str, Any]:

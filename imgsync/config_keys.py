@@ -12,10 +12,21 @@ _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([kmg])i?)?b?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
-def shown(value: Any) -> str:
-    """A value as an error message quotes it: its repr, cut short."""
+def wrong(expected: str, value: Any) -> str:
+    """What is wrong with a top-level key's value, quoting it only when it is a plain value.
+
+    A table or a list is named, never shown: a misplaced host table holds a token.
+    """
+    if isinstance(value, dict):
+        return f"must be {expected}, not a table"
+    if isinstance(value, list):
+        return (
+            f"must be {expected}"
+            if expected.startswith("a list")
+            else f"must be {expected}, not a list"
+        )
     text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return f"must be {expected}, not {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 def _text(value: Any) -> str | None:

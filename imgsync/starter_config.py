@@ -49,5 +49,6 @@ _NOTES = {
     "# image to upload (the host's own limit applies as well):\n"
     '# site_root = "static"\n# max_size = "5MB"\n\n'
     "# Lsky Pro. ${VAR} is read from the environment, so the token stays out of\n"
-    "# this file; add a [hosts.NAME] table for each other host.\n",
+    "# this file (it works in the token, and in a url that is one variable whole);\n"
+    "# add a [hosts.NAME] table for each other host.\n",
 }

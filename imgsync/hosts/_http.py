@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import httpx
 
 from ..errors import HostError, RateLimited, TransientHostError
+from .host_url import redact_url
 
 QUOTE_LIMIT = 200  # characters of a reply body worth showing in an error
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -65,7 +66,11 @@ class HostErrors:
 
     @contextmanager
     def transport(self, where: str) -> Iterator[None]:
-        """Turn httpx's timeouts and connection errors into TransientHostError."""
+        """Turn httpx's timeouts and connection errors into TransientHostError.
+
+        `where` (a URL) is shown without user name, password, query or fragment.
+        """
+        where = redact_url(where)
         try:
             yield
         except httpx.TimeoutException:

@@ -18,6 +18,7 @@ from ..errors import HostError, ImageError, TransientHostError
 from ._http import REDIRECTS, HostErrors, retry_after
 from ._pacing import RateBudget, reset_at
 from .base import UploadRequest
+from .host_url import redact_url
 
 Advice = tuple[type[HostError], str]  # the error to raise and what it tells the user
 
@@ -46,7 +47,8 @@ class ReplyRules:
         code = response.status_code
         if code in REDIRECTS:
             cls, advice = self.redirect
-            where = response.headers.get("Location", "elsewhere")
+            location = response.headers.get("Location")
+            where = redact_url(location) if location else "elsewhere"  # the host's words
             errors.fail(cls, advice.format(where=where), code, said)
         if code == 429:
             wait = wait_from(response.headers)

@@ -7,7 +7,9 @@ from typing import Any, NoReturn
 
 from ..errors import ConfigError
 from ._http import whole_number
+from .host_url import PIN_VARIABLE, same_url, url_problem
 from .profile import HostProfile
+from .variables import expand_secret, expand_whole, literal
 
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
@@ -16,8 +18,9 @@ class ProfileOptions:
     """One profile's options, checked as a host reads them.
 
     Every complaint is a ConfigError naming the file (`profile.source`), the profile
-    and the key. Values may be text where a number is meant: `${VAR}` expansion
-    always yields text. A secret's value is never quoted.
+    and the key, never a value. `${VAR}` is read from the environment only in the
+    secret getters and in a `url` given whole as one variable; every other getter
+    refuses it. Values may be text where a number is meant.
     """
 
     def __init__(self, profile: HostProfile, known: Iterable[str]) -> None:
@@ -32,8 +35,14 @@ class ProfileOptions:
         return key in self.profile.options
 
     def raw(self, key: str, default: Any = None) -> Any:
-        """The value as configured, unchecked; for a check only one host makes."""
-        return self.profile.options.get(key, default)
+        """The value as configured, for a check only one host makes; `$${` reads as `${`.
+
+        Every getter but `url` and the secret ones reads through here, so a `${VAR}`
+        in any other option is refused (variables.py says why).
+        """
+        if key not in self.profile.options:
+            return default
+        return literal(self.profile.options[key], key, self.bad)
 
     def bad(self, problem: str) -> NoReturn:
         raise ConfigError(f"host profile {self.profile.name!r}: {problem}", self.profile.source)
@@ -46,34 +55,56 @@ class ProfileOptions:
         default: str | None = None,
         no_query: str | None = None,
     ) -> str:
-        """An http(s) URL without its trailing slash: required (say an `example`) or `default`.
+        """The host's API base without its trailing slash: required (say an `example`) or `default`.
 
-        With `no_query` (where the credential goes instead), a query or fragment is refused.
+        It may be one `${VAR}` whole. It must be https:// (http:// only on loopback, or
+        where the environment allows it), without user name, password, query or fragment
+        (`no_query` says where the credential goes instead). When the environment pins
+        the host URL, 'url' must be that URL or be left out.
         """
-        value = self.raw(key, default)
+        trusted = self.profile.trusted
+        value = self.profile.options.get(key)
+        if isinstance(value, str):
+            value = expand_whole(value, key, trusted.variables, self.bad)
+        if key == "url" and trusted.pinned_url is not None:
+            value = self._pinned(key, value, trusted.pinned_url.strip())
+        if value is None:
+            value = default
         if default is None and (not isinstance(value, str) or not value.strip()):
             self.bad(f"{key!r} is required, e.g. {example!r}")
-        if not isinstance(value, str) or not value.strip().startswith(("http://", "https://")):
-            if default is not None:
-                self.bad(
-                    f"{key!r} must be the API base, starting with http:// or https://: {default!r}"
-                )
-            self.bad(f"{key!r} must start with http:// or https://")
-        url = value.strip().rstrip("/")
-        if no_query is not None and ("?" in url or "#" in url):
-            self.bad(f"{key!r} must not hold a query or fragment; {no_query}")
-        return url
+        text = value.strip() if isinstance(value, str) else ""
+        problem = url_problem(text, allow_http=trusted.allow_http)
+        if problem is not None:
+            # Never the URL itself: it may have come from the environment, or hold a password.
+            if default is not None and problem.startswith("must start"):
+                problem = f"must be the API base, starting with http:// or https://: {default!r}"
+            where = f" ({no_query})" if no_query and "query" in problem else ""
+            self.bad(f"{key!r} {problem}{where}")
+        return text.rstrip("/")
+
+    def _pinned(self, key: str, value: Any, pinned: str) -> str:
+        """The pinned URL, if the profile names the same one or none."""
+        problem = url_problem(pinned, allow_http=self.profile.trusted.allow_http)
+        if problem is not None:
+            self.bad(f"the pinned host URL ({PIN_VARIABLE} in the environment) {problem}")
+        if value is not None and not (isinstance(value, str) and same_url(value, pinned)):
+            self.bad(
+                f"{key!r} names another host than {PIN_VARIABLE}, which pins this run's host in "
+                f"the environment: a configuration can't send the credentials elsewhere; leave "
+                f"{key!r} out or make it the pinned URL"
+            )
+        return pinned
 
     def secret(self, key: str, *, what: str, hint: str) -> str:
         """A required credential; `what` names its kind ("a token"), `hint` where to get it."""
-        value = self.raw(key)
+        value = self._expanded(key)
         if not isinstance(value, str) or not value.strip():
             self.bad(f"{key!r} is required (is its variable set?): {hint}")
         return self._clean_secret(key, value, what)
 
     def optional_secret(self, key: str, *, what: str, if_empty: str) -> str | None:
         """A credential that may be left out; `if_empty` says what leaving it out does."""
-        value = self.raw(key)
+        value = self._expanded(key)
         if value is None:
             return None
         if not isinstance(value, str):
@@ -81,6 +112,13 @@ class ProfileOptions:
         if not value.strip():
             self.bad(f"{key!r} is empty (is its variable set?); {if_empty}")
         return self._clean_secret(key, value, what)
+
+    def _expanded(self, key: str) -> Any:
+        """A secret option: the one place `${VAR}` may appear inside a value."""
+        value = self.profile.options.get(key)
+        if not isinstance(value, str):
+            return value
+        return expand_secret(value, key, self.profile.trusted.variables, self.bad)
 
     def _clean_secret(self, key: str, value: str, what: str) -> str:
         # The value is never quoted in these messages: it is a secret.

@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 
 @dataclass(frozen=True)
-class HostProfile:
-    """One `[hosts.NAME]` table of the configuration, `${VAR}`s already expanded.
+class Trusted:
+    """What the environment, never the repository, says about hosts (config.py reads it)."""
 
-    `options` holds every key but `type`; each host checks its own keys and
-    raises ConfigError naming `source` (the config file) and the key.
+    variables: Mapping[str, str] = field(default_factory=dict, repr=False)  # for ${VAR}
+    pinned_url: str | None = field(default=None, repr=False)  # IMGSYNC_HOST_URL
+    allow_http: bool = False  # IMGSYNC_ALLOW_HTTP=1: http:// to hosts off this machine
+
+
+@dataclass(frozen=True)
+class HostProfile:
+    """One `[hosts.NAME]` table of the configuration, as written, and what the environment says.
+
+    `options` holds every key but `type`, `${VAR}`s not expanded: each host reads its
+    keys through ProfileOptions, which expands them only where a secret belongs (from
+    `trusted`) and raises ConfigError naming `source` (the config file) and the key.
     """
 
     name: str
     type: str
     options: Mapping[str, Any]
     source: Path | None = None
+    trusted: Trusted = field(default_factory=Trusted)
 
 
 @dataclass(frozen=True)
