@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import CacheError
 from .files import atomic_write, private_folder, state_dir
+from .hosted_url import base_url_of, http_allowed, quoted, url_problem
 from .state.cache_file import (
     LEGACY_NAME,
     MD5_RE,
@@ -46,8 +47,11 @@ class UploadCache:
         uploads: dict[str, dict[str, CacheEntry]],
         legacy: dict[str, CacheEntry],
         seen: tuple[int, int, int] | None = None,
+        *,
+        allow_http: bool = False,
     ) -> None:
         self.path = path
+        self._allow_http = allow_http  # http:// URLs allowed under any host (else loopback's)
         self._uploads = uploads
         self._legacy = legacy
         self._mutex = threading.Lock()
@@ -60,16 +64,18 @@ class UploadCache:
         self._last_written = 0  # ...and of those written
 
     @classmethod
-    def open(cls, path: Path) -> UploadCache:
+    def open(cls, path: Path, *, allow_http: bool = False) -> UploadCache:
         """Read the cache (absent = empty) and a legacy `.lsky_upload_cache.json` beside it.
 
-        CacheError if either file is corrupt: nothing is ever silently emptied.
+        CacheError if either file is corrupt, or holds a URL that can't be used (http://
+        only under a host on loopback, or anywhere with `allow_http`): nothing is ever
+        silently emptied, and nothing a pull request wrote is silently trusted.
         """
         seen = _identity(path)  # before reading: a write in between then shows in reload()
-        _, uploads = read_document(path)
+        _, uploads = read_document(path, allow_http=allow_http)
         legacy_path = path.with_name(LEGACY_NAME)
-        legacy = {} if legacy_path == path else read_legacy(legacy_path)
-        return cls(path, uploads, legacy, seen)
+        legacy = {} if legacy_path == path else read_legacy(legacy_path, allow_http=allow_http)
+        return cls(path, uploads, legacy, seen, allow_http=allow_http)
 
     def lookup(self, host_identity: str, md5: str, sha256: str) -> CacheEntry | None:
         """The upload of these bytes to this host, or None.
@@ -102,7 +108,7 @@ class UploadCache:
         seen = _identity(self.path)
         if seen is not None and seen == self._seen:
             return
-        _, on_disk = read_document(self.path)
+        _, on_disk = read_document(self.path, allow_http=self._allow_http)
         with self._mutex:
             self._document = None  # no longer what is on disk: the next write reads it
             for host, by_md5 in on_disk.items():
@@ -125,6 +131,9 @@ class UploadCache:
         if not MD5_RE.fullmatch(md5):
             raise ValueError(f"not an MD5 hex digest: {md5!r}")
         CacheEntry.from_json(entry.to_json())  # never write what open() would refuse
+        http = self._allow_http or http_allowed(base_url_of(host_identity))
+        if (problem := url_problem(entry.url, allow_http=http)) is not None:
+            raise ValueError(f"not a URL the cache may hold: {quoted(entry.url)} ({problem})")
         with self._mutex:
             self._queued.append((host_identity, md5, entry))
             self._last_queued += 1
@@ -154,7 +163,7 @@ class UploadCache:
                 document = self._document
                 uploads = {h: dict(e) for h, e in self._uploads.items()}
         if not reuse or document is None:
-            document, uploads = read_document(self.path)
+            document, uploads = read_document(self.path, allow_http=self._allow_http)
         with self._mutex:
             queued, self._queued = self._queued, []
             written = self._last_queued

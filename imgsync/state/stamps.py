@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -148,6 +149,15 @@ class Stamps:
         try:
             data = json.loads(path.read_bytes())
         except (OSError, ValueError):
+            return cls(path)
+        except RecursionError:
+            # Only a hostile file is nested this deep (.imgsync/ could come from a pull
+            # request); the stamps are a speed-up, so say so in one line and start afresh.
+            print(
+                f"imgsync: warning: {path} is nested too deeply to be read; it was"
+                " discarded and will be rebuilt",
+                file=sys.stderr,
+            )
             return cls(path)
         if not (
             isinstance(data, dict)
