@@ -3,13 +3,17 @@
 httpx reads a reply whole into memory, and its read timeout starts again with every
 byte: a hostile or broken host could fill the memory (a reply of gigabytes, a stream
 that never ends) or hold the run forever (one byte every few seconds). So the reply is
-streamed, and reading stops at the cap or the deadline.
+streamed, and reading stops at the cap or the deadline; a watchdog shuts the connection
+down at the deadline, so a drip can't hold a read past it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
 
 import httpx
@@ -58,7 +62,16 @@ def post_bounded(
     request = http.build_request("POST", url, headers=headers, data=data, files=files)
     response = http.send(request, stream=True)
     try:
-        body = _read(response, limit, time.monotonic() + seconds, seconds, host)
+        with _watchdog(response, seconds) as fired:
+            try:
+                body = _read(response, limit, time.monotonic() + seconds, seconds, host)
+            except httpx.HTTPError:
+                if not fired.is_set():
+                    raise
+        # Cut by the watchdog: an error, or (a reply that ends when the connection does)
+        # a body that only looks whole.
+        if fired.is_set():
+            _late(seconds, host)
     finally:
         response.close()
     kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
@@ -76,12 +89,45 @@ def _read(response: httpx.Response, limit: int, until: float, seconds: float, ho
         if len(body) > limit:
             _too_large(f"more than {human_size(limit)}", limit, host)
         if time.monotonic() > until:
-            raise TransientHostError(
-                f"the host's reply was still arriving after {seconds:g}s (read_timeout), "
-                f"{human_size(len(body))} so far: imgsync stopped waiting for it",
-                host=host,
-            )
+            _late(seconds, host)
     return bytes(body)
+
+
+@contextlib.contextmanager
+def _watchdog(response: httpx.Response, seconds: float) -> Iterator[threading.Event]:
+    """Shut the reply's connection down after `seconds`: a read blocked on a drip returns.
+
+    httpx's read timeout starts again with each byte, so without this a byte a little
+    less often than the read timeout would keep one read going well past the deadline.
+    The event says whether it fired.
+    """
+    fired = threading.Event()
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if not isinstance(sock, socket.socket):
+        yield fired
+        return
+
+    def cut() -> None:
+        fired.set()
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
+
+
+def _late(seconds: float, host: str) -> NoReturn:
+    raise TransientHostError(
+        f"the host's reply was not whole after {seconds:g}s (read_timeout, the most a reply "
+        "may take): imgsync stopped waiting for it",
+        host=host,
+    )
 
 
 def _too_large(what: str, limit: int, host: str) -> NoReturn:
