@@ -14,11 +14,12 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from imgsync.testing.attacker import Attacker, drip, endless, huge, lsky_success
+from imgsync.testing.attacker import Attacker, drip, endless, head, huge, lsky_success
 from tests.hostile.conftest import IMGSYNC, SECRETS, assert_no_secret_reached, run_imgsync
 from tests.images import png_bytes
 
@@ -135,6 +136,23 @@ def test_a_dripping_reply_fails_within_the_deadline(attacker: Attacker, project:
     # The watchdog cuts the connection at 8 s, between two bytes (at 5 s and 10 s).
     assert seconds < 8 + 4, seconds
     assert peak < PEAK_RSS_LIMIT and post.read_bytes() == PAGE
+
+
+def test_a_reply_nested_deep_within_the_cap_is_not_a_traceback(
+    attacker: Attacker, project: Path
+) -> None:
+    post, _ = a_post(project)
+    nested = b"[" * 500_000 + b"]" * 500_000
+
+    def answer(request: bytes, stop: threading.Event) -> Iterator[bytes]:
+        yield head(200, len(nested)) + nested
+
+    attacker.answer = answer
+
+    done = run_imgsync(project, ".", env=as_host(attacker))
+
+    assert done.returncode == 3 and "not from the Lsky API" in done.stderr, done.stderr
+    assert post.read_bytes() == PAGE
 
 
 def committed_cache(project: Path, attacker: Attacker, url: str, image: bytes) -> Path:
