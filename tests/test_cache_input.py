@@ -75,9 +75,8 @@ def test_the_legacy_cache_is_checked_too(tmp_path: Path) -> None:
     with pytest.raises(CacheError) as caught:
         UploadCache.open(tmp_path / ".imgsync-cache.json")
 
-    assert ".lsky_upload_cache.json" in str(caught.value) and f"entries[{SHA!r}]" in str(
-        caught.value
-    )
+    message = str(caught.value)
+    assert ".lsky_upload_cache.json" in message and f"entries[{SHA!r}]" in message
 
 
 def test_an_unusable_url_is_never_recorded(tmp_path: Path) -> None:
