@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import CacheError, OutsideProject
 from .files import atomic_write, confined, private_folder, state_dir
+from .hosted_url import base_url_of, http_allowed, quoted, url_problem
 from .state.cache_file import (
     LEGACY_NAME,
     MD5_RE,
@@ -51,9 +52,12 @@ class UploadCache:
         legacy: dict[str, CacheEntry],
         seen: tuple[int, int, int] | None = None,
         project: Path | None = None,
+        *,
+        allow_http: bool = False,
     ) -> None:
         self.path = path
         self.project = path.parent if project is None else project
+        self._allow_http = allow_http  # http:// URLs allowed under any host (else loopback's)
         self._uploads = uploads
         self._legacy = legacy
         self._mutex = threading.Lock()
@@ -66,20 +70,28 @@ class UploadCache:
         self._last_written = 0  # ...and of those written
 
     @classmethod
-    def open(cls, path: Path, *, project: Path | None = None) -> UploadCache:
+    def open(
+        cls, path: Path, *, project: Path | None = None, allow_http: bool = False
+    ) -> UploadCache:
         """Read the cache (absent = empty) and a legacy `.lsky_upload_cache.json` beside it.
 
-        CacheError if either file is corrupt, or leads outside `project`: nothing is ever
-        silently emptied.
+        CacheError if either file is corrupt, leads outside `project`, or holds a URL that
+        can't be used (http:// only under a host on loopback, or anywhere with
+        `allow_http`): nothing is ever silently emptied, and nothing a pull request wrote
+        is silently trusted.
         """
         project = path.parent if project is None else project
         seen = _identity(path)  # before reading: a write in between then shows in reload()
-        _, uploads = read_document(_inside(path, project))
+        _, uploads = read_document(_inside(path, project), allow_http=allow_http)
         legacy_path = path.with_name(LEGACY_NAME)
-        legacy = {} if legacy_path == path else read_legacy(_inside(legacy_path, project))
+        legacy = (
+            {}
+            if legacy_path == path
+            else read_legacy(_inside(legacy_path, project), allow_http=allow_http)
+        )
         # Its lock too, now: refused after an upload, the upload would go unrecorded.
         _inside(lock_path(path), project, "remove the link: imgsync makes its own lock files")
-        return cls(path, uploads, legacy, seen, project)
+        return cls(path, uploads, legacy, seen, project, allow_http=allow_http)
 
     def lookup(self, host_identity: str, md5: str, sha256: str) -> CacheEntry | None:
         """The upload of these bytes to this host, or None.
@@ -112,7 +124,7 @@ class UploadCache:
         seen = _identity(self.path)
         if seen is not None and seen == self._seen:
             return
-        _, on_disk = read_document(_inside(self.path, self.project))
+        _, on_disk = read_document(_inside(self.path, self.project), allow_http=self._allow_http)
         with self._mutex:
             self._document = None  # no longer what is on disk: the next write reads it
             for host, by_md5 in on_disk.items():
@@ -135,6 +147,9 @@ class UploadCache:
         if not MD5_RE.fullmatch(md5):
             raise ValueError(f"not an MD5 hex digest: {md5!r}")
         CacheEntry.from_json(entry.to_json())  # never write what open() would refuse
+        http = self._allow_http or http_allowed(base_url_of(host_identity))
+        if (problem := url_problem(entry.url, allow_http=http)) is not None:
+            raise ValueError(f"not a URL the cache may hold: {quoted(entry.url)} ({problem})")
         with self._mutex:
             self._queued.append((host_identity, md5, entry))
             self._last_queued += 1
@@ -166,7 +181,9 @@ class UploadCache:
                 document = self._document
                 uploads = {h: dict(e) for h, e in self._uploads.items()}
         if not reuse or document is None:
-            document, uploads = read_document(_inside(self.path, self.project))
+            document, uploads = read_document(
+                _inside(self.path, self.project), allow_http=self._allow_http
+            )
         with self._mutex:
             queued, self._queued = self._queued, []
             written = self._last_queued

@@ -58,6 +58,11 @@ class Settings:
         return self.env.get(ALLOW_SCRIPTS_VARIABLE) == "1"
 
     @property
+    def allow_http(self) -> bool:
+        """http:// to hosts off this machine, and URLs from them: the environment's choice."""
+        return self.env.get(ALLOW_HTTP_VARIABLE, "").strip() == ALLOW_HTTP_ON
+
+    @property
     def state_dir(self) -> Path:
         """imgsync's own working files (locks, stamps), beside the cache: never committed."""
         return state_dir(self.cache_path)
@@ -215,7 +220,7 @@ def resolve_host(settings: Settings, name: str | None) -> HostProfile:
     trusted = Trusted(
         variables=env,
         pinned_url=env.get(PIN_VARIABLE) or None,
-        allow_http=env.get(ALLOW_HTTP_VARIABLE, "").strip() == ALLOW_HTTP_ON,
+        allow_http=settings.allow_http,
     )
     return dataclasses.replace(hosts[name], trusted=trusted)
 

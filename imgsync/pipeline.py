@@ -26,7 +26,7 @@ from .discover import discover_markdown
 from .errors import ImageError, MarkdownError
 from .markdown.cores import Cores
 from .markdown.text_file import MarkdownText, read_markdown
-from .report import Failure, Location, Pending, Report
+from .report import Failure, Location, Pending, Report, display_path
 from .state.stamps import ImageFacts, Stamps
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class _FileWork:
 def check(paths: Sequence[Path], settings: Settings) -> Report:
     """Offline: list the local image references left under `paths`."""
     report = Report()
-    stamps = Stamps.load(settings.state_dir, project=settings.root)
+    stamps = _load_stamps(settings, report)
     try:
         with Cores(settings.parallel_from_chars) as cores:
             for item in _scan_all(paths, _Run(settings, report, stamps, cores)):
@@ -103,7 +103,7 @@ def sync(
     """
     options = _Options(host_name, dry_run, progress, on_written)
     report = Report(dry_run=dry_run)
-    stamps = Stamps.load(settings.state_dir, project=settings.root)
+    stamps = _load_stamps(settings, report)
     try:
         with Cores(settings.parallel_from_chars) as cores:
             run = _Run(settings, report, stamps, cores)
@@ -290,3 +290,10 @@ def _failure(path: Path, ref: ImageRef, reason: str) -> Failure:
 def _note_problems(path: Path, problems: Sequence[Problem], report: Report) -> None:
     for problem in problems:
         report.failures.append(Failure(Location(path, problem.line), "", problem.reason))
+
+
+def _load_stamps(settings: Settings, report: Report) -> Stamps:
+    stamps = Stamps.load(settings.state_dir, project=settings.root)
+    if stamps.discarded is not None and stamps.path is not None:
+        report.warn(display_path(stamps.path), stamps.discarded)
+    return stamps

@@ -12,6 +12,7 @@ from .cache import CacheEntry, UploadCache, utc_now
 from .config import Settings, resolve_host
 from .errors import HostError
 from .files import private_folder
+from .hosted_url import base_url_of, site
 from .hosts import create_host
 from .hosts.base import Host, UploadRequest, UploadResult, make_http_client
 from .images import LocalImage
@@ -76,20 +77,52 @@ def host_images(
     `on_settled(md5, url or None)` hears of each image's outcome as soon as it is known.
     """
     hosted = Hosted(listener=on_settled)
-    cache = UploadCache.open(settings.cache_path)
+    cache = UploadCache.open(
+        settings.cache_path, project=settings.root, allow_http=settings.allow_http
+    )
     with open_host(settings, host_name) as host:
+        foreign = _ForeignSites(host.identity)
         for md5, image in images.items():
             entry = cache.lookup(host.identity, md5, image.sha256)
             if entry is None:
                 hosted.missing[md5] = image
                 continue
             report.reused += 1
+            foreign.note(entry.url)
             hosted.got_url(md5, entry.url)
             if entry.taken_from_legacy_cache and not dry_run:
                 cache.record(host.identity, md5, _entry(entry.url, {}, image, settings))
+        foreign.tell(report, display_path(settings.cache_path))
         if hosted.missing and not dry_run:
             _Uploads(hosted, host, cache, settings, report, progress).run(alts or {})
     return hosted
+
+
+class _ForeignSites:
+    """Cache entries whose URL is on another site than the host's API, told once per site.
+
+    The committed cache is input: a pull request can map an image to any https:// URL,
+    which passes every check. Refusing other sites would break hosts that serve images
+    from a CDN or a bucket, so they are used, but said, for a reviewer to check.
+    """
+
+    def __init__(self, identity: str) -> None:
+        self.home = site(base_url_of(identity))
+        self.counts: dict[str, int] = {}
+
+    def note(self, url: str) -> None:
+        where = site(url)
+        if where != self.home:
+            self.counts[where] = self.counts.get(where, 0) + 1
+
+    def tell(self, report: Report, cache_name: str) -> None:
+        for where, count in sorted(self.counts.items()):
+            report.warn(
+                cache_name,
+                f"{count} image(s) taken from the cache point at {where}, not at the host's "
+                f"site ({self.home}): the cache is committed, so check in its history that "
+                f"{where} is where your host serves images",
+            )
 
 
 class _Uploads:
@@ -180,6 +213,8 @@ class _Uploads:
                 on_finished=self.finished,
                 on_wait=self.progress.note,
                 claim=self.claim,
+                # Unless the environment allows http anywhere, only a loopback host's.
+                allow_http=True if self.settings.allow_http else None,
             )
         finally:
             self.progress.finish()

@@ -85,7 +85,7 @@ def json_object(response: httpx.Response) -> dict[str, Any] | None:
     """The reply body as a JSON object, or None when it is anything else."""
     try:
         body = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a hostile reply nested deep
         return None
     return body if isinstance(body, dict) else None
 

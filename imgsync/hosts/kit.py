@@ -18,6 +18,7 @@ from ..errors import HostError, ImageError, TransientHostError
 from ._http import REDIRECTS, HostErrors, retry_after
 from ._pacing import RateBudget, reset_at
 from .base import UploadRequest
+from .bounded import post_bounded
 from .host_url import redact_url
 
 Advice = tuple[type[HostError], str]  # the error to raise and what it tells the user
@@ -158,18 +159,22 @@ class KitHost:
     ) -> httpx.Response:
         """POST a multipart upload; timeouts and connection errors become TransientHostError.
 
-        With a `budget`, `units` of it are reserved first (RateLimited then means nothing
-        was sent) and settled by the reply.
+        The reply is read within bounds (bounded.py): HostError if it is too large,
+        TransientHostError if it is not whole within the deadline. With a `budget`,
+        `units` of it are reserved first (RateLimited then means nothing was sent) and
+        settled by the reply.
         """
         if budget is not None:
             budget.reserve(units)
         try:
             with self.errors.transport(self.url):
-                response = self._http.post(
+                response = post_bounded(
+                    self._http,
                     f"{self.url}{self.upload_path}",
                     headers={"Accept": "application/json", **headers},
                     data=data,
                     files=files,
+                    host=self.identity,
                 )
         except BaseException:
             if budget is not None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CacheError
+from ..hosted_url import base_url_of, http_allowed, quoted, url_problem
 
 VERSION = 1
 LEGACY_NAME = ".lsky_upload_cache.json"
@@ -94,8 +95,28 @@ class CacheEntry:
         return cls(data["url"], dict(handle), size, sha256, data["uploaded_at"], data["source"])
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's pairs as a dict; _DuplicateKey if a key comes twice.
+
+    JSON keeps the last of two equal keys while a person reading the diff sees the
+    first: a pull request could hide an entry that way.
+    """
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 def _load_json(path: Path) -> object:
-    """The parsed file, None if it doesn't exist; CacheError if it isn't JSON."""
+    """The parsed file, None if it doesn't exist; CacheError if it isn't JSON (with each
+    key once, and nested no deeper than Python's parser goes)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -103,7 +124,16 @@ def _load_json(path: Path) -> object:
     except OSError as err:
         raise CacheError(path, f"can't be read: {err.strerror or err}") from None
     try:
-        return json.loads(raw.decode("utf-8-sig"))
+        return json.loads(raw.decode("utf-8-sig"), object_pairs_hook=_unique_keys)
+    except _DuplicateKey as err:
+        raise _corrupt(
+            path,
+            f"has the key {quoted(err.key)} twice in one object (JSON keeps the last one,"
+            " a reader of the diff sees the first), so it can't be trusted",
+        ) from None
+    except RecursionError:
+        # 200,000 nested brackets: no cache is like that, only an attack on the parser.
+        raise _corrupt(path, "is nested too deeply to be a cache file") from None
     except UnicodeDecodeError as err:
         raise _corrupt(path, f"is not UTF-8 text (byte {err.start})") from None
     except json.JSONDecodeError as err:
@@ -118,8 +148,15 @@ def _load_json(path: Path) -> object:
         raise _corrupt(path, f"is not valid JSON ({where}: {err.msg})") from None
 
 
-def read_document(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, CacheEntry]]]:
-    """The raw document and its entries; an empty cache if the file doesn't exist."""
+def read_document(
+    path: Path, *, allow_http: bool = False
+) -> tuple[dict[str, Any], dict[str, dict[str, CacheEntry]]]:
+    """The raw document and its entries; an empty cache if the file doesn't exist.
+
+    Every entry's URL must pass `url_problem`, http:// only with `allow_http` or under a
+    host identity that is itself http on loopback: the file is committed, so a pull
+    request may have written it.
+    """
     document = _load_json(path)
     if document is None:
         return {"version": VERSION, "uploads": {}}, {}
@@ -133,19 +170,26 @@ def read_document(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Cache
     for host, by_md5 in raw_uploads.items():
         if not isinstance(by_md5, dict):
             raise _corrupt(path, f"uploads[{host!r}] is {_kind(by_md5)}, not an object")
+        http = allow_http or http_allowed(base_url_of(host))
         for md5, raw in by_md5.items():
             where = f"uploads[{host!r}][{md5!r}]"
             if not MD5_RE.fullmatch(md5):
                 raise _corrupt(path, f"{where}: the key is not 32 lowercase hex digits (MD5)")
             try:
-                uploads.setdefault(host, {})[md5] = CacheEntry.from_json(raw)
+                entry = CacheEntry.from_json(raw)
             except ValueError as err:
                 raise _corrupt(path, f"{where}: {err}") from None
+            _check_url(path, where, entry.url, http)
+            uploads.setdefault(host, {})[md5] = entry
     return document, uploads
 
 
-def read_legacy(path: Path) -> dict[str, CacheEntry]:
-    """The entries of an old Lsky upload script's cache, by SHA-256; {} if there is none."""
+def read_legacy(path: Path, *, allow_http: bool = False) -> dict[str, CacheEntry]:
+    """The entries of an old Lsky upload script's cache, by SHA-256; {} if there is none.
+
+    Its URLs pass the same check as the cache's (it names no host, so http:// only with
+    `allow_http`).
+    """
     document = _load_json(path)
     if document is None:
         return {}
@@ -165,8 +209,20 @@ def read_legacy(path: Path) -> dict[str, CacheEntry]:
             raise _corrupt(path, f'{where} needs a "url" string (and "path", if any, a string)')
         if not _SHA256.fullmatch(sha256.lower()):
             raise _corrupt(path, f"entries[{sha256!r}]: the key is not a SHA-256 hex digest")
+        _check_url(path, f"entries[{sha256!r}]", url, allow_http)
         legacy[sha256.lower()] = CacheEntry.from_legacy_cache(url, sha256.lower(), source)
     return legacy
+
+
+def _check_url(path: Path, where: str, url: str, allow_http: bool) -> None:
+    problem = url_problem(url, allow_http=allow_http)
+    if problem is not None:
+        raise CacheError(
+            path,
+            f'{where}: "url" {quoted(url)} can\'t be used ({problem}). The cache is input: a'
+            " pull request may have written this entry. Check the file's history (`git log -p --"
+            f" {path.name}`), then remove the entry or restore the file from git.",
+        )
 
 
 def _check_version(path: Path, document: dict[str, Any]) -> None:

@@ -145,6 +145,7 @@ class Stamps:
         self._markdown: dict[str, list[Any]] = data.get("markdown", {})
         self._images: dict[str, list[Any]] = data.get("images", {})
         self._changed = False
+        self.discarded: str | None = None  # why the stored stamps were thrown away, to tell
         self._lock = threading.Lock()
 
     @classmethod
@@ -163,6 +164,14 @@ class Stamps:
             raise CacheError(path, f"{error.reason}; {advice}") from None
         except (OSError, ValueError):
             return cls(path, project=project)
+        except RecursionError:
+            # Only a hostile file is nested this deep (.imgsync/ could come from a pull
+            # request); the stamps are a speed-up, so the run says so and starts afresh.
+            fresh = cls(path, project=project)
+            fresh.discarded = (
+                "is nested too deeply to be read; it was discarded and will be rebuilt"
+            )
+            return fresh
         if not (
             isinstance(data, dict)
             and data.get("version") == VERSION

@@ -9,6 +9,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from ..errors import HostError, ImageError, Interrupted
+from ..hosted_url import base_url_of, http_allowed, quoted, url_problem
+from ..hosts._http import HostErrors
 from ..hosts.base import BatchHost, Host, UploadRequest, UploadResult
 from .gate import HostGate
 from .retry import call_with_retries, upload_with_retries
@@ -45,6 +47,7 @@ def upload_many(
     on_wait: Callable[[str], None] = lambda message: None,
     claim: Claim = _no_claim,
     stop: threading.Event | None = None,
+    allow_http: bool | None = None,
 ) -> BatchResult:
     """Upload `requests` (keyed by the caller), at most `jobs` requests at a time.
 
@@ -55,8 +58,15 @@ def upload_many(
     where the cache records it. Ctrl-C (or setting `stop`) stops new uploads and
     waits, lets the ones in flight finish (and be recorded), and returns what
     was done; keys never sent have no outcome.
+
+    Every URL a host sends passes `url_problem` before `on_success` hears of it: one
+    that fails is that file's HostError, never recorded. http:// passes with
+    `allow_http`; by default (None) only from a host that is itself http on loopback.
     """
-    pool = _Pool(host, requests, HostGate(policy, stop=stop), claim, on_success, on_wait)
+    if allow_http is None:
+        allow_http = http_allowed(base_url_of(host.identity))
+    gate = HostGate(policy, stop=stop)
+    pool = _Pool(host, requests, gate, claim, on_success, on_wait, allow_http=allow_http)
     return pool.run(jobs, on_finished)
 
 
@@ -71,10 +81,13 @@ class _Pool:
         claim: Claim,
         on_success: Callable[[str, UploadResult], None],
         on_wait: Callable[[str], None],
+        *,
+        allow_http: bool,
     ) -> None:
         self.host, self.requests, self.gate = host, requests, gate
         self.claim, self.on_success, self.on_wait = claim, on_success, on_wait
         self.batch = BatchResult(done={}, failed={})
+        self.allow_http = allow_http
 
     def groups(self) -> list[list[str]]:
         size = self.host.batch_size if isinstance(self.host, BatchHost) else 1
@@ -91,6 +104,7 @@ class _Pool:
                 outcomes = _send(self.host, files, self.gate, self.on_wait)
             except Interrupted:
                 return []
+            outcomes = [_usable(outcome, self.host, self.allow_http) for outcome in outcomes]
             for key, outcome in zip(todo, outcomes, strict=True):
                 if isinstance(outcome, UploadResult):
                     self.on_success(key, outcome)
@@ -151,6 +165,23 @@ def _send(
         return [error] * len(files)
     except (OSError, ImageError) as error:  # a file went away or became unreadable mid-run
         return [HostError(f"could not be read while uploading: {error}")] * len(files)
+
+
+def _usable(outcome: Outcome, host: Host, allow_http: bool) -> Outcome:
+    """The outcome, or a HostError when the host's URL can't go into Markdown or the cache."""
+    if isinstance(outcome, HostError):
+        return outcome
+    problem = url_problem(outcome.url, allow_http=allow_http)
+    if problem is None:
+        return outcome
+    message = (
+        f"the host sent an unusable URL {quoted(outcome.url)} ({problem}): it is neither "
+        "recorded nor written; is the host misconfigured or hostile?"
+    )
+    errors = getattr(host, "errors", None)  # a kit host's: it redacts an echoed secret
+    if isinstance(errors, HostErrors):
+        message = errors.redact(message)
+    return HostError(message, host=host.identity)
 
 
 def _settle(

@@ -1,0 +1,118 @@
+"""What a hosted image URL must be before it enters Markdown or the cache: the one check for both.
+
+A host's reply and a committed cache are input (a hostile host, a pull request), and what
+they name ends up in `<img src>` or a Markdown destination. So only an absolute https://
+URL with a host gets in (http:// only where `allow_http` says so), and nothing in it may
+break out of a destination, a tag or a log line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+MAX_LENGTH = 4096  # no host serves image URLs longer than this; a longer one is a payload
+QUOTE_LENGTH = 80  # characters of a refused URL worth quoting in a message
+# Printable ASCII that RFC 3986 never allows in a URL and HTML or Markdown read specially.
+_FORBIDDEN = frozenset(' "<>\\^`{|}')
+# Second-level labels under which a country's registrable domains sit (example.co.uk).
+_SHARED_SECOND_LEVEL = frozenset({"ac", "co", "com", "edu", "gov", "ne", "net", "or", "org"})
+
+
+def url_problem(url: object, *, allow_http: bool) -> str | None:
+    """Why `url` can't be used as a hosted image's URL, or None when it can.
+
+    `allow_http` lets plain http:// through; the caller decides it (see http_allowed).
+    """
+    if not isinstance(url, str):
+        return "it is not text"
+    if not url:
+        return "it is empty"
+    if len(url) > MAX_LENGTH:
+        return f"it is longer than {MAX_LENGTH} characters"
+    for char in url:
+        # isprintable() is False for control, format (bidi overrides, zero-width) and
+        # separator characters; space and the characters below are printable but unsafe.
+        if not char.isprintable() or char in _FORBIDDEN:
+            return f"it holds {_name(char)}, which can't stand in a URL"
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        return "it is not a well-formed URL"
+    schemes = ("https", "http") if allow_http else ("https",)
+    if parts.scheme.lower() not in schemes:
+        if parts.scheme.lower() == "http":
+            return "it is plain http://, allowed only for a host on this machine (loopback)"
+        if not parts.scheme:
+            return "it is not an absolute URL (it has no https:// scheme)"
+        return f"its scheme is {parts.scheme}:, not https:"
+    if not parts.netloc or not parts.hostname:
+        return "it names no host"
+    if "@" in parts.netloc:
+        return "it holds user info (user@host)"
+    if not port_ok:
+        return "its port is not valid"
+    return None
+
+
+def http_allowed(base_url: str | None) -> bool:
+    """Whether a host configured at `base_url` may send http:// URLs: only on loopback.
+
+    A host on this machine (the fakes and the tests; a developer's local Lsky) serves
+    http, and no one else can see or change what it sends. Anywhere else http:// would
+    put a URL an attacker on the path may rewrite into the Markdown.
+    """
+    if not base_url:
+        return False
+    try:
+        parts = urlsplit(base_url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if parts.scheme.lower() != "http" or not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def base_url_of(identity: str) -> str:
+    """The URL part of a host identity ("lsky https://img.example.com/api/v1")."""
+    return identity.partition(" ")[2]
+
+
+def quoted(url: object) -> str:
+    """`url` for a message: escaped (repr) and shortened."""
+    if not isinstance(url, str):
+        return f"({type(url).__name__})"
+    if len(url) > QUOTE_LENGTH:
+        return repr(url[:QUOTE_LENGTH]) + "…"
+    return repr(url)
+
+
+def site(url: str) -> str:
+    """The registrable part of a URL's host ("example.com" for https://img.cdn.example.com/x),
+    by a rule of thumb (no public suffix list): the last two labels, three under co.uk & co."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    labels = host.split(".")
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    keep = 2
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SHARED_SECOND_LEVEL:
+        keep = 3
+    return ".".join(labels[-keep:])
+
+
+def _name(char: str) -> str:
+    if char == " ":
+        return "a space"
+    if char in _FORBIDDEN:
+        return f"the character {char!r}"
+    return f"the character U+{ord(char):04X}"
