@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 from markdown_it import MarkdownIt
-from markdown_it.common.utils import normalizeReference
 from markdown_it.helpers import parseLinkDestination, parseLinkLabel
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_inline import StateInline
@@ -40,11 +39,13 @@ def scan_parser() -> MarkdownIt:
     original = _rule(md.block.ruler, "reference")
 
     def reference(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
-        known = set(state.env.get("references", {}))
+        # Whether this definition is its label's first shows in the count of labels; a
+        # copy of the labels known so far, on every definition, made many of them quadratic.
+        known = len(state.env.get("references", ()))
         if not original(state, start_line, end_line, silent):
             return False
-        if not silent:
-            _note_definition(state, start_line, known)
+        if not silent and len(state.env["references"]) > known:
+            _note_definition(state, start_line)
         return True
 
     md.block.ruler.at("reference", reference)  # no "alt": it can't interrupt a paragraph
@@ -108,8 +109,8 @@ def _note_destination(state: StateInline, start: int, token: Token) -> None:
         token.meta["imgsync_dest"] = (pos, result.pos)
 
 
-def _note_definition(state: StateBlock, start_line: int, known: set[str]) -> None:
-    """Note where the destination of the definition just parsed sits in markdown-it's source."""
+def _note_definition(state: StateBlock, start_line: int) -> None:
+    """Note where the destination of the first definition of a label sits in markdown-it's source."""
     # The rule joins its lines from each line's first non-blank character on.
     segments: list[tuple[int, int]] = []  # (offset in joined text, offset in state.src)
     joined = ""
@@ -120,9 +121,7 @@ def _note_definition(state: StateBlock, start_line: int, known: set[str]) -> Non
     pos = 1
     while pos < len(joined) and joined[pos] != "]":
         pos += 2 if joined[pos] == "\\" else 1
-    label = normalizeReference(joined[1:pos])
-    if label in known or label not in state.env.get("references", {}):
-        return  # the first definition of a label wins
+    label = next(reversed(state.env["references"]))  # the one this definition added
     pos += 2  # past "]:"
     while pos < len(joined) and joined[pos] in " \t\n":
         pos += 1
