@@ -14,6 +14,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.helpers import parseLinkDestination, parseLinkLabel
 from markdown_it.rules_block import StateBlock
+from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
@@ -21,6 +22,21 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 # markdown-it's own limit (the commonmark preset's): block quotes and lists deeper than
 # this are not parsed at all; the scanner reports what that leaves out.
 MAX_NESTING = 20
+# A file is read whole, all its blocks before any of its text: these caps keep a hostile one
+# (a million images, a million paragraphs) within a bounded time and memory. Past one of
+# them, parsing stops and the file is left as it is, with a problem at that line.
+MAX_LINES = 400_000  # markdown-it keeps five numbers a line
+MAX_LINKS = 100_000  # links and images: one paragraph's are all held at once, ~1.5 KB each
+MAX_DEFINITIONS = 150_000  # reference definitions, ~0.5 KB each
+MAX_BLOCK_TOKENS = 300_000  # about 100,000 paragraphs, ~0.4 KB each, all held to the end
+
+
+class TooBig(Exception):
+    """Parsing stopped at a cap: at `line` (0-based, block phase) or at `pos` of the inline text."""
+
+    def __init__(self, reason: str, *, line: int | None = None, pos: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.line, self.pos = reason, line, pos
 
 
 @functools.cache
@@ -44,11 +60,15 @@ def scan_parser() -> MarkdownIt:
         known = len(state.env.get("references", ()))
         if not original(state, start_line, end_line, silent):
             return False
-        if not silent and len(state.env["references"]) > known:
-            _note_definition(state, start_line)
+        if not silent:
+            _count(state, "reference definitions", line=start_line)
+            if len(state.env["references"]) > known:
+                _note_definition(state, start_line)
         return True
 
     md.block.ruler.at("reference", reference)  # no "alt": it can't interrupt a paragraph
+    for block_rule in md.block.ruler.__rules__:
+        md.block.ruler.at(block_rule.name, _counted(block_rule.fn), {"alt": block_rule.alt})
     tokenize = md.block.tokenize
 
     def tokenize_noting_unread(state: StateBlock, start_line: int, end_line: int) -> None:
@@ -68,6 +88,51 @@ def scan_parser() -> MarkdownIt:
     return md
 
 
+def parse_blocks(text: str, env: dict[str, Any]) -> list[Token]:
+    """markdown-it's `parse` without its inline stage: `parse_inline` reads each block's text.
+
+    One block's inline tokens at a time, dropped once read, rather than all of them at once:
+    a million images would be a million tokens held to the end.
+    """
+    md = scan_parser()
+    state = StateCore(text, md, env)
+    for core_rule in md.core.ruler.__rules__:
+        if core_rule.name == "inline":
+            break  # what follows ("text_join") only joins text: nothing the scanner reads
+        if core_rule.enabled:
+            core_rule.fn(state)
+    return state.tokens
+
+
+def parse_inline(token: Token, env: dict[str, Any]) -> list[Token]:
+    """The inline tokens of an "inline" block token, as markdown-it's inline stage makes them."""
+    md = scan_parser()
+    children: list[Token] = []
+    md.inline.parse(token.content, md, env, children)
+    return children
+
+
+def _counted(original: Any) -> Any:
+    def rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+        if not original(state, start_line, end_line, silent):
+            return False
+        if not silent and len(state.tokens) > MAX_BLOCK_TOKENS:
+            raise TooBig(
+                f"more than {MAX_BLOCK_TOKENS:,} Markdown blocks' tokens in one file",
+                line=start_line,
+            )
+        return True
+
+    return rule
+
+
+def _count(state: Any, what: str, pos: int | None = None, line: int | None = None) -> None:
+    count = state.env[what] = state.env.get(what, 0) + 1
+    cap = MAX_DEFINITIONS if what == "reference definitions" else MAX_LINKS
+    if count > cap:
+        raise TooBig(f"more than {cap:,} {what} in one file", line=line, pos=pos)
+
+
 def _rule(ruler: Any, name: str) -> Any:
     return next(rule.fn for rule in ruler.__rules__ if rule.name == name)
 
@@ -84,6 +149,8 @@ def _wrap_inline_rule(
             return False
         token = next((t for t in state.tokens[count:] if t.type == wanted), None)
         if not silent and token is not None:
+            if name != "html_inline":
+                _count(state, "links and images", pos=start)
             note(state, start, token)
         return True
 
@@ -110,7 +177,7 @@ def _note_destination(state: StateInline, start: int, token: Token) -> None:
 
 
 def _note_definition(state: StateBlock, start_line: int) -> None:
-    """Note where the destination of the first definition of a label sits in markdown-it's source."""
+    """Note where the destination of a label's first definition sits in markdown-it's source."""
     # The rule joins its lines from each line's first non-blank character on.
     segments: list[tuple[int, int]] = []  # (offset in joined text, offset in state.src)
     joined = ""
