@@ -29,6 +29,7 @@ MAX_LINES = 400_000  # markdown-it keeps five numbers a line
 MAX_LINKS = 100_000  # links and images: one paragraph's are all held at once, ~1.5 KB each
 MAX_DEFINITIONS = 150_000  # reference definitions, ~0.5 KB each
 MAX_BLOCK_TOKENS = 300_000  # about 100,000 paragraphs, ~0.4 KB each, all held to the end
+MAX_INLINE_TOKENS = 400_000  # in one block (`*a* ` a million times), all held at once
 
 
 class TooBig(Exception):
@@ -69,6 +70,8 @@ def scan_parser() -> MarkdownIt:
     md.block.ruler.at("reference", reference)  # no "alt": it can't interrupt a paragraph
     for block_rule in md.block.ruler.__rules__:
         md.block.ruler.at(block_rule.name, _counted(block_rule.fn), {"alt": block_rule.alt})
+    for inline_rule in md.inline.ruler.__rules__:
+        md.inline.ruler.at(inline_rule.name, _counted_inline(inline_rule.fn))
     tokenize = md.block.tokenize
 
     def tokenize_noting_unread(state: StateBlock, start_line: int, end_line: int) -> None:
@@ -121,6 +124,18 @@ def _counted(original: Any) -> Any:
                 f"more than {MAX_BLOCK_TOKENS:,} Markdown blocks' tokens in one file",
                 line=start_line,
             )
+        return True
+
+    return rule
+
+
+def _counted_inline(original: Any) -> Any:
+    def rule(state: StateInline, silent: bool) -> bool:
+        start = state.pos
+        if not original(state, silent):
+            return False
+        if not silent and len(state.tokens) > MAX_INLINE_TOKENS:
+            raise TooBig(f"more than {MAX_INLINE_TOKENS:,} inline tokens in one block", pos=start)
         return True
 
     return rule
