@@ -2,10 +2,12 @@
 
 markdown-it-py decides what is an image and what is code; it does not say where
 a destination sits in the source. Our parser instance wraps four of its rules to
-note offsets (scan_parser.py), and `SourceLines` (source_lines.py) maps those
+note offsets (markdown/parser.py), and `SourceLines` (source_lines.py) maps those
 offsets, which are relative to a block's inline content, back onto the original text. Every span
 is checked against the text markdown-it saw; one that can't be placed exactly,
 or can't be rewritten safely, becomes a problem (line, reason), never a guess.
+A file past one of the parser's caps (lines, links, definitions, tokens) is one problem
+and no reference: a pull request's Markdown can't make a run take minutes or gigabytes.
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ from .markdown.destinations import (
     looks_like_image_path,
 )
 from .markdown.html_tags import HtmlReader, ImgSource
-from .markdown.parser import MAX_LINES, MAX_LINKS, MAX_NESTING, TooBig, parse_blocks, parse_inline
+from .markdown.parser import (
+    MAX_LINES,
+    MAX_LINKS,
+    MAX_NESTING,
+    TooBig,
+    definition_destination,
+    parse_blocks,
+    parse_inline,
+)
 from .markdown.source_lines import SourceLines
 
 # "definition": the `[label]: dest` of a reference image; one that only links use
@@ -140,10 +150,14 @@ class _Scan:
             elif token.nesting == 1:
                 parent = token.type if token.type != "heading_open" else f"heading{token.markup}"
         definitions = env.get("imgsync_definitions", {})
-        self.block = _Block(self.lines.from_normalized, False, env.get("imgsync_source", ""), 0)
+        source = env.get("imgsync_source", "")
+        self.block = _Block(self.lines.from_normalized, False, source, 0)
         for label, (alt, by_image) in self.labels.items():
-            if label in definitions:
-                self._add("definition" if by_image else "link", *definitions[label], alt=alt)
+            span = (
+                definition_destination(source, definitions[label]) if label in definitions else None
+            )
+            if span is not None:
+                self._add("definition" if by_image else "link", *span, alt=alt)
         for first, stop in env.get("imgsync_unread", []):
             self._unread(first, stop)
         self._distrust()

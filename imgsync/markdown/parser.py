@@ -3,6 +3,7 @@
 markdown-it decides what is an image, a link or code, but its tokens don't say where
 a destination sits in the source. The wrapped rules put the offsets (within the
 block's inline content) into each token's meta and the env, for scan.py to map back.
+Every rule is also wrapped to count what it made: past a cap, `TooBig` stops the parse.
 """
 
 from __future__ import annotations
@@ -192,25 +193,34 @@ def _note_destination(state: StateInline, start: int, token: Token) -> None:
 
 
 def _note_definition(state: StateBlock, start_line: int) -> None:
-    """Note where the destination of a label's first definition sits in markdown-it's source."""
-    # The rule joins its lines from each line's first non-blank character on.
-    segments: list[tuple[int, int]] = []  # (offset in joined text, offset in state.src)
+    """Note the lines of a label's first definition, for `definition_destination`."""
+    # The rule joins its lines from each line's first non-blank character on. Only these
+    # spans are kept: most labels of a hostile file are never used, so never re-read.
+    spans = tuple(
+        (state.bMarks[line] + state.tShift[line], state.eMarks[line] + 1)
+        for line in range(start_line, state.line)
+    )
+    label = next(reversed(state.env["references"]))  # the one this definition added
+    state.env.setdefault("imgsync_definitions", {})[label] = spans
+    state.env["imgsync_source"] = state.src
+
+
+def definition_destination(src: str, spans: tuple[tuple[int, int], ...]) -> tuple[int, int] | None:
+    """Where the destination of the definition on `spans` (as noted) sits in markdown-it's `src`."""
+    segments: list[tuple[int, int]] = []  # (offset in joined text, offset in src)
     joined = ""
-    for line in range(start_line, state.line):
-        begin = state.bMarks[line] + state.tShift[line]
+    for begin, stop in spans:
         segments.append((len(joined), begin))
-        joined += state.src[begin : state.eMarks[line] + 1]
+        joined += src[begin:stop]
     pos = 1
     while pos < len(joined) and joined[pos] != "]":
         pos += 2 if joined[pos] == "\\" else 1
-    label = next(reversed(state.env["references"]))  # the one this definition added
     pos += 2  # past "]:"
     while pos < len(joined) and joined[pos] in " \t\n":
         pos += 1
     result = parseLinkDestination(joined, pos, len(joined))
     if not result.ok:
-        return
+        return None
     joined_start, src_start = max(segment for segment in segments if segment[0] <= pos)
     start = src_start + (pos - joined_start)
-    state.env.setdefault("imgsync_definitions", {})[label] = (start, start + result.pos - pos)
-    state.env["imgsync_source"] = state.src
+    return start, start + result.pos - pos
