@@ -2,10 +2,12 @@
 
 markdown-it-py decides what is an image and what is code; it does not say where
 a destination sits in the source. Our parser instance wraps four of its rules to
-note offsets (scan_parser.py), and `SourceLines` (source_lines.py) maps those
+note offsets (markdown/parser.py), and `SourceLines` (source_lines.py) maps those
 offsets, which are relative to a block's inline content, back onto the original text. Every span
 is checked against the text markdown-it saw; one that can't be placed exactly,
 or can't be rewritten safely, becomes a problem (line, reason), never a guess.
+A file past one of the parser's caps (lines, links, definitions, tokens) is one problem
+and no reference: a pull request's Markdown can't make a run take minutes or gigabytes.
 """
 
 from __future__ import annotations
@@ -24,12 +26,22 @@ from .markdown.destinations import (
     looks_like_image_path,
 )
 from .markdown.html_tags import HtmlReader, ImgSource
-from .markdown.parser import MAX_NESTING, scan_parser
+from .markdown.parser import (
+    MAX_LINES,
+    MAX_LINKS,
+    MAX_NESTING,
+    TooBig,
+    definition_destination,
+    parse_blocks,
+    parse_inline,
+)
 from .markdown.source_lines import SourceLines
 
 # "definition": the `[label]: dest` of a reference image; one that only links use
 # is a "link", like any other link destination.
 RefKind = Literal["image", "link", "definition", "html"]
+# Past a cap (markdown/parser.py) the file is not half-read: none of its references, one problem.
+_LEFT = ": the file is left as it is; split it into smaller files"
 
 # Cheap test before parsing: a text without any of these has no reference.
 _MAYBE_REFERENCE = re.compile(r"!\[|\]\s*[(\[:]|<img", re.IGNORECASE)
@@ -100,9 +112,19 @@ def may_contain_references(text: str) -> bool:
 
 def scan_markdown(text: str) -> ScanResult:
     """Every image reference of `text`, in document order (definitions where they stand)."""
+    if not may_contain_references(text):
+        return ScanResult()
+    # Counted before the lines are split (that alone costs), the way markdown-it splits them.
+    breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+    if breaks >= MAX_LINES:
+        reason = f"more than {MAX_LINES:,} lines in one file"
+        return ScanResult(problems=[Problem(MAX_LINES + 1, reason + _LEFT)])
     scan = _Scan(text)
-    if may_contain_references(text):
+    try:
         scan.run()
+    except TooBig as stop:
+        line = stop.line + 1 if stop.line is not None else scan.line_at(stop.pos or 0)
+        scan.result = ScanResult(problems=[Problem(line, stop.reason + _LEFT)])
     return scan.result
 
 
@@ -118,9 +140,9 @@ class _Scan:
     def run(self) -> None:
         env: dict[str, Any] = {}
         parent = ""
-        for token in scan_parser().parse(self.lines.text, env):
+        for token in parse_blocks(self.lines.text, env):
             if token.map is not None and token.type == "inline":
-                self._inline(token, parent)
+                self._inline(token, parent, env)
             elif token.map is not None and token.type == "html_block":
                 to_source = self.lines.block_map(token.content, token.map, keep_last=True)
                 self.block = _Block(to_source, False, token.content, token.map[0])
@@ -128,10 +150,14 @@ class _Scan:
             elif token.nesting == 1:
                 parent = token.type if token.type != "heading_open" else f"heading{token.markup}"
         definitions = env.get("imgsync_definitions", {})
-        self.block = _Block(self.lines.from_normalized, False, env.get("imgsync_source", ""), 0)
+        source = env.get("imgsync_source", "")
+        self.block = _Block(self.lines.from_normalized, False, source, 0)
         for label, (alt, by_image) in self.labels.items():
-            if label in definitions:
-                self._add("definition" if by_image else "link", *definitions[label], alt=alt)
+            span = (
+                definition_destination(source, definitions[label]) if label in definitions else None
+            )
+            if span is not None:
+                self._add("definition" if by_image else "link", *span, alt=alt)
         for first, stop in env.get("imgsync_unread", []):
             self._unread(first, stop)
         self._distrust()
@@ -150,12 +176,12 @@ class _Scan:
                 )
             )
 
-    def _inline(self, token: Token, parent: str) -> None:
+    def _inline(self, token: Token, parent: str, env: dict[str, Any]) -> None:
         assert token.map is not None
         if parent == "th_open":
             self.table_heads.append(token.map[0])
         self.block = self._block(parent, token.content, token.map)
-        for child in token.children or []:
+        for child in parse_inline(token, env):
             if child.type == "html_inline" and "imgsync_start" in child.meta:
                 self._html(child.content, child.meta["imgsync_start"])
             elif child.type in ("image", "link_open"):
@@ -170,11 +196,12 @@ class _Scan:
     def _html(self, html: str, offset: int) -> None:
         sources, problems = self.html.read(html)
         for position, reason in problems:
-            self.result.problems.append(Problem(self._line(offset + position), reason))
+            self.result.problems.append(Problem(self.line_at(offset + position), reason))
         for src in sources:
             self._add("html", offset + src.start, offset + src.end, html=src)
 
-    def _line(self, pos: int) -> int:
+    def line_at(self, pos: int) -> int:
+        """The 1-based source line of `pos` in the block being read."""
         return self.block.first_line + self.block.content.count("\n", 0, pos) + 1
 
     def _add(
@@ -189,7 +216,7 @@ class _Scan:
         if span is None:
             what = "<img> source" if html else "destination"
             reason = f"could not place this {what} exactly"
-            self.result.problems.append(Problem(self._line(start), reason))
+            self.result.problems.append(Problem(self.line_at(start), reason))
             return
         begin, stop = span
         text = self.lines.text
@@ -197,6 +224,8 @@ class _Scan:
         angle = not html and text.startswith("<", begin)
         extra = (html.attribute, html.quote) if html else ("", "")
         line = self.lines.line_of(begin)
+        if len(self.result.refs) >= MAX_LINKS:  # an <img srcset> may hold many
+            raise TooBig(f"more than {MAX_LINKS:,} image references in one file", line=line - 1)
         self.result.refs.append(
             ImageRef(kind, begin, stop, text[begin:stop], url, line, alt, angle, *extra)
         )

@@ -3,6 +3,7 @@
 markdown-it decides what is an image, a link or code, but its tokens don't say where
 a destination sits in the source. The wrapped rules put the offsets (within the
 block's inline content) into each token's meta and the env, for scan.py to map back.
+Every rule is also wrapped to count what it made: past a cap, `TooBig` stops the parse.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from markdown_it import MarkdownIt
-from markdown_it.common.utils import normalizeReference
 from markdown_it.helpers import parseLinkDestination, parseLinkLabel
 from markdown_it.rules_block import StateBlock
+from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
@@ -22,6 +23,22 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 # markdown-it's own limit (the commonmark preset's): block quotes and lists deeper than
 # this are not parsed at all; the scanner reports what that leaves out.
 MAX_NESTING = 20
+# A file is read whole, all its blocks before any of its text: these caps keep a hostile one
+# (a million images, a million paragraphs) within a bounded time and memory. Past one of
+# them, parsing stops and the file is left as it is, with a problem at that line.
+MAX_LINES = 400_000  # markdown-it keeps five numbers a line
+MAX_LINKS = 100_000  # links and images: one paragraph's are all held at once, ~1.5 KB each
+MAX_DEFINITIONS = 150_000  # reference definitions, ~0.5 KB each
+MAX_BLOCK_TOKENS = 300_000  # about 100,000 paragraphs, ~0.4 KB each, all held to the end
+MAX_INLINE_TOKENS = 400_000  # in one block (`*a* ` a million times), all held at once
+
+
+class TooBig(Exception):
+    """Parsing stopped at a cap: at `line` (0-based, block phase) or at `pos` of the inline text."""
+
+    def __init__(self, reason: str, *, line: int | None = None, pos: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.line, self.pos = reason, line, pos
 
 
 @functools.cache
@@ -40,14 +57,22 @@ def scan_parser() -> MarkdownIt:
     original = _rule(md.block.ruler, "reference")
 
     def reference(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
-        known = set(state.env.get("references", {}))
+        # Whether this definition is its label's first shows in the count of labels; a
+        # copy of the labels known so far, on every definition, made many of them quadratic.
+        known = len(state.env.get("references", ()))
         if not original(state, start_line, end_line, silent):
             return False
         if not silent:
-            _note_definition(state, start_line, known)
+            _count(state, "reference definitions", line=start_line)
+            if len(state.env["references"]) > known:
+                _note_definition(state, start_line)
         return True
 
     md.block.ruler.at("reference", reference)  # no "alt": it can't interrupt a paragraph
+    for block_rule in md.block.ruler.__rules__:
+        md.block.ruler.at(block_rule.name, _counted(block_rule.fn), {"alt": block_rule.alt})
+    for inline_rule in md.inline.ruler.__rules__:
+        md.inline.ruler.at(inline_rule.name, _counted_inline(inline_rule.fn))
     tokenize = md.block.tokenize
 
     def tokenize_noting_unread(state: StateBlock, start_line: int, end_line: int) -> None:
@@ -67,6 +92,63 @@ def scan_parser() -> MarkdownIt:
     return md
 
 
+def parse_blocks(text: str, env: dict[str, Any]) -> list[Token]:
+    """markdown-it's `parse` without its inline stage: `parse_inline` reads each block's text.
+
+    One block's inline tokens at a time, dropped once read, rather than all of them at once:
+    a million images would be a million tokens held to the end.
+    """
+    md = scan_parser()
+    state = StateCore(text, md, env)
+    for core_rule in md.core.ruler.__rules__:
+        if core_rule.name == "inline":
+            break  # what follows ("text_join") only joins text: nothing the scanner reads
+        if core_rule.enabled:
+            core_rule.fn(state)
+    return state.tokens
+
+
+def parse_inline(token: Token, env: dict[str, Any]) -> list[Token]:
+    """The inline tokens of an "inline" block token, as markdown-it's inline stage makes them."""
+    md = scan_parser()
+    children: list[Token] = []
+    md.inline.parse(token.content, md, env, children)
+    return children
+
+
+def _counted(original: Any) -> Any:
+    def rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+        if not original(state, start_line, end_line, silent):
+            return False
+        if not silent and len(state.tokens) > MAX_BLOCK_TOKENS:
+            raise TooBig(
+                f"more than {MAX_BLOCK_TOKENS:,} Markdown blocks' tokens in one file",
+                line=start_line,
+            )
+        return True
+
+    return rule
+
+
+def _counted_inline(original: Any) -> Any:
+    def rule(state: StateInline, silent: bool) -> bool:
+        start = state.pos
+        if not original(state, silent):
+            return False
+        if not silent and len(state.tokens) > MAX_INLINE_TOKENS:
+            raise TooBig(f"more than {MAX_INLINE_TOKENS:,} inline tokens in one block", pos=start)
+        return True
+
+    return rule
+
+
+def _count(state: Any, what: str, pos: int | None = None, line: int | None = None) -> None:
+    count = state.env[what] = state.env.get(what, 0) + 1
+    cap = MAX_DEFINITIONS if what == "reference definitions" else MAX_LINKS
+    if count > cap:
+        raise TooBig(f"more than {cap:,} {what} in one file", line=line, pos=pos)
+
+
 def _rule(ruler: Any, name: str) -> Any:
     return next(rule.fn for rule in ruler.__rules__ if rule.name == name)
 
@@ -83,6 +165,8 @@ def _wrap_inline_rule(
             return False
         token = next((t for t in state.tokens[count:] if t.type == wanted), None)
         if not silent and token is not None:
+            if name != "html_inline":
+                _count(state, "links and images", pos=start)
             note(state, start, token)
         return True
 
@@ -108,28 +192,35 @@ def _note_destination(state: StateInline, start: int, token: Token) -> None:
         token.meta["imgsync_dest"] = (pos, result.pos)
 
 
-def _note_definition(state: StateBlock, start_line: int, known: set[str]) -> None:
-    """Note where the destination of the definition just parsed sits in markdown-it's source."""
-    # The rule joins its lines from each line's first non-blank character on.
-    segments: list[tuple[int, int]] = []  # (offset in joined text, offset in state.src)
+def _note_definition(state: StateBlock, start_line: int) -> None:
+    """Note the lines of a label's first definition, for `definition_destination`."""
+    # The rule joins its lines from each line's first non-blank character on. Only these
+    # spans are kept: most labels of a hostile file are never used, so never re-read.
+    spans = tuple(
+        (state.bMarks[line] + state.tShift[line], state.eMarks[line] + 1)
+        for line in range(start_line, state.line)
+    )
+    label = next(reversed(state.env["references"]))  # the one this definition added
+    state.env.setdefault("imgsync_definitions", {})[label] = spans
+    state.env["imgsync_source"] = state.src
+
+
+def definition_destination(src: str, spans: tuple[tuple[int, int], ...]) -> tuple[int, int] | None:
+    """Where the destination of the definition on `spans` (as noted) sits in markdown-it's `src`."""
+    segments: list[tuple[int, int]] = []  # (offset in joined text, offset in src)
     joined = ""
-    for line in range(start_line, state.line):
-        begin = state.bMarks[line] + state.tShift[line]
+    for begin, stop in spans:
         segments.append((len(joined), begin))
-        joined += state.src[begin : state.eMarks[line] + 1]
+        joined += src[begin:stop]
     pos = 1
     while pos < len(joined) and joined[pos] != "]":
         pos += 2 if joined[pos] == "\\" else 1
-    label = normalizeReference(joined[1:pos])
-    if label in known or label not in state.env.get("references", {}):
-        return  # the first definition of a label wins
     pos += 2  # past "]:"
     while pos < len(joined) and joined[pos] in " \t\n":
         pos += 1
     result = parseLinkDestination(joined, pos, len(joined))
     if not result.ok:
-        return
+        return None
     joined_start, src_start = max(segment for segment in segments if segment[0] <= pos)
     start = src_start + (pos - joined_start)
-    state.env.setdefault("imgsync_definitions", {})[label] = (start, start + result.pos - pos)
-    state.env["imgsync_source"] = state.src
+    return start, start + result.pos - pos
