@@ -30,6 +30,12 @@ _CACHE_OUTSIDE = (
     "`{key}` names a file outside the project ({root}, the folder of this file),"
     " directly or through a symbolic link; keep the cache inside the project"
 )
+# ...nor choose a file elsewhere on the machine for imgsync to read and trust.
+_CA_OUTSIDE = (
+    "`{key}` names a file outside the project ({root}, the folder of this file),"
+    " directly or through a symbolic link; keep it in the project, or set SSL_CERT_FILE"
+    " in the environment for a CA the whole machine trusts"
+)
 ALLOW_HTTP_ON = "1"  # IMGSYNC_ALLOW_HTTP's one value that allows: no config key can
 
 
@@ -135,6 +141,8 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
         raise ConfigError(f"`{prefix}ca_file`: {ca_file} is not a file", path)
     if "cache" in values and not is_inside(values["cache"], root):
         raise ConfigError(_CACHE_OUTSIDE.format(key=f"{prefix}cache", root=root), path)
+    if ca_file and not is_inside(ca_file, root):
+        raise ConfigError(_CA_OUTSIDE.format(key=f"{prefix}ca_file", root=root), path)
     # Each key goes to the record that owns it: Settings, its RetryPolicy or its HttpSettings.
     owned = {
         owner: {key: values.pop(key) for key in fields if key in values}
@@ -228,6 +236,8 @@ def resolve_host(settings: Settings, name: str | None) -> HostProfile:
 def _parse_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(_read_text(path))
+    except RecursionError:  # only a hostile file nests arrays or tables this deep
+        raise ConfigError("is nested too deeply to be a configuration file", path) from None
     except tomllib.TOMLDecodeError as err:
         # tomllib's only way to tell where: "Invalid value (at line 2, column 5)".
         reason, _, where = str(err).rpartition(" (at ")

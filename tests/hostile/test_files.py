@@ -210,3 +210,25 @@ def test_links_inside_the_project_still_work(project: Path, outside: Path, host:
     assert len(host.uploads) == 1
     assert snapshot(outside) == before
     assert run_imgsync(project, "check", ".").returncode == 0
+
+
+def test_a_ca_file_outside_the_project_is_refused(project: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside-ca.pem"
+    outside.write_text("not read\n")
+    (project / "imgsync.toml").write_text(f'ca_file = "{outside}"\n')
+    (project / "post.md").write_text("# nothing local\n")
+
+    done = run_imgsync(project, "check", ".")
+
+    assert done.returncode == 2
+    assert "`ca_file` names a file outside the project" in done.stderr
+    assert str(outside) not in done.stderr  # the key is named, never the value
+
+
+def test_a_config_nested_deeper_than_any_parser_goes_is_a_config_error(project: Path) -> None:
+    (project / "imgsync.toml").write_text("exclude = " + "[" * 200_000 + "]" * 200_000 + "\n")
+
+    done = run_imgsync(project, "check", ".")
+
+    assert done.returncode == 2
+    assert "imgsync.toml: is nested too deeply to be a configuration file" in done.stderr
