@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -11,7 +9,7 @@ import pytest
 
 from imgsync.scan import scan_markdown
 
-from .conftest import IMGSYNC, SECRETS, run_imgsync
+from .conftest import run_imgsync, run_measured
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
@@ -25,15 +23,10 @@ def definitions(n: int, used_every: int = 1) -> str:
 
 
 def peak_of(cwd: Path, *args: str) -> tuple[int, float, int]:
-    """(exit status, seconds, peak RSS in MB) of the real console script, from wait4."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_"))}
-    env = {**base, "CI": "true", **SECRETS, "LSKY_BASE_URL": "https://images.example.test/api/v1"}
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [IMGSYNC, *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    return os.waitstatus_to_exitcode(status), time.perf_counter() - started, usage.ru_maxrss >> 10
+    """(exit status, seconds, peak RSS in MB) of the real console script alone."""
+    env = {"LSKY_BASE_URL": "https://images.example.test/api/v1"}
+    status, _, peak, seconds = run_measured(cwd, *args, env=env)
+    return status, seconds, peak >> 20
 
 
 def cpu_seconds(text: str) -> float:

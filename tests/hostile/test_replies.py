@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
-import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from imgsync.testing.attacker import Attacker, drip, endless, head, huge, lsky_success
-from tests.hostile.conftest import IMGSYNC, SECRETS, assert_no_secret_reached, run_imgsync
+from tests.hostile.conftest import (
+    assert_no_secret_reached,
+    run_imgsync,
+    run_measured,
+)
 from tests.images import png_bytes
 
 HOST_TOKEN = "1|theHostsOwnTokenWhichTheAttackerAsHostMayGet00"
@@ -84,35 +84,6 @@ def test_a_hostile_url_echoing_the_token_is_quoted_redacted(
 
     assert done.returncode == 3 and "unusable URL" in done.stderr, done.stderr
     assert HOST_TOKEN.partition("|")[2] not in done.stderr and "***" in done.stderr
-
-
-def run_measured(
-    cwd: Path, *args: str, env: dict[str, str], timeout: float = 120
-) -> tuple[int, str, int, float]:
-    """The console script like run_imgsync, plus its own peak RSS (bytes) and its seconds.
-
-    os.wait4 gives this child's rusage alone (RUSAGE_CHILDREN would be the largest child
-    the test process ever had).
-    """
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_"))}
-    full = {**base, "CI": "true", **SECRETS, **env}
-    errors = cwd.parent / "stderr.txt"
-    started = time.monotonic()
-    with errors.open("wb") as err, open(os.devnull, "wb") as out:
-        child = subprocess.Popen([IMGSYNC, *args], cwd=cwd, env=full, stdout=out, stderr=err)
-    timer = threading.Timer(timeout, os.kill, (child.pid, signal.SIGKILL))
-    timer.start()
-    try:
-        _, status, usage = os.wait4(child.pid, 0)
-    finally:
-        timer.cancel()
-    seconds = time.monotonic() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    stderr = errors.read_text(encoding="utf-8")
-    for value in SECRETS.values():
-        assert value not in stderr
-    assert "Traceback" not in stderr and "MemoryError" not in stderr, stderr
-    return child.returncode, stderr, usage.ru_maxrss * 1024, seconds
 
 
 @pytest.mark.parametrize(
