@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from .config_keys import KEY_RULES, OWNED_KEYS, PATH_KEYS, wrong
-from .errors import ConfigError
-from .files import is_inside, state_dir
+from .errors import ConfigError, OutsideProject
+from .files import confined, is_inside, state_dir
 from .hosts.host_url import ALLOW_HTTP_VARIABLE, PIN_VARIABLE
 from .hosts.profile import HostProfile, HttpSettings, Trusted
 from .markdown.cores import PARALLEL_FROM_CHARS
@@ -19,6 +20,7 @@ from .svg import ALLOW_SCRIPTS_VARIABLE
 from .transfer.retry_policy import RetryPolicy
 
 CONFIG_NAME = "imgsync.toml"
+LSKY_URL_VARIABLE = "LSKY_BASE_URL"  # the old Lsky scripts' variable: a host from the environment
 # Tests set it to 0 to use worker processes on small trees, or huge to compare with one core.
 PARALLEL_VARIABLE = "IMGSYNC_PARALLEL_FROM_CHARS"
 CACHE_NAME = ".imgsync-cache.json"
@@ -79,10 +81,10 @@ def find_config(start: Path) -> Path | None:
     start = start.resolve()
     for folder in (start, *start.parents):
         if (folder / CONFIG_NAME).is_file():
-            return folder / CONFIG_NAME
+            return _in_its_folder(folder / CONFIG_NAME)
         pyproject = folder / "pyproject.toml"
         # The substring test spares parsing (and failing on) unrelated pyproject files.
-        if pyproject.is_file() and "imgsync" in _read_text(pyproject):
+        if pyproject.is_file() and "imgsync" in _read_text(_in_its_folder(pyproject)):
             tool = _parse_toml(pyproject).get("tool")
             if isinstance(tool, dict) and "imgsync" in tool:
                 return pyproject
@@ -132,7 +134,9 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
                 problem = f"is a table, not the name of a profile; did you mean {meant}?"
                 raise ConfigError(f"`{prefix}host` {problem}", path)
             raise ConfigError(f"`{prefix}{key}` {wrong(expected, value)}", path)
-        values[key] = (root / checked).resolve() if key in PATH_KEYS else checked
+        if key in PATH_KEYS:
+            checked = _usable_path(root / checked, f"{prefix}{key}", path)
+        values[key] = checked
     site_root = values.pop("site_root", root)
     if not site_root.is_dir():
         raise ConfigError(f"`{prefix}site_root`: {site_root} is not a folder", path)
@@ -224,13 +228,53 @@ def resolve_host(settings: Settings, name: str | None) -> HostProfile:
         raise ConfigError(f"--host is {name!r}, but {_no_profile(settings)}", path)
     # The host reads its options through ProfileOptions, which expands ${VAR} only where a
     # secret belongs and holds the URL to what the environment allows.
-    env = settings.env
     trusted = Trusted(
-        variables=env,
-        pinned_url=env.get(PIN_VARIABLE) or None,
-        allow_http=settings.allow_http,
+        variables=settings.env, pinned_url=_pinned_url(settings), allow_http=settings.allow_http
     )
     return dataclasses.replace(hosts[name], trusted=trusted)
+
+
+def _pinned_url(settings: Settings) -> str | None:
+    """The host URL the environment pins: IMGSYNC_HOST_URL, else LSKY_BASE_URL.
+
+    LSKY_BASE_URL pins too: a job that was told "LSKY_BASE_URL and LSKY_TOKEN are enough"
+    must not have a pull request's profile send the token elsewhere. A pin that is set but
+    empty (an undefined CI variable expands to "") is an error, never "no pin".
+    """
+    env = settings.env
+    for name in (PIN_VARIABLE, LSKY_URL_VARIABLE):
+        if name in env:
+            if not env[name].strip():
+                raise ConfigError(
+                    f"{name} is set but empty, so it pins no host: is the CI variable it comes"
+                    " from defined for this job? Set it to the host's API URL, or unset it"
+                )
+            return env[name].strip()
+    return None
+
+
+def _usable_path(candidate: Path, key: str, config: Path) -> Path:
+    """`candidate` resolved, or a ConfigError if the system can't use it as a path at all
+    (a NUL byte, a name too long): a pull request writes these values."""
+    try:
+        resolved = candidate.resolve()
+        os.stat(resolved)
+    except FileNotFoundError:
+        return resolved  # absent is for the caller to judge
+    except (ValueError, OSError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise ConfigError(f"`{key}`: not a usable path ({reason})", config) from None
+    return resolved
+
+
+def _in_its_folder(path: Path) -> Path:
+    """A config file a pull request may have made a link: it must not lead out of its folder,
+    or imgsync would read (and quote, in its errors) a file elsewhere on the machine."""
+    try:
+        confined(path, path.parent)
+    except OutsideProject as error:
+        raise ConfigError(error.reason, path) from None
+    return path
 
 
 def _parse_toml(path: Path) -> dict[str, Any]:

@@ -10,6 +10,12 @@ from typing import Any
 # KB and KiB both mean 1024 bytes, the way image hosts state their limits.
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([kmg])i?)?b?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+# Upper bounds a pull request can't push past: a timer beyond them would never fire in a
+# CI job's life, and the clock's arithmetic overflows near 1e308.
+_DAY, _WEEK = 86_400, 7 * 86_400
+_LARGEST_SIZE = 1 << 50  # a petabyte: any larger "size" is no size at all
+_WAIT = "a number of seconds"  # at most a week: no message needs to say so
+_TIMEOUT = "a number of seconds above 0, at most a day (86400)"
 
 
 def wrong(expected: str, value: Any) -> str:
@@ -55,7 +61,7 @@ def _size(value: Any) -> int | None:
     if match is None:
         return None
     number = float(match.group(1)) * _UNITS[(match.group(2) or "").lower()]
-    return int(number) if number >= 1 else None
+    return int(number) if 1 <= number <= _LARGEST_SIZE else None
 
 
 # The keys of the file but `hosts`: what each must be, and a check giving the value or None.
@@ -67,12 +73,12 @@ KEY_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "exclude": ("a list of glob patterns", _globs),
     "max_size": ('a size such as 5242880 or "5MB"', _size),
     "jobs": ("a whole number from 1 to 64", _number(1, 64, whole=True)),
-    "rate_limit_wait": ("a number of seconds", _number(0, math.inf, whole=False)),
-    "rate_limit_backoff": ("a number of seconds", _number(0, math.inf, whole=False)),
+    "rate_limit_wait": (_WAIT, _number(0, _WEEK, whole=False)),
+    "rate_limit_backoff": (_WAIT, _number(0, _WEEK, whole=False)),
     "max_attempts": ("a whole number from 1 to 20", _number(1, 20, whole=True)),
-    "max_retry_time": ("a number of seconds", _number(0, math.inf, whole=False)),
-    "connect_timeout": ("a number of seconds above 0", _number(1e-3, math.inf, whole=False)),
-    "read_timeout": ("a number of seconds above 0", _number(1e-3, math.inf, whole=False)),
+    "max_retry_time": (_WAIT, _number(0, _WEEK, whole=False)),
+    "connect_timeout": (_TIMEOUT, _number(1e-3, _DAY, whole=False)),
+    "read_timeout": (_TIMEOUT, _number(1e-3, _DAY, whole=False)),
     "ca_file": ("a path to a PEM file", _text),
 }
 PATH_KEYS = ("cache", "site_root", "ca_file")

@@ -149,3 +149,61 @@ def test_a_host_table_typo_says_what_was_meant_and_never_its_token(
     assert "`host` is a table, not the name of a profile; did you mean [hosts.blog]?" in done.stderr
     output = done.stdout + done.stderr
     assert token[2:14] not in output and attacker.origin not in output
+
+
+# --- found by a review of the merged work ------------------------------------------------
+
+
+def test_an_empty_pin_is_an_error_not_no_pin(project: Path, attacker: Attacker) -> None:
+    # GitHub expands an undefined ${{ vars.IMGSYNC_HOST_URL }} to "": that must not unpin.
+    pull_request(project, f'url = "{attacker.origin}/api/v1"\ntoken = "${{LSKY_TOKEN}}"\n')
+
+    said = refused(project, attacker, {"IMGSYNC_HOST_URL": ""})
+
+    assert "IMGSYNC_HOST_URL is set but empty, so it pins no host" in said
+
+
+def test_lsky_base_url_in_the_environment_pins_the_host_too(
+    project: Path, attacker: Attacker
+) -> None:
+    # The old scripts' set-up, LSKY_BASE_URL and LSKY_TOKEN: a pull request adding its own
+    # profile must not have the token sent to its URL.
+    pull_request(project, f'url = "{attacker.origin}/api/v1"\ntoken = "${{LSKY_TOKEN}}"\n')
+
+    said = refused(project, attacker, {"LSKY_BASE_URL": "https://img.example.com/api/v1"})
+
+    assert "'url' names another host than" in said
+
+
+def test_a_config_file_linked_from_outside_the_project_is_not_read(
+    project: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere.toml"
+    outside.write_text('jobs = "a value from a file outside the project"\n')
+    (project / "imgsync.toml").symlink_to(outside)
+    (project / "post.md").write_text("# nothing local\n")
+
+    done = run_imgsync(project, "check", ".")
+
+    assert done.returncode == 2
+    assert "a value from a file outside" not in done.stderr
+    assert "imgsync.toml: refused: it is a symbolic link that leads outside" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ('max_size = "' + "9" * 400 + '"', "`max_size` must be a size such as"),
+        ('cache = "a\\u0000b"', "`cache`: not a usable path"),
+        ('site_root = "' + "a/" * 3000 + '"', "`site_root`: not a usable path"),
+        ("read_timeout = 1e308", "`read_timeout` must be a number of seconds above 0"),
+        ("rate_limit_wait = 1e308", "`rate_limit_wait` must be a number of seconds, not 1e+308"),
+    ],
+)
+def test_hostile_config_values_are_config_errors(project: Path, line: str, said: str) -> None:
+    (project / "imgsync.toml").write_text(line + "\n")
+    (project / "post.md").write_text("# nothing local\n")
+
+    done = run_imgsync(project, "check", ".")
+
+    assert done.returncode == 2 and said in done.stderr, done.stderr
