@@ -1,0 +1,55 @@
+"""Review fixes: a host's reply headers, and what a pull request commits, are input too.
+
+Each test runs the real console script: bad input ends with a clear message and a
+documented exit status, never a traceback (run_imgsync asserts there is none).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from imgsync.testing.attacker import Attacker, head
+from tests.hostile.conftest import run_imgsync
+from tests.images import png_bytes
+
+HOST_TOKEN = "1|theHostsOwnTokenWhichTheAttackerAsHostMayGet00"
+PAGE = b"# Post\n\n![plot](img/a.png)\n"
+LSKY_OK = {"status": True, "data": {"key": "k", "links": {"url": "https://img.test/a.png"}}}
+
+
+def as_host(attacker: Attacker) -> dict[str, str]:
+    return {"LSKY_BASE_URL": attacker.origin + "/api/v1", "LSKY_TOKEN": HOST_TOKEN}
+
+
+def a_post(project: Path) -> Path:
+    (project / "img").mkdir()
+    (project / "img" / "a.png").write_bytes(png_bytes(2, 2))
+    (project / "post.md").write_bytes(PAGE)
+    return project / "post.md"
+
+
+def with_headers(status: int, extra: bytes, payload: object) -> object:
+    """A JSON reply carrying `extra` header lines, raw bytes as the host sent them."""
+    body = json.dumps(payload).encode()
+
+    def answer(request: bytes, stop: threading.Event) -> Iterator[bytes]:
+        yield head(status, len(body)).replace(b"\r\n\r\n", b"\r\n" + extra + b"\r\n\r\n") + body
+
+    return answer
+
+
+def test_non_ascii_reply_headers_on_a_success_still_record_the_upload(
+    attacker: Attacker, project: Path
+) -> None:
+    post = a_post(project)
+    extra = b'Content-Disposition: attachment; filename="\xc3\xa9.json"\r\nRetry-After: \xc2\xb2'
+    attacker.answer = with_headers(200, extra, LSKY_OK)  # type: ignore[assignment]
+
+    done = run_imgsync(project, ".", env=as_host(attacker))
+
+    assert done.returncode == 0, done.stderr
+    assert b"https://img.test/a.png" in post.read_bytes()
+    assert "https://img.test/a.png" in (project / ".imgsync-cache.json").read_text("utf-8")
