@@ -53,3 +53,19 @@ def test_non_ascii_reply_headers_on_a_success_still_record_the_upload(
     assert done.returncode == 0, done.stderr
     assert b"https://img.test/a.png" in post.read_bytes()
     assert "https://img.test/a.png" in (project / ".imgsync-cache.json").read_text("utf-8")
+
+
+def test_rate_limit_headers_of_thousands_of_digits_are_ignored(
+    attacker: Attacker, project: Path
+) -> None:
+    post = a_post(project)
+    huge = b"9" * 5000
+    extra = b"X-RateLimit-Limit: %s\r\nX-RateLimit-Remaining: %s\r\nX-RateLimit-Reset: %s" % (
+        (huge,) * 3
+    )
+    attacker.answer = with_headers(200, extra, LSKY_OK)  # type: ignore[assignment]
+
+    done = run_imgsync(project, ".", env=as_host(attacker))
+
+    assert done.returncode == 0, done.stderr
+    assert b"https://img.test/a.png" in post.read_bytes()
