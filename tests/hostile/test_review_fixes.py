@@ -11,6 +11,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from imgsync.testing.attacker import Attacker, head
 from tests.hostile.conftest import run_imgsync
 from tests.images import png_bytes
@@ -69,3 +71,33 @@ def test_rate_limit_headers_of_thousands_of_digits_are_ignored(
 
     assert done.returncode == 0, done.stderr
     assert b"https://img.test/a.png" in post.read_bytes()
+
+
+@pytest.mark.parametrize("name", [".imgsync-cache.json", ".lsky_upload_cache.json"])
+def test_a_committed_cache_with_a_number_of_thousands_of_digits_is_a_cache_error(
+    attacker: Attacker, project: Path, name: str
+) -> None:
+    post = a_post(project)
+    (project / name).write_text('{"version": ' + "9" * 5000 + ', "uploads": {}}')
+
+    done = run_imgsync(project, ".", env=as_host(attacker))
+
+    assert done.returncode == 2, done.stderr
+    assert f"{name}: holds a number with too many digits to read." in done.stderr
+    assert post.read_bytes() == PAGE and attacker.received == b""
+
+
+def test_a_committed_file_named_like_imgsyncs_own_folder_is_a_clear_error(
+    attacker: Attacker, project: Path
+) -> None:
+    post = a_post(project)
+    (project / ".imgsync").write_text("x")
+    attacker.answer = with_headers(200, b"X-Any: 1", LSKY_OK)  # type: ignore[assignment]
+
+    done = run_imgsync(project, ".", env=as_host(attacker))
+
+    assert done.returncode == 2, done.stderr
+    folder = project / ".imgsync"
+    message = f"{folder} is a file, not a folder: imgsync keeps its own files there; remove it"
+    assert message in done.stderr
+    assert post.read_bytes() == PAGE
