@@ -101,3 +101,16 @@ def test_a_committed_file_named_like_imgsyncs_own_folder_is_a_clear_error(
     message = f"{folder} is a file, not a folder: imgsync keeps its own files there; remove it"
     assert message in done.stderr
     assert post.read_bytes() == PAGE
+
+
+def test_globs_that_would_make_a_regex_backtrack_do_not_hold_the_run(
+    attacker: Attacker, project: Path
+) -> None:
+    hostile = "**a" * 14 + "**b"
+    (project / "imgsync.toml").write_text(f'include = ["{hostile}"]\nexclude = ["{hostile}"]\n')
+    (project / ("a" * 200 + ".md")).write_text("# nothing\n")
+
+    done = run_imgsync(project, ".", env=as_host(attacker), timeout=30)  # it took minutes
+
+    assert done.returncode == 0, done.stderr
+    assert attacker.received == b""
