@@ -74,7 +74,7 @@ def is_selected(
 
 
 def _walk(
-    folder: Path, root: Path, excluded: re.Pattern[str], unreadable: list[tuple[Path, str]]
+    folder: Path, root: Path, excluded: _AnyOf, unreadable: list[tuple[Path, str]]
 ) -> Iterator[tuple[str, str, bool]]:
     """(path, path relative to root, is a symlink) of each file under `folder` not excluded.
 
@@ -114,31 +114,152 @@ def _relative(path: Path, root: Path) -> str:
     return "" if rel == "." else rel
 
 
-def _any_of(patterns: Iterable[str]) -> re.Pattern[str]:
-    """One regex matching what any of the globs matches (none: nothing)."""
-    alternatives = [f"(?:{_glob(p).pattern})" for p in patterns] or ["(?!)"]
-    return re.compile("|".join(alternatives), re.IGNORECASE if os.name == "nt" else 0)
+def _any_of(patterns: Iterable[str]) -> _AnyOf:
+    """A matcher for what any of the globs matches (none: nothing)."""
+    return _AnyOf(tuple(_glob(p) for p in patterns))
+
+
+class _AnyOf:
+    def __init__(self, globs: tuple[Glob | _RegexGlob, ...]) -> None:
+        self._globs = globs
+
+    def fullmatch(self, text: str) -> bool:
+        return any(glob.fullmatch(text) for glob in self._globs)
+
+
+# A glob's parts: a character, `?`, `*`, `**` and `**/`.
+_ONE, _STAR, _DEEP, _DIRS = "?", "*", "**", "**/"
+_DFA_LIMIT = 4096  # transitions remembered per glob before they are forgotten and found again
+
+
+class Glob:
+    """A glob, matched against a whole path relative to the project.
+
+    `**/` any folders (nothing, or names each ending in `/`), `**` any characters, `*` any
+    within one name, `?` one character of a name; anything else (`[` and `]` too) is itself.
+    Neither `**` nor `**/` crosses a newline, as the regex this replaced (`.`) didn't.
+
+    Matched as an automaton, one character of the path at a time, keeping the set of places
+    in the glob reached so far: never more than O(len(path) * len(glob)) steps, where a
+    backtracking regex takes exponential time on `**a**a**a…b` against a long name of `a`s
+    (a repository's config is input: that would hold the run for hours).
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        parts = _parts(pattern)
+        self._parts = parts
+        self._literal = [p not in (_ONE, _STAR, _DEEP, _DIRS) for p in parts]
+        # Places: k (0..n) before part k; n + 1 + k inside the folders of `**/` at part k.
+        self._start = self._closure({0})
+        self._moves: dict[tuple[frozenset[int], str], frozenset[int]] = {}
+
+    def __repr__(self) -> str:
+        return f"Glob({self.pattern!r})"
+
+    def _closure(self, places: set[int]) -> frozenset[int]:
+        """`places` and every place reached from them without a character: `*`, `**` and
+        `**/` may match nothing, and `**/` may also begin to match folders."""
+        n, todo, seen = len(self._parts), list(places), set(places)
+        while todo:
+            k = todo.pop()
+            if k >= n or self._parts[k] not in (_STAR, _DEEP, _DIRS):
+                continue
+            reached = [k + 1, n + 1 + k] if self._parts[k] == _DIRS else [k + 1]
+            for place in reached:
+                if place not in seen:
+                    seen.add(place)
+                    todo.append(place)
+        return frozenset(seen)
+
+    def _step(self, places: frozenset[int], char: str) -> frozenset[int]:
+        n, after = len(self._parts), set()
+        for k in places:
+            if k > n:  # inside `**/`: any characters but a newline, then a `/`
+                if char == "/":
+                    after.add(k - n)  # k - n - 1 + 1: past the `**/`
+                if char != "\n":
+                    after.add(k)
+                continue
+            if k == n:
+                continue
+            part = self._parts[k]
+            if self._literal[k]:
+                if _same(char, part):
+                    after.add(k + 1)
+            elif part == _ONE:
+                if char != "/":
+                    after.add(k + 1)
+            elif part == _STAR:
+                if char != "/":
+                    after.add(k)
+            elif part == _DEEP and char != "\n":
+                after.add(k)
+        return self._closure(after)
+
+    def fullmatch(self, text: str) -> bool:
+        places, moves, end = self._start, self._moves, len(self._parts)
+        for char in text:
+            following = moves.get((places, char))
+            if following is None:
+                if len(moves) > _DFA_LIMIT:
+                    moves.clear()
+                following = moves[(places, char)] = self._step(places, char)
+            if not following:
+                return False
+            places = following
+        return end in places
+
+
+def _same(char: str, literal: str) -> bool:
+    """Whether a character of a path is a glob's literal one: on Windows as case-insensitively
+    as re.IGNORECASE compares them."""
+    return char == literal or (_IGNORE_CASE and _same_ignoring_case(char, literal))
+
+
+_IGNORE_CASE = os.name == "nt"
+
+
+@functools.lru_cache(maxsize=4096)
+def _same_ignoring_case(char: str, literal: str) -> bool:
+    return re.fullmatch(re.escape(literal), char, re.IGNORECASE) is not None
+
+
+class _RegexGlob:
+    """A glob with at most two wildcards, as a regex: the regex engine runs in C, several
+    times faster than Glob's steps, and two wildcards can't backtrack past O(len(path)**2)."""
+
+    def __init__(self, pattern: str) -> None:
+        out = []
+        for part in _parts(pattern):
+            out.append(_AS_REGEX.get(part) or re.escape(part))
+        self._regex = re.compile("".join(out), re.IGNORECASE if _IGNORE_CASE else 0)
+
+    def fullmatch(self, text: str) -> bool:
+        return self._regex.fullmatch(text) is not None
+
+
+_AS_REGEX = {_DIRS: "(?:.*/)?", _DEEP: ".*", _STAR: "[^/]*", _ONE: "[^/]"}
+
+
+def _parts(pattern: str) -> list[str]:
+    """A glob split into its parts: characters, `?`, `*`, `**` and `**/`."""
+    parts: list[str] = []
+    i = 0
+    while i < len(pattern):
+        for part in (_DIRS, _DEEP, _STAR, _ONE):
+            if pattern.startswith(part, i):
+                break
+        else:
+            part = pattern[i]  # itself
+        parts.append(part)
+        i += len(part)
+    return parts
 
 
 @functools.cache
-def _glob(pattern: str) -> re.Pattern[str]:
-    """A glob as a regex: `**/` any folders, `*` within one name, `?` one character."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out), re.IGNORECASE if os.name == "nt" else 0)
+def _glob(pattern: str) -> Glob | _RegexGlob:
+    """The fast regex for ordinary globs (`**/*.md`, `node_modules/**`), Glob past two
+    wildcards, where a pull request's pattern could make a regex backtrack for hours."""
+    wildcards = sum(part in (_STAR, _DEEP, _DIRS) for part in _parts(pattern))
+    return _RegexGlob(pattern) if wildcards <= 2 else Glob(pattern)

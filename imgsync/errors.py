@@ -53,6 +53,16 @@ class CacheError(ImgsyncError):
         super().__init__(f"{path}: {reason}")
 
 
+class NotAFolder(CacheError):
+    """imgsync's own folder (.imgsync, beside the cache) is taken by a file: a pull request
+    may commit one."""
+
+    def __init__(self, path: Path) -> None:
+        reason = "is a file, not a folder: imgsync keeps its own files there; remove it"
+        self.path, self.reason = path, reason
+        ImgsyncError.__init__(self, f"{path} {reason}")
+
+
 class MarkdownError(ImgsyncError):
     """A Markdown file that can't be read, decoded or safely rewritten."""
 

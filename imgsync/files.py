@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import OutsideProject
+from .errors import NotAFolder, OutsideProject
 
 STATE_DIR_NAME = ".imgsync"  # imgsync's own working files, beside the cache; never committed
 # Where the OS has it: the last name of a path checked to be no link can't become one unseen.
@@ -98,10 +98,16 @@ def private_folder(path: Path, *, project: Path | None = None) -> Path:
 
     OutsideProject if `path` or its `.gitignore` leads outside `project` (default: the
     folder holding `path`): a committed link must not make imgsync fill another folder.
+    NotAFolder (a CacheError) if a file is in the way: the repository may commit one.
     """
     project = path.parent if project is None else project
     confined(path, project)
-    path.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(path) and not path.is_dir():
+        raise NotAFolder(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # made a file meanwhile, or a parent is one
+        raise NotAFolder(path) from None
     ignore = path / ".gitignore"
     if not ignore.exists():
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -90,15 +91,34 @@ def json_object(response: httpx.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+# A number in a header or setting: ASCII digits only (str.isdecimal also takes "²"-like and
+# other scripts' digits), and few enough of them that no hostile header reaches Python's
+# limit on converting long digit strings (a ValueError past 4,300 digits). 15 digits is
+# more than any count of seconds, bytes or requests needs.
+MAX_DIGITS = 15
+_DIGITS = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")
+_DATE_LIMIT = 64  # characters: an HTTP date is 29
+
+
+def ascii_whole(text: str) -> int | None:
+    """`text` (spaces around allowed) as a whole number of ASCII digits; None for anything
+    else, including more than MAX_DIGITS digits."""
+    text = text.strip()
+    return int(text) if _DIGITS.fullmatch(text) else None
+
+
 def retry_after(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (seconds or an HTTP date); None if unusable."""
     if not value:
         return None
-    if value.strip().isdigit():
-        return float(value)
+    seconds = ascii_whole(value)
+    if seconds is not None:
+        return float(seconds)
+    if len(value) > _DATE_LIMIT:
+        return None
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a year of many digits
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -107,7 +127,8 @@ def retry_after(value: str | None) -> float | None:
 
 def whole_number(value: object) -> int | None:
     """A whole number from a header, or from a setting (a number, or text: `${VAR}` expands to
-    text); None for anything else, bools included."""
+    text); None for anything else, bools included. Text must be ASCII digits, at most
+    MAX_DIGITS of them."""
     if isinstance(value, str):
-        return int(value) if value.strip().isdecimal() else None
+        return ascii_whole(value)
     return value if type(value) is int else None

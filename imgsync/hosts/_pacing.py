@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -10,7 +11,9 @@ import httpx
 
 from ..errors import HostError, Interrupted
 from ..stop_signal import stopped
-from ._http import HostErrors, retry_after, whole_number
+from ._http import MAX_DIGITS, HostErrors, retry_after, whole_number
+
+_RESET = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}(?:\.[0-9]{{1,9}})?")
 
 
 class RateBudget:
@@ -109,10 +112,12 @@ class RateBudget:
 
 def reset_at(headers: httpx.Headers, now: float) -> float | None:
     """When the window ends, as a Unix time, from X-RateLimit-Reset; None if absent or odd."""
-    try:
-        reset = float(headers.get("X-RateLimit-Reset", ""))
-    except ValueError:
+    # ASCII digits, maybe a fraction, and not many: float() would take "inf", "nan", "1e999",
+    # non-ASCII digits or thousands of digits, none of them a time.
+    match = _RESET.fullmatch(headers.get("X-RateLimit-Reset", "").strip())
+    if match is None:
         return None
+    reset = float(match.group())
     if reset > 1e11:  # milliseconds, as some servers send
         return reset / 1000
     return reset if reset > 1e9 else now + reset  # a count of seconds, as others send

@@ -27,7 +27,7 @@ from ..sizes import human_size
 MAX_REPLY = 1024 * 1024
 DEFAULT_DEADLINE = 60.0  # seconds, when the client has no read timeout
 # Headers that describe the body as it came over the wire, not as it is now held.
-_WIRE_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+_WIRE_HEADERS = (b"content-encoding", b"content-length", b"transfer-encoding")
 
 
 def reply_deadline(http: httpx.Client) -> float:
@@ -74,7 +74,10 @@ def post_bounded(
             _late(seconds, host)
     finally:
         response.close()
-    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
+    # The raw byte pairs, not the decoded text: httpx encodes text headers back as ASCII, so a
+    # reply header holding UTF-8 or Latin-1 bytes (a filename, a stray "²") would raise here,
+    # after the upload succeeded, and the upload would never be recorded.
+    kept = [(k, v) for k, v in response.headers.raw if k.lower() not in _WIRE_HEADERS]
     return httpx.Response(response.status_code, headers=kept, content=body, request=request)
 
 

@@ -146,6 +146,10 @@ def _load_json(path: Path) -> object:
             ) from None
         where = f"line {err.lineno}, column {err.colno}"
         raise _corrupt(path, f"is not valid JSON ({where}: {err.msg})") from None
+    except ValueError:
+        # Past JSONDecodeError: what json.loads raises beyond it is a number it can't hold,
+        # an integer of thousands of digits (Python's limit on converting them).
+        raise _corrupt(path, "holds a number with too many digits to read") from None
 
 
 def read_document(

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import __version__
-from ..errors import CacheError, OutsideProject
+from ..errors import CacheError, NotAFolder, OutsideProject
 from ..files import atomic_write, private_folder, read_inside
 
 STATE_NAME = "stamps.json"
@@ -256,7 +256,8 @@ class Stamps:
                 "images": dict(self._images),
             }
             self._changed = False
-        with contextlib.suppress(OSError):  # a link leading out of the project too
+        # A link leading out of the project too, or a file where the folder should be.
+        with contextlib.suppress(OSError, NotAFolder):
             private_folder(self.path.parent, project=self.project)
             data = json.dumps(document, separators=(",", ":")).encode()
             atomic_write(self.path, data, project=self.project)
