@@ -11,18 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from .config_keys import KEY_RULES, OWNED_KEYS, PATH_KEYS, wrong
+from .environment import (
+    ALLOW_HTTP_VARIABLE,
+    ALLOW_SCRIPTS_VARIABLE,
+    LSKY_URL_VARIABLE,
+    PARALLEL_VARIABLE,
+    PIN_VARIABLE,
+)
 from .errors import ConfigError, OutsideProject
 from .files import confined, is_inside, state_dir
-from .hosts.host_url import ALLOW_HTTP_VARIABLE, PIN_VARIABLE
 from .hosts.profile import HostProfile, HttpSettings, Trusted
 from .markdown.cores import PARALLEL_FROM_CHARS
-from .svg import ALLOW_SCRIPTS_VARIABLE
 from .transfer.retry_policy import RetryPolicy
 
 CONFIG_NAME = "imgsync.toml"
-LSKY_URL_VARIABLE = "LSKY_BASE_URL"  # the old Lsky scripts' variable: a host from the environment
-# Tests set it to 0 to use worker processes on small trees, or huge to compare with one core.
-PARALLEL_VARIABLE = "IMGSYNC_PARALLEL_FROM_CHARS"
 CACHE_NAME = ".imgsync-cache.json"
 DEFAULT_INCLUDE = ("**/*.md", "**/*.markdown")
 DEFAULT_EXCLUDE = ("node_modules/**", ".git/**", ".venv/**")

@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from xml.parsers import expat
 
+from .environment import ALLOW_SCRIPTS_VARIABLE
 from .errors import ImageError
 
-ALLOW_SCRIPTS_VARIABLE = "IMGSYNC_ALLOW_SVG_SCRIPTS"
 MIME = "image/svg+xml"
 
 # What may come before the root element: XML whitespace, the XML declaration and other

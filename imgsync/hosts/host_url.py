@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import SplitResult, urlsplit
 
+from ..environment import ALLOW_HTTP_VARIABLE
+
 # Both are read from the environment only (config.py): a pull request can't set them.
-PIN_VARIABLE = "IMGSYNC_HOST_URL"  # the host URL this run may send credentials to
-ALLOW_HTTP_VARIABLE = "IMGSYNC_ALLOW_HTTP"  # "1": plain http:// to hosts off this machine
 
 
 def url_problem(url: str, *, allow_http: bool) -> str | None:

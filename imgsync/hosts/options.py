@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
+from ..environment import PIN_VARIABLE
 from ..errors import ConfigError
 from ._http import whole_number
-from .host_url import PIN_VARIABLE, same_url, url_problem
+from .host_url import same_url, url_problem
 from .profile import HostProfile
 from .variables import expand_secret, expand_whole, literal
 
