@@ -361,8 +361,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 def serve_until_interrupted(fake: FakeServer[Any]) -> int:
     """Run `fake`, print its URL, and wait for Ctrl-C: the body of each fake's `main`."""
-    with fake:
+    # Ctrl-C is suppressed from the moment the URL is printed: a caller may send it as soon
+    # as it has read the URL, before this thread has come back from print() to wait.
+    with fake, contextlib.suppress(KeyboardInterrupt):
         print(fake.url, flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()  # the server runs in its thread; this only waits
+        threading.Event().wait()  # the server runs in its thread; this only waits
     return 0
