@@ -33,18 +33,13 @@ _URL_WHOLE = (
 def expand_secret(value: str, key: str, env: Mapping[str, str], complain: Complain) -> str:
     """`value` with every ${VAR} read from `env` and `$${` as a literal `${`."""
 
-    def substitute(match: re.Match[str]) -> str:
-        var = match.group(1)
-        if match.group() == "$${":
-            return "${"
-        if var is None:
-            complain(f"{key!r} {_BROKEN}")
+    def read(var: str) -> str:
         if var not in env:
             # Name the variable, never a value.
             complain(f"{key!r} uses ${{{var}}}, but the environment variable {var} is not set")
         return env[var]
 
-    return _REFERENCE.sub(substitute, value)
+    return _substitute(value, key, complain, read)
 
 
 def expand_whole(value: str, key: str, env: Mapping[str, str], complain: Complain) -> str:
@@ -65,12 +60,22 @@ def literal(value: Any, key: str, complain: Complain, *, why: str = _ONLY_SECRET
     if not isinstance(value, str) or "${" not in value:
         return value
 
-    def substitute(match: re.Match[str]) -> str:
+    def refuse(var: str) -> NoReturn:
+        complain(f"{key!r} names the variable ${{{var}}}{why}")
+
+    return _substitute(value, key, complain, refuse)
+
+
+def _substitute(value: str, key: str, complain: Complain, variable: Callable[[str], str]) -> str:
+    """`value` with `$${` as a literal `${`, each ${VAR} as `variable(VAR)` says, and a
+    stray `${` refused."""
+
+    def one(match: re.Match[str]) -> str:
         var = match.group(1)
         if match.group() == "$${":
             return "${"
         if var is None:
             complain(f"{key!r} {_BROKEN}")
-        complain(f"{key!r} names the variable ${{{var}}}{why}")
+        return variable(var)
 
-    return _REFERENCE.sub(substitute, value)
+    return _REFERENCE.sub(one, value)
