@@ -78,8 +78,10 @@ class Writeback:
         self._urls: dict[str, str] = {}
         self._waiting_for = [{md5 for _, md5 in file.refs} for file in files]
         self._files_of: dict[str, list[int]] = {}
-        for index, file in enumerate(files):
-            for _, md5 in file.refs:
+        for index, waiting in enumerate(self._waiting_for):
+            # Once per file, however often it names the image: a file listed twice would be
+            # queued twice, and the second job, finding it written, would count it unchanged.
+            for md5 in waiting:
                 self._files_of.setdefault(md5, []).append(index)
         self._started: dict[int, Future[_Outcome]] = {}
         size = sum(len(file.markdown.text) for file in files)

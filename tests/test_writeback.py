@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TypeVar
@@ -115,6 +115,31 @@ def test_a_file_saved_since_it_was_read_is_left_alone_and_reported(tmp_path: Pat
     assert report.failures[0].where.path == edited.markdown.path
 
 
+class CountingWorkers(Cores):
+    """Workers in threads of this process that count the jobs they are given."""
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__(threshold)
+        self.jobs = 0
+        self._threads = _CountingPool(self)
+
+    def pool(self) -> ProcessPoolExecutor:
+        return self._threads  # type: ignore[return-value]
+
+    def __exit__(self, *exc: object) -> None:
+        self._threads.shutdown(wait=True)
+
+
+class _CountingPool(ThreadPoolExecutor):
+    def __init__(self, owner: CountingWorkers) -> None:
+        super().__init__(max_workers=2)
+        self.owner = owner
+
+    def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
+        self.owner.jobs += 1
+        return super().submit(fn, *args, **kwargs)
+
+
 class NoWorkers(Cores):
     """Other cores are worth it, but no worker process can be started (a failed fork)."""
 
@@ -152,3 +177,23 @@ def test_without_worker_processes_every_file_is_written_in_this_process(tmp_path
         assert one.markdown.path.read_bytes() == b"![a](https://img.test/a.png)\n", cores
         assert two.markdown.path.read_bytes() == b"![b](https://img.test/b.png)\n", cores
         assert report.failures == [] and report.links_rewritten == 2
+
+
+def test_a_file_naming_one_image_twice_is_written_once_and_counted(tmp_path: Path) -> None:
+    # Its image settles once, but the file is listed under it twice: it must be queued once,
+    # or the second job finds the file written and its "unchanged" replaces the first's result.
+    twice = post(tmp_path, "twice.md", "![a](a.png)\n\n![again](a.png)\n")
+    other = post(tmp_path, "other.md", "![b](b.png)\n")
+    cores = CountingWorkers(threshold=0)
+    with cores:
+        back, report = writeback(tmp_path, [twice, other], cores)
+        back.settled("a", URL_A)
+        back.settled("b", URL_B)
+        back.finish()
+
+    assert twice.markdown.path.read_bytes() == (
+        b"![a](https://img.test/a.png)\n\n![again](https://img.test/a.png)\n"
+    )
+    assert report.files_changed == [twice.markdown.path, other.markdown.path]
+    assert report.links_rewritten == 3
+    assert cores.jobs == 2  # one a file, not one a reference
