@@ -70,12 +70,15 @@ def http_allowed(base_url: str | None) -> bool:
         host = parts.hostname
     except ValueError:
         return False
-    if parts.scheme.lower() != "http" or not host:
-        return False
-    if host.lower() == "localhost":
+    return parts.scheme.lower() == "http" and bool(host) and is_loopback(host or "")
+
+
+def is_loopback(hostname: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1: the only hosts plain http stays on."""
+    if hostname.lower().rstrip(".") == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(hostname).is_loopback
     except ValueError:
         return False
 

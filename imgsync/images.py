@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from .errors import ImageError
+from .files import is_inside
 from .markdown.destinations import LocalTarget
 from .sizes import human_size
 from .svg import MIME as SVG_MIME
@@ -61,7 +62,7 @@ def resolve_target(target: LocalTarget, markdown_path: Path, root: Path, site_ro
         loop = error.errno == errno.ELOOP
         why = "a symbolic link loop" if loop else (error.strerror or str(error))
         raise ImageError(f"cannot be opened ({_shown(candidate)}: {why})") from None
-    if not resolved.is_relative_to(root.resolve()):
+    if not is_inside(resolved, root):
         why = "it is a link that points" if candidate.is_symlink() else "it is"
         raise ImageError(
             f"refused: {why} outside the project ({root}); only files under it are uploaded"

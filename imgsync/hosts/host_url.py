@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import SplitResult, urlsplit
 
 from ..environment import ALLOW_HTTP_VARIABLE
+from ..hosted_url import is_loopback
 
 # Both are read from the environment only (config.py): a pull request can't set them.
 
@@ -28,16 +28,6 @@ def url_problem(url: str, *, allow_http: bool) -> str | None:
             f"unencrypted: use https://, or set {ALLOW_HTTP_VARIABLE}=1 in the environment"
         )
     return None
-
-
-def is_loopback(hostname: str) -> bool:
-    """True for localhost, 127.0.0.0/8 and ::1: the only hosts plain http stays on."""
-    if hostname.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
 
 
 def same_url(one: str, other: str) -> bool:
