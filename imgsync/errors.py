@@ -12,8 +12,13 @@
     │                            most turn it into their own error (MarkdownError...)
     └── HostError                the host refused or failed an upload
         ├── AuthError            the credentials were rejected: never retried
+        ├── WrongEndpoint        the URL is not the host's API (404, a redirect away)
+        ├── HostUnreachable      no connection at all: no such name, refused, TLS failed
         ├── RateLimited          the host asks us to wait `retry_after` seconds
-        └── TransientHostError   timeout, connection error, 5xx: retried with backoff
+        └── TransientHostError   timeout, dropped connection, 5xx: retried with backoff
+
+AuthError, WrongEndpoint and HostUnreachable are about the host, not one file
+(`about_host`): the first one decides for every upload to that host (transfer/gate.py).
 
 Two more are control flow inside imgsync, never shown to a user as they are:
 
@@ -106,6 +111,9 @@ class HostError(ImgsyncError):
     """
 
     retryable = False
+    # True when the error says nothing about this file and everything about the host
+    # (rejected credentials, a wrong URL, no connection): every other upload would meet it.
+    about_host = False
 
     def __init__(
         self,
@@ -127,10 +135,16 @@ class HostError(ImgsyncError):
             text += f" (the host said: {self.host_message})"
         return text
 
+    def copy(self) -> Self:
+        """The same error, to raise again in another thread (a raise mutates its traceback)."""
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin.args = self.args
+        return twin
+
     def with_note(self, note: str) -> Self:
         """A copy of the same class whose message ends with `note`, e.g. how imgsync gave up."""
-        noted = type(self).__new__(type(self))
-        noted.__dict__.update(self.__dict__)
+        noted = self.copy()
         noted.message = f"{self.message}; {note}"
         noted.args = (noted._text(),)
         return noted
@@ -138,6 +152,30 @@ class HostError(ImgsyncError):
 
 class AuthError(HostError):
     """The host rejected the credentials; retrying cannot help."""
+
+    about_host = True
+
+
+class WrongEndpoint(HostError):
+    """The configured URL is not the host's upload API (a 404, a redirect elsewhere)."""
+
+    about_host = True
+
+
+class HostUnreachable(HostError):
+    """No connection to the host at all: its name does not resolve, the connection is refused
+    or times out, or TLS fails.
+
+    `worth_retrying` is False where another attempt cannot help (a name that does not
+    resolve, a certificate that does not verify); a refused or timed-out connection may be a
+    server restarting, so it gets a few attempts, counted for the host, not per file.
+    """
+
+    about_host = True
+
+    def __init__(self, message: str, *, worth_retrying: bool, **kwargs: object) -> None:
+        self.worth_retrying = worth_retrying
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
 
 class RateLimited(HostError):

@@ -146,6 +146,7 @@ def _host_and_rewrite(
     if dry_run:
         _report_dry_run(works, hosted.missing, report)
         return
+    report.host_verdict = hosted.verdict
     for work in works:
         for ref, path in work.refs:
             reason = hosted.failed.get(images[path].md5)

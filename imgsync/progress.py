@@ -37,12 +37,12 @@ class Progress:
             self._draw("")
 
     def advance(self, line: str) -> None:
-        """One upload finished; `line` says which and where it went."""
+        """One upload finished; `line` says which and where it went (empty: nothing to say)."""
         with self._lock:
             self._done += 1
             if self.bar:
                 self._draw(line)
-            elif not self.quiet:
+            elif line and not self.quiet:
                 print(safe_line(line), file=self.stream, flush=True)
 
     def note(self, line: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -41,7 +41,10 @@ def report_output(
         out = pending_lines(report)
     elif verbose:
         out = [f"rewrote {display_path(path)}" for path in report.files_changed]
-    err = [*warning_lines(report.warnings), *failure_lines(report.failures)]
+    err = [
+        *warning_lines(report.warnings),
+        *failure_lines(report.failures, report.host_verdict, verbose=verbose),
+    ]
     if not quiet:
         err += summary_lines(report, command)
     return Output(tuple(out), tuple(err))
@@ -59,19 +62,46 @@ def failure_text(failure: Failure) -> str:
     return f"{failure.where}: {failure.reason}"
 
 
-def failure_lines(failures: Iterable[Failure]) -> list[str]:
-    """One line per failure; a reason shared by several is said once, above their places."""
+def failure_lines(
+    failures: Iterable[Failure],
+    host_verdict: str | None = None,
+    *,
+    verbose: bool = False,
+    grouped: bool = True,
+) -> list[str]:
+    """One line per failure; a reason shared by several is said once, above their places
+    (unless not `grouped`: a watch round's few failures are each told whole).
+
+    The failures the host's verdict caused (it was given up: credentials, URL, no
+    connection) are one line, with how many images and references are left; their
+    places only with `verbose`.
+    """
     by_reason: dict[str, list[Failure]] = {}
     for failure in failures:
         by_reason.setdefault(failure.reason, []).append(failure)
     lines = []
     for reason, group in by_reason.items():
-        if len(group) == 1:
-            lines.append(f"error: {failure_text(group[0])}")
+        if reason == host_verdict:
+            lines.append(verdict_line(reason, group))
+            if verbose:
+                lines += [f"  {f.where}: {f.image}" if f.image else f"  {f.where}" for f in group]
+            continue
+        if len(group) == 1 or not grouped:
+            lines += [f"error: {failure_text(failure)}" for failure in group]
             continue
         lines.append(f"error: {len(group)} references failed: {reason}")
         lines += [f"  {f.where}: {f.image}" if f.image else f"  {f.where}" for f in group]
     return lines
+
+
+def verdict_line(verdict: str, failures: Sequence[Failure]) -> str:
+    """The host given up, once: why, what is left because of it, what to do."""
+    images = len({f.image or str(f.where.path) for f in failures})
+    files = len({f.where.path for f in failures})
+    return (
+        f"error: stopped uploading: {verdict}. Left to upload: {images} image(s), "
+        f"{len(failures)} reference(s) in {files} file(s); run imgsync again once this is fixed"
+    )
 
 
 def warning_lines(warnings: Iterable[Notice]) -> list[str]:
@@ -133,7 +163,7 @@ def watch_round_lines(report: Report, *, post: Path | None, quiet: bool = False)
     """A watch round: its warnings and failures, its headline (the sync summary for the first
     round, the post's counts after), and the note that Ctrl-C cut it short."""
     lines = [f"warning: {notice.image}: {notice.text}" for notice in report.warnings]
-    lines += [f"error: {failure_text(failure)}" for failure in report.failures]
+    lines += failure_lines(report.failures, report.host_verdict, grouped=False)
     if not quiet:
         lines.append(
             sync_summary(report) if post is None else f"{display_path(post)}: {_counts(report)}"
@@ -168,7 +198,7 @@ def upload_output(outcome: UploadOutcome, *, output: str = "url", as_json: bool 
         ]
     else:
         err = [f"uploaded {u.file} -> {u.url}" for u in outcome.urls]
-    err += [f"error: {failure_text(failure)}" for failure in outcome.failures]
+    err += failure_lines(outcome.failures, outcome.host_verdict)
     if outcome.failures and not outcome.interrupted and not as_json:
         err.append(
             f"imgsync: {len(outcome.failures)} of {outcome.files_named} file(s) failed; "
@@ -200,6 +230,7 @@ def report_document(report: Report) -> dict[str, Any]:
         ],
         "failures": [failure_document(f) for f in report.failures],
         "warnings": [{"image": n.image, "warning": n.text} for n in report.warnings],
+        "host_verdict": report.host_verdict,
     }
 
 
@@ -208,6 +239,7 @@ def upload_document(outcome: UploadOutcome) -> dict[str, Any]:
     return {
         "uploads": [{"file": str(u.file), "url": u.url} for u in outcome.urls],
         "failures": [failure_document(f) for f in outcome.failures],
+        "host_verdict": outcome.host_verdict,
     }
 
 

@@ -72,6 +72,9 @@ class Report:
     warnings: list[Notice] = field(default_factory=list)
     dry_run: bool = False
     interrupted: bool = False
+    # Why the host was given up (credentials, URL, no connection), when it was: the
+    # reason of each failure it caused, said once rather than once per reference.
+    host_verdict: str | None = None
 
     def warn(self, image: str, text: str) -> None:
         """Note something to know about `image` (as shown to the user)."""
@@ -102,6 +105,7 @@ class UploadOutcome:
     urls: list[FileURL] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     interrupted: bool = False
+    host_verdict: str | None = None  # as Report's
 
     def exit_status(self) -> int:
         if self.interrupted:

@@ -33,6 +33,8 @@ class Hosted:
     urls: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     missing: dict[str, LocalImage] = field(default_factory=dict)
+    # Why the host was given up, when it was: the reason of every image it failed.
+    verdict: str | None = None
     listener: Callable[[str, str | None], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -192,7 +194,8 @@ class _Uploads:
         shown = display_path(self.images[md5].path)
         if isinstance(outcome, HostError):
             self.hosted.failed_with(md5, str(outcome))
-            self.progress.advance(f"failed {shown}")
+            # The host given up is said once, at the end; not once per image.
+            self.progress.advance("" if outcome.about_host else f"failed {shown}")
             return
         self.hosted.got_url(md5, outcome.url)
         if outcome.warning:
@@ -222,6 +225,8 @@ class _Uploads:
             self.hosted.got_url(md5, result.url)
         for md5, error in batch.failed.items():
             self.hosted.failed_with(md5, str(error))
+        if batch.verdict is not None:
+            self.hosted.verdict = str(batch.verdict)
         self.report.interrupted = batch.interrupted
 
 

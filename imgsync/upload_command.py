@@ -57,4 +57,5 @@ def upload_files(
         ],
         failures=report.failures,
         interrupted=report.interrupted,
+        host_verdict=hosted.verdict,
     )

@@ -24,6 +24,7 @@ from imgsync.errors import (
     AuthError,
     ConfigError,
     HostError,
+    HostUnreachable,
     ImageError,
     ImgsyncError,
     RateLimited,
@@ -225,7 +226,7 @@ class HostContract(ABC):
 
         assert not error.retryable
 
-    def test_a_closed_port_is_a_transient_error(
+    def test_a_closed_port_is_an_unreachable_host_worth_another_try(
         self, fake: FakeServer[Any], http: httpx.Client, image: Path
     ) -> None:
         host = self.make_host(fake, http)
@@ -234,8 +235,9 @@ class HostContract(ABC):
 
         error = self.upload_error(host, image)
 
-        assert isinstance(error, TransientHostError)
+        assert isinstance(error, HostUnreachable) and error.worth_retrying
         assert error.message.startswith(f"could not reach {url}")
+        assert "refused" in error.message
 
     def test_an_unreadable_file_fails_before_any_request(
         self, fake: FakeServer[Any], http: httpx.Client, tmp_path: Path

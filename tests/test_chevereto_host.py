@@ -15,6 +15,7 @@ from imgsync.errors import (
     AuthError,
     HostError,
     RateLimited,
+    WrongEndpoint,
 )
 from imgsync.hosts import create_host
 from imgsync.hosts.base import HostProfile, UploadRequest
@@ -307,9 +308,9 @@ def test_plain_text_is_a_clear_error(make_png: MakePng) -> None:
 @pytest.mark.parametrize(
     ("reply", "cls", "words"),
     [
-        (httpx.Response(404, text="<h1>Not Found</h1>"), HostError, "'url' is probably wrong"),
+        (httpx.Response(404, text="<h1>Not Found</h1>"), WrongEndpoint, "'url' is probably wrong"),
         (httpx.Response(413, text="<h1>413</h1>"), HostError, "proxy's body-size limit"),
-        (httpx.Response(301, headers={"Location": "https://x/"}), HostError, "https://x/"),
+        (httpx.Response(301, headers={"Location": "https://x/"}), WrongEndpoint, "https://x/"),
         (httpx.Response(429, headers={"Retry-After": "30"}), RateLimited, "slow down"),
     ],
 )
@@ -327,7 +328,7 @@ def test_a_wrong_url_is_a_404_with_advice(
 ) -> None:
     host = chevereto_host(fake_chevereto, http_client, url=f"{fake_chevereto.site}/api")
     err = upload_error(host, make_png())
-    assert type(err) is HostError and err.status == 404 and "/api/1" in err.message
+    assert type(err) is WrongEndpoint and err.status == 404 and "/api/1" in err.message
 
 
 # Configuration

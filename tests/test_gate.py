@@ -9,6 +9,7 @@ import time
 import pytest
 
 from imgsync.errors import (
+    AuthError,
     Interrupted,
     RateLimited,
 )
@@ -47,8 +48,9 @@ def test_a_rate_limit_holds_every_worker_and_one_probe_goes_first() -> None:
 
 
 def test_limits_met_by_requests_already_in_flight_do_not_double_the_backoff() -> None:
-    host = ScriptedHost([RateLimited("429", retry_after=None)] * 4, latency=0.1)
-    requests = {f"k{n}": REQUEST for n in range(4)}
+    # The first answer proves the host (the first request goes alone); then four go at once.
+    host = ScriptedHost(["https://h/0", *[RateLimited("429", retry_after=None)] * 4], latency=0.1)
+    requests = {f"k{n}": REQUEST for n in range(5)}
     waits: list[str] = []
     started = time.monotonic()
 
@@ -61,7 +63,7 @@ def test_limits_met_by_requests_already_in_flight_do_not_double_the_backoff() ->
         on_wait=waits.append,
     )
 
-    assert len(batch.done) == 4
+    assert len(batch.done) == 5
     # One backoff of 0.3 s, not 0.3 + 0.6 + 1.2 + 2.4: the four limits came from one burst.
     assert time.monotonic() - started < 1.5
     assert len(waits) == 1
@@ -114,7 +116,35 @@ def test_a_request_waiting_in_a_hosts_own_pacing_is_not_sent_after_a_stop() -> N
 
 
 def gate_on(clock: FakeClock, policy: RetryPolicy | None = None) -> HostGate:
-    return HostGate(policy or RetryPolicy(), clock=clock, sleep=clock.sleep)
+    """A gate whose host has answered once: it is known to be there and to take requests."""
+    gate = HostGate(policy or RetryPolicy(), clock=clock, sleep=clock.sleep)
+    gate.answered(gate.enter())
+    return gate
+
+
+def test_the_first_request_to_a_host_goes_alone_until_it_is_answered() -> None:
+    gate = HostGate(RetryPolicy())
+    first = gate.enter()
+    entered: list[bool] = []
+    follower = threading.Thread(target=lambda: entered.append(gate.enter().probe))
+    follower.start()
+
+    follower.join(timeout=0.3)
+    assert first.probe and follower.is_alive()  # a wrong token would be met once, not twice
+    gate.answered(first)
+    follower.join(timeout=5)
+    assert entered == [False]
+
+
+def test_after_a_verdict_on_the_host_nothing_more_is_let_through() -> None:
+    gate = HostGate(RetryPolicy())
+    ticket = gate.enter()
+
+    with pytest.raises(AuthError):
+        gate.failed_host(ticket, AuthError("the token was rejected"))
+    with pytest.raises(AuthError, match="the token was rejected"):
+        gate.enter()
+    assert isinstance(gate.verdict, AuthError)
 
 
 def test_an_open_gate_lets_requests_through_at_once_and_none_is_a_probe() -> None:

@@ -15,6 +15,7 @@ from imgsync.errors import (
     AuthError,
     HostError,
     RateLimited,
+    WrongEndpoint,
 )
 from imgsync.hosts import create_host
 from imgsync.hosts.base import HostProfile, HttpSettings, UploadRequest
@@ -227,7 +228,7 @@ def test_a_wrong_url_is_a_404_with_advice(
 ) -> None:
     host = lsky_host(fake_lsky, http_client, url=f"{fake_lsky.site}/api/v2")
     err = upload_error(host, make_png())
-    assert type(err) is HostError and err.status == 404
+    assert type(err) is WrongEndpoint and err.status == 404 and err.about_host
     assert "'url' is probably wrong" in err.message
 
 

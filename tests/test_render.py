@@ -265,6 +265,7 @@ def test_the_json_document_is_all_there_is() -> None:
         "pending": [{"file": "other.md", "line": 2, "reference": "b.png"}],
         "failures": [{"file": "other.md", "line": 2, "image": "b.png", "reason": "is empty"}],
         "warnings": [{"image": "img/a.png", "warning": WEBP}],
+        "host_verdict": None,
     }
 
 
@@ -431,6 +432,7 @@ def test_upload_json_has_every_url_and_failure_and_says_the_errors_on_stderr() -
             {"file": "b.png", "url": "https://h/b.png"},
         ],
         "failures": [{"file": "nope.png", "line": None, "image": "", "reason": "not found"}],
+        "host_verdict": None,
     }
 
 

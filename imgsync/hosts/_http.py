@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import httpx
 
-from ..errors import HostError, RateLimited, TransientHostError
+from ..errors import HostError, HostUnreachable, RateLimited, TransientHostError
 from .host_url import redact_url
 
 QUOTE_LIMIT = 200  # characters of a reply body worth showing in an error
@@ -67,19 +70,67 @@ class HostErrors:
 
     @contextmanager
     def transport(self, where: str) -> Iterator[None]:
-        """Turn httpx's timeouts and connection errors into TransientHostError.
+        """Turn httpx's timeouts and connection errors into HostErrors: HostUnreachable when no
+        connection could be made, TransientHostError when one was made and then failed.
 
         `where` (a URL) is shown without user name, password, query or fragment.
         """
         where = redact_url(where)
         try:
             yield
-        except httpx.TimeoutException:
+        except httpx.ConnectTimeout:
             # `from None`: httpx errors hold the request, and so its secret headers and fields.
+            raise HostUnreachable(
+                f"could not reach {where}: no connection within connect_timeout",
+                worth_retrying=True,
+                host=self.host,
+            ) from None
+        except httpx.TimeoutException:
             raise TransientHostError(f"{where} did not answer in time", host=self.host) from None
+        except httpx.ConnectError as exc:
+            raise self._unreachable(where, exc) from None
         except httpx.HTTPError as exc:
             reason = self.redact(str(exc)) or type(exc).__name__
             raise TransientHostError(f"could not reach {where}: {reason}", host=self.host) from None
+
+    def _unreachable(self, where: str, exc: httpx.ConnectError) -> HostUnreachable:
+        """What kept the connection from being made, said plainly; whether trying again can help."""
+        cause = _root_cause(exc)
+        reason = self.redact(str(exc)) or type(exc).__name__
+        if isinstance(cause, socket.gaierror):
+            hostname = urlsplit(where).hostname or where
+            if cause.errno == socket.EAI_AGAIN:
+                said = "the name server did not answer (are you offline?)"
+            else:
+                said = "no such host name"
+            message = f"could not reach {where}: {said}; looking up {hostname!r} failed ({reason})"
+            return HostUnreachable(message, worth_retrying=False, host=self.host)
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            message = (
+                f"could not reach {where}: its TLS certificate did not verify ({reason}); if the "
+                "host uses a private CA, set ca_file"
+            )
+            return HostUnreachable(message, worth_retrying=False, host=self.host)
+        if isinstance(cause, ssl.SSLError):
+            message = f"could not reach {where}: the TLS handshake failed ({reason})"
+            return HostUnreachable(message, worth_retrying=False, host=self.host)
+        if isinstance(cause, ConnectionRefusedError):
+            message = f"could not reach {where}: the connection was refused (is the host down?)"
+            return HostUnreachable(message, worth_retrying=True, host=self.host)
+        return HostUnreachable(
+            f"could not reach {where}: {reason}", worth_retrying=True, host=self.host
+        )
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception httpx wrapped: the socket's or ssl's own error."""
+    seen = {id(exc)}
+    while True:
+        inner = exc.__cause__ or exc.__context__
+        if inner is None or id(inner) in seen:
+            return exc
+        seen.add(id(inner))
+        exc = inner
 
 
 def json_object(response: httpx.Response) -> dict[str, Any] | None:

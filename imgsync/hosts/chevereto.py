@@ -9,7 +9,7 @@ from typing import ClassVar, NoReturn
 
 import httpx
 
-from ..errors import AuthError, HostError
+from ..errors import AuthError, HostError, WrongEndpoint
 from ..sizes import human_size
 from ._http import json_object
 from .base import HostProfile, UploadRequest, UploadResult
@@ -74,13 +74,13 @@ _REPLIES = ReplyRules(
     api="Chevereto",
     base="…/api/1",
     redirect=(
-        HostError,
+        WrongEndpoint,
         "the host redirected the upload to {where}: check 'url' (https:// rather than http://? "
         "the API base, ending in /api/1?)",
     ),
     late_statuses={
         404: (
-            HostError,
+            WrongEndpoint,
             "the host answered 404 Not Found: 'url' is probably wrong (it should end in /api/1)",
         ),
         413: (

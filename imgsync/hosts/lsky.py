@@ -8,7 +8,7 @@ from typing import ClassVar, NoReturn
 
 import httpx
 
-from ..errors import AuthError, HostError
+from ..errors import AuthError, HostError, WrongEndpoint
 from ..sizes import human_size
 from ._http import json_object
 from ._pacing import RateBudget
@@ -58,7 +58,7 @@ _REPLIES = ReplyRules(
             "use it",
         ),
         404: (
-            HostError,
+            WrongEndpoint,
             "the host answered 404 Not Found: 'url' is probably wrong (it should end in "
             "/api/v1) or the admin has disabled the API",
         ),

@@ -9,7 +9,7 @@ from typing import IO, ClassVar
 
 import httpx
 
-from ..errors import AuthError, HostError
+from ..errors import AuthError, HostError, WrongEndpoint
 from ..sizes import human_size
 from ._http import json_object
 from ._pacing import RateBudget
@@ -35,7 +35,10 @@ _REFUSED = "PicHub refused this file of the batch"
 _REPLIES = ReplyRules(
     api="PicHub",
     base="…/api/v1",
-    redirect=(HostError, "PicHub redirected the upload to {where}: check 'url' (https, …/api/v1)"),
+    redirect=(
+        WrongEndpoint,
+        "PicHub redirected the upload to {where}: check 'url' (https, …/api/v1)",
+    ),
     speaker="PicHub",
     refuse_other_4xx=True,
     statuses={
@@ -43,7 +46,7 @@ _REPLIES = ReplyRules(
         401: (AuthError, "PicHub rejected the token: check 'token' (an API token from PicHub)"),
         403: (AuthError, "PicHub refused access: the token may not upload, or the account is off"),
         404: (
-            HostError,
+            WrongEndpoint,
             "PicHub answered 404: is 'url' the API base (…/api/v1) and album_id yours?",
         ),
         413: (

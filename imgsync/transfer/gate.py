@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import Interrupted, RateLimited
+from ..errors import HostError, HostUnreachable, Interrupted, RateLimited
 from .retry_policy import RetryPolicy
 
 
@@ -18,10 +18,20 @@ class Ticket:
 
     probe: bool
     opening: int
+    outage: int = 0  # host-level failures counted when it went: an older one's is no news
 
 
 class HostGate:
-    """What the workers of one host share: the moment the host lets requests through again.
+    """What the workers of one host share: whether the host can be used at all, and the moment
+    it lets requests through again.
+
+    Until one request has had an answer, it goes alone: a wrong token, a wrong URL or a
+    host that is down is met once, not by every worker at the same moment. A failure about
+    the host (AuthError, WrongEndpoint, HostUnreachable: `about_host`) is the host's
+    verdict, for every upload still to go: rejected credentials and a wrong URL at once,
+    an unreachable host after `unreachable_attempts` in all (none more where retrying
+    cannot help, as for a name that does not resolve). Once there is a verdict, every
+    request still to go raises it without being sent.
 
     A rate limit closes the gate for every worker, not only the one that met it.
     After a limit that said no wait (Lsky's bare 429, Chevereto's flood refusal)
@@ -50,6 +60,14 @@ class HostGate:
         self._unstated = 0  # rate limits in a row that said no wait
         self._probe_out = False
         self._closed_by: RateLimited | None = None  # the limit that last closed the gate
+        self._proven = False  # a request had an answer: the host is there and takes ours
+        self._outage = 0  # host-level failures in a row, each from a later attempt
+        self._verdict: HostError | None = None  # the host can't be used: why
+
+    @property
+    def verdict(self) -> HostError | None:
+        """Why no request goes to this host any more, once that is decided."""
+        return self._verdict
 
     def now(self) -> float:
         return self._clock()
@@ -70,6 +88,8 @@ class HostGate:
             if self.stop.is_set():
                 raise Interrupted
             with self._changed:
+                if self._verdict is not None:
+                    raise self._verdict.copy()
                 delay = self._open_at - self._clock()
                 if self._open_at > deadline and self._closed_by is not None:
                     limit = f"{self.policy.max_retry_time:g}s"
@@ -77,8 +97,8 @@ class HostGate:
                         f"gave up as the wait would last beyond max_retry_time ({limit})"
                     )
                 if delay <= 0 and not self._probe_out:
-                    self._probe_out = self._unstated > 0
-                    return Ticket(self._probe_out, self._opening)
+                    self._probe_out = self._unstated > 0 or self._outage > 0 or not self._proven
+                    return Ticket(self._probe_out, self._opening, self._outage)
                 if delay <= 0:  # a probe is out: its outcome decides
                     self._changed.wait(timeout=0.05)
                     continue
@@ -89,7 +109,36 @@ class HostGate:
         with self._changed:
             if ticket.opening == self._opening:
                 self._unstated = 0
+            self._proven = True
+            self._outage = 0
             self.release(ticket)
+
+    def failed_host(self, ticket: Ticket, error: HostError) -> tuple[float, bool]:
+        """A failure about the host itself (`error.about_host`).
+
+        Returns (seconds until the next attempt may go, whether this failure is news: the
+        first of an outage) when the host is worth another attempt; otherwise the host's
+        verdict is decided (if it was not already) and raised.
+        """
+        with self._changed:
+            if ticket.probe:
+                self._probe_out = False
+            self._changed.notify_all()
+            if self._verdict is not None:
+                raise self._verdict.copy()
+            attempts = min(self.policy.unreachable_attempts, self.policy.max_attempts)
+            news = ticket.outage == self._outage  # not one of several requests out at once
+            if news:
+                self._outage += 1
+            if not (isinstance(error, HostUnreachable) and error.worth_retrying):
+                self._verdict = error
+            elif self._outage >= attempts:
+                self._verdict = error.with_note(f"gave up after {self._outage} attempts")
+            if self._verdict is not None:
+                raise self._verdict
+            delay = self.policy.unreachable_backoff * 2 ** (self._outage - 1)
+            self._open_at = max(self._open_at, self._clock() + delay)
+            return delay, news and self._outage == 1
 
     def release(self, ticket: Ticket) -> None:
         """The request ended without telling anything about the host (a file error, say)."""

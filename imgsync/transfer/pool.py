@@ -29,6 +29,9 @@ class BatchResult:
     done: dict[str, UploadResult]
     failed: dict[str, HostError]
     interrupted: bool = False
+    # Why the host was given up (bad credentials, wrong URL, unreachable): every key failed
+    # with it was refused by the host once, or never sent.
+    verdict: HostError | None = None
 
 
 @contextmanager
@@ -55,7 +58,9 @@ def upload_many(
     of its `batch_size`. Each group is first claimed with `claim`, which may
     drop keys it settled itself (another process uploaded them). `on_success`
     runs in the worker right after each upload, before anything else: that is
-    where the cache records it. Ctrl-C (or setting `stop`) stops new uploads and
+    where the cache records it. A failure about the host itself (credentials, URL,
+    no connection) fails every key still to go with that verdict (transfer/gate.py).
+    Ctrl-C (or setting `stop`) stops new uploads and
     waits, lets the ones in flight finish (and be recorded), and returns what
     was done; keys never sent have no outcome.
 
@@ -67,7 +72,9 @@ def upload_many(
         allow_http = http_allowed(base_url_of(host.identity))
     gate = HostGate(policy, stop=stop)
     pool = _Pool(host, requests, gate, claim, on_success, on_wait, allow_http=allow_http)
-    return pool.run(jobs, on_finished)
+    batch = pool.run(jobs, on_finished)
+    batch.verdict = gate.verdict
+    return batch
 
 
 class _Pool:
@@ -96,6 +103,9 @@ class _Pool:
 
     def send(self, group: list[str]) -> list[tuple[str, Outcome]]:
         """In a worker: claim the group, send what is still to send, record each success."""
+        verdict = self.gate.verdict
+        if verdict is not None:  # the host was given up: not even worth a claim
+            return [(key, verdict.copy()) for key in group]
         with self.claim(group, self.gate.stop) as todo:
             if not todo or self.gate.stop.is_set():
                 return []

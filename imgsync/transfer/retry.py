@@ -25,10 +25,12 @@ def call_with_retries(
 ) -> T:
     """Run one host request through `gate`; the last HostError if every attempt failed.
 
-    Refusals (bad key, bad type, too large) raise at once; rate limits are
-    waited out without counting as attempts; timeouts, dropped connections and
-    5xx are retried with exponential backoff and jitter. Both stop at the
-    policy's attempts and time; Interrupted if the run is stopped while waiting.
+    Refusals (bad type, too large) raise at once; rate limits are waited out
+    without counting as attempts; timeouts, dropped connections and 5xx are
+    retried with exponential backoff and jitter. Both stop at the policy's
+    attempts and time; Interrupted if the run is stopped while waiting. A failure
+    about the host (bad credentials, wrong URL, no connection) is the gate's to
+    decide, for every request to that host (HostGate.failed_host).
     """
     policy = gate.policy
     started = gate.now()
@@ -47,6 +49,12 @@ def call_with_retries(
                 on_wait(f"{label}: {error}; waiting {shown}s (until {until})")
             continue  # enter() waits the gate out, with every other worker
         except HostError as error:
+            if error.about_host:
+                delay, news = gate.failed_host(ticket, error)  # raises once decided
+                if news:
+                    again = min(policy.unreachable_attempts, policy.max_attempts) - 1
+                    on_wait(f"{error}; trying again in {delay:.0f}s (at most {again} more times)")
+                continue  # enter() waits the gate out, with every other worker
             gate.answered(ticket)
             attempt += 1
             if not error.retryable:

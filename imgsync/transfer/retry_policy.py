@@ -17,3 +17,7 @@ class RetryPolicy(NamedTuple):
     rate_limit_backoff: float = 5.0  # the first such wait; it doubles up to rate_limit_wait
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
+    # A host that can't be reached at all is tried this often in all, by all workers
+    # together (capped by max_attempts), waiting 1 s, then 2 s...: then it is given up.
+    unreachable_attempts: int = 3
+    unreachable_backoff: float = 1.0
