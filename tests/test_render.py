@@ -262,7 +262,15 @@ def test_the_json_document_is_all_there_is() -> None:
         "uploaded": [{"image": "img/a.png", "url": "https://h/a.webp"}],
         "reused": 0,
         "would_upload": [],
-        "pending": [{"file": "other.md", "line": 2, "reference": "b.png"}],
+        "pending": [
+            {
+                "file": "other.md",
+                "line": 2,
+                "reference": "b.png",
+                "status": "not_uploaded",
+                "reason": None,
+            }
+        ],
         "failures": [{"file": "other.md", "line": 2, "image": "b.png", "reason": "is empty"}],
         "warnings": [{"image": "img/a.png", "warning": WEBP}],
     }
@@ -420,15 +428,16 @@ def test_upload_output(outcome: UploadOutcome, output: str, expected: Output, st
 
 
 def test_upload_json_has_every_url_and_failure_and_says_the_errors_on_stderr() -> None:
-    outcome = UploadOutcome(files_named=3, urls=BOTH[:2], failures=[MISSING])
+    found = FileURL(B, "https://h/b.png", already_on_host=True)
+    outcome = UploadOutcome(files_named=3, urls=[BOTH[0], found], failures=[MISSING])
     rendered = upload_output(outcome, output="markdown", as_json=True)
 
     assert rendered.stderr == ("error: nope.png: not found",)  # no "N of M" line with --json
     (text,) = rendered.stdout
     assert json.loads(text) == {
         "uploads": [
-            {"file": "shots/a.png", "url": "https://h/a.png"},
-            {"file": "b.png", "url": "https://h/b.png"},
+            {"file": "shots/a.png", "url": "https://h/a.png", "already_on_host": False},
+            {"file": "b.png", "url": "https://h/b.png", "already_on_host": True},
         ],
         "failures": [{"file": "nope.png", "line": None, "image": "", "reason": "not found"}],
     }
