@@ -61,6 +61,8 @@ def resolve_target(
     A missing file's error (`missing` set) offers the files it probably meant, found
     through `nearby` (one per run, so each folder is listed once).
     """
+    if "\0" in target.path:  # the system can't even look such a name up (os calls raise)
+        raise ImageError("no file can have this name: it holds a NUL character", missing=True)
     candidate = reference_path(target, markdown_path, site_root)
     # Before existence: `../../x.png` leaves the project whether or not the file is there.
     if not is_inside(candidate, root):

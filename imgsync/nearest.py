@@ -138,7 +138,11 @@ class Nearby:
                 folders[:] = sorted(f for f in folders if f not in _SKIPPED_FOLDERS)
                 for file in files:
                     self._by_name.setdefault(name_key(file), []).append(Path(top, file))
-        return self._by_name.get(name_key(name), [])[:_MOST]
+        found = self._by_name.get(name_key(name), [])
+        # A file of the walk may be a link: only those that stay inside are offered.
+        return [path for path in found if Path(os.path.realpath(path)).is_relative_to(self.root)][
+            :_MOST
+        ]
 
 
 def _how_it_differs(written: str, on_disk: str) -> str:

@@ -246,3 +246,12 @@ def test_no_folder_is_listed_for_a_file_that_is_found(project: Path) -> None:
     )
 
     assert nearby.folders_listed == 0
+
+
+@pytest.mark.parametrize("written", ["a\0b.png", "/a\0.png"])
+def test_a_nul_in_the_name_is_a_missing_file_not_a_crash(project: Path, written: str) -> None:
+    with pytest.raises(ImageError) as caught:
+        resolve_target(LocalTarget(written, ""), project / "p.md", project, project)
+
+    assert caught.value.reason == "no file can have this name: it holds a NUL character"
+    assert caught.value.missing
