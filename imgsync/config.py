@@ -199,7 +199,10 @@ def _with_env_host(settings: Settings) -> Settings:
         options = {"url": "${LSKY_BASE_URL}"}
         if "LSKY_TOKEN" in settings.env:
             options["token"] = "${LSKY_TOKEN}"
-        hosts = {"lsky": HostProfile(name="lsky", type="lsky", options=options)}
+        # Messages name these variables, as the user set them, instead of 'url' and 'token'.
+        variables = {"url": LSKY_URL_VARIABLE, "token": "LSKY_TOKEN"}
+        profile = HostProfile("lsky", "lsky", options, from_environment=variables)
+        hosts = {"lsky": profile}
         default = settings.default_host or "lsky"
         settings = dataclasses.replace(settings, hosts=hosts, default_host=default)
     name, path = settings.default_host, settings.config_path

@@ -80,10 +80,14 @@ class MarkdownError(ImgsyncError):
 
 
 class ImageError(ImgsyncError):
-    """A referenced image that can't be uploaded; `reason` says why in plain words."""
+    """A referenced image that can't be uploaded; `reason` says why in plain words.
 
-    def __init__(self, reason: str) -> None:
+    `missing`: no file is there at all, so the reference is what needs fixing.
+    """
+
+    def __init__(self, reason: str, *, missing: bool = False) -> None:
         self.reason = reason
+        self.missing = missing
         super().__init__(reason)
 
 

@@ -7,13 +7,14 @@ import hashlib
 import os
 import struct
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote
 
 from .errors import ImageError
 from .files import is_inside
 from .markdown.destinations import LocalTarget
+from .nearest import CURLY_QUOTES, Nearby, shown, typora_root_url, without_quotes
 from .sizes import human_size
 from .svg import MIME as SVG_MIME
 from .svg import SvgCheck, has_svg_root
@@ -47,29 +48,115 @@ class LocalImage:
         return self.path.stem + self.extension
 
 
-def resolve_target(target: LocalTarget, markdown_path: Path, root: Path, site_root: Path) -> Path:
-    """The resolved project file a reference names; ImageError if there is none or it's outside."""
+def resolve_target(
+    target: LocalTarget,
+    markdown_path: Path,
+    root: Path,
+    site_root: Path,
+    *,
+    nearby: Nearby | None = None,
+) -> Path:
+    """The resolved project file a reference names; ImageError if there is none or it's outside.
+
+    A missing file's error (`missing` set) offers the files it probably meant, found
+    through `nearby` (one per run, so each folder is listed once).
+    """
+    if "\0" in target.path:  # the system can't even look such a name up (os calls raise)
+        raise ImageError("no file can have this name: it holds a NUL character", missing=True)
     candidate = reference_path(target, markdown_path, site_root)
+    # Before existence: `../../x.png` leaves the project whether or not the file is there.
+    if not is_inside(candidate, root):
+        raise ImageError(_outside(candidate, root))
     try:
         resolved = _resolve_any_normal_form(candidate)
     except FileNotFoundError:
-        raise ImageError(
-            f"not found (looked for {_shown(candidate)}){_cut_hint(target, candidate)}"
-        ) from None
+        reason = _not_found(target, candidate, markdown_path, site_root, nearby or Nearby(root))
+        raise ImageError(reason, missing=True) from None
     except RuntimeError:  # a symlink loop, before Python 3.13
-        raise ImageError(f"cannot be opened ({_shown(candidate)}: a symbolic link loop)") from None
+        raise ImageError(f"cannot be opened ({shown(candidate)}: a symbolic link loop)") from None
     except OSError as error:  # permissions; a symlink loop from Python 3.13 on
         loop = error.errno == errno.ELOOP
         why = "a symbolic link loop" if loop else (error.strerror or str(error))
-        raise ImageError(f"cannot be opened ({_shown(candidate)}: {why})") from None
-    if not is_inside(resolved, root):
-        why = "it is a link that points" if candidate.is_symlink() else "it is"
-        raise ImageError(
-            f"refused: {why} outside the project ({root}); only files under it are uploaded"
-        )
+        raise ImageError(f"cannot be opened ({shown(candidate)}: {why})") from None
+    if not is_inside(resolved, root):  # moved meanwhile; is_inside above saw the same links
+        raise ImageError(_outside(candidate, root))
     if not resolved.is_file():
-        raise ImageError(f"is not a file ({_shown(candidate)})")
+        raise ImageError(f"is not a file ({shown(candidate)})")
     return resolved
+
+
+def _outside(candidate: Path, root: Path) -> str:
+    why = "it is a link that points" if candidate.is_symlink() else "it is"
+    return (
+        f"refused: {why} outside the project ({root}), at {shown(candidate)}; "
+        "only files under it are uploaded"
+    )
+
+
+def _not_found(
+    target: LocalTarget, candidate: Path, markdown_path: Path, site_root: Path, nearby: Nearby
+) -> str:
+    """Why nothing is at `candidate`, and what to do: the files meant, or how to fix it."""
+    rooted = target.path.startswith("/")
+    where = f" under site_root {_folder(site_root)}" if rooted else ""
+    head = f"not found{where} (looked for {shown(candidate)})"
+    cut = _cut_hint(target, candidate)
+    if cut:
+        return head + cut
+    hints: list[str] = []
+    meant: list[tuple[Path, str]] = []
+    wanted = candidate
+    plain = without_quotes(target.path)
+    if plain is not None:
+        wanted = reference_path(replace(target, path=plain), markdown_path, site_root)
+        quotes = "".join(dict.fromkeys(c for c in target.path if c in CURLY_QUOTES))
+        hints.append(
+            f"the name holds curly quotes ({quotes}), typed by smart quotes for straight ones: "
+            'write straight quotes (") or none'
+        )
+        if os.path.isfile(wanted) and is_inside(wanted, nearby.root):
+            meant.append((wanted, "without the quotes"))
+    typora = _typora_hint(target, markdown_path, nearby.root) if rooted else None
+    if typora is not None:
+        hints.append(typora[0])
+        if typora[1] is not None:
+            meant.append((typora[1], "where typora-root-url finds it"))
+    if not meant:
+        meant += nearby.suggest(wanted)
+    if meant:
+        options = " or ".join(f"{shown(path)} ({why})" for path, why in meant)
+        hints.append(f"did you mean {options}?")
+    if not hints:
+        hints.append("fix the reference, or put the file there")
+    return "; ".join([head, *hints])
+
+
+def _typora_hint(
+    target: LocalTarget, markdown_path: Path, root: Path
+) -> tuple[str, Path | None] | None:
+    """For a Typora post: whether its `typora-root-url` finds the rooted image imgsync did not
+    (what to say, and the file it finds); None for a post without one."""
+    root_url = typora_root_url(markdown_path)
+    if root_url is None:
+        return None
+    base = markdown_path.parent / root_url  # Typora reads a relative one from the post's folder
+    there = base / target.path.lstrip("/")
+    said = f"this post's typora-root-url ({root_url})"
+    if not is_inside(there, root):
+        return f"{said} leads outside the project ({shown(there)})", None
+    if not os.path.isfile(there):
+        return f"{said} does not find it either (at {shown(there)})", None
+    folder = Path(os.path.relpath(os.path.realpath(base), os.path.realpath(root))).as_posix()
+    return (
+        f"imgsync looks up rooted paths under site_root, not {said}: "
+        f'set site_root = "{folder}" in the config to use the same folder',
+        there,
+    )
+
+
+def _folder(folder: Path) -> str:
+    text = shown(folder)
+    return "./" if text == "." else text.rstrip("/") + "/"
 
 
 def reference_path(target: LocalTarget, markdown_path: Path, site_root: Path) -> Path:
@@ -173,10 +260,3 @@ def _is_bmp(head: bytes) -> bool:
         return False
     planes_at = 22 if dib == 12 else 26
     return len(head) >= planes_at + 2 and struct.unpack_from("<H", head, planes_at)[0] == 1
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

@@ -26,7 +26,7 @@ from .discover import discover_markdown
 from .errors import ImageError, MarkdownError
 from .markdown.cores import Cores
 from .markdown.text_file import MarkdownText, read_markdown
-from .report import Failure, Location, Pending, Report, display_path
+from .report import Failure, Location, Pending, PendingStatus, Report, display_path
 from .state.stamps import ImageFacts, Stamps
 
 if TYPE_CHECKING:
@@ -71,19 +71,41 @@ class _FileWork:
 
 
 def check(paths: Sequence[Path], settings: Settings) -> Report:
-    """Offline: list the local image references left under `paths`."""
+    """Offline: list the local image references left under `paths`, each with whether its
+    file is there to upload or the reference needs fixing."""
     report = Report()
     stamps = _load_stamps(settings, report)
     try:
         with Cores(settings.parallel_from_chars) as cores:
-            for item in _scan_all(paths, _Run(settings, report, stamps, cores)):
+            scanned = _scan_all(paths, _Run(settings, report, stamps, cores))
+            for item in scanned:
                 _note_problems(item.markdown.path, item.scan.problems, report)
-                for ref in item.scan.local_refs:
-                    where = Location(item.markdown.path, ref.line)
-                    report.pending.append(Pending(where, ref.raw))
+            if scanned:
+                _note_pending(scanned, settings, report)
     finally:
         stamps.save()
     return report
+
+
+def _note_pending(scanned: list[_Scanned], settings: Settings, report: Report) -> None:
+    from .images import resolve_target  # the Markdown seam
+    from .markdown.destinations import local_target
+    from .nearest import Nearby
+
+    nearby = Nearby(settings.root)  # one for the run: each folder listed once at most
+    for item in scanned:
+        path = item.markdown.path
+        for ref in item.scan.local_refs:
+            target = local_target(ref.url)
+            assert target is not None  # local_refs are exactly those with a target
+            try:
+                resolve_target(target, path, settings.root, settings.site_root, nearby=nearby)
+            except ImageError as error:
+                status: PendingStatus = "missing" if error.missing else "unusable"
+                pending = Pending(Location(path, ref.line), ref.raw, status, error.reason)
+            else:
+                pending = Pending(Location(path, ref.line), ref.raw)
+            report.pending.append(pending)
 
 
 def sync(
@@ -204,7 +226,9 @@ def _collect(paths: Sequence[Path], run: _Run) -> list[_FileWork]:
         return []
     from .images import resolve_target  # the Markdown seam
     from .markdown.destinations import local_target
+    from .nearest import Nearby
 
+    nearby = Nearby(settings.root)  # one for the run: each folder listed once at most
     works = []
     for item in scanned:
         markdown = item.markdown
@@ -214,7 +238,9 @@ def _collect(paths: Sequence[Path], run: _Run) -> list[_FileWork]:
             target = local_target(ref.url)
             assert target is not None  # local_refs are exactly those with a target
             try:
-                image = resolve_target(target, markdown.path, settings.root, settings.site_root)
+                image = resolve_target(
+                    target, markdown.path, settings.root, settings.site_root, nearby=nearby
+                )
             except ImageError as error:
                 report.failures.append(_failure(markdown.path, ref, error.reason))
                 continue

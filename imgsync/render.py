@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from .report import Failure, Location, Notice, Report, UploadOutcome, display_path
+from .report import (
+    Failure,
+    FileURL,
+    Location,
+    Notice,
+    Pending,
+    Report,
+    UploadOutcome,
+    display_path,
+)
 from .terminal import escape_controls, safe_document
 
 INTERRUPTED = (
@@ -117,8 +127,12 @@ def warning_lines(warnings: Iterable[Notice]) -> list[str]:
 
 
 def pending_lines(report: Report) -> list[str]:
-    """Each local image reference left, where it stands."""
-    return [f"{pending.where}: {pending.reference}" for pending in report.pending]
+    """Each local image reference left, where it stands; one whose file is missing or can't
+    be uploaded says why, since running imgsync would not help it."""
+    return [
+        f"{p.where}: {p.reference}: {p.reason}" if p.reason else f"{p.where}: {p.reference}"
+        for p in report.pending
+    ]
 
 
 def summary_lines(report: Report, command: Literal["check", "sync"]) -> list[str]:
@@ -150,13 +164,22 @@ def sync_summary(report: Report) -> str:
 
 
 def check_summary(report: Report) -> str:
+    """The closing line of `check`: what is left, and for each kind what to do about it."""
     if not report.pending:
         return f"no local image references in {report.files_scanned} file(s)"
     files = len({p.where.path for p in report.pending})
-    return (
-        f"{len(report.pending)} local image reference(s) left in {files} file(s); "
-        "run `imgsync` to upload them"
-    )
+    left = f"{len(report.pending)} local image reference(s) left in {files} file(s)"
+    count = Counter(p.status for p in report.pending)
+    if count["not_uploaded"] == len(report.pending):
+        return f"{left}; run `imgsync` to upload them"
+    parts = []
+    if count["not_uploaded"]:
+        parts.append(f"{count['not_uploaded']} not uploaded yet: run `imgsync` to upload them")
+    if count["missing"]:
+        parts.append(f"{count['missing']} missing: no such file, fix the reference")
+    if count["unusable"]:
+        parts.append(f"{count['unusable']} can't be uploaded as they stand: see why above")
+    return f"{left}: {'; '.join(parts)}"
 
 
 def watch_round_lines(report: Report, *, post: Path | None, quiet: bool = False) -> list[str]:
@@ -197,7 +220,7 @@ def upload_output(outcome: UploadOutcome, *, output: str = "url", as_json: bool 
             f"![{u.file.stem}]({u.url})" if output == "markdown" else u.url for u in outcome.urls
         ]
     else:
-        err = [f"uploaded {u.file} -> {u.url}" for u in outcome.urls]
+        err = [file_url_line(u) for u in outcome.urls]
     err += failure_lines(outcome.failures, outcome.host_verdict)
     if outcome.failures and not outcome.interrupted and not as_json:
         err.append(
@@ -205,6 +228,13 @@ def upload_output(outcome: UploadOutcome, *, output: str = "url", as_json: bool 
             "no URL printed on stdout"
         )
     return Output(tuple(out), tuple(err))
+
+
+def file_url_line(named: FileURL) -> str:
+    """A file of `imgsync upload` and its URL, saying whether it went up now or was there."""
+    if named.already_on_host:
+        return f"already on the host (found in the cache): {named.file} -> {named.url}"
+    return f"uploaded {named.file} -> {named.url}"
 
 
 def json_text(document: dict[str, Any]) -> str:
@@ -225,7 +255,13 @@ def report_document(report: Report) -> dict[str, Any]:
         "reused": report.reused,
         "would_upload": [display_path(p) for p in report.would_upload],
         "pending": [
-            {"file": display_path(p.where.path), "line": p.where.line, "reference": p.reference}
+            {
+                "file": display_path(p.where.path),
+                "line": p.where.line,
+                "reference": p.reference,
+                "status": p.status,
+                "reason": p.reason or None,
+            }
             for p in report.pending
         ],
         "failures": [failure_document(f) for f in report.failures],
@@ -237,7 +273,10 @@ def report_document(report: Report) -> dict[str, Any]:
 def upload_document(outcome: UploadOutcome) -> dict[str, Any]:
     """`imgsync upload --json`: each file's URL in the order named, and the failures."""
     return {
-        "uploads": [{"file": str(u.file), "url": u.url} for u in outcome.urls],
+        "uploads": [
+            {"file": str(u.file), "url": u.url, "already_on_host": u.already_on_host}
+            for u in outcome.urls
+        ],
         "failures": [failure_document(f) for f in outcome.failures],
         "host_verdict": outcome.host_verdict,
     }
@@ -255,15 +294,28 @@ def failure_document(failure: Failure) -> dict[str, Any]:
 def github_annotations(report: Report) -> Iterator[str]:
     """An error annotation for each local image reference left and each failure."""
     for pending in report.pending:
-        yield error_command(
-            f"local image {pending.reference} is not uploaded yet: run `imgsync` to upload "
-            "it and point the reference at its URL",
-            title="imgsync: local image",
-            where=pending.where,
-        )
+        message, title = _pending_annotation(pending)
+        yield error_command(message, title=title, where=pending.where)
     for failure in report.failures:
         message = f"{failure.image}: {failure.reason}" if failure.image else failure.reason
         yield error_command(message, title="imgsync", where=failure.where)
+
+
+def _pending_annotation(pending: Pending) -> tuple[str, str]:
+    """(message, title) of a reference left: only one whose file is there is told to upload."""
+    if pending.status == "not_uploaded":
+        message = (
+            f"local image {pending.reference} is not uploaded yet: run `imgsync` to upload "
+            "it and point the reference at its URL"
+        )
+        return message, "imgsync: local image"
+    if pending.status == "missing":
+        return f"local image {pending.reference} is missing: {pending.reason}", (
+            "imgsync: missing image"
+        )
+    return f"local image {pending.reference} can't be uploaded: {pending.reason}", (
+        "imgsync: image can't be uploaded"
+    )
 
 
 def error_command(message: str, *, title: str, where: Location) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 EXIT_OK = 0  # done: nothing local is left under the paths
 EXIT_WORK_LEFT = 1  # `check` or `--dry-run` found local images
@@ -34,12 +34,21 @@ class Failure:
     reason: str
 
 
+# What `check` knows of a reference's file: there, to upload ("not_uploaded"); no file at all,
+# so the reference needs fixing ("missing"); or one imgsync won't upload ("unusable": outside
+# the project, a folder, unreadable).
+PendingStatus = Literal["not_uploaded", "missing", "unusable"]
+
+
 @dataclass(frozen=True)
 class Pending:
-    """A local image reference still in a file (what `check` lists)."""
+    """A local image reference still in a file (what `check` lists), and whether its file is
+    there to upload; if not, `reason` says why in plain words."""
 
     where: Location
     reference: str
+    status: PendingStatus = "not_uploaded"
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,7 @@ class FileURL(NamedTuple):
 
     file: Path  # as named on the command line
     url: str
+    already_on_host: bool = False  # found in the cache (or uploaded meanwhile by another run)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from .config import Settings
 from .errors import ImageError
 from .images import LocalImage, inspect_image
 from .progress import Progress
+from .render import file_url_line
 from .report import Failure, FileURL, Location, Report, UploadOutcome
 from .upload import host_images
 
@@ -48,13 +49,19 @@ def upload_files(
     for file, image in images:
         if image.md5 in hosted.failed:
             report.failures.append(Failure(Location(file), "", hosted.failed[image.md5]))
+    sent = {uploaded.image for uploaded in report.uploaded}
+    went_up = {md5 for md5, image in unique.items() if image.path in sent}
+    urls = [
+        FileURL(file, hosted.urls[image.md5], already_on_host=image.md5 not in went_up)
+        for file, image in images
+        if image.md5 in hosted.urls
+    ]
+    for file_url in urls:  # an upload had its progress line as it went up; a file found, none
+        if file_url.already_on_host:
+            progress.detail(file_url_line(file_url))
     return UploadOutcome(
         files_named=len(files),
-        urls=[
-            FileURL(file, hosted.urls[image.md5])
-            for file, image in images
-            if image.md5 in hosted.urls
-        ],
+        urls=urls,
         failures=report.failures,
         interrupted=report.interrupted,
         host_verdict=hosted.verdict,

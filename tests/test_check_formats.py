@@ -57,6 +57,8 @@ POST = "# Draft\n\n![g](<img/growth 100%.png>)\n\n![p](img/50%25off.png)\n"
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     (tmp_path / NAME).write_text(POST)
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "growth 100%.png").write_bytes(b"not read by check")  # 50%off.png: none
     (tmp_path / "done.md").write_text("![x](https://img.example.com/x.png)\n")
     (tmp_path / "blob.md").write_bytes(b"![a](b.png)\n\xff\xfe\x00binary\n")
     return tmp_path
@@ -79,13 +81,21 @@ def test_github_format_is_one_escaped_error_annotation_per_finding(tree: Path) -
     assert [command for command, _, _ in parsed] == ["error"] * 3
     (_, first, growth), (_, second, percent), (_, third, blob) = parsed
     assert first == {"file": NAME, "line": "3", "title": "imgsync: local image"}
-    assert "<img/growth 100%.png>" in growth
-    assert second == {"file": NAME, "line": "5", "title": "imgsync: local image"}
-    assert "img/50%25off.png" in percent
+    assert "<img/growth 100%.png> is not uploaded yet: run `imgsync` to upload it" in growth
+    # The file is missing: fix the reference; never "upload" a file that doesn't exist.
+    assert second == {"file": NAME, "line": "5", "title": "imgsync: missing image"}
+    assert percent == (
+        "local image img/50%25off.png is missing: not found (looked for img/50%off.png); "
+        "fix the reference, or put the file there"
+    )
+    assert "upload" not in percent
     assert third == {"file": "blob.md", "line": "2", "title": "imgsync"}
     assert "binary" in blob
     assert "%2C" in lines[0] and "%3A" in lines[0] and "%25" in lines[0]
-    assert "2 local image reference(s) left" in done.stderr  # the summary stays off stdout
+    assert done.stderr == (  # the summary stays off stdout
+        "2 local image reference(s) left in 1 file(s): 1 not uploaded yet: run `imgsync` to "
+        "upload them; 1 missing: no such file, fix the reference\n"
+    )
 
 
 def test_github_format_prints_nothing_when_all_is_done(tree: Path) -> None:
@@ -101,8 +111,21 @@ def test_format_json_is_the_json_document(tree: Path) -> None:
     assert by_format.returncode == by_flag.returncode == 1
     assert json.loads(by_format.stdout) == json.loads(by_flag.stdout)
     assert json.loads(by_format.stdout)["pending"] == [
-        {"file": NAME, "line": 3, "reference": "<img/growth 100%.png>"},
-        {"file": NAME, "line": 5, "reference": "img/50%25off.png"},
+        {
+            "file": NAME,
+            "line": 3,
+            "reference": "<img/growth 100%.png>",
+            "status": "not_uploaded",
+            "reason": None,
+        },
+        {
+            "file": NAME,
+            "line": 5,
+            "reference": "img/50%25off.png",
+            "status": "missing",
+            "reason": "not found (looked for img/50%off.png); fix the reference, or put the "
+            "file there",
+        },
     ]
 
 
@@ -112,7 +135,8 @@ def test_format_text_is_the_default(tree: Path) -> None:
     assert text.stdout == check(tree, NAME).stdout
     assert text.stdout.splitlines() == [
         f"{NAME}:3: <img/growth 100%.png>",
-        f"{NAME}:5: img/50%25off.png",
+        f"{NAME}:5: img/50%25off.png: not found (looked for img/50%off.png); fix the reference, "
+        "or put the file there",
     ]
 
 

@@ -93,7 +93,15 @@ def test_check_json_lists_what_is_left(project: Path, capsys: pytest.CaptureFixt
     assert main(["check", "--json", "."]) == 1
 
     report = json.loads(capsys.readouterr().out)
-    assert report["pending"] == [{"file": "post.md", "line": 3, "reference": "img/a.png"}]
+    assert report["pending"] == [
+        {
+            "file": "post.md",
+            "line": 3,
+            "reference": "img/a.png",
+            "status": "not_uploaded",
+            "reason": None,
+        }
+    ]
 
 
 def test_host_refusal_quotes_the_host_and_exits_3(
@@ -224,7 +232,10 @@ def test_a_reason_shared_by_several_failures_is_said_once(
     err = capsys.readouterr().err.splitlines()
     assert "  post.md:1: gone.png" in err and "  post.md:2: gone.png" in err
     assert sum("not found (looked for gone.png)" in line for line in err) == 1
-    assert "error: post.md:3: other.png: not found (looked for other.png)" in err
+    assert (
+        "error: post.md:3: other.png: not found (looked for other.png); "
+        "fix the reference, or put the file there"
+    ) in err
 
 
 def test_a_warning_shared_by_several_images_is_said_once(

@@ -345,6 +345,7 @@ def test_lsky_variables_alone_make_a_profile(tmp_path: Path, config: str | None)
             name="lsky",
             type="lsky",
             options={"url": "${LSKY_BASE_URL}", "token": "${LSKY_TOKEN}"},
+            from_environment={"url": "LSKY_BASE_URL", "token": "LSKY_TOKEN"},
         )
     }
     profile = resolve_host(settings, None)

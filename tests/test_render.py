@@ -12,6 +12,7 @@ from imgsync.render import (
     Output,
     annotations_output,
     failure_lines,
+    github_annotations,
     report_output,
     upload_output,
     warning_lines,
@@ -262,7 +263,15 @@ def test_the_json_document_is_all_there_is() -> None:
         "uploaded": [{"image": "img/a.png", "url": "https://h/a.webp"}],
         "reused": 0,
         "would_upload": [],
-        "pending": [{"file": "other.md", "line": 2, "reference": "b.png"}],
+        "pending": [
+            {
+                "file": "other.md",
+                "line": 2,
+                "reference": "b.png",
+                "status": "not_uploaded",
+                "reason": None,
+            }
+        ],
         "failures": [{"file": "other.md", "line": 2, "image": "b.png", "reason": "is empty"}],
         "warnings": [{"image": "img/a.png", "warning": WEBP}],
         "host_verdict": None,
@@ -412,8 +421,25 @@ MISSING = failure(Path("nope.png"), None, "", "not found")
             Output((), ("uploaded shots/a.png -> https://h/a.png",)),
             EXIT_INTERRUPTED,
         ),
+        (
+            UploadOutcome(
+                files_named=2,
+                urls=[FileURL(A, "https://h/a.png", already_on_host=True)],
+                failures=[MISSING],
+            ),
+            "url",  # found in the cache: never said to be "uploaded"
+            Output(
+                (),
+                (
+                    "already on the host (found in the cache): shots/a.png -> https://h/a.png",
+                    "error: nope.png: not found",
+                    "imgsync: 1 of 2 file(s) failed; no URL printed on stdout",
+                ),
+            ),
+            EXIT_FAILED,
+        ),
     ],
-    ids=["urls", "markdown", "one-failed", "interrupted-with-failure", "interrupted"],
+    ids=["urls", "markdown", "one-failed", "interrupted-with-failure", "interrupted", "cached"],
 )
 def test_upload_output(outcome: UploadOutcome, output: str, expected: Output, status: int) -> None:
     assert upload_output(outcome, output=output) == expected
@@ -421,15 +447,16 @@ def test_upload_output(outcome: UploadOutcome, output: str, expected: Output, st
 
 
 def test_upload_json_has_every_url_and_failure_and_says_the_errors_on_stderr() -> None:
-    outcome = UploadOutcome(files_named=3, urls=BOTH[:2], failures=[MISSING])
+    found = FileURL(B, "https://h/b.png", already_on_host=True)
+    outcome = UploadOutcome(files_named=3, urls=[BOTH[0], found], failures=[MISSING])
     rendered = upload_output(outcome, output="markdown", as_json=True)
 
     assert rendered.stderr == ("error: nope.png: not found",)  # no "N of M" line with --json
     (text,) = rendered.stdout
     assert json.loads(text) == {
         "uploads": [
-            {"file": "shots/a.png", "url": "https://h/a.png"},
-            {"file": "b.png", "url": "https://h/b.png"},
+            {"file": "shots/a.png", "url": "https://h/a.png", "already_on_host": False},
+            {"file": "b.png", "url": "https://h/b.png", "already_on_host": True},
         ],
         "failures": [{"file": "nope.png", "line": None, "image": "", "reason": "not found"}],
         "host_verdict": None,
@@ -447,3 +474,41 @@ def test_upload_json_has_every_url_and_failure_and_says_the_errors_on_stderr() -
 )
 def test_report_exit_status(report: Report, status: int) -> None:
     assert report.exit_status() == status
+
+
+GONE_REASON = "not found (looked for gone.png); fix the reference, or put the file there"
+MIXED = [
+    pending(POST, 3, "img/a.png"),
+    Pending(Location(POST, 4), "gone.png", "missing", GONE_REASON),
+    Pending(Location(OTHER, 1), "../x.png", "unusable", "refused: it is outside the project"),
+]
+
+
+def test_check_text_says_why_a_reference_is_missing_and_what_to_do() -> None:
+    rendered = report_output(Report(files_scanned=2, pending=MIXED), command="check")
+
+    assert rendered == Output(
+        (
+            "post.md:3: img/a.png",
+            f"post.md:4: gone.png: {GONE_REASON}",
+            "other.md:1: ../x.png: refused: it is outside the project",
+        ),
+        (
+            "3 local image reference(s) left in 2 file(s): 1 not uploaded yet: run `imgsync` "
+            "to upload them; 1 missing: no such file, fix the reference; 1 can't be uploaded "
+            "as they stand: see why above",
+        ),
+    )
+
+
+def test_check_github_titles_and_messages_by_status() -> None:
+    lines = list(github_annotations(Report(files_scanned=2, pending=MIXED)))
+
+    assert lines == [
+        "::error file=post.md,line=3,title=imgsync%3A local image::local image img/a.png is not "
+        "uploaded yet: run `imgsync` to upload it and point the reference at its URL",
+        f"::error file=post.md,line=4,title=imgsync%3A missing image::local image gone.png is "
+        f"missing: {GONE_REASON}",
+        "::error file=other.md,line=1,title=imgsync%3A image can't be uploaded::local image "
+        "../x.png can't be uploaded: refused: it is outside the project",
+    ]

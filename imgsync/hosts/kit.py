@@ -20,6 +20,7 @@ from ._pacing import RateBudget, reset_at
 from .base import UploadRequest
 from .bounded import post_bounded
 from .host_url import redact_url
+from .profile import named_by_origin
 
 Advice = tuple[type[HostError], str]  # the error to raise and what it tells the user
 
@@ -101,6 +102,26 @@ def text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+class _NamedErrors(HostErrors):
+    """HostErrors whose advice names an option by the environment variable that set it."""
+
+    def __init__(
+        self, host: str, secrets: tuple[str | None, ...], origins: Mapping[str, str]
+    ) -> None:
+        super().__init__(host, secrets)
+        self.origins = dict(origins)
+
+    def fail(
+        self, cls: type[HostError], message: str, status: int | None, said: str | None = None
+    ) -> NoReturn:
+        super().fail(cls, named_by_origin(message, self.origins), status, said)
+
+    def rate_limited(
+        self, message: str, retry_after: float | None, status: int | None, said: str | None
+    ) -> NoReturn:
+        super().rate_limited(named_by_origin(message, self.origins), retry_after, status, said)
+
+
 class KitHost:
     """The common part of a host: its identity, a repr without the secret, errors, sending.
 
@@ -119,12 +140,20 @@ class KitHost:
         http: httpx.Client,
         *,
         also_secret: tuple[str | None, ...] = (),
+        origins: Mapping[str, str] | None = None,
     ) -> None:
         self.url = url
         self._has_secret = bool(secret)
         self._http = http
         # The secret lives on in HostErrors alone, which needs it to redact replies.
-        self.errors = HostErrors(self.identity, (secret, *also_secret))
+        secrets = (secret, *also_secret)
+        # `origins` (ProfileOptions.origins): options the environment set, named by their
+        # variables in the advice, as a user who set LSKY_BASE_URL never wrote 'url'.
+        self.errors = (
+            _NamedErrors(self.identity, secrets, origins)
+            if origins
+            else HostErrors(self.identity, secrets)
+        )
 
     def __repr__(self) -> str:
         # Spelled out so the secret can never appear in a repr.

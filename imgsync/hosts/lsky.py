@@ -77,12 +77,12 @@ class LskyHost(KitHost):
     type_name: ClassVar[str] = "lsky"
 
     def __init__(self, profile: HostProfile, http: httpx.Client) -> None:
-        url, self._token, self._fields = _read_options(profile)
+        options = ProfileOptions(profile, _OPTIONS)
+        url, self._token, self._fields = _read_options(options)
         secret = (self._token or "").partition("|")[2]
         # The part after the bar is the secret itself; a short one would redact ordinary words.
-        super().__init__(
-            url, self._token, http, also_secret=(secret if len(secret) >= 8 else None,)
-        )
+        also = (secret if len(secret) >= 8 else None,)
+        super().__init__(url, self._token, http, also_secret=also, origins=options.origins)
         self._budget = RateBudget("the host's request limit", self.errors)
 
     def upload(self, request: UploadRequest) -> UploadResult:
@@ -127,9 +127,8 @@ class LskyHost(KitHost):
         self.errors.fail(HostError, "the host refused the upload", code, said)
 
 
-def _read_options(profile: HostProfile) -> tuple[str, str | None, dict[str, str]]:
+def _read_options(options: ProfileOptions) -> tuple[str, str | None, dict[str, str]]:
     """Check a profile's options: (API base URL, token or None for guest, extra form fields)."""
-    options = ProfileOptions(profile, _OPTIONS)
     url = options.url(example="https://img.example.com/api/v1")
     token = options.optional_secret(
         "token", what="a token", if_empty="remove the key to upload as a guest"

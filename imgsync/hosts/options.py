@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
-from ..environment import PIN_VARIABLE
+from ..environment import LSKY_URL_VARIABLE, PIN_VARIABLE
 from ..errors import ConfigError
 from ._http import whole_number
 from .host_url import same_url, url_problem
-from .profile import HostProfile
+from .profile import HostProfile, named_by_origin
 from .variables import expand_secret, expand_whole, literal
 
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -27,6 +27,8 @@ class ProfileOptions:
     def __init__(self, profile: HostProfile, known: Iterable[str]) -> None:
         self.profile = profile
         self.known = sorted(known)
+        # option -> the environment variable it came from: the host's messages name it.
+        self.origins = dict(profile.from_environment)
         for key in profile.options:
             if key not in self.known:
                 known_keys = ", ".join(self.known)
@@ -46,7 +48,14 @@ class ProfileOptions:
         return literal(self.profile.options[key], key, self.bad)
 
     def bad(self, problem: str) -> NoReturn:
-        raise ConfigError(f"host profile {self.profile.name!r}: {problem}", self.profile.source)
+        problem = named_by_origin(problem, self.origins)
+        raise ConfigError(f"{self._whose()}: {problem}", self.profile.source)
+
+    def _whose(self) -> str:
+        if self.profile.source is None and self.profile.from_environment:
+            made_by = self.profile.from_environment.get("url", "the environment")
+            return f"the host {made_by} sets up (no [hosts] profile is configured)"
+        return f"host profile {self.profile.name!r}"
 
     def url(
         self,
@@ -68,6 +77,8 @@ class ProfileOptions:
         if isinstance(value, str):
             value = expand_whole(value, key, trusted.variables, self.bad)
         if key == "url" and trusted.pinned_url is not None:
+            if value is None:  # the pin is the URL: messages about it name its variable
+                self.origins.setdefault(key, self._pin_variable())
             value = self._pinned(key, value, trusted.pinned_url.strip())
         if value is None:
             value = default
@@ -86,15 +97,25 @@ class ProfileOptions:
     def _pinned(self, key: str, value: Any, pinned: str) -> str:
         """The pinned URL, if the profile names the same one or none."""
         problem = url_problem(pinned, allow_http=self.profile.trusted.allow_http)
+        pin = self._pin_variable()
         if problem is not None:
-            self.bad(f"the pinned host URL ({PIN_VARIABLE} in the environment) {problem}")
+            if self.profile.from_environment.get(key) == pin:  # the user set the URL there only
+                self.bad(f"{pin} {problem}")
+            self.bad(f"the pinned host URL ({pin} in the environment) {problem}")
         if value is not None and not (isinstance(value, str) and same_url(value, pinned)):
             self.bad(
-                f"{key!r} names another host than {PIN_VARIABLE}, which pins this run's host in "
+                f"{key!r} names another host than {pin}, which pins this run's host in "
                 f"the environment: a configuration can't send the credentials elsewhere; leave "
                 f"{key!r} out or make it the pinned URL"
             )
         return pinned
+
+    def _pin_variable(self) -> str:
+        """The variable the pinned URL came from (config.py's order: IMGSYNC_HOST_URL first)."""
+        variables = self.profile.trusted.variables
+        if LSKY_URL_VARIABLE in variables and PIN_VARIABLE not in variables:
+            return LSKY_URL_VARIABLE
+        return PIN_VARIABLE
 
     def secret(self, key: str, *, what: str, hint: str) -> str:
         """A required credential; `what` names its kind ("a token"), `hint` where to get it."""

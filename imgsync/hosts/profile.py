@@ -31,6 +31,17 @@ class HostProfile:
     options: Mapping[str, Any]
     source: Path | None = None
     trusted: Trusted = field(default_factory=Trusted)
+    # option -> the environment variable that set it, when no file did (LSKY_BASE_URL made
+    # the profile): messages then name the variable, never a key the user never wrote.
+    from_environment: Mapping[str, str] = field(default_factory=dict)
+
+
+def named_by_origin(text: str, variables: Mapping[str, str]) -> str:
+    """`text` with each quoted option (`'url'`) that an environment variable set named by
+    that variable instead (`LSKY_BASE_URL`)."""
+    for key, variable in variables.items():
+        text = text.replace(f"'{key}'", variable)
+    return text
 
 
 @dataclass(frozen=True)
