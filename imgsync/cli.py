@@ -26,9 +26,14 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run imgsync with `argv` (default: sys.argv[1:]); return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(
+    args, unknown = parser.parse_known_args(
         with_default_command(list(sys.argv[1:] if argv is None else argv), parser)
     )
+    if unknown:  # said for the command: an option of another command is the likely mistake
+        parser.error(
+            f"`{args.command}` does not take {' '.join(unknown)}; "
+            f"`imgsync {args.command} --help` lists what it takes"
+        )
     try:
         return _run(args)
     except (ConfigError, CacheError) as error:

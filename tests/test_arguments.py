@@ -137,3 +137,14 @@ def test_help_lists_doctor_and_each_command_its_exit_status(
         assert "exit status: 0" in text, command
         assert "positional arguments:" in text, command
     assert "1 a check failed" in _command("doctor").format_help()
+
+
+def test_the_command_line_names_the_command_an_option_does_not_fit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from imgsync.cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(["--host", "blog", "check"])
+    assert caught.value.code == 2
+    assert "`check` does not take --host; `imgsync check --help`" in capsys.readouterr().err
