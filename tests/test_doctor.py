@@ -16,6 +16,9 @@ import pytest
 
 from imgsync.testing.fake_lsky import FakeLsky
 from tests.images import png_bytes
+from tests.test_network import certificate, https_lsky
+
+__all__ = ["certificate"]  # a fixture, used by name
 
 IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
 TOKEN = "5|doctorTokenThatMustNeverBePrinted00000000"
@@ -225,3 +228,23 @@ def test_init_suggests_doctor(tmp_path: Path) -> None:
 
     assert done.returncode == 0
     assert "then run `imgsync doctor`" in done.stderr
+
+
+def test_an_untrusted_certificate_is_a_tls_failure_and_ca_file_cures_it(
+    blog: Path, certificate: tuple[Path, Path]
+) -> None:
+    with https_lsky(certificate) as host:
+        host.token = TOKEN
+        done, checks = doctor(blog, url=host.url)
+
+        verdict, found = checks["network"]
+        assert done.returncode == 1 and verdict == "fail"
+        assert found.startswith("TLS: the certificate of 127.0.0.1 is not trusted")
+        assert checks["token"][0] == "skip"
+
+        (blog / "ca.pem").write_bytes(certificate[0].read_bytes())
+        (blog / "imgsync.toml").write_text('ca_file = "ca.pem"\n')
+        done, checks = doctor(blog, url=host.url)
+
+        assert done.returncode == 0, done.stdout
+        assert "reachable (DNS, connect, TLSv1." in checks["network"][1]
