@@ -65,8 +65,6 @@ class Settings:
     config_path: Path | None
     cache_path: Path
     site_root: Path  # where "/images/a.png" is looked up
-    paths: tuple[Path, ...] = ()  # `paths` of the config: what a run without PATH covers
-    root_found_by: RootFoundBy = "config"
     include: tuple[str, ...] = DEFAULT_INCLUDE
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     max_size: int | None = None  # bytes; the host's own limit applies as well
@@ -77,6 +75,8 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     parallel_from_chars: int = PARALLEL_FROM_CHARS  # text from which parsing uses every core
     env: Mapping[str, str] = field(default_factory=dict)  # captured once, read nowhere else
+    paths: tuple[Path, ...] = ()  # `paths` of the config: what a run without PATH covers
+    root_found_by: RootFoundBy = "config"
 
     @property
     def allow_svg_scripts(self) -> bool:
