@@ -8,27 +8,61 @@ from typing import NoReturn
 from . import __version__
 from .terminal import safe_line
 
-COMMANDS = ("sync", "check", "watch", "upload", "init")
+COMMANDS = ("sync", "check", "watch", "upload", "doctor", "init")
 
 _DESCRIPTION = """\
 Upload the local images of your Markdown files to an image host and point the
 references at the hosted URLs, changing nothing else in the files. Each image is
 uploaded once, ever: the cache file (commit it) remembers the MD5 of its bytes.
 
-  imgsync docs/                 sync: upload new images, rewrite references
-  imgsync check docs/           offline: list local images left (exit 1 if any)
-  imgsync watch docs/           sync, then sync each post again when it is saved
+  imgsync                       sync the project: upload new images, rewrite links
+  imgsync docs/                 sync only docs/
+  imgsync check                 offline: list local images left (exit 1 if any)
+  imgsync watch                 sync, then sync each post again when it is saved
   imgsync upload a.png b.png    upload files, print one URL a line
   imgsync init                  write a starter imgsync.toml
+  imgsync doctor                check the set-up end to end (uploads nothing)
+
+Without PATH a command works on the project: the folders listed in `paths` in the
+config, else the project's root: the config file's folder; without one, the folder
+of an existing .imgsync-cache.json here or above (never above the git work tree),
+else the git work tree's top, else this folder. `imgsync COMMAND --help` for more.
 """
 
 _EPILOG = """\
 exit status: 0 done (nothing local left), 1 check or --dry-run found work to do,
-2 usage or configuration error, 3 some images failed (the rest were done and saved),
-130 interrupted. `watch` runs until Ctrl-C, then exits 0.
+or doctor found a problem, 2 usage or configuration error, 3 some images failed
+(the rest were done and saved), 130 interrupted. `watch` runs until Ctrl-C, then
+exits 0.
 
 configuration: imgsync.toml in this folder or a parent, or [tool.imgsync] in
 pyproject.toml; without one, LSKY_BASE_URL and LSKY_TOKEN in the environment.
+"""
+
+_SYNC_EXIT = """\
+exit status: 0 done (nothing local left); 1 --dry-run found work to do; 2 usage or
+configuration error; 3 some images failed (the rest were done and saved); 130
+interrupted.
+"""
+_CHECK_EXIT = """\
+exit status: 0 no local image left; 1 some are left (listed); 2 usage or
+configuration error; 3 a file or reference could not be read.
+"""
+_UPLOAD_EXIT = """\
+exit status: 0 every file has a URL; 2 usage or configuration error; 3 some files
+failed (the others' URLs are printed); 130 interrupted.
+"""
+_DOCTOR_DESCRIPTION = """\
+Check the set-up end to end without uploading anything, one line a check: the
+config file (or the environment alone), the project root, the cache file (readable,
+writable, valid), the host profile and its URL (and where the token comes from,
+never the token), the host reachable (DNS, connect, TLS), the token accepted by a
+read-only call where the host has one (Lsky: GET /profile; PicHub: GET /images;
+Chevereto has none), and what a sync would do (offline, as --dry-run).
+"""
+_DOCTOR_EXIT = """\
+exit status: 0 every check passed; 1 a check failed (its line says what to do);
+2 usage error.
 """
 
 _WATCH_DESCRIPTION = """\
@@ -101,26 +135,23 @@ class _Parser(argparse.ArgumentParser):
         super().error(safe_line(message))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument(
-        "--config",
-        metavar="FILE",
-        help="the configuration file (default: "
-        "imgsync.toml or pyproject.toml found upward from here)",
-    )
-    common.add_argument("--host", metavar="NAME", help="the [hosts.NAME] profile to use")
-    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    common.add_argument(
-        "-j",
-        "--jobs",
-        type=_jobs,
-        metavar="N",
-        help="uploads at a time (default: `jobs` in the config, else 8)",
-    )
-    common.add_argument("-q", "--quiet", action="store_true", help="print only errors")
-    common.add_argument("-v", "--verbose", action="store_true", help="say more")
+# What every command's Namespace holds, whether or not the command offers the option, so
+# that cli.py reads `args.json` alike for all: the defaults of options a command lacks.
+_ABSENT: dict[str, object] = {
+    "config": None,
+    "host": None,
+    "json": False,
+    "jobs": None,
+    "quiet": False,
+}
+_ABSENT |= {"verbose": False, "dry_run": False, "paths": []}
+_PROJECT_PATHS = (
+    "Markdown files or folders (default: the project: `paths` in the config, else the "
+    "project's root; `imgsync --help` says how it is found)"
+)
 
+
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="imgsync",
         description=_DESCRIPTION,
@@ -130,16 +161,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"imgsync {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sync = sub.add_parser(
+    def command(
+        name: str, options: str, *, help: str, description: str, epilog: str | None = None
+    ) -> _Parser:
+        """A command that offers exactly `options` (letters, see _add_options)."""
+        made: _Parser = sub.add_parser(
+            name,
+            help=help,
+            description=description,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_options(made, options)
+        made.set_defaults(**_ABSENT)
+        return made
+
+    sync = command(
         "sync",
-        parents=[common],
+        "chjqvJ",
         help="upload new images and rewrite (default)",
-        description="Upload each local image never uploaded before, then "
-        "rewrite its references to the hosted URL.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Upload each local image never uploaded before, then rewrite its\n"
+        "references to the hosted URL. `imgsync` alone, or with options only\n"
+        "(`imgsync --dry-run`), syncs the project.",
+        epilog=_SYNC_EXIT,
     )
-    sync.add_argument("paths", nargs="+", metavar="PATH", help="Markdown files or folders")
+    sync.add_argument("paths", nargs="*", metavar="PATH", help=_PROJECT_PATHS)
     sync.add_argument(
         "-n",
         "--dry-run",
@@ -147,14 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="upload and write nothing; list what would change (exit 1 if anything)",
     )
 
-    check = sub.add_parser(
+    check = command(
         "check",
-        parents=[common],
+        "cjq",
         help="offline: list local images left",
-        description="List every local image reference left, as FILE:LINE: "
-        "REFERENCE. Makes no network request. Exit 1 if any is left.",
+        description="List every local image reference left, as FILE:LINE: REFERENCE.\n"
+        "Makes no network request.",
+        epilog=_CHECK_EXIT,
     )
-    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument("paths", nargs="*", metavar="PATH", help=_PROJECT_PATHS)
     check.add_argument(
         "--format",
         choices=("text", "json", "github"),
@@ -164,14 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
 
-    watch = sub.add_parser(
+    watch = command(
         "watch",
-        parents=[common],
+        "chqvJ",
         help="sync, then sync each post again when it is saved",
         description=_WATCH_DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    watch.add_argument("paths", nargs="+", metavar="PATH", help="Markdown files or folders")
+    watch.add_argument("paths", nargs="*", metavar="PATH", help=_PROJECT_PATHS)
     watch.add_argument(
         "--poll",
         action="store_true",
@@ -179,14 +225,17 @@ def build_parser() -> argparse.ArgumentParser:
         "(network shares, container mounts, WSL folders on Windows drives)",
     )
 
-    upload = sub.add_parser(
+    upload = command(
         "upload",
-        parents=[common],
+        "chjqvJ",
         help="upload image files, print URLs",
-        description="Upload image files and print their URLs, one a line, in "
-        "the order given (what Typora's custom upload command reads).",
+        description="Upload image files and print their URLs, one a line, in the order\n"
+        "given (what Typora's custom upload command reads).",
+        epilog=_UPLOAD_EXIT,
     )
-    upload.add_argument("files", nargs="+", metavar="FILE")
+    upload.add_argument(
+        "files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, GIF, WebP, SVG...)"
+    )
     upload.add_argument(
         "--format",
         choices=("url", "markdown"),
@@ -195,14 +244,60 @@ def build_parser() -> argparse.ArgumentParser:
     )
     upload.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
 
+    doctor = command(
+        "doctor",
+        "chj",
+        help="check the set-up end to end, uploading nothing",
+        description=_DOCTOR_DESCRIPTION,
+        epilog=_DOCTOR_EXIT,
+    )
+    doctor.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="what to count as a sync would (default: the project, as for `imgsync` alone)",
+    )
+
     init = sub.add_parser(
         "init",
-        parents=[common],
         help="write a starter imgsync.toml",
-        description="Write a commented starter imgsync.toml here (or at --config FILE).",
+        description="Write a commented starter imgsync.toml here (or at --config FILE), "
+        "then run `imgsync doctor` to test it.",
+    )
+    init.add_argument(
+        "--config", metavar="FILE", help="where to write it (default: ./imgsync.toml)"
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(**(_ABSENT | {"config": None}))
     return parser
+
+
+def _add_options(parser: argparse.ArgumentParser, letters: str) -> None:
+    """The options shared by several commands, each named by a letter: c --config,
+    h --host, j --json, q --quiet, v --verbose, J --jobs. Same name, same meaning everywhere."""
+    if "c" in letters:
+        parser.add_argument(
+            "--config",
+            metavar="FILE",
+            help="the configuration file (default: "
+            "imgsync.toml or pyproject.toml found upward from here)",
+        )
+    if "h" in letters:
+        parser.add_argument("--host", metavar="NAME", help="the [hosts.NAME] profile to use")
+    if "j" in letters:
+        parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    if "J" in letters:
+        parser.add_argument(
+            "-j",
+            "--jobs",
+            type=_jobs,
+            metavar="N",
+            help="uploads at a time (default: `jobs` in the config, else 8)",
+        )
+    if "q" in letters:
+        parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    if "v" in letters:
+        parser.add_argument("-v", "--verbose", action="store_true", help="say more")
 
 
 def _jobs(text: str) -> int:

@@ -14,7 +14,7 @@ from .arguments import build_parser, with_default_command
 from .config import Settings, load_settings
 from .errors import CacheError, ConfigError, ImgsyncError
 from .pipeline import check, sync
-from .render import Output, annotations_output, report_output, upload_output
+from .render import Output, annotations_output, doctor_output, report_output, upload_output
 from .report import EXIT_INTERRUPTED, EXIT_USAGE
 from .starter_config import write_starter_config
 from .terminal import safe_line
@@ -26,9 +26,14 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run imgsync with `argv` (default: sys.argv[1:]); return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(
+    args, unknown = parser.parse_known_args(
         with_default_command(list(sys.argv[1:] if argv is None else argv), parser)
     )
+    if unknown:  # said for the command: an option of another command is the likely mistake
+        parser.error(
+            f"`{args.command}` does not take {' '.join(unknown)}; "
+            f"`imgsync {args.command} --help` lists what it takes"
+        )
     try:
         return _run(args)
     except (ConfigError, CacheError) as error:
@@ -45,9 +50,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "init":
         return _init(args)
+    if args.command == "doctor":
+        from .doctor import diagnose  # the network checks: only for doctor
+
+        diagnosis = diagnose(
+            cwd=Path.cwd(),
+            config_file=Path(args.config) if args.config else None,
+            env=dict(os.environ),
+            host_name=args.host,
+            paths=_paths(args),
+        )
+        _show(doctor_output(diagnosis, as_json=args.json), document=args.json)
+        return diagnosis.exit_status()
     settings = _settings(args)
     if args.command == "check":
-        report = check(_paths(args), settings)
+        report = check(_paths(args, settings), settings)
         if args.format == "github" and not args.json:
             _show(annotations_output(report, quiet=args.quiet), annotations=True)
         else:
@@ -58,11 +75,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "watch":
         from .watch import watch  # loads watchdog: only for watch mode
 
-        if args.json:
-            _say("imgsync: error: watch prints one line a round, not --json")
-            return EXIT_USAGE
         return watch(
-            _paths(args),
+            _paths(args, settings),
             settings,
             host_name=args.host,
             poll=args.poll,
@@ -91,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
         return outcome.exit_status()
     # A factory: a run with nothing to upload never sets up a progress display.
     report = sync(
-        _paths(args),
+        _paths(args, settings),
         settings,
         host_name=args.host,
         dry_run=args.dry_run,
@@ -112,7 +126,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _paths(args: argparse.Namespace) -> list[Path]:
+def _paths(args: argparse.Namespace, settings: Settings | None = None) -> list[Path]:
+    """The PATHs given; none means the project (`paths` in the config, else its root)."""
+    if not args.paths and settings is not None:
+        return list(settings.project_paths)
     return [Path(p) for p in args.paths]
 
 
@@ -150,7 +167,10 @@ def _say(line: str) -> None:
 def _init(args: argparse.Namespace) -> int:
     path = Path(args.config) if args.config else Path.cwd() / "imgsync.toml"
     write_starter_config(path, force=args.force)
-    _say(f"wrote {path}; edit the [hosts] table, then run `imgsync check .`")
+    _say(
+        f"wrote {path}; edit the [hosts] table (or set LSKY_BASE_URL and LSKY_TOKEN), "
+        "then run `imgsync doctor` to test the set-up, host and token included"
+    )
     return 0
 
 

@@ -8,7 +8,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from .config_keys import KEY_RULES, OWNED_KEYS, PATH_KEYS, wrong
 from .environment import (
@@ -41,13 +41,27 @@ _CA_OUTSIDE = (
     " in the environment for a CA the whole machine trusts"
 )
 ALLOW_HTTP_ON = "1"  # IMGSYNC_ALLOW_HTTP's one value that allows: no config key can
+_PATH_OUTSIDE = (
+    "`{key}` names {path}, outside the project ({root}, the folder of this file),"
+    " directly or through a symbolic link; list folders and files inside the project"
+)
+# How the project root was found: the config file's folder, the folder of a cache file found
+# upward, the git work tree's top, or (none of those) the current folder.
+RootFoundBy = Literal["config", "cache", "git", "cwd"]
+
+
+class ProjectRoot(NamedTuple):
+    """The project's top folder, and which rule found it (doctor says which)."""
+
+    path: Path
+    found_by: RootFoundBy
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything a run needs to know, built once by load_settings() and passed down."""
 
-    root: Path  # the config file's folder, or the working folder without one
+    root: Path  # the config file's folder; without one, what find_project_root() says
     config_path: Path | None
     cache_path: Path
     site_root: Path  # where "/images/a.png" is looked up
@@ -61,6 +75,8 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     parallel_from_chars: int = PARALLEL_FROM_CHARS  # text from which parsing uses every core
     env: Mapping[str, str] = field(default_factory=dict)  # captured once, read nowhere else
+    paths: tuple[Path, ...] = ()  # `paths` of the config: what a run without PATH covers
+    root_found_by: RootFoundBy = "config"
 
     @property
     def allow_svg_scripts(self) -> bool:
@@ -71,6 +87,11 @@ class Settings:
     def allow_http(self) -> bool:
         """http:// to hosts off this machine, and URLs from them: the environment's choice."""
         return self.env.get(ALLOW_HTTP_VARIABLE, "").strip() == ALLOW_HTTP_ON
+
+    @property
+    def project_paths(self) -> tuple[Path, ...]:
+        """What `imgsync` and `imgsync check` without a PATH work on: `paths`, else the root."""
+        return self.paths or (self.root,)
 
     @property
     def state_dir(self) -> Path:
@@ -93,14 +114,34 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
+def find_project_root(start: Path) -> ProjectRoot:
+    """The project's root when there is no config file, so that every folder of a project
+    shares one cache: the nearest folder from `start` up holding the cache file, else the
+    git work tree's top, else `start` itself.
+
+    The search never leaves the git work tree (a folder holding `.git`: a folder, or a file
+    for worktrees and submodules), so a cache file above a repository is never adopted; with
+    no work tree it goes up to the filesystem's root. `git` itself is not run: it is slow.
+    """
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CACHE_NAME).is_file():
+            return ProjectRoot(folder, "cache")
+        if (folder / ".git").exists():
+            return ProjectRoot(folder, "git")
+    return ProjectRoot(start, "cwd")
+
+
 def load_settings(
     *, cwd: Path, config_file: Path | None = None, env: Mapping[str, str]
 ) -> Settings:
     """Settings from `config_file` (a --config path) or the config file found from `cwd`."""
     path = find_config(cwd) if config_file is None else (cwd / config_file).resolve()
     if path is None:
-        root = cwd.resolve()
-        settings = Settings(root, None, root / CACHE_NAME, root, env=dict(env))
+        root, found_by = find_project_root(cwd)
+        settings = Settings(
+            root, None, root / CACHE_NAME, root, root_found_by=found_by, env=dict(env)
+        )
         return _with_env_host(_with_env_knobs(settings))
     if not path.is_file():
         what = "is a folder, not" if path.is_dir() else "does not exist; it was given as"
@@ -138,6 +179,8 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
             raise ConfigError(f"`{prefix}{key}` {wrong(expected, value)}", path)
         if key in PATH_KEYS:
             checked = _usable_path(root / checked, f"{prefix}{key}", path)
+        if key == "paths":
+            checked = _project_paths(checked, root, f"{prefix}{key}", path)
         values[key] = checked
     site_root = values.pop("site_root", root)
     if not site_root.is_dir():
@@ -256,6 +299,20 @@ def _pinned_url(settings: Settings) -> str | None:
                 )
             return env[name].strip()
     return None
+
+
+def _project_paths(listed: tuple[str, ...], root: Path, key: str, config: Path) -> tuple[Path, ...]:
+    """`paths` resolved against the config's folder: each must exist inside the project (a
+    pull request writes them; a run must not walk the machine from them)."""
+    found = []
+    for entry in listed:
+        resolved = _usable_path(root / entry, key, config)
+        if not is_inside(resolved, root):
+            raise ConfigError(_PATH_OUTSIDE.format(key=key, path=repr(entry), root=root), config)
+        if not resolved.exists():
+            raise ConfigError(f"`{key}`: {entry!r} does not exist (in {root})", config)
+        found.append(resolved)
+    return tuple(dict.fromkeys(found))
 
 
 def _usable_path(candidate: Path, key: str, config: Path) -> Path:

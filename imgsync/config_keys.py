@@ -44,6 +44,12 @@ def _globs(value: Any) -> tuple[str, ...] | None:
     return tuple(value) if ok else None
 
 
+def _paths(value: Any) -> tuple[str, ...] | None:
+    """A non-empty list of non-empty paths; where they lead is for config.py to judge."""
+    ok = isinstance(value, list) and bool(value) and all(_text(entry) for entry in value)
+    return tuple(value) if ok else None
+
+
 def _number(low: float, high: float, whole: bool) -> Callable[[Any], float | None]:
     def check(value: Any) -> float | None:
         # type(), not isinstance(): TOML's true must not pass for 1. TOML also has inf and nan.
@@ -69,6 +75,7 @@ KEY_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "host": ("the name of a [hosts] profile", _text),
     "cache": ("a file path", _text),
     "site_root": ("a folder path", _text),
+    "paths": ('a list of one or more folders and files, such as ["content"]', _paths),
     "include": ("a list of glob patterns", _globs),
     "exclude": ("a list of glob patterns", _globs),
     "max_size": ('a size such as 5242880 or "5MB"', _size),

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from .report import (
     Failure,
@@ -19,6 +19,9 @@ from .report import (
     display_path,
 )
 from .terminal import escape_controls, safe_document
+
+if TYPE_CHECKING:
+    from .doctor import Diagnosis
 
 INTERRUPTED = (
     "interrupted: finished uploads were recorded and their references rewritten; "
@@ -341,3 +344,36 @@ def escape_data(text: str) -> str:
 def escape_property(text: str) -> str:
     """A workflow command's property value, escaped."""
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+_VERDICTS = {"ok": "ok", "fail": "FAIL", "skip": "skip", "note": "note"}
+
+
+def doctor_output(diagnosis: Diagnosis, *, as_json: bool = False) -> Output:
+    """`imgsync doctor`: one line a check (verdict, check, what was found, what to do), then
+    the outcome; with `as_json`, the checks as one document."""
+    if as_json:
+        return Output(stdout=(json_text(doctor_document(diagnosis)),))
+    width = max(len(check.name) for check in diagnosis.checks)
+    lines = []
+    for check in diagnosis.checks:
+        todo = f"; to fix: {check.advice}" if check.advice and check.verdict == "fail" else ""
+        lines.append(f"{_VERDICTS[check.verdict]:<4}  {check.name:<{width}}  {check.found}{todo}")
+    failed = [check.name for check in diagnosis.checks if check.verdict == "fail"]
+    if failed:
+        lines.append(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+    else:
+        lines.append("every check passed: `imgsync` syncs the project")
+    return Output(stdout=tuple(lines))
+
+
+def doctor_document(diagnosis: Diagnosis) -> dict[str, Any]:
+    """`imgsync doctor --json`: every check with its verdict, and whether all passed."""
+    return {
+        "exit_status": diagnosis.exit_status(),
+        "passed": diagnosis.passed,
+        "checks": [
+            {"name": c.name, "verdict": c.verdict, "found": c.found, "advice": c.advice or None}
+            for c in diagnosis.checks
+        ],
+    }

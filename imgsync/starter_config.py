@@ -42,7 +42,9 @@ _NOTES = {
     "# Every path here is relative to this file.\n\n",
     "host": "# The profile under [hosts] to use when --host is not given.\n",
     "cache": "# Records every upload. Commit it: teammates and CI then never upload twice.\n",
-    "include": "# The Markdown files to look at, and the ones to skip.\n",
+    "include": "# What `imgsync` with no PATH covers (default: this file's folder):\n"
+    '# paths = ["content"]\n\n'
+    "# The Markdown files to look at, and the ones to skip.\n",
     "exclude": "",
     "jobs": "# Uploads running at once.\n",
     "hosts": '# Where rooted paths such as "/images/a.png" are looked up, and the largest\n'

@@ -96,6 +96,7 @@ def test_defaults_without_a_config_file(tmp_path: Path) -> None:
         config_path=None,
         cache_path=root / ".imgsync-cache.json",
         site_root=root,
+        root_found_by="cwd",  # no cache file above, no git work tree
         env={},
     )
     assert settings.include == ("**/*.md", "**/*.markdown")

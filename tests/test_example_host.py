@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
+from imgsync.errors import AuthError
 from imgsync.hosts import BUILTIN_HOSTS
-from imgsync.hosts.base import Host, UploadRequest
+from imgsync.hosts.base import Host, HostProfile, UploadRequest
 from imgsync.testing.http import FakeServer
 from tests.example_host.fake_snapbin import FakeSnapbin
 from tests.example_host.snapbin import SnapbinHost
@@ -53,3 +55,15 @@ class TestSnapbinContract(HostContract):
 
 def test_the_example_is_not_a_built_in_host() -> None:
     assert SnapbinHost.type_name not in BUILTIN_HOSTS
+
+
+def test_the_walkthrough_check_reads_without_uploading(http_client: httpx.Client) -> None:
+    with FakeSnapbin(token=TOKEN) as fake:
+        good = SnapbinHost(
+            HostProfile("s", "snapbin", {"url": fake.url, "token": TOKEN}), http_client
+        )
+        assert good.check_access().verified
+        bad = SnapbinHost(HostProfile("s", "snapbin", {"url": fake.url, "token": "x"}), http_client)
+        with pytest.raises(AuthError):
+            bad.check_access()
+        assert fake.images == {}

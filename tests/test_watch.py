@@ -335,7 +335,6 @@ def test_files_not_its_business_are_left_alone(
 @pytest.mark.parametrize(
     ("args", "env", "words"),
     [
-        (["watch", "--json", "docs"], {"LSKY_BASE_URL": "http://127.0.0.1:9/api/v1"}, "--json"),
         (["watch", "nowhere"], {"LSKY_BASE_URL": "http://127.0.0.1:9/api/v1"}, "nowhere: no such"),
         (["watch", "docs"], {}, "no image host is configured"),
     ],

@@ -15,7 +15,9 @@ from ..errors import ConfigError, HostError
 from .profile import HostProfile, HttpSettings
 
 __all__ = [
+    "Access",
     "BatchHost",
+    "CheckableHost",
     "Host",
     "HostProfile",
     "HttpSettings",
@@ -85,6 +87,33 @@ class BatchHost(Host, Protocol):
 
         Raise a HostError when the whole request failed (rate limit, credentials,
         timeout): the caller retries or fails every file of it.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a host's read-only check found (`imgsync doctor` shows it).
+
+    `verified` is True only when the host accepted the credentials; False when the API
+    answered but the credentials could not be tested (no read-only call, a guest
+    profile). `detail` says which, in a sentence a user reads.
+    """
+
+    verified: bool
+    detail: str
+
+
+@runtime_checkable
+class CheckableHost(Host, Protocol):
+    """A host that can test its set-up without uploading: optional, as not every host's API
+    has a call for it. `imgsync doctor` says so for a host without it."""
+
+    def check_access(self) -> Access:
+        """One read that uploads nothing, with the credentials where the API allows one.
+
+        Raise AuthError when the credentials are refused, HostError for a reply that is
+        not the API's (a wrong 'url'), TransientHostError when the host can't be reached.
         """
         ...
 

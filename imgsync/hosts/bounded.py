@@ -58,8 +58,33 @@ def post_bounded(
     broken or hostile) for a reply over `limit`; TransientHostError (like a timeout) for
     one not whole within `deadline`. httpx's own errors pass through for the caller.
     """
-    seconds = reply_deadline(http) if deadline is None else deadline
     request = http.build_request("POST", url, headers=headers, data=data, files=files)
+    return _send_bounded(http, request, host, limit, deadline)
+
+
+def get_bounded(
+    http: httpx.Client,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    host: str,
+    limit: int = MAX_REPLY,
+    deadline: float | None = None,
+) -> httpx.Response:
+    """GET, read within the same bounds as post_bounded: a host's read calls (`imgsync
+    doctor`'s check of a token) face the same hostile or broken replies as its uploads."""
+    request = http.build_request("GET", url, headers=headers)
+    return _send_bounded(http, request, host, limit, deadline)
+
+
+def _send_bounded(
+    http: httpx.Client,
+    request: httpx.Request,
+    host: str,
+    limit: int,
+    deadline: float | None,
+) -> httpx.Response:
+    seconds = reply_deadline(http) if deadline is None else deadline
     response = http.send(request, stream=True)
     try:
         with _watchdog(response, seconds) as fired:

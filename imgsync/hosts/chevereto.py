@@ -12,7 +12,7 @@ import httpx
 from ..errors import AuthError, HostError, WrongEndpoint
 from ..sizes import human_size
 from ._http import json_object
-from .base import HostProfile, UploadRequest, UploadResult
+from .base import Access, HostProfile, UploadRequest, UploadResult
 from .kit import KitHost, ReplyRules, text
 from .options import ProfileOptions
 
@@ -119,6 +119,25 @@ class CheveretoHost(KitHost):
             files = {"source": (request.filename, stream, request.mime)}
             response = self.send(files, headers=headers, data=data)
         return self._result(response, request)
+
+    def check_access(self) -> Access:
+        """Chevereto's API has one call, the upload: nothing checks a key without uploading.
+
+        What can be tested is that the API answers at 'url': a GET of the upload call with
+        no key and no source (the key never goes in a URL) gets Chevereto's own JSON error.
+        """
+        response = self.read(self.upload_path, headers={})
+        body = json_object(response)
+        error = body.get("error") if body else None
+        said = text(error.get("message")) if isinstance(error, Mapping) else None
+        _REPLIES.check_status(self.errors, response, said)
+        if body is None or not isinstance(body.get("status_code"), int):
+            _REPLIES.not_the_api(self.errors, response, said)
+        return Access(
+            False,
+            "Chevereto's API answers at 'url', but Chevereto has no call that checks a key "
+            "without uploading: the key is first used by an upload",
+        )
 
     def _result(self, response: httpx.Response, request: UploadRequest) -> UploadResult:
         code = response.status_code

@@ -18,7 +18,7 @@ from ..errors import HostError, ImageError, TransientHostError
 from ._http import REDIRECTS, HostErrors, retry_after
 from ._pacing import RateBudget, reset_at
 from .base import UploadRequest
-from .bounded import post_bounded
+from .bounded import get_bounded, post_bounded
 from .host_url import redact_url
 from .profile import named_by_origin
 
@@ -212,3 +212,15 @@ class KitHost:
         if budget is not None:
             budget.settle(units, response)
         return response
+
+    def read(self, path: str, *, headers: Mapping[str, str]) -> httpx.Response:
+        """GET `{url}{path}` once, for a check that uploads nothing (check_access): read
+        within the bounds of an upload's reply; timeouts and connection errors become
+        TransientHostError. Never retried: a check reports what it found."""
+        with self.errors.transport(self.url):
+            return get_bounded(
+                self._http,
+                f"{self.url}{path}",
+                headers={"Accept": "application/json", **headers},
+                host=self.identity,
+            )

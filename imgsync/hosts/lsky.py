@@ -12,7 +12,7 @@ from ..errors import AuthError, HostError, WrongEndpoint
 from ..sizes import human_size
 from ._http import json_object
 from ._pacing import RateBudget
-from .base import HostProfile, UploadRequest, UploadResult
+from .base import Access, HostProfile, UploadRequest, UploadResult
 from .kit import KitHost, ReplyRules, text
 from .options import ProfileOptions
 
@@ -91,6 +91,33 @@ class LskyHost(KitHost):
             files = {"file": (request.filename, stream, request.mime)}
             response = self.send(files, headers=headers, data=self._fields, budget=self._budget)
         return self._result(response, request)
+
+    def check_access(self) -> Access:
+        """GET /profile: Lsky's read of the signed-in account, which uploads nothing.
+
+        Without a token the profile answers 401 JSON, which still proves the API is there.
+        """
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        response = self.read("/profile", headers=headers)
+        body = json_object(response)
+        said = text(body.get("message")) if body else None
+        if not self._token and response.status_code == 401 and said:
+            return Access(
+                False,
+                "no token is set: uploads go up as a guest (Lsky's API answers; set 'token' "
+                "to upload to your account)",
+            )
+        _REPLIES.check_status(self.errors, response, said)
+        if body is None or body.get("status") is not True:
+            _REPLIES.not_the_api(self.errors, response, said)
+        data = body.get("data")
+        data = data if isinstance(data, Mapping) else {}
+        name, count = text(data.get("name")), data.get("image_num")
+        facts = ([f"account {name!r}"] if name else []) + (
+            [f"{count} images"] if type(count) is int else []
+        )
+        more = f": {', '.join(facts)}" if facts else ""
+        return Access(True, f"the host accepted the token (GET /profile{more})")
 
     def _result(self, response: httpx.Response, request: UploadRequest) -> UploadResult:
         code = response.status_code

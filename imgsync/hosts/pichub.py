@@ -13,7 +13,7 @@ from ..errors import AuthError, HostError, WrongEndpoint
 from ..sizes import human_size
 from ._http import json_object
 from ._pacing import RateBudget
-from .base import HostProfile, UploadRequest, UploadResult
+from .base import Access, HostProfile, UploadRequest, UploadResult
 from .kit import KitHost, ReplyRules
 from .options import ProfileOptions
 from .pichub_reply import Slot, batch_slots, item_url, said
@@ -84,6 +84,21 @@ class PicHubHost(KitHost):
         if isinstance(outcome, HostError):
             raise outcome
         return outcome
+
+    def check_access(self) -> Access:
+        """GET /images?per_page=1: PicHub's list of the account's images, which uploads nothing
+        and needs the token."""
+        headers = {"Authorization": f"Bearer {self._settings.token}"}
+        response = self.read("/images?per_page=1", headers=headers)
+        body = json_object(response)
+        _REPLIES.check_status(self.errors, response, said(body))
+        if body is None:
+            _REPLIES.not_the_api(self.errors, response, None)
+        if body.get("success") is False:
+            self.errors.fail(
+                HostError, "PicHub refused the check", response.status_code, said(body)
+            )
+        return Access(True, "PicHub accepted the token (GET /images)")
 
     def upload_batch(self, requests: Sequence[UploadRequest]) -> list[UploadResult | HostError]:
         # What PicHub would refuse is refused here, so the rest of the batch still goes up.

@@ -77,6 +77,7 @@ class FakeLsky(FakeServer[Fault]):
     rate_window: float = 60.0  # seconds; Lsky's throttle counts a minute
     reset_header: bool = False  # also send X-RateLimit-Reset (Lsky doesn't; proxies may)
     quota_unit: str = "分钟"  # 分钟/小时/天/周/月, for the "quota" fault
+    account_name: str = "writer"  # the signed-in user's name, as GET /profile shows it
     _uploads: list[ReceivedUpload] = field(default_factory=list, init=False, repr=False)
     _records: list[_Record] = field(default_factory=list, init=False, repr=False)
     _paths: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # md5.ext -> path
@@ -115,6 +116,11 @@ class FakeLsky(FakeServer[Fault]):
             return self._too_many(req)  # with no Retry-After, unlike most servers
         if (req.method, route) == ("POST", "upload"):
             return self._upload(req)
+        if (req.method, route) == ("GET", "profile"):  # behind auth:sanctum, guests included
+            owner, denied = self._user(req)
+            if denied or owner is None:
+                return denied or self._unauthenticated(req)
+            return self._profile(owner)
         if route == "images" or route.startswith("images/"):
             owner, denied = self._user(req)
             if denied or owner is None:
@@ -201,6 +207,24 @@ class FakeLsky(FakeServer[Fault]):
             "sha1": hashlib.sha1(data).hexdigest(),
             "links": links,
         }
+
+    def _profile(self, owner: str) -> Reply:
+        """The fields Lsky's UserController makes visible, and no others."""
+        with self._lock:
+            mine = [r for r in self._records if r.owner == owner]
+        used = sum(r.data["size"] for r in mine)
+        profile = {
+            "name": self.account_name,
+            "avatar": f"{self.site}/avatar.png",
+            "email": f"{self.account_name}@example.com",
+            "capacity": self.capacity_kb or 0,
+            "used_capacity": used,
+            "url": "",
+            "image_num": len(mine),
+            "album_num": 0,
+            "registered_ip": "127.0.0.1",
+        }
+        return json_reply(200, {"status": True, "message": "success", "data": profile})
 
     def _list(self, owner: str, query: Mapping[str, list[str]]) -> Reply:
         page = int(query.get("page", ["1"])[0]) if query.get("page", [""])[0].isdigit() else 1

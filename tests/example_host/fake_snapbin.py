@@ -42,6 +42,10 @@ class FakeSnapbin(FakeServer[Fault]):
         if req.method == "GET" and req.path.startswith("/i/"):
             data = self.images.get(req.path.removeprefix("/i/"))
             return not_found() if data is None else Reply(200, data, "image/png")
+        if (req.method, req.path) == ("GET", f"{self.api_path}/me"):
+            if req.headers.get("authorization") != f"Bearer {self.token}":
+                return _error(401, "Invalid or missing API token")
+            return json_reply(200, {"ok": True, "user": {"name": "writer"}})
         if (req.method, req.path) != ("POST", f"{self.api_path}/upload"):
             return not_found()
         if (fault := self.take_fault()) is not None:

@@ -15,7 +15,7 @@ import httpx
 
 from imgsync.errors import AuthError, HostError
 from imgsync.hosts._http import json_object
-from imgsync.hosts.base import HostProfile, UploadRequest, UploadResult
+from imgsync.hosts.base import Access, HostProfile, UploadRequest, UploadResult
 from imgsync.hosts.kit import KitHost, ReplyRules, text
 from imgsync.hosts.options import ProfileOptions
 
@@ -67,6 +67,15 @@ class SnapbinHost(KitHost):
             files = {"image": (request.filename, stream, request.mime)}
             response = self.send(files, headers=headers, data=self._fields)
         return self._result(response)
+
+    def check_access(self) -> Access:
+        # 7. Optional: one read that uploads nothing, for `imgsync doctor`.
+        response = self.read("/me", headers={"Authorization": f"Bearer {self._token}"})
+        body = json_object(response)
+        REPLIES.check_status(self.errors, response, text(body.get("error")) if body else None)
+        if body is None or body.get("ok") is not True:
+            REPLIES.not_the_api(self.errors, response, None)
+        return Access(True, "Snapbin accepted the token (GET /me)")
 
     def _result(self, response: httpx.Response) -> UploadResult:
         # 5. Status first, then the body: judge success by Snapbin's own `ok`, not by HTTP 200.

@@ -178,4 +178,4 @@ def test_an_argument_error_quotes_a_hostile_file_name_escaped(project: Path) -> 
 
     assert done.returncode == 2
     assert_printed_safely(done)
-    assert "imgsync: error: unrecognized arguments: --x\\n::error::PWNED.png" in done.stderr
+    assert "imgsync: error: `upload` does not take --x\\n::error::PWNED.png;" in done.stderr

@@ -1,0 +1,336 @@
+"""`imgsync doctor`: the set-up checked end to end, uploading nothing.
+
+Each check is one record with a verdict, what was found and, when it failed, what to do:
+a new user learns in one run whether the config, the cache, the host and the token work,
+before the first sync uploads anything. A check whose ground failed (no host, no network)
+is skipped and says why, rather than failing again for the same cause.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
+from urllib.request import getproxies_environment, proxy_bypass
+
+from .config import CACHE_NAME, Settings, load_settings, resolve_host
+from .environment import LSKY_URL_VARIABLE
+from .errors import AuthError, CacheError, ConfigError, HostError, RateLimited, TransientHostError
+from .hosts.host_url import redact_url
+from .report import EXIT_OK, EXIT_WORK_LEFT
+
+if TYPE_CHECKING:
+    from .hosts.base import Host, HostProfile
+
+Verdict = Literal["ok", "fail", "skip", "note"]  # note: nothing wrong, but nothing proven
+EXIT_PROBLEM = EXIT_WORK_LEFT  # 1, as for `check`: something to fix before a sync does its job
+_WHOLE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ROOT_FOUND_BY = {
+    "config": "the folder of the config file",
+    "cache": f"the folder of the {CACHE_NAME} found here or above",
+    "git": "the top of the git work tree",
+    "cwd": "the current folder: no cache file here or above, and no git work tree",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the diagnosis: `name` is stable (the JSON's key), the texts are for people."""
+
+    name: str
+    verdict: Verdict
+    found: str
+    advice: str = ""  # what to do, when the verdict is "fail"
+
+
+@dataclass
+class Diagnosis:
+    """Every check, in the order run; the exit status follows from their verdicts."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(check.verdict != "fail" for check in self.checks)
+
+    def exit_status(self) -> int:
+        return EXIT_OK if self.passed else EXIT_PROBLEM
+
+    def add(self, name: str, verdict: Verdict, found: str, advice: str = "") -> bool:
+        """Record a check; True if it did not fail, for the checks that build on it."""
+        self.checks.append(Check(name, verdict, found, advice))
+        return verdict != "fail"
+
+    def skip(self, names: Sequence[str], why: str) -> None:
+        for name in names:
+            self.add(name, "skip", f"not run: {why}")
+
+
+def diagnose(
+    *,
+    cwd: Path,
+    config_file: Path | None,
+    env: Mapping[str, str],
+    host_name: str | None = None,
+    paths: Sequence[Path] = (),
+) -> Diagnosis:
+    """Run every check in order: config, root, cache, host, network, token, sync."""
+    diagnosis = Diagnosis()
+    try:
+        settings = load_settings(cwd=cwd, config_file=config_file, env=env)
+    except ConfigError as error:
+        diagnosis.add("config", "fail", str(error), "fix the file as the message says")
+        diagnosis.skip(("root", "cache", "host", "network", "token", "sync"), "no settings")
+        return diagnosis
+    _config(settings, diagnosis)
+    _root(settings, diagnosis)
+    _cache(settings, diagnosis)
+    _host_checks(settings, host_name, diagnosis)
+    _sync(settings, host_name, paths, diagnosis)
+    return diagnosis
+
+
+def _config(settings: Settings, diagnosis: Diagnosis) -> None:
+    path = settings.config_path
+    if path is not None:
+        table = " ([tool.imgsync])" if path.name == "pyproject.toml" else ""
+        diagnosis.add("config", "ok", f"{path}{table}")
+    elif settings.hosts:
+        named = [LSKY_URL_VARIABLE, *(["LSKY_TOKEN"] if "LSKY_TOKEN" in settings.env else [])]
+        diagnosis.add(
+            "config",
+            "ok",
+            f"no config file: the environment alone ({' and '.join(named)})",
+        )
+    else:
+        diagnosis.add(
+            "config",
+            "fail",
+            "no imgsync.toml or [tool.imgsync] here or above, and LSKY_BASE_URL is not set",
+            "run `imgsync init` at the project's top, or set LSKY_BASE_URL and LSKY_TOKEN",
+        )
+
+
+def _root(settings: Settings, diagnosis: Diagnosis) -> None:
+    covers = ", ".join(str(p) for p in settings.paths) if settings.paths else "the whole root"
+    why = _ROOT_FOUND_BY[settings.root_found_by]
+    diagnosis.add("root", "ok", f"{settings.root} ({why}); a run without PATH covers {covers}")
+
+
+def _cache(settings: Settings, diagnosis: Diagnosis) -> None:
+    from .cache import UploadCache  # the cache reader: the sync check below needs it anyway
+
+    path = settings.cache_path
+    folder_writable = os.access(path.parent, os.W_OK)
+    if not path.exists():
+        if folder_writable:
+            found = f"{path} does not exist yet: the first upload creates it (then commit it)"
+            diagnosis.add("cache", "ok", found)
+        else:
+            diagnosis.add(
+                "cache",
+                "fail",
+                f"{path} does not exist and its folder is not writable",
+                "make the folder writable, or set `cache` to a file in a writable folder",
+            )
+        return
+    try:
+        UploadCache.open(path, project=settings.root, allow_http=settings.allow_http)
+    except CacheError as error:
+        diagnosis.add("cache", "fail", str(error), "restore the file from git, or fix it")
+        return
+    if not (os.access(path, os.W_OK) and folder_writable):
+        what = "the file" if not os.access(path, os.W_OK) else "its folder"
+        diagnosis.add(
+            "cache",
+            "fail",
+            f"{path} is valid but {what} is read-only: new uploads could not be recorded",
+            "make it writable (chmod u+w)",
+        )
+        return
+    diagnosis.add("cache", "ok", f"{path}: readable, writable and valid")
+
+
+def _host_checks(settings: Settings, host_name: str | None, diagnosis: Diagnosis) -> None:
+    """host, network and token: the profile, the way to it, and the credentials."""
+    from .hosts import create_host
+    from .hosts.base import make_http_client
+
+    try:
+        profile = resolve_host(settings, host_name)
+        with make_http_client(settings.http) as http:
+            host = create_host(profile, http)
+            url = host.identity.partition(" ")[2]
+            token = _token_source(profile, type(host), settings)
+            found = f"profile {profile.name!r} ({profile.type}) at {redact_url(url)}; {token}"
+            diagnosis.add("host", "ok", found)
+            if _network(url, settings, diagnosis):
+                _token(host, diagnosis)
+            else:
+                diagnosis.skip(("token",), "the host can't be reached")
+    except ConfigError as error:
+        diagnosis.add("host", "fail", str(error), "fix the host profile as the message says")
+        diagnosis.skip(("network", "token"), "no usable host profile")
+
+
+def _token_source(profile: HostProfile, cls: type[Host], settings: Settings) -> str:
+    """Where the credential comes from, never its value."""
+    option = getattr(cls, "secret_option", "token")
+    raw = profile.options.get(option)
+    if raw is None:
+        return f"no {option} set"
+    whole = _WHOLE_VARIABLE.fullmatch(raw) if isinstance(raw, str) else None
+    if whole:
+        return f"{option} set, from {whole.group(1)} in the environment"
+    where = profile.source or settings.config_path or "the config file"
+    return (
+        f'{option} set, written in {where} (better: {option} = "${{VARIABLE}}" and the value '
+        "in the environment, so it is never committed)"
+    )
+
+
+def _network(url: str, settings: Settings, diagnosis: Diagnosis) -> bool:
+    """DNS, connect, TLS, each once (a check never retries), saying which step failed."""
+    parts = urlsplit(url)
+    name, secure = parts.hostname or "", parts.scheme == "https"
+    port = parts.port or (443 if secure else 80)
+    proxies = getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if proxy and not proxy_bypass(name):  # NO_PROXY, as httpx reads it
+        shown = redact_url(proxy)
+        found = f"through the proxy {shown}: not tested directly; the token check goes through it"
+        return diagnosis.add("network", "note", found)
+    try:
+        addresses = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        return diagnosis.add(
+            "network",
+            "fail",
+            f"DNS: the name {name!r} can't be resolved ({error.strerror or error})",
+            "check 'url' for a typo, and that this machine is online",
+        )
+    timeout = settings.http.connect_timeout
+    failure: OSError | None = None
+    for family, kind, proto, _, address in addresses:
+        try:
+            with socket.socket(family, kind, proto) as sock:
+                sock.settimeout(timeout)
+                sock.connect(address)
+                if not secure:
+                    return diagnosis.add(
+                        "network", "ok", f"{name}:{port} reachable (DNS, connect; http: no TLS)"
+                    )
+                return _tls(sock, name, port, settings, diagnosis)
+        except OSError as error:  # the next address may answer (IPv6, then IPv4)
+            failure = error
+    if isinstance(failure, TimeoutError):
+        said = f"connect: {name}:{port} did not answer within {timeout:g}s"
+    elif isinstance(failure, ConnectionRefusedError):
+        said = f"connect: {name}:{port} refused the connection (nothing listens there)"
+    else:
+        reason = failure.strerror if failure and failure.strerror else str(failure)
+        said = f"connect: {name}:{port} can't be reached ({reason})"
+    return diagnosis.add(
+        "network",
+        "fail",
+        said,
+        "check that the host is up and that 'url' names the right port; check a firewall",
+    )
+
+
+def _tls(
+    sock: socket.socket, name: str, port: int, settings: Settings, diagnosis: Diagnosis
+) -> bool:
+    import httpx
+
+    ca_file = settings.http.ca_file
+    context = (
+        ssl.create_default_context(cafile=str(ca_file))
+        if ca_file
+        else httpx.create_ssl_context()  # what the uploads use: certifi, or SSL_CERT_FILE
+    )
+    try:
+        with context.wrap_socket(sock, server_hostname=name) as secured:
+            version = secured.version() or "TLS"
+    except ssl.SSLCertVerificationError as error:
+        return diagnosis.add(
+            "network",
+            "fail",
+            f"TLS: the certificate of {name} is not trusted ({error.verify_message})",
+            "if the host uses a private CA, set ca_file (or SSL_CERT_FILE) to its PEM file",
+        )
+    except (ssl.SSLError, OSError) as error:
+        return diagnosis.add(
+            "network",
+            "fail",
+            f"TLS: the handshake with {name}:{port} failed ({error.strerror or error})",
+            "check that 'url' names the HTTPS port of the host",
+        )
+    return diagnosis.add("network", "ok", f"{name}:{port} reachable (DNS, connect, {version})")
+
+
+def _token(host: Host, diagnosis: Diagnosis) -> None:
+    from .hosts.base import CheckableHost
+
+    if not isinstance(host, CheckableHost):
+        diagnosis.add(
+            "token",
+            "note",
+            f"the {host.identity.partition(' ')[0]} host offers no check that uploads nothing: "
+            "the credentials are first used by an upload",
+        )
+        return
+    try:
+        access = host.check_access()
+    except AuthError as error:
+        diagnosis.add("token", "fail", f"rejected: {error}", "set the right token or key")
+    except RateLimited as error:
+        diagnosis.add("token", "fail", f"rate limited: {error}", "try again in a minute")
+    except TransientHostError as error:
+        diagnosis.add("token", "fail", f"no answer: {error}", "try again; is the host healthy?")
+    except HostError as error:
+        wrong_url = error.status == 404 or "is not from the" in str(error)
+        verdict = "wrong URL" if wrong_url else "refused"
+        advice = (
+            "set 'url' to the API base the message names"
+            if wrong_url
+            else "read the host's message"
+        )
+        diagnosis.add("token", "fail", f"{verdict}: {error}", advice)
+    else:
+        diagnosis.add("token", "ok" if access.verified else "note", access.detail)
+
+
+def _sync(
+    settings: Settings, host_name: str | None, paths: Sequence[Path], diagnosis: Diagnosis
+) -> None:
+    """What `imgsync --dry-run` would find: offline, the pipeline's own scan."""
+    from .pipeline import sync
+
+    if not all(c.verdict != "fail" for c in diagnosis.checks if c.name in ("cache", "host")):
+        diagnosis.skip(("sync",), "the cache or the host profile failed above")
+        return
+    try:
+        where = list(paths) or list(settings.project_paths)
+        report = sync(where, settings, host_name=host_name, dry_run=True)
+    except (ConfigError, CacheError) as error:
+        diagnosis.add("sync", "fail", str(error), "fix what the message says")
+        return
+    found = report.reused + len(report.would_upload)
+    counts = (
+        f"{report.files_scanned} Markdown file(s), {found} local image(s): "
+        f"{report.reused} already uploaded, {len(report.would_upload)} to upload, "
+        f"{len(report.failures)} reference(s) that can't be synced"
+    )
+    if report.failures:
+        diagnosis.add(
+            "sync", "fail", counts, "`imgsync check` lists them; fix or remove each reference"
+        )
+    else:
+        diagnosis.add("sync", "ok", counts)
