@@ -224,7 +224,7 @@ def upload_output(outcome: UploadOutcome, *, output: str = "url", as_json: bool 
         ]
     else:
         err = [file_url_line(u) for u in outcome.urls]
-    err += failure_lines(outcome.failures, outcome.host_verdict)
+    err += failure_lines(outcome.failures, outcome.host_verdict, grouped=False)
     if outcome.failures and not outcome.interrupted and not as_json:
         err.append(
             f"imgsync: {len(outcome.failures)} of {outcome.files_named} file(s) failed; "
