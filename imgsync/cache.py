@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -22,7 +23,6 @@ from .state.cache_file import (
     MD5_RE,
     VERSION,
     CacheEntry,
-    journal_record,
     read_document,
     read_legacy,
     utc_now,
@@ -138,21 +138,27 @@ class UploadCache:
         """
         if self.read_only:
             return 0
+        with self._writing(CacheError):
+            self._merge_journal()
+            merged = self._journal_merged
+            restored = self._write_queued()
+            if merged >= 0:
+                self.journal.mark_merged(merged, self.path)
+        return restored
+
+    @contextmanager
+    def _writing(self, failed: type[CacheError]) -> Iterator[None]:
+        """Hold the file lock; a failure to take it or to write is `failed`, saying why."""
         try:
             private_folder(self._file_lock.path.parent, project=self.project)
             with self._file_lock:
-                self._merge_journal()
-                merged = self._journal_merged
-                restored = self._write_queued()
-                if merged >= 0:
-                    self.journal.mark_merged(merged, self.path)
+                yield
         except OutsideProject as err:  # before OSError, which it subclasses
-            raise CacheError(self.path, err.reason if err.path == self.path else str(err)) from None
+            raise failed(self.path, err.reason if err.path == self.path else str(err)) from None
         except TimeoutError as err:  # likewise
-            raise CacheError(self.path, str(err)) from None
+            raise failed(self.path, str(err)) from None
         except OSError as err:
-            raise CacheError(self.path, f"can't be written: {err.strerror or err}") from None
-        return restored
+            raise failed(self.path, f"can't be written: {err.strerror or err}") from None
 
     def _merge_journal(self) -> int:
         """Take into memory the journal's uploads this cache doesn't know; how many.
@@ -164,7 +170,7 @@ class UploadCache:
         try:
             if self._journal_merged == os.stat(journal.path).st_size:
                 return 0  # read already, nothing appended since
-            read = journal.read()
+            read = journal.uploads(allow_http=self._allow_http)
         except FileNotFoundError:
             return 0
         except OutsideProject as err:
@@ -179,20 +185,13 @@ class UploadCache:
             return 0
         added = 0
         with self._mutex:
-            for line in read.lines:
-                problem = line.problem
-                if problem is None:
-                    try:
-                        host, md5, entry = journal_record(line.record, allow_http=self._allow_http)
-                    except ValueError as err:
-                        problem = str(err)
-                    else:
-                        known = self._uploads.setdefault(host, {})
-                        if md5 not in known:
-                            known[md5] = entry
-                            added += 1
-                        continue
-                self.warnings[(journal.path, line.number)] = (
+            for host, md5, entry in read.uploads:
+                known = self._uploads.setdefault(host, {})
+                if md5 not in known:
+                    known[md5] = entry
+                    added += 1
+            for number, problem in read.problems.items():
+                self.warnings[(journal.path, number)] = (
                     f"{problem}; this line is skipped (delete it to silence this warning)"
                 )
             self._journal_merged = read.size
@@ -264,20 +263,11 @@ class UploadCache:
             ticket = self._last_queued
         if self.read_only:
             raise failed(self.path, read_only_reason(self.path))
-        try:
-            private_folder(self._file_lock.path.parent, project=self.project)
-            with self._file_lock:
-                # Group commit: threads that queued while another one was writing find
-                # their entry written by the next writer, one write for them all.
-                if self._last_written >= ticket:
-                    return
+        with self._writing(failed):
+            # Group commit: threads that queued while another one was writing find
+            # their entry written by the next writer, one write for them all.
+            if self._last_written < ticket:
                 self._write_queued()
-        except OutsideProject as err:  # before OSError, which it subclasses
-            raise failed(self.path, err.reason if err.path == self.path else str(err)) from None
-        except TimeoutError as err:  # likewise
-            raise failed(self.path, str(err)) from None
-        except OSError as err:
-            raise failed(self.path, f"can't be written: {err.strerror or err}") from None
 
     def _keep_in_journal(self, host_identity: str, md5: str, entry: CacheEntry) -> bool:
         """Append the upload to the journal; False (and a warning) if it can't be."""

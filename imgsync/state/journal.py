@@ -23,10 +23,13 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..files import STATE_DIR_NAME, atomic_write, open_inside, private_folder, read_inside
 from .os_lock import lock_file, unlock_file
+
+if TYPE_CHECKING:
+    from .cache_file import CacheEntry
 
 SUFFIX = ".journal"
 
@@ -43,6 +46,14 @@ class JournalRead(NamedTuple):
     """The journal's lines and how many bytes they came from (complete lines only)."""
 
     lines: list[JournalLine]
+    size: int
+
+
+class JournalUploads(NamedTuple):
+    """The uploads a journal keeps, the lines that failed the checks, the bytes read."""
+
+    uploads: list[tuple[str, str, CacheEntry]]  # (host identity, MD5, entry), in order
+    problems: dict[int, str]  # by line number: why the line is skipped
     size: int
 
 
@@ -117,6 +128,27 @@ class UploadJournal:
             except ValueError as error:  # not UTF-8, not JSON
                 lines.append(JournalLine(number, None, f"is not a JSON record ({error})"))
         return JournalRead(lines, end)
+
+    def uploads(self, *, allow_http: bool) -> JournalUploads:
+        """The uploads of every complete line that passes the checks of a cache entry.
+
+        `allow_http` as for the cache (http:// otherwise only under a loopback host).
+        OSError if the journal can't be read.
+        """
+        from .cache_file import journal_record  # loads datetime: only when a journal is read
+
+        read = self.read()
+        uploads, problems = [], {}
+        for line in read.lines:
+            problem = line.problem
+            if problem is None:
+                try:
+                    uploads.append(journal_record(line.record, allow_http=allow_http))
+                    continue
+                except ValueError as error:
+                    problem = str(error)
+            problems[line.number] = problem
+        return JournalUploads(uploads, problems, read.size)
 
     # The marker: the cache file known to hold the journal's first `size` bytes.
 
