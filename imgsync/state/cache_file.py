@@ -266,8 +266,8 @@ def _corrupt(path: Path, what: str) -> CacheError:
     return CacheError(
         path,
         f"{what}. Restore it from git with `git checkout -- {path.name}` (run in its folder),"
-        " or fix it by hand. Moving it aside starts an empty cache, but then every image"
-        " is uploaded again.",
+        " or fix it by hand. Moving it aside starts a cache holding only this checkout's"
+        " uploads (from imgsync's journal in .imgsync/): every other image is uploaded again.",
     )
 
 
