@@ -28,7 +28,7 @@ from .state.cache_file import (
     utc_now,
 )
 from .state.cache_writer import RenderedEntries, dump_document
-from .state.journal import UploadJournal, journal_path
+from .state.journal import START, Position, UploadJournal, journal_path
 from .state.lock import FileLock
 
 __all__ = [
@@ -88,7 +88,7 @@ class UploadCache:
         self._last_queued = 0  # tickets: the count of entries ever queued...
         self._last_written = 0  # ...and of those written
         self.journal = UploadJournal(journal_path(path), self.project)
-        self._journal_merged = -1  # bytes of the journal taken into memory (-1: none read)
+        self._journal_at: Position | None = None  # how far the journal was taken into memory
         self.from_journal = 0  # entries the file lacked when opened, taken from the journal
         # What to tell the user (where, what): bad journal lines, a journal not written.
         self.warnings: dict[tuple[Path, int | None], str] = {}  # by file and line
@@ -137,13 +137,16 @@ class UploadCache:
         CacheError if the file can't be written.
         """
         if self.read_only:
+            at = self._journal_at
+            if not self.from_journal and at is not None and self._unchanged():
+                self.journal.mark_merged(at.size, self.path)  # it lacks nothing
             return 0
         with self._writing(CacheError):
             self._merge_journal()
-            merged = self._journal_merged
+            at = self._journal_at
             restored = self._write_queued()
-            if merged >= 0:
-                self.journal.mark_merged(merged, self.path)
+            if at is not None:
+                self.journal.mark_merged(at.size, self.path)
         return restored
 
     @contextmanager
@@ -160,6 +163,11 @@ class UploadCache:
         except OSError as err:
             raise failed(self.path, f"can't be written: {err.strerror or err}") from None
 
+    def _unchanged(self) -> bool:
+        """Whether the file is still the version this object last read or wrote."""
+        with self._mutex:
+            return self._seen is not None and _identity(self.path) == self._seen
+
     def _merge_journal(self) -> int:
         """Take into memory the journal's uploads this cache doesn't know; how many.
 
@@ -167,10 +175,12 @@ class UploadCache:
         cache entry passes is skipped and told (`warnings`), never trusted.
         """
         journal = self.journal
+        at = self._journal_at or START
         try:
-            if self._journal_merged == os.stat(journal.path).st_size:
+            st = os.stat(journal.path)
+            if (st.st_ino, st.st_size) == (at.inode, at.size):
                 return 0  # read already, nothing appended since
-            read = journal.uploads(allow_http=self._allow_http)
+            read = journal.uploads(allow_http=self._allow_http, since=at)
         except FileNotFoundError:
             return 0
         except OutsideProject as err:
@@ -194,7 +204,7 @@ class UploadCache:
                 self.warnings[(journal.path, number)] = (
                     f"{problem}; this line is skipped (delete it to silence this warning)"
                 )
-            self._journal_merged = read.size
+            self._journal_at = read.position
         return added
 
     def lookup(self, host_identity: str, md5: str, sha256: str) -> CacheEntry | None:
@@ -219,12 +229,13 @@ class UploadCache:
         return None
 
     def reload(self) -> None:
-        """Learn what other processes recorded since this cache was read.
+        """Learn what other processes recorded since this cache was read (or journaled).
 
         Writes are atomic renames, so the file is read whole without the lock;
         entries only ever get added, so merging can't lose any. CacheError if
         the file became corrupt meanwhile.
         """
+        self._merge_journal()  # an upload whose cache write failed is there only
         seen = _identity(self.path)
         if seen is not None and seen == self._seen:
             return
@@ -340,16 +351,15 @@ def write_back_journal(cache: UploadCache, *, to_upload: int = 0) -> str | None:
     are `to_upload` images to record in it; else a warning to tell (or None) if it
     lacks uploads the journal keeps, which lookups find all the same.
     """
-    if not cache.read_only:
-        cache.settle_journal()
-        return None
-    if to_upload:
+    read_only = cache.read_only
+    if read_only and to_upload:
         raise CacheError(
             cache.path,
             f"{read_only_reason(cache.path)}, then run imgsync again. Nothing was uploaded:"
             f" the {to_upload} new image(s) could not be recorded in it.",
         )
-    if cache.from_journal:
+    cache.settle_journal()  # a read-only file is only marked, if it lacks nothing
+    if read_only and cache.from_journal:
         return (
             f"lacks {cache.from_journal} upload(s) that the journal keeps, and"
             f" {read_only_reason(cache.path)} to let imgsync add them"

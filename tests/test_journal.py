@@ -379,7 +379,7 @@ def test_appends_of_several_processes_never_interleave(tmp_path: Path) -> None:
 
     read = UploadJournal(path, tmp_path).read()
 
-    assert read.size == path.stat().st_size
+    assert read.position.size == path.stat().st_size
     assert all(line.problem is None for line in read.lines)
     seeds = {f"{name}-{n}" for name in names for n in range(100)}
     assert sorted(line.record["md5"] for line in read.lines) == sorted(map(md5_of, seeds))
@@ -404,3 +404,37 @@ def test_a_run_with_nothing_to_do_reads_no_journal_once_merged(
     told = run(blog, host, "sync", ".")
     assert "journal:2: is not a JSON record" in told.stderr
     assert len(cached(blog, host)) == 1
+
+
+def test_a_reader_goes_on_from_where_it_stopped(tmp_path: Path) -> None:
+    journal = UploadJournal(journal_path(tmp_path / CACHE), tmp_path)
+    journal.append(LSKY, md5_of("a"), entry_json("a"))
+    with journal.path.open("ab") as file:
+        file.write(b"oops\n")
+    first = journal.read()
+    journal.append(LSKY, md5_of("b"), entry_json("b"))
+
+    then = journal.read(first.position)
+
+    assert [(line.number, line.record["md5"]) for line in then.lines] == [(3, md5_of("b"))]
+    assert then.position.size == journal.path.stat().st_size
+    journal.path.unlink()  # made afresh: read from its start
+    journal.append(LSKY, md5_of("c"), entry_json("c"))
+    again = journal.read(then.position)
+    assert [(line.number, line.record["md5"]) for line in again.lines] == [(1, md5_of("c"))]
+
+
+def test_an_upload_only_the_journal_kept_is_seen_by_a_cache_already_open(
+    tmp_path: Path,
+) -> None:
+    """Another process's upload whose cache write failed: a claim's reload() finds it."""
+    cache = UploadCache.open(tmp_path / CACHE)
+    assert cache.lookup(LSKY, md5_of("x"), hashlib.sha256(b"x").hexdigest()) is None
+    UploadJournal(journal_path(tmp_path / CACHE), tmp_path).append(
+        LSKY, md5_of("x"), entry_json("x")
+    )
+
+    cache.reload()
+
+    found = cache.lookup(LSKY, md5_of("x"), hashlib.sha256(b"x").hexdigest())
+    assert found is not None and found.url == "https://img.example.com/x.png"

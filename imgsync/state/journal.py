@@ -48,27 +48,44 @@ class JournalLine:
         self.problem = problem
 
 
-class JournalRead:
-    """The journal's lines and how many bytes they came from (complete lines only)."""
+class Position:
+    """How far a journal was read: the file (inode), its bytes and lines up to there."""
 
-    __slots__ = ("lines", "size")
+    __slots__ = ("inode", "lines", "size")
 
-    def __init__(self, lines: list[JournalLine], size: int) -> None:
-        self.lines = lines
+    def __init__(self, inode: int, size: int, lines: int) -> None:
+        self.inode = inode
         self.size = size
+        self.lines = lines
+
+
+START = Position(0, 0, 0)
+
+
+class JournalRead:
+    """The journal's lines read (complete lines only), and how far that went."""
+
+    __slots__ = ("lines", "position")
+
+    def __init__(self, lines: list[JournalLine], position: Position) -> None:
+        self.lines = lines
+        self.position = position
 
 
 class JournalUploads:
     """The uploads a journal keeps, the lines that failed the checks, the bytes read."""
 
-    __slots__ = ("problems", "size", "uploads")
+    __slots__ = ("position", "problems", "uploads")
 
     def __init__(
-        self, uploads: list[tuple[str, str, CacheEntry]], problems: dict[int, str], size: int
+        self,
+        uploads: list[tuple[str, str, CacheEntry]],
+        problems: dict[int, str],
+        position: Position,
     ) -> None:
         self.uploads = uploads  # (host identity, MD5, entry), in the order appended
         self.problems = problems  # by line number: why the line is skipped
-        self.size = size
+        self.position = position
 
 
 def journal_path(cache_path: Path) -> Path:
@@ -122,19 +139,33 @@ class UploadJournal:
                 unlock_file(fd)
             os.close(fd)
 
-    def read(self) -> JournalRead:
-        """Every complete line, decoded; a missing journal has none. OSError if unreadable.
+    def read(self, since: Position = START) -> JournalRead:
+        """Every complete line after `since`, decoded; a missing journal has none.
 
-        A last line without its newline is an append still under way (or torn by a
-        crash): left for the next read.
+        The journal only grows, so a reader goes on from where it stopped; from the
+        start if the file is another one or shorter (deleted, made afresh). A last line
+        without its newline is an append under way (or torn by a crash): left for the
+        next read. OSError if the journal can't be read.
         """
         try:
-            data = read_inside(self.path, self.project)
+            fd = open_inside(self.path, os.O_RDONLY, self.project)
         except FileNotFoundError:
-            return JournalRead([], 0)
+            return JournalRead([], START)
+        try:
+            st = os.fstat(fd)
+            if st.st_ino != since.inode or st.st_size < since.size:
+                since = Position(st.st_ino, 0, 0)
+            os.lseek(fd, since.size, os.SEEK_SET)
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+        data = b"".join(chunks)
         end = data.rfind(b"\n") + 1
+        raws = data[:end].split(b"\n")[:-1]
         lines = []
-        for number, raw in enumerate(data[:end].split(b"\n")[:-1], start=1):
+        for number, raw in enumerate(raws, start=since.lines + 1):
             if not raw.strip():
                 continue
             try:
@@ -143,17 +174,18 @@ class UploadJournal:
                 lines.append(JournalLine(number, None, "is nested too deeply to be a record"))
             except ValueError as error:  # not UTF-8, not JSON
                 lines.append(JournalLine(number, None, f"is not a JSON record ({error})"))
-        return JournalRead(lines, end)
+        return JournalRead(lines, Position(since.inode, since.size + end, since.lines + len(raws)))
 
-    def uploads(self, *, allow_http: bool) -> JournalUploads:
-        """The uploads of every complete line that passes the checks of a cache entry.
+    def uploads(self, *, allow_http: bool, since: Position = START) -> JournalUploads:
+        """The uploads of every complete line after `since` that passes the checks of a
+        cache entry.
 
         `allow_http` as for the cache (http:// otherwise only under a loopback host).
         OSError if the journal can't be read.
         """
         from .cache_file import journal_record  # loads datetime: only when a journal is read
 
-        read = self.read()
+        read = self.read(since)
         uploads, problems = [], {}
         for line in read.lines:
             problem = line.problem
@@ -164,7 +196,7 @@ class UploadJournal:
                 except ValueError as error:
                     problem = str(error)
             problems[line.number] = problem
-        return JournalUploads(uploads, problems, read.size)
+        return JournalUploads(uploads, problems, read.position)
 
     # The marker: the cache file known to hold the journal's first `size` bytes.
 
