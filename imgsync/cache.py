@@ -1,18 +1,21 @@
 """The upload cache: which image bytes are already on which host, kept in a committed JSON file.
 
-This module keeps it right under concurrency (locks, merging, group commit);
-cache_file.py knows the file's format.
+This module keeps it right under concurrency (locks, merging, group commit) and
+against git (every upload is first kept in the journal, state/journal.py, and merged
+back into a file that lost it); cache_file.py knows the file's format.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import CacheError, OutsideProject
+from .errors import CacheError, CacheNotWritten, OutsideProject
 from .files import atomic_write, confined, private_folder, state_dir
 from .hosted_url import base_url_of, http_allowed, quoted, url_problem
 from .state.cache_file import (
@@ -25,9 +28,19 @@ from .state.cache_file import (
     utc_now,
 )
 from .state.cache_writer import RenderedEntries, dump_document
+from .state.journal import START, Position, UploadJournal, journal_path
 from .state.lock import FileLock
 
-__all__ = ["LEGACY_NAME", "VERSION", "CacheEntry", "UploadCache", "lock_path", "utc_now"]
+__all__ = [
+    "LEGACY_NAME",
+    "VERSION",
+    "CacheEntry",
+    "UploadCache",
+    "lock_path",
+    "read_only_reason",
+    "utc_now",
+    "write_back_journal",
+]
 
 _LOCK_TIMEOUT = 30.0  # the lock is held for one read and one write: waiting longer means a hang
 
@@ -43,6 +56,12 @@ class UploadCache:
     The file, its legacy sibling and `.imgsync/` are read and written only inside
     `project` (default: the cache's folder), symlinks resolved: a committed link that
     leads elsewhere is a CacheError, never followed.
+
+    Each upload recorded is first appended to the journal (`.imgsync/<name>.journal`),
+    which git never touches; `open()` takes back into memory what the journal holds and
+    the file lost (a revert), so a lookup finds every upload ever made from this
+    checkout, and `settle_journal()` writes it back into the file. A cache file made
+    read-only is never replaced (`read_only`).
     """
 
     def __init__(
@@ -68,6 +87,11 @@ class UploadCache:
         self._rendered = RenderedEntries()
         self._last_queued = 0  # tickets: the count of entries ever queued...
         self._last_written = 0  # ...and of those written
+        self.journal = UploadJournal(journal_path(path), self.project)
+        self._journal_at: Position | None = None  # how far the journal was taken into memory
+        self.from_journal = 0  # entries the file lacked when opened, taken from the journal
+        # What to tell the user (where, what): bad journal lines, a journal not written.
+        self.warnings: dict[tuple[Path, int | None], str] = {}  # by file and line
 
     @classmethod
     def open(
@@ -91,7 +115,97 @@ class UploadCache:
         )
         # Its lock too, now: refused after an upload, the upload would go unrecorded.
         _inside(lock_path(path), project, "remove the link: imgsync makes its own lock files")
-        return cls(path, uploads, legacy, seen, project, allow_http=allow_http)
+        cache = cls(path, uploads, legacy, seen, project, allow_http=allow_http)
+        cache.from_journal = cache._merge_journal()
+        return cache
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the cache file was made read-only: imgsync never replaces it then."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return False
+        return not st.st_mode & 0o222 or not os.access(self.path, os.W_OK)
+
+    def settle_journal(self) -> int:
+        """Write into the file the uploads the journal keeps and it lacks; how many.
+
+        A run that may write the cache calls this once it is open (and again when its
+        uploads are done, to leave the mark that spares the next run a full check). Not
+        on a read-only file: its missing entries are still found by `lookup()`.
+        CacheError if the file can't be written.
+        """
+        if self.read_only:
+            at = self._journal_at
+            if not self.from_journal and at is not None and self._unchanged():
+                self.journal.mark_merged(at.size, self.path)  # it lacks nothing
+            return 0
+        with self._writing(CacheError):
+            self._merge_journal()
+            at = self._journal_at
+            restored = self._write_queued()
+            if at is not None:
+                self.journal.mark_merged(at.size, self.path)
+        return restored
+
+    @contextmanager
+    def _writing(self, failed: type[CacheError]) -> Iterator[None]:
+        """Hold the file lock; a failure to take it or to write is `failed`, saying why."""
+        try:
+            private_folder(self._file_lock.path.parent, project=self.project)
+            with self._file_lock:
+                yield
+        except OutsideProject as err:  # before OSError, which it subclasses
+            raise failed(self.path, err.reason if err.path == self.path else str(err)) from None
+        except TimeoutError as err:  # likewise
+            raise failed(self.path, str(err)) from None
+        except OSError as err:
+            raise failed(self.path, f"can't be written: {err.strerror or err}") from None
+
+    def _unchanged(self) -> bool:
+        """Whether the file is still the version this object last read or wrote."""
+        with self._mutex:
+            return self._seen is not None and _identity(self.path) == self._seen
+
+    def _merge_journal(self) -> int:
+        """Take into memory the journal's uploads this cache doesn't know; how many.
+
+        The file's own entry wins over the journal's. A line that fails the checks a
+        cache entry passes is skipped and told (`warnings`), never trusted.
+        """
+        journal = self.journal
+        at = self._journal_at or START
+        try:
+            st = os.stat(journal.path)
+            if (st.st_ino, st.st_size) == (at.inode, at.size):
+                return 0  # read already, nothing appended since
+            read = journal.uploads(allow_http=self._allow_http, since=at)
+        except FileNotFoundError:
+            return 0
+        except OutsideProject as err:
+            advice = "remove the link: imgsync makes its own journal"
+            raise CacheError(journal.path, f"{err.reason}; {advice}") from None
+        except OSError as err:
+            with self._mutex:
+                self.warnings[(journal.path, None)] = (
+                    f"can't be read ({err.strerror or err}), so uploads it keeps may be"
+                    " made again; make it readable"
+                )
+            return 0
+        added = 0
+        with self._mutex:
+            for host, md5, entry in read.uploads:
+                known = self._uploads.setdefault(host, {})
+                if md5 not in known:
+                    known[md5] = entry
+                    added += 1
+            for number, problem in read.problems.items():
+                self.warnings[(journal.path, number)] = (
+                    f"{problem}; this line is skipped (delete it to silence this warning)"
+                )
+            self._journal_at = read.position
+        return added
 
     def lookup(self, host_identity: str, md5: str, sha256: str) -> CacheEntry | None:
         """The upload of these bytes to this host, or None.
@@ -115,12 +229,13 @@ class UploadCache:
         return None
 
     def reload(self) -> None:
-        """Learn what other processes recorded since this cache was read.
+        """Learn what other processes recorded since this cache was read (or journaled).
 
         Writes are atomic renames, so the file is read whole without the lock;
         entries only ever get added, so merging can't lose any. CacheError if
         the file became corrupt meanwhile.
         """
+        self._merge_journal()  # an upload whose cache write failed is there only
         seen = _identity(self.path)
         if seen is not None and seen == self._seen:
             return
@@ -141,8 +256,10 @@ class UploadCache:
 
         The file written is the union of what is on disk, what this object knows and the
         new entry (on disk wins over memory, the new entry over both): an entry is never
-        dropped, whoever wrote it. CacheError if the file can't be written, or became
-        corrupt since it was read (it is then left as it is).
+        dropped, whoever wrote it. The entry goes to the journal first, where no revert
+        of the file can lose it. CacheError if the file can't be written, or became
+        corrupt since it was read (it is then left as it is); CacheNotWritten, if the
+        journal kept the entry all the same. A read-only file is never replaced.
         """
         if not MD5_RE.fullmatch(md5):
             raise ValueError(f"not an MD5 hex digest: {md5!r}")
@@ -150,27 +267,38 @@ class UploadCache:
         http = self._allow_http or http_allowed(base_url_of(host_identity))
         if (problem := url_problem(entry.url, allow_http=http)) is not None:
             raise ValueError(f"not a URL the cache may hold: {quoted(entry.url)} ({problem})")
+        failed = CacheNotWritten if self._keep_in_journal(host_identity, md5, entry) else CacheError
         with self._mutex:
             self._queued.append((host_identity, md5, entry))
             self._last_queued += 1
             ticket = self._last_queued
-        try:
-            private_folder(self._file_lock.path.parent, project=self.project)
-            with self._file_lock:
-                # Group commit: threads that queued while another one was writing find
-                # their entry written by the next writer, one write for them all.
-                if self._last_written >= ticket:
-                    return
+        if self.read_only:
+            raise failed(self.path, read_only_reason(self.path))
+        with self._writing(failed):
+            # Group commit: threads that queued while another one was writing find
+            # their entry written by the next writer, one write for them all.
+            if self._last_written < ticket:
                 self._write_queued()
-        except OutsideProject as err:  # before OSError, which it subclasses
-            raise CacheError(self.path, err.reason if err.path == self.path else str(err)) from None
-        except TimeoutError as err:  # likewise
-            raise CacheError(self.path, str(err)) from None
-        except OSError as err:
-            raise CacheError(self.path, f"can't be written: {err.strerror or err}") from None
 
-    def _write_queued(self) -> None:
-        """Write every queued entry; the caller holds the file lock."""
+    def _keep_in_journal(self, host_identity: str, md5: str, entry: CacheEntry) -> bool:
+        """Append the upload to the journal; False (and a warning) if it can't be."""
+        try:
+            self.journal.append(host_identity, md5, entry.to_json())
+        except (OSError, CacheError) as err:  # OutsideProject, NotAFolder: the folder's fault
+            reason = err.reason if isinstance(err, CacheError) else (err.strerror or str(err))
+            with self._mutex:
+                self.warnings[(self.journal.path, None)] = (
+                    f"can't be written ({reason}): uploads are recorded in the cache file"
+                    " only, where a revert (pre-commit, git checkout) can lose them"
+                )
+            return False
+        return True
+
+    def _write_queued(self) -> int:
+        """Write every queued entry, and those the file lost; the caller holds the file lock.
+
+        Nothing is written when there is nothing new. How many the file had lost.
+        """
         # Edit the document as read from disk, so that keys this version of imgsync
         # doesn't know (written by a newer one) survive the rewrite; unless the file is
         # still the one this object last wrote or read, whose document it kept.
@@ -195,6 +323,8 @@ class UploadCache:
                 for key, known in by_md5.items()
                 if key not in uploads.get(host, {})
             ]
+            if not queued and not lost:
+                return 0
         for host, key, new in [*lost, *queued]:
             uploads.setdefault(host, {})[key] = new
             document["uploads"].setdefault(host, {})[key] = new.to_json()
@@ -211,6 +341,38 @@ class UploadCache:
             self._document = document
             self._seen = _identity(self.path)
             self._last_written = written
+        return len(lost)
+
+
+def write_back_journal(cache: UploadCache, *, to_upload: int = 0) -> str | None:
+    """Write back into the cache file what the journal keeps and the file lost.
+
+    A read-only file is left alone: CacheError, before anything is sent, when there
+    are `to_upload` images to record in it; else a warning to tell (or None) if it
+    lacks uploads the journal keeps, which lookups find all the same.
+    """
+    read_only = cache.read_only
+    if read_only and to_upload:
+        raise CacheError(
+            cache.path,
+            f"{read_only_reason(cache.path)}, then run imgsync again. Nothing was uploaded:"
+            f" the {to_upload} new image(s) could not be recorded in it.",
+        )
+    cache.settle_journal()  # a read-only file is only marked, if it lacks nothing
+    if read_only and cache.from_journal:
+        return (
+            f"lacks {cache.from_journal} upload(s) that the journal keeps, and"
+            f" {read_only_reason(cache.path)} to let imgsync add them"
+        )
+    return None
+
+
+def read_only_reason(path: Path) -> str:
+    """Why a read-only cache file is left alone, and what to do, for a CacheError."""
+    return (
+        "is read-only, and imgsync never replaces a cache file made read-only: make it"
+        f" writable (`chmod u+w {path.name}`)"
+    )
 
 
 def lock_path(cache_path: Path) -> Path:

@@ -3,6 +3,8 @@
     ImgsyncError                 base; str(err) is a complete sentence for the user
     ├── ConfigError              bad or missing configuration            -> exit 2
     ├── CacheError               the cache file is unreadable or corrupt -> exit 2
+    │   └── CacheNotWritten      it can't be written, but the run's uploads are kept in
+    │                            the journal, which the next run merges back
     ├── MarkdownError            a Markdown file can't be read or safely rewritten
     ├── ImageError               a referenced image can't be uploaded (missing,
     │                            outside the project, not an image, too large)
@@ -56,6 +58,11 @@ class CacheError(ImgsyncError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+class CacheNotWritten(CacheError):
+    """The cache file can't be written (disk full, made read-only), but each upload of the
+    run is kept in the journal in `.imgsync/`, which the next run merges back into it."""
 
 
 class NotAFolder(CacheError):

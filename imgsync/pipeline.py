@@ -133,6 +133,8 @@ def sync(
             images = _inspect(works, run)
             if images:  # else nothing to upload: no host, no cache, no network needed
                 _host_and_rewrite(works, images, run, options)
+            elif not dry_run:
+                _write_back_journal(settings, report)
     finally:
         stamps.save()
     return report
@@ -175,6 +177,35 @@ def _host_and_rewrite(
             if reason is not None:
                 report.failures.append(_failure(work.markdown.path, ref, reason))
     writeback.finish()
+
+
+def _write_back_journal(settings: Settings, report: Report) -> None:
+    """Uploads the journal keeps and the cache file lost (a revert) go back into the file.
+
+    Told by two stat() calls when there are none; a cache that can't be read or written
+    is only a warning here, as this run needs no cache.
+    """
+    from .state.journal import UploadJournal, journal_path
+
+    if UploadJournal(journal_path(settings.cache_path), settings.root).is_merged(
+        settings.cache_path
+    ):
+        return
+    from .cache import UploadCache, write_back_journal  # only when there is work for it
+    from .errors import CacheError
+
+    try:
+        cache = UploadCache.open(
+            settings.cache_path, project=settings.root, allow_http=settings.allow_http
+        )
+        note = write_back_journal(cache)
+    except CacheError as error:
+        report.warn(display_path(error.path), f"{error.reason} (the journal was not merged)")
+        return
+    if note is not None:
+        report.warn(display_path(cache.path), note)
+    for (path, line), text in cache.warnings.items():
+        report.warn(str(Location(path, line)), text)
 
 
 def _scan_all(paths: Sequence[Path], run: _Run) -> list[_Scanned]:

@@ -8,16 +8,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import CacheEntry, UploadCache, utc_now
+from .cache import CacheEntry, UploadCache, utc_now, write_back_journal
 from .config import Settings, resolve_host
-from .errors import HostError
+from .errors import CacheNotWritten, HostError
 from .files import private_folder
 from .hosted_url import base_url_of, site
 from .hosts import create_host
 from .hosts.base import Host, UploadRequest, UploadResult, make_http_client
 from .images import LocalImage
 from .progress import Progress
-from .report import Report, Uploaded, display_path
+from .report import Location, Report, Uploaded, display_path
 from .state.claims import UploadClaims
 from .transfer.pool import upload_many
 
@@ -77,26 +77,40 @@ def host_images(
     """URLs for `images` (by MD5): from the cache, else uploaded (unless `dry_run`).
 
     `on_settled(md5, url or None)` hears of each image's outcome as soon as it is known.
+    Uploads the journal keeps count as made (see cache.py), and go back into the cache
+    file. CacheError before anything is sent if the cache file is read-only and there
+    is something to upload; CacheNotWritten once the uploads in flight are done if it
+    could not be written meanwhile.
     """
     hosted = Hosted(listener=on_settled)
     cache = UploadCache.open(
         settings.cache_path, project=settings.root, allow_http=settings.allow_http
     )
-    with open_host(settings, host_name) as host:
-        foreign = _ForeignSites(host.identity)
-        for md5, image in images.items():
-            entry = cache.lookup(host.identity, md5, image.sha256)
-            if entry is None:
-                hosted.missing[md5] = image
-                continue
-            report.reused += 1
-            foreign.note(entry.url)
-            hosted.got_url(md5, entry.url)
-            if entry.taken_from_legacy_cache and not dry_run:
-                cache.record(host.identity, md5, _entry(entry.url, {}, image, settings))
-        foreign.tell(report, display_path(settings.cache_path))
-        if hosted.missing and not dry_run:
-            _Uploads(hosted, host, cache, settings, report, progress).run(alts or {})
+    try:
+        with open_host(settings, host_name) as host:
+            writable = not dry_run and not cache.read_only
+            foreign = _ForeignSites(host.identity)
+            for md5, image in images.items():
+                entry = cache.lookup(host.identity, md5, image.sha256)
+                if entry is None:
+                    hosted.missing[md5] = image
+                    continue
+                report.reused += 1
+                foreign.note(entry.url)
+                hosted.got_url(md5, entry.url)
+                if entry.taken_from_legacy_cache and writable:
+                    cache.record(host.identity, md5, _entry(entry.url, {}, image, settings))
+            foreign.tell(report, display_path(settings.cache_path))
+            if not dry_run:
+                note = write_back_journal(cache, to_upload=len(hosted.missing))
+                if note is not None:
+                    report.warn(display_path(cache.path), note)
+            if hosted.missing and not dry_run:
+                _Uploads(hosted, host, cache, settings, report, progress).run(alts or {})
+                cache.settle_journal()  # leaves the journal's mark for the next run
+    finally:
+        for (path, line), text in cache.warnings.items():
+            report.warn(str(Location(path, line)), text)
     return hosted
 
 
@@ -132,6 +146,9 @@ class _Uploads:
 
     Its methods are the pool's callbacks: `claim` before a group is sent, `record`
     in the worker right after each success, `finished` as each outcome is settled.
+    When the cache file can't be written but the journal kept the upload, nothing
+    more is sent, the uploads in flight finish (each kept in the journal too), and
+    the run ends with one CacheNotWritten that says how many the journal holds.
     """
 
     def __init__(
@@ -148,6 +165,8 @@ class _Uploads:
         self.images = hosted.missing
         self.claims = UploadClaims(private_folder(settings.state_dir) / "uploading.lock")
         self._counting = threading.Lock()  # report.reused is counted from worker threads
+        self.stop = threading.Event()  # set: send nothing more (the cache can't be written)
+        self.unwritten: list[CacheNotWritten] = []  # uploads kept in the journal only
 
     def requests(self, alts: Mapping[Path, str]) -> dict[str, UploadRequest]:
         """What to send, by MD5; an image above the host's known limit fails here."""
@@ -188,7 +207,18 @@ class _Uploads:
 
     def record(self, md5: str, result: UploadResult) -> None:
         entry = _entry(result.url, result.handle, self.images[md5], self.settings)
-        self.cache.record(self.host.identity, md5, entry)
+        try:
+            self.cache.record(self.host.identity, md5, entry)
+        except CacheNotWritten as error:  # kept in the journal: a success all the same
+            with self._counting:
+                self.unwritten.append(error)
+                first = len(self.unwritten) == 1
+            self.stop.set()
+            if first:
+                self.progress.note(
+                    f"{display_path(self.cache.path)} can't be written: sending nothing"
+                    " more, letting the uploads in flight finish"
+                )
 
     def finished(self, md5: str, outcome: UploadResult | HostError) -> None:
         shown = display_path(self.images[md5].path)
@@ -216,6 +246,7 @@ class _Uploads:
                 on_finished=self.finished,
                 on_wait=self.progress.note,
                 claim=self.claim,
+                stop=self.stop,
                 # Unless the environment allows http anywhere, only a loopback host's.
                 allow_http=True if self.settings.allow_http else None,
             )
@@ -228,6 +259,16 @@ class _Uploads:
         if batch.verdict is not None:
             self.hosted.verdict = str(batch.verdict)
         self.report.interrupted = batch.interrupted
+        if self.unwritten:
+            unsent = len(requests) - len(batch.done) - len(batch.failed)
+            raise CacheNotWritten(
+                self.cache.path,
+                f"{self.unwritten[0].reason}. The {len(self.unwritten)} upload(s) it could"
+                f" not record are kept in the journal {display_path(self.cache.journal.path)},"
+                " and the next run merges them into the cache, uploading none of them again"
+                f" ({unsent} image(s) were not sent). Fix the cause (disk space, permissions),"
+                " then run imgsync again.",
+            )
 
 
 def _entry(

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from imgsync.cache import CacheEntry, UploadCache, utc_now
 from imgsync.errors import CacheError
+from imgsync.state.cache_file import read_document
 from imgsync.state.cache_writer import RenderedEntries, dump_document
 from imgsync.state.lock import FileLock
 
@@ -351,12 +352,20 @@ def test_two_processes_recording_at_once_lose_nothing(tmp_path: Path) -> None:
     time.sleep(0.3)  # both have opened the (absent) cache: each starts from a stale view
     go.touch()
     assert [child.wait(timeout=60) for child in children] == [0, 0]
-    entries = UploadCache.open(path).entries_for("lsky https://x")
     expected = {f"{name}-{n}" for name in ("watch", "hook") for n in range(50)}
-    assert {hashlib.md5(seed.encode()).hexdigest() for seed in expected} == set(entries)
+    md5s = {hashlib.md5(seed.encode()).hexdigest() for seed in expected}
+    # The file itself, not what the journal would add back on opening it.
+    assert set(read_document(path)[1]["lsky https://x"]) == md5s
     assert sorted(os.listdir(tmp_path)) == [".imgsync", ".imgsync-cache.json", "go"]
-    # The lock lives in imgsync's own folder, which keeps itself out of git.
-    assert sorted(os.listdir(tmp_path / ".imgsync")) == [".gitignore", ".imgsync-cache.json.lock"]
+    # The lock and the journal live in imgsync's own folder, which keeps itself out of git.
+    assert sorted(os.listdir(tmp_path / ".imgsync")) == [
+        ".gitignore",
+        ".imgsync-cache.json.journal",
+        ".imgsync-cache.json.lock",
+    ]
+    # Appends from both processes, whole lines each: one JSON record per upload.
+    lines = (tmp_path / ".imgsync" / ".imgsync-cache.json.journal").read_text().splitlines()
+    assert {json.loads(line)["md5"] for line in lines} == md5s and len(lines) == 100
     assert (tmp_path / ".imgsync" / ".gitignore").read_text().splitlines()[-1] == "*"
 
 

@@ -135,3 +135,79 @@ def test_hooks_check_then_sync_then_pass(tmp_path: Path) -> None:
         assert commit.returncode == 0, commit.stdout + commit.stderr
         assert len(host.uploads) == 1
     assert git(blog, "show", "HEAD:post.md").stdout == rewritten
+
+
+@pytest.mark.slow
+def test_a_rolled_back_hook_never_uploads_twice(tmp_path: Path) -> None:
+    """A post partly staged: pre-commit stashes the rest, the hook uploads and rewrites, the
+    stash conflicts with the rewrite, and pre-commit rolls back the hook's changes, the new
+    cache entry included. The journal in .imgsync/ (untracked, ignored) keeps the upload."""
+    assert PRE_COMMIT.exists(), "pre-commit is missing: pip install -e '.[dev]'"
+    hook_repo = tmp_path / "hook-repo"
+    rev = snapshot_of_this_tree(hook_repo)
+    blog = tmp_path / "blog"
+    (blog / "img").mkdir(parents=True)
+    (blog / "img" / "a.png").write_bytes(png_bytes(3, 3))
+    (blog / "post.md").write_text("# Post\n\nIntro.\n")
+    (blog / ".imgsync-cache.json").write_text('{\n  "uploads": {},\n  "version": 1\n}\n')
+    (blog / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {hook_repo}\n    rev: {rev}\n    hooks:\n      - id: imgsync\n"
+    )
+    git(blog, "init", "-q")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_"))}
+    env.update(
+        PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"),
+        VIRTUALENV_OVERRIDE_APP_DATA=str(tmp_path / "virtualenv-app-data"),
+        PIP_CACHE_DIR=str(tmp_path / "pip-cache"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        LSKY_TOKEN=TOKEN,
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
+
+    def commit() -> str:
+        done = git(blog, "commit", "-m", "post", env=env, check=False)
+        output = done.stdout + done.stderr
+        assert TOKEN not in output
+        return output
+
+    with FakeLsky(token=TOKEN) as host:
+        (blog / "imgsync.toml").write_text(
+            f'[hosts.blog]\ntype = "lsky"\nurl = "{host.url}"\ntoken = "${{LSKY_TOKEN}}"\n'
+        )
+        git(blog, "add", "-A")
+        git(blog, "commit", "-q", "-m", "start")
+        installed = subprocess.run(
+            [str(PRE_COMMIT), "install"], cwd=blog, env=env, capture_output=True, timeout=300
+        )
+        assert installed.returncode == 0, installed.stderr
+        staged = "# Post\n\nIntro.\n\n![a](img/a.png)\n"
+        (blog / "post.md").write_text(staged)
+        git(blog, "add", "post.md")
+        # Not staged, next to the image's line: it conflicts with the hook's rewrite.
+        unstaged = staged + "More about a.\n"
+        (blog / "post.md").write_text(unstaged)
+
+        for attempt in range(2):
+            output = commit()
+
+            assert "Rolling back fixes" in output, output
+            assert len(host.uploads) == 1, (attempt, output)  # the second one uploads nothing
+            assert (blog / "post.md").read_text() == unstaged
+            # The hook's new cache entry was rolled back with its rewrite...
+            assert json.loads((blog / ".imgsync-cache.json").read_text())["uploads"] == {}
+            assert git(blog, "status", "--porcelain").stdout.count("\n") == 1  # post.md only
+
+        # ...and the journal has it: staged whole, the commit goes through without an upload.
+        git(blog, "add", "post.md")
+        output = commit()
+        assert "files were modified by this hook" in output, output
+        git(blog, "add", "post.md", ".imgsync-cache.json")
+        output = commit()
+        assert "Passed" in output, output
+        assert len(host.uploads) == 1
+    committed = json.loads(git(blog, "show", "HEAD:.imgsync-cache.json").stdout)
+    (entry,) = next(iter(committed["uploads"].values())).values()
+    assert git(blog, "show", "HEAD:post.md").stdout == (
+        f"# Post\n\nIntro.\n\n![a]({entry['url']})\nMore about a.\n"
+    )

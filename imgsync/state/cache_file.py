@@ -95,6 +95,26 @@ class CacheEntry:
         return cls(data["url"], dict(handle), size, sha256, data["uploaded_at"], data["source"])
 
 
+def journal_record(record: object, *, allow_http: bool) -> tuple[str, str, CacheEntry]:
+    """(host identity, MD5, entry) of a journal line's record; ValueError says what is wrong.
+
+    The journal lives outside git, but it is a file on disk like the cache: its entries
+    pass the same checks, URL included (http:// only as for the cache).
+    """
+    if not isinstance(record, dict):
+        raise ValueError(f"is {_kind(record)}, not an object")
+    host, md5 = record.get("host"), record.get("md5")
+    if not isinstance(host, str) or not host:
+        raise ValueError(f'"host" is {_kind(host)}, not a host identity')
+    if not isinstance(md5, str) or not MD5_RE.fullmatch(md5):
+        raise ValueError('"md5" is not 32 lowercase hex digits')
+    entry = CacheEntry.from_json(record.get("entry"))
+    problem = url_problem(entry.url, allow_http=allow_http or http_allowed(base_url_of(host)))
+    if problem is not None:
+        raise ValueError(f'"url" {quoted(entry.url)} can\'t be used ({problem})')
+    return host, md5, entry
+
+
 class _DuplicateKey(Exception):
     def __init__(self, key: str) -> None:
         self.key = key
@@ -246,8 +266,8 @@ def _corrupt(path: Path, what: str) -> CacheError:
     return CacheError(
         path,
         f"{what}. Restore it from git with `git checkout -- {path.name}` (run in its folder),"
-        " or fix it by hand. Moving it aside starts an empty cache, but then every image"
-        " is uploaded again.",
+        " or fix it by hand. Moving it aside starts a cache holding only this checkout's"
+        " uploads (from imgsync's journal in .imgsync/): every other image is uploaded again.",
     )
 
 
