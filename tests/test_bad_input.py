@@ -1,6 +1,6 @@
 """Bad input, end to end: the real `imgsync` console script on real temp trees, fake Lsky host.
 
-Each case has the outcome the README's "Bad input" table documents: never a traceback;
+Each case has the outcome the "Bad input" table of docs/input.md documents: never a traceback;
 each failure names the file (and the line where there is one) and the reason; the exit
 status of the "Exit status" table; files that can be rewritten are, byte for byte, and
 the others are left byte-identical.
