@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import CacheError, CacheNotWritten, OutsideProject
-from .files import atomic_write, confined, private_folder, state_dir
+from .files import atomic_write, confined, made_read_only, private_folder, state_dir
 from .hosted_url import base_url_of, http_allowed, quoted, url_problem
 from .state.cache_file import (
     LEGACY_NAME,
@@ -122,11 +122,7 @@ class UploadCache:
     @property
     def read_only(self) -> bool:
         """Whether the cache file was made read-only: imgsync never replaces it then."""
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return False
-        return not st.st_mode & 0o222 or not os.access(self.path, os.W_OK)
+        return made_read_only(self.path)
 
     def settle_journal(self) -> int:
         """Write into the file the uploads the journal keeps and it lacks; how many.

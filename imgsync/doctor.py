@@ -21,7 +21,17 @@ from urllib.request import getproxies_environment, proxy_bypass
 
 from .config import CACHE_NAME, Settings, load_settings, resolve_host
 from .environment import LSKY_URL_VARIABLE
-from .errors import AuthError, CacheError, ConfigError, HostError, RateLimited, TransientHostError
+from .errors import (
+    AuthError,
+    CacheError,
+    ConfigError,
+    HostError,
+    HostUnreachable,
+    RateLimited,
+    TransientHostError,
+    WrongEndpoint,
+)
+from .files import made_read_only
 from .hosts.host_url import redact_url
 from .report import EXIT_OK, EXIT_WORK_LEFT
 
@@ -145,8 +155,8 @@ def _cache(settings: Settings, diagnosis: Diagnosis) -> None:
     except CacheError as error:
         diagnosis.add("cache", "fail", str(error), "restore the file from git, or fix it")
         return
-    if not (os.access(path, os.W_OK) and folder_writable):
-        what = "the file" if not os.access(path, os.W_OK) else "its folder"
+    if made_read_only(path) or not folder_writable:
+        what = "the file" if made_read_only(path) else "its folder"
         diagnosis.add(
             "cache",
             "fail",
@@ -292,10 +302,13 @@ def _token(host: Host, diagnosis: Diagnosis) -> None:
         diagnosis.add("token", "fail", f"rejected: {error}", "set the right token or key")
     except RateLimited as error:
         diagnosis.add("token", "fail", f"rate limited: {error}", "try again in a minute")
+    except HostUnreachable as error:
+        advice = "check the network (and the proxy, if one is set) and 'url'"
+        diagnosis.add("token", "fail", f"unreachable: {error}", advice)
     except TransientHostError as error:
         diagnosis.add("token", "fail", f"no answer: {error}", "try again; is the host healthy?")
     except HostError as error:
-        wrong_url = error.status == 404 or "is not from the" in str(error)
+        wrong_url = isinstance(error, WrongEndpoint) or "is not from the" in str(error)
         verdict = "wrong URL" if wrong_url else "refused"
         advice = (
             "set 'url' to the API base the message names"

@@ -88,6 +88,20 @@ def atomic_write(path: Path, data: bytes, *, project: Path | None = None) -> Non
     _fsync_dir(target.parent)
 
 
+def made_read_only(path: Path) -> bool:
+    """Whether the user made `path` read-only (no write bit), or it can't be written.
+
+    The bits decide, not only os.access: root may write any file, but a file whose
+    owner took its write bits away is one imgsync must leave alone, whoever runs it.
+    False when there is no such file.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return not st.st_mode & 0o222 or not os.access(path, os.W_OK)
+
+
 def state_dir(cache_path: Path) -> Path:
     """imgsync's own working files for the cache at `cache_path` (locks, stamps): beside it."""
     return cache_path.parent / STATE_DIR_NAME

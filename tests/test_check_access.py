@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from imgsync.errors import AuthError, HostError, TransientHostError
+from imgsync.errors import AuthError, HostError, HostUnreachable
 from imgsync.hosts.base import CheckableHost, HostProfile
 from imgsync.hosts.chevereto import CheveretoHost
 from imgsync.hosts.lsky import LskyHost
@@ -73,12 +73,10 @@ def test_a_wrong_lsky_url_is_a_404_that_says_so(
     assert "'url' is probably wrong" in str(caught.value)
 
 
-def test_a_host_that_is_down_is_a_transient_error(
-    fake_lsky: FakeLsky, http_client: httpx.Client
-) -> None:
+def test_a_host_that_is_down_is_unreachable(fake_lsky: FakeLsky, http_client: httpx.Client) -> None:
     url = fake_lsky.url
     fake_lsky.stop()
-    with pytest.raises(TransientHostError):
+    with pytest.raises(HostUnreachable, match="refused"):
         lsky(url, http_client, "1|" + "x" * 40).check_access()
 
 
