@@ -13,7 +13,7 @@ import re
 import socket
 import ssl
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
@@ -33,6 +33,7 @@ from .errors import (
 )
 from .files import made_read_only
 from .hosts.host_url import redact_url
+from .hosts.profile import named_by_origin
 from .report import EXIT_OK, EXIT_WORK_LEFT
 
 if TYPE_CHECKING:
@@ -76,6 +77,17 @@ class Diagnosis:
         """Record a check; True if it did not fail, for the checks that build on it."""
         self.checks.append(Check(name, verdict, found, advice))
         return verdict != "fail"
+
+    def name_variables(self, first: int, variables: Mapping[str, str]) -> None:
+        """From check `first` on, say `LSKY_BASE_URL` where the advice says `'url'`, for a
+        profile the environment made: the user never wrote a `url` key."""
+        for index in range(first, len(self.checks)):
+            check = self.checks[index]
+            self.checks[index] = replace(
+                check,
+                found=named_by_origin(check.found, variables),
+                advice=named_by_origin(check.advice, variables),
+            )
 
     def skip(self, names: Sequence[str], why: str) -> None:
         for name in names:
@@ -174,6 +186,7 @@ def _host_checks(settings: Settings, host_name: str | None, diagnosis: Diagnosis
 
     try:
         profile = resolve_host(settings, host_name)
+        first = len(diagnosis.checks)
         with make_http_client(settings.http) as http:
             host = create_host(profile, http)
             url = host.identity.partition(" ")[2]
@@ -184,6 +197,7 @@ def _host_checks(settings: Settings, host_name: str | None, diagnosis: Diagnosis
                 _token(host, diagnosis)
             else:
                 diagnosis.skip(("token",), "the host can't be reached")
+        diagnosis.name_variables(first, profile.from_environment)
     except ConfigError as error:
         diagnosis.add("host", "fail", str(error), "fix the host profile as the message says")
         diagnosis.skip(("network", "token"), "no usable host profile")

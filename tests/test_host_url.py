@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from imgsync.errors import TransientHostError
+from imgsync.errors import HostUnreachable
 from imgsync.hosts._http import HostErrors
 from imgsync.hosts.host_url import redact_url, same_url, url_problem
 
@@ -84,7 +84,7 @@ def test_same_url_ignores_case_of_scheme_and_host_and_a_final_slash() -> None:
 def test_could_not_reach_never_prints_a_password() -> None:
     errors = HostErrors("lsky http://img.example.com/api")
     with (
-        pytest.raises(TransientHostError) as caught,
+        pytest.raises(HostUnreachable) as caught,
         errors.transport("http://user:hunter2pass@img.example.com/api?k=v"),
     ):
         raise httpx.ConnectError("connection refused")

@@ -78,7 +78,9 @@ def test_a_pinned_host_refuses_the_repositorys_url(
 
     stderr = refused(project, attacker, env)
 
-    assert "'url' names another host than IMGSYNC_HOST_URL, which pins" in stderr
+    # The URL is named as the user wrote it: the config's key, or the variable.
+    named = "'url'" if pin == "IMGSYNC_HOST_URL" else "LSKY_BASE_URL"
+    assert f"{named} names another host than IMGSYNC_HOST_URL, which pins" in stderr
     assert PINNED["IMGSYNC_HOST_URL"] not in stderr
 
 

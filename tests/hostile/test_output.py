@@ -42,6 +42,8 @@ def test_an_injected_file_name_prints_escaped_in_plain_check(project: Path) -> N
     (project / INJECTED).write_text("![x](a.png)\n")
     (project / AZURE).write_text("![y](b.png)\n")
     (project / "::warning file=README.md::PWNED.md").write_text("![z](c.png)\n")
+    for name in ("a.png", "b.png", "c.png"):  # there, not uploaded yet: a line says just that
+        (project / name).write_bytes(png_bytes(rgb=(len(name), 0, ord(name[0]))))
 
     done = run_imgsync(project, "check", ".")
 
@@ -79,10 +81,13 @@ def test_ansi_in_a_reference_prints_escaped(project: Path) -> None:
     done = run_imgsync(project, "check", ".")
 
     assert_printed_safely(done)
-    assert done.stdout.splitlines() == [
+    lines = done.stdout.splitlines()
+    # Both are missing: the reason that follows names the file looked for, escaped as well.
+    assert [line.partition(": not found (looked for ")[0] for line in lines] == [
         "post.md:1: <a\\x1b[2J\\x1b]0;owned\\x07.png>",
         "post.md:2: b\\x1b[31m.png",
     ]
+    assert "(looked for a\\x1b[2J\\x1b]0;owned\\x07.png)" in lines[0]
 
 
 def test_ansi_in_a_host_message_prints_escaped(project: Path) -> None:
