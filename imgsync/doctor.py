@@ -322,7 +322,7 @@ def _token(host: Host, diagnosis: Diagnosis) -> None:
     except TransientHostError as error:
         diagnosis.add("token", "fail", f"no answer: {error}", "try again; is the host healthy?")
     except HostError as error:
-        wrong_url = isinstance(error, WrongEndpoint) or "is not from the" in str(error)
+        wrong_url = isinstance(error, WrongEndpoint)
         verdict = "wrong URL" if wrong_url else "refused"
         advice = (
             "set 'url' to the API base the message names"

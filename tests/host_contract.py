@@ -29,6 +29,7 @@ from imgsync.errors import (
     ImgsyncError,
     RateLimited,
     TransientHostError,
+    WrongEndpoint,
 )
 from imgsync.hosts.base import Host, HostProfile, HttpSettings, UploadRequest, make_http_client
 from imgsync.testing.http import FakeServer
@@ -281,7 +282,8 @@ class HostContract(ABC):
 
         error = self.upload_error(self.make_host(fake, http), image)
 
-        assert type(error) is HostError and error.status == 200
+        # About the host, not the file: the queue stops after this one request.
+        assert type(error) is WrongEndpoint and error.about_host and error.status == 200
         assert all(words in error.message for words in self.api_words)
         assert "It began: '<!DOCTYPE html>" in error.message and "\n" not in error.message
 

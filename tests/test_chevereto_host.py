@@ -302,7 +302,7 @@ def test_every_chevereto_error_code_becomes_advice(
 def test_plain_text_is_a_clear_error(make_png: MakePng) -> None:
     host = mock_host(lambda request: httpx.Response(200, text="https://x/a.png"))
     err = upload_error(host, make_png())
-    assert type(err) is HostError and "It began: 'https://x/a.png'" in err.message
+    assert type(err) is WrongEndpoint and "It began: 'https://x/a.png'" in err.message
 
 
 @pytest.mark.parametrize(

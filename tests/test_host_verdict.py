@@ -236,6 +236,17 @@ def test_a_wrong_url_costs_one_request(blog: Path) -> None:
     assert status == 3 and "probably wrong" in stderr
 
 
+def test_a_url_that_answers_a_web_page_costs_one_request(blog: Path) -> None:
+    # 'url' set to the site instead of its API: every reply is a page, not the API's JSON.
+    with FakeLsky(token=TOKEN) as host:
+        host.fail_next("html", times=30)
+        status, stderr, _ = run(blog, host.url, TOKEN, "-j", "8")
+        assert host.requests == 1
+
+    assert status == 3 and "not from the Lsky API" in stderr
+    assert "Left to upload: 25 image(s)" in stderr
+
+
 def test_the_json_document_names_the_verdict(blog: Path, closed_port: int) -> None:
     import json
 

@@ -14,7 +14,7 @@ from typing import IO, Any, ClassVar, NoReturn
 
 import httpx
 
-from ..errors import HostError, ImageError, TransientHostError
+from ..errors import HostError, ImageError, TransientHostError, WrongEndpoint
 from ._http import REDIRECTS, HostErrors, retry_after
 from ._pacing import RateBudget, reset_at
 from .base import UploadRequest
@@ -65,14 +65,18 @@ class ReplyRules:
     def not_the_api(
         self, errors: HostErrors, response: httpx.Response, said: str | None
     ) -> NoReturn:
-        """Raise for a reply whose body is not the API's: wrong 'url', a proxy, a web page."""
+        """Raise for a reply whose body is not the API's: wrong 'url', a proxy, a web page.
+
+        A page where the API should answer is WrongEndpoint (about the host: every other
+        upload would get the same page), unless the status says the host refused this one.
+        """
         code = response.status_code
         if code in self.late_statuses:
             errors.fail(*self.late_statuses[code], code)
         if said and code >= 400:  # a framework's error, such as a 422 validation reply
             errors.fail(HostError, f"{self.speaker} refused the upload (HTTP {code})", code, said)
         advice = f"the reply is not from the {self.api} API; is 'url' the API base ({self.base})?"
-        errors.fail(HostError, f"{advice} It began: {errors.quote(response.text)}", code)
+        errors.fail(WrongEndpoint, f"{advice} It began: {errors.quote(response.text)}", code)
 
     def _fail_quoting(
         self,
