@@ -139,6 +139,8 @@ def _typora_hint(
     root_url = typora_root_url(markdown_path)
     if root_url is None:
         return None
+    if "\0" in root_url:  # the system can't look such a name up (os calls raise)
+        return "this post's typora-root-url names no folder: it holds a NUL character", None
     base = markdown_path.parent / root_url  # Typora reads a relative one from the post's folder
     there = base / target.path.lstrip("/")
     said = f"this post's typora-root-url ({root_url})"

@@ -255,3 +255,13 @@ def test_a_nul_in_the_name_is_a_missing_file_not_a_crash(project: Path, written:
 
     assert caught.value.reason == "no file can have this name: it holds a NUL character"
     assert caught.value.missing
+
+
+def test_a_nul_in_typora_root_url_is_said_not_a_crash(project: Path) -> None:
+    # A pull request writes the front matter: the lookup under it must not raise.
+    (project / "docs").mkdir()
+    (project / "docs" / "post.md").write_text("---\ntypora-root-url: a\0b\n---\n")
+
+    reason = not_found(project, "/images/a.png")
+
+    assert "this post's typora-root-url names no folder: it holds a NUL character" in reason
