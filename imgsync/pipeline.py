@@ -173,9 +173,10 @@ def _host_and_rewrite(
     report.host_verdict = hosted.verdict
     for work in works:
         for ref, path in work.refs:
-            reason = hosted.failed.get(images[path].md5)
+            md5 = images[path].md5
+            reason = hosted.failed.get(md5)
             if reason is not None:
-                report.failures.append(_failure(work.markdown.path, ref, reason))
+                report.failures.append(_failure(work.markdown.path, ref, reason, md5))
     writeback.finish()
 
 
@@ -341,8 +342,8 @@ def _first_alt_by_image(works: list[_FileWork]) -> dict[Path, str]:
     return alts
 
 
-def _failure(path: Path, ref: ImageRef, reason: str) -> Failure:
-    return Failure(Location(path, ref.line), ref.raw, reason)
+def _failure(path: Path, ref: ImageRef, reason: str, image_key: str = "") -> Failure:
+    return Failure(Location(path, ref.line), ref.raw, reason, image_key)
 
 
 def _note_problems(path: Path, problems: Sequence[Problem], report: Report) -> None:

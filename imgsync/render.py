@@ -109,7 +109,7 @@ def failure_lines(
 
 def verdict_line(verdict: str, failures: Sequence[Failure]) -> str:
     """The host given up, once: why, what is left because of it, what to do."""
-    images = len({f.image or str(f.where.path) for f in failures})
+    images = len({f.image_key or f.image or str(f.where.path) for f in failures})
     files = len({f.where.path for f in failures})
     return (
         f"error: stopped uploading: {verdict}. Left to upload: {images} image(s), "

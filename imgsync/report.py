@@ -32,6 +32,9 @@ class Failure:
     where: Location
     image: str  # the destination as written, or the image file
     reason: str
+    # What tells one image from another (its MD5), where known: `./a.png` and `a.png` may be
+    # one image, `a.png` in two folders two. The images a host verdict left are counted by it.
+    image_key: str = ""
 
 
 # What `check` knows of a reference's file: there, to upload ("not_uploaded"); no file at all,

@@ -48,7 +48,8 @@ def upload_files(
     hosted = host_images(unique, settings, host_name=host_name, report=report, progress=progress)
     for file, image in images:
         if image.md5 in hosted.failed:
-            report.failures.append(Failure(Location(file), "", hosted.failed[image.md5]))
+            reason = hosted.failed[image.md5]
+            report.failures.append(Failure(Location(file), "", reason, image.md5))
     sent = {uploaded.image for uploaded in report.uploaded}
     went_up = {md5 for md5, image in unique.items() if image.path in sent}
     urls = [

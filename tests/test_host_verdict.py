@@ -228,6 +228,31 @@ def test_a_wrong_token_costs_one_request_and_one_message(blog: Path) -> None:
     assert "Left to upload: 25 image(s), 25 reference(s) in 1 file(s)" in errors[0]
 
 
+def test_the_images_left_are_counted_by_their_files_not_by_how_they_are_written(
+    tmp_path: Path,
+) -> None:
+    # a/ names its image twice, once as ./img.png; b/ and c/ each have an img.png of their own.
+    for n, (folder, text) in enumerate(
+        [
+            ("a", "![x](img.png)\n\n![y](./img.png)\n"),
+            ("b", "![x](img.png)\n"),
+            ("c", "![x](img.png)\n"),
+        ]
+    ):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "img.png").write_bytes(png_bytes(rgb=(n, 9, 9)))
+        (tmp_path / folder / "post.md").write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_"))}
+    with FakeLsky(token=TOKEN) as host:
+        env.update(LSKY_BASE_URL=host.url, LSKY_TOKEN="5|" + "w" * 40, CI="true")
+        done = subprocess.run(
+            [IMGSYNC, "."], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    assert done.returncode == 3
+    assert "Left to upload: 3 image(s), 4 reference(s) in 3 file(s)" in done.stderr, done.stderr
+
+
 def test_a_wrong_url_costs_one_request(blog: Path) -> None:
     with FakeLsky(token=TOKEN) as host:
         status, stderr, _ = run(blog, f"{host.site}/api/v2")
