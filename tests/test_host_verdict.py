@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 
 from imgsync.errors import AuthError, HostError, HostUnreachable, TransientHostError, WrongEndpoint
 from imgsync.hosts._http import HostErrors
+from imgsync.hosts.base import UploadRequest, UploadResult
 from imgsync.testing.fake_lsky import FakeLsky
 from imgsync.transfer.pool import BatchResult, upload_many
 from imgsync.transfer.retry_policy import RetryPolicy
@@ -93,9 +95,28 @@ def test_a_host_back_within_its_attempts_takes_every_upload() -> None:
     assert len(host.calls) == 8
 
 
+class _FourTogether(ScriptedHost):
+    """Holds calls 2 to 5 until all four are out: they meet the outage together however
+    slowly the machine starts its threads (a latency alone would race them)."""
+
+    def __init__(self, outcomes: list[HostError | str]) -> None:
+        super().__init__(outcomes)
+        self._together = threading.Barrier(4, timeout=10)
+        self._started = 0
+        self._counting = threading.Lock()
+
+    def upload(self, request: UploadRequest) -> UploadResult:
+        with self._counting:
+            self._started += 1
+            held = 2 <= self._started <= 5
+        if held:
+            self._together.wait()
+        return super().upload(request)
+
+
 def test_requests_out_together_when_the_host_goes_down_count_as_one_attempt() -> None:
     # The first answer proves the host; then four go at once and all meet the outage.
-    host = ScriptedHost(["https://h/0", *[REFUSED] * 30], latency=0.05)
+    host = _FourTogether(["https://h/0", *[REFUSED] * 30])
 
     batch = upload(host, 20, jobs=4)
 
