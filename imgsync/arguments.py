@@ -26,7 +26,8 @@ uploaded once, ever: the cache file (commit it) remembers the MD5 of its bytes.
 Without PATH a command works on the project: the folders listed in `paths` in the
 config, else the project's root: the config file's folder; without one, the folder
 of an existing .imgsync-cache.json here or above (never above the git work tree),
-else the git work tree's top, else this folder. `imgsync COMMAND --help` for more.
+else the git work tree's top, else this folder; from below your home folder, the
+search stops short of it. `imgsync COMMAND --help` for more.
 """
 
 _EPILOG = """\

@@ -114,17 +114,23 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def find_project_root(start: Path) -> ProjectRoot:
+def find_project_root(start: Path, *, home: Path | None = None) -> ProjectRoot:
     """The project's root when there is no config file, so that every folder of a project
     shares one cache: the nearest folder from `start` up holding the cache file, else the
     git work tree's top, else `start` itself.
 
     The search never leaves the git work tree (a folder holding `.git`: a folder, or a file
-    for worktrees and submodules), so a cache file above a repository is never adopted; with
-    no work tree it goes up to the filesystem's root. `git` itself is not run: it is slow.
+    for worktrees and submodules), so a cache file above a repository is never adopted; nor
+    does it reach `home` (the user's home folder) from below: a stray cache there (an
+    `imgsync upload` run in it) or a dotfiles repository at ~ would make a run in ~/notes
+    sync, and rewrite, every Markdown file of the home folder. Without either it goes up to
+    the filesystem's root. `git` itself is not run: it is slow.
     """
     start = start.resolve()
+    top = home.resolve() if home is not None else None
     for folder in (start, *start.parents):
+        if folder == top and folder != start:
+            break
         if (folder / CACHE_NAME).is_file():
             return ProjectRoot(folder, "cache")
         if (folder / ".git").exists():
@@ -138,7 +144,8 @@ def load_settings(
     """Settings from `config_file` (a --config path) or the config file found from `cwd`."""
     path = find_config(cwd) if config_file is None else (cwd / config_file).resolve()
     if path is None:
-        root, found_by = find_project_root(cwd)
+        home = env.get("HOME")
+        root, found_by = find_project_root(cwd, home=Path(home) if home else None)
         settings = Settings(
             root, None, root / CACHE_NAME, root, root_found_by=found_by, env=dict(env)
         )

@@ -72,6 +72,30 @@ def test_without_git_or_cache_the_current_folder_is_the_root(tmp_path: Path) -> 
     assert find_project_root(tmp_path) == (tmp_path.resolve(), "cwd")
 
 
+def test_the_home_folder_is_adopted_only_from_itself(tmp_path: Path) -> None:
+    # A stray cache in ~ (an `imgsync upload` run there) or a dotfiles repository at ~ must
+    # not make a run in ~/notes sync, and rewrite, every Markdown file of the home folder.
+    home = tmp_path / "home"
+    notes = home / "notes"
+    notes.mkdir(parents=True)
+    (home / CACHE_NAME).write_text("{}")
+    (home / ".git").mkdir()
+
+    assert find_project_root(notes, home=home) == (notes.resolve(), "cwd")
+    assert find_project_root(home, home=home) == (home.resolve(), "cache")
+    settings = load_settings(cwd=notes, env={"HOME": str(home)})
+    assert settings.root == notes.resolve() and settings.root_found_by == "cwd"
+
+
+def test_a_project_inside_the_home_folder_still_shares_its_cache(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    blog = home / "blog"
+    (blog / "posts").mkdir(parents=True)
+    (blog / CACHE_NAME).write_text("{}")
+
+    assert find_project_root(blog / "posts", home=home) == (blog.resolve(), "cache")
+
+
 # --- the `paths` key --------------------------------------------------------------------------
 
 
