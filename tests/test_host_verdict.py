@@ -1,8 +1,9 @@
 """A failure about the host, not the file (rejected credentials, a wrong URL, no connection)
 is decided once for the host: the queue stops, the images left are told once.
 
-Unit tests drive the pool with a scripted host; the end-to-end ones run the real console
-script against a fake Lsky, a port nothing listens on, and a name that can't resolve.
+Unit tests drive the pool with a scripted host, and HostErrors with the socket's own errors
+(a name that can't resolve among them: no lookup leaves the machine); the end-to-end ones
+run the real console script against a fake Lsky and a port nothing listens on.
 """
 
 from __future__ import annotations

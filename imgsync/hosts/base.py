@@ -112,8 +112,9 @@ class CheckableHost(Host, Protocol):
     def check_access(self) -> Access:
         """One read that uploads nothing, with the credentials where the API allows one.
 
-        Raise AuthError when the credentials are refused, HostError for a reply that is
-        not the API's (a wrong 'url'), TransientHostError when the host can't be reached.
+        Raise AuthError when the credentials are refused, WrongEndpoint for a reply that is
+        not the API's (a wrong 'url'), HostUnreachable when no connection can be made,
+        TransientHostError when one was made and failed (a timeout, a 5xx).
         """
         ...
 
