@@ -172,6 +172,16 @@ def test_a_config_error_is_a_failed_check_not_a_crash(blog: Path, host: FakeLsky
     assert all(verdict == "skip" for verdict, _ in list(checks.values())[1:])
 
 
+def test_a_host_name_that_cant_exist_is_a_failed_host_check_not_a_crash(blog: Path) -> None:
+    # An empty label: the resolver's IDNA encoding raised UnicodeError, a traceback.
+    done, checks = doctor(blog, url="https://img..example.com/api/v1")
+
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    verdict, found = checks["host"]
+    assert verdict == "fail" and "names a host that can't exist" in found
+    assert (checks["network"][0], checks["token"][0]) == ("skip", "skip")
+
+
 def test_a_corrupt_cache_fails_its_check(blog: Path, host: FakeLsky) -> None:
     (blog / ".imgsync-cache.json").write_text("{not json")
 

@@ -44,6 +44,9 @@ def test_urls_a_secret_may_go_to(url: str) -> None:
         ("https:///api", "must start with http:// or https:// and name a host"),
         ("https://img.example.com:99999/api", "must start with http"),
         ("https://[::1/api", "must start with http"),
+        ("https://img..example.com/api", "names a host that can't exist"),
+        ("https://.example.com/api", "names a host that can't exist"),
+        (f"https://{'x' * 64}.example.com/api", "names a host that can't exist"),
     ],
 )
 def test_urls_refused(url: str, problem: str) -> None:

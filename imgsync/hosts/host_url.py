@@ -17,6 +17,11 @@ def url_problem(url: str, *, allow_http: bool) -> str | None:
     parts = _split(url)
     if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return "must start with http:// or https:// and name a host"
+    if not _name_can_exist(parts.hostname):
+        return (
+            "names a host that can't exist (an empty part, as in a..b, or a part over 63"
+            " characters)"
+        )
     if "@" in parts.netloc:
         # A password here would be sent to the host and printed in errors and the cache.
         return "must not hold a user name or password (user:pass@); the credential has its own key"
@@ -55,6 +60,16 @@ def _normal(url: str) -> str:
         return url
     netloc = parts.netloc.lower()
     return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _name_can_exist(hostname: str) -> bool:
+    """Whether a resolver can be asked for `hostname`: its IDNA form is what a lookup sends,
+    and a name that has none raised UnicodeError from deep in the HTTP client."""
+    try:
+        hostname.encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 def _split(url: str) -> SplitResult | None:
