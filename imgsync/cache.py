@@ -196,6 +196,8 @@ class UploadCache:
                 if md5 not in known:
                     known[md5] = entry
                     added += 1
+            if added:  # not in the document last written: the next write reads the file
+                self._document = None
             for number, problem in read.problems.items():
                 self.warnings[(journal.path, number)] = (
                     f"{problem}; this line is skipped (delete it to silence this warning)"
@@ -331,10 +333,19 @@ class UploadCache:
                 self._queued[:0] = queued
             raise
         # Still under the file lock, so a thread that records later can't be overtaken
-        # here by this older view.
+        # here by this older view. What another thread took in meanwhile (its reload()
+        # merging the journal) is kept: it may be nowhere but in the journal, already read.
         with self._mutex:
+            taken_in = False
+            for host, by_md5 in self._uploads.items():
+                known = uploads.setdefault(host, {})
+                for key, entry in by_md5.items():
+                    if key not in known:
+                        known[key] = entry
+                        taken_in = True
             self._uploads = uploads
-            self._document = document
+            # The file lacks what was taken in: the next write reads it again to add them.
+            self._document = None if taken_in else document
             self._seen = _identity(self.path)
             self._last_written = written
         return len(lost)

@@ -628,3 +628,51 @@ def test_a_cache_linked_within_the_project_is_written_through(tmp_path: Path) ->
     assert (project / ".imgsync-cache.json").is_symlink()
     written = UploadCache.open(project / "data" / "cache.json")
     assert written.lookup(LSKY, *hashes("a")) == entry
+
+
+def test_a_journal_upload_taken_in_while_a_write_is_under_way_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process uploaded x and kept it only in the journal (its cache write failed).
+    # A worker's reload() takes it in while this thread writes the file: the write must not
+    # replace the memory that holds it with its own older view, or x is uploaded again.
+    import imgsync.cache
+    from imgsync.files import atomic_write
+    from imgsync.state.journal import UploadJournal, journal_path
+
+    path = tmp_path / "cache.json"
+    cache = UploadCache.open(path)
+    UploadJournal(journal_path(path), tmp_path).append(
+        LSKY, hashes("x")[0], entry_for("x").to_json()
+    )
+
+    def write_while_another_worker_reloads(*args: Any, **kwargs: Any) -> None:
+        cache.reload()  # the other worker, in the window between read and replace
+        atomic_write(*args, **kwargs)
+
+    monkeypatch.setattr(imgsync.cache, "atomic_write", write_while_another_worker_reloads)
+    record(cache, LSKY, "y")
+
+    assert cache.lookup(LSKY, *hashes("x")) == entry_for("x")
+    assert cache.lookup(LSKY, *hashes("y")) == entry_for("y")
+
+
+def test_a_journal_upload_taken_in_by_reload_is_written_with_the_next_entry(
+    tmp_path: Path,
+) -> None:
+    # record() writes the union of the file and what this object knows: an upload that
+    # another process kept only in the journal, found by reload(), goes into the file too.
+    from imgsync.state.journal import UploadJournal, journal_path
+
+    path = tmp_path / "cache.json"
+    cache = UploadCache.open(path)
+    record(cache, LSKY, "y")
+    UploadJournal(journal_path(path), tmp_path).append(
+        LSKY, hashes("x")[0], entry_for("x").to_json()
+    )
+    cache.reload()
+
+    record(cache, LSKY, "z")
+
+    _, on_disk = read_document(path)
+    assert set(on_disk[LSKY]) == {hashes(seed)[0] for seed in "xyz"}
