@@ -357,8 +357,11 @@ def doctor_output(diagnosis: Diagnosis, *, as_json: bool = False) -> Output:
     width = max(len(check.name) for check in diagnosis.checks)
     lines = []
     for check in diagnosis.checks:
-        todo = f"; to fix: {check.advice}" if check.advice and check.verdict == "fail" else ""
-        lines.append(f"{_VERDICTS[check.verdict]:<4}  {check.name:<{width}}  {check.found}{todo}")
+        found, todo = check.found, ""
+        if check.advice and check.verdict == "fail":
+            # An error's text ends a sentence ("... fix it by hand."): not "hand.; to fix:".
+            found, todo = found.rstrip("."), f"; to fix: {check.advice}"
+        lines.append(f"{_VERDICTS[check.verdict]:<4}  {check.name:<{width}}  {found}{todo}")
     failed = [check.name for check in diagnosis.checks if check.verdict == "fail"]
     if failed:
         lines.append(f"{len(failed)} check(s) failed: {', '.join(failed)}")

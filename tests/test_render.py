@@ -512,3 +512,17 @@ def test_check_github_titles_and_messages_by_status() -> None:
         "::error file=other.md,line=1,title=imgsync%3A image can't be uploaded::local image "
         "../x.png can't be uploaded: refused: it is outside the project",
     ]
+
+
+def test_doctor_advice_follows_a_finding_that_ends_a_sentence_without_a_stray_stop() -> None:
+    from imgsync.doctor import Diagnosis
+    from imgsync.render import doctor_output
+
+    diagnosis = Diagnosis()
+    diagnosis.add("cache", "fail", "c.json: is not valid JSON. Restore it from git.", "fix it")
+    diagnosis.add("host", "fail", "no host is configured", "run init")
+
+    lines = doctor_output(diagnosis).stdout
+
+    assert lines[0] == "FAIL  cache  c.json: is not valid JSON. Restore it from git; to fix: fix it"
+    assert lines[1] == "FAIL  host   no host is configured; to fix: run init"
