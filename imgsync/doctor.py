@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import urlsplit
-from urllib.request import getproxies_environment, proxy_bypass
 
 from .config import CACHE_NAME, Settings, load_settings, resolve_host
+from .doctor_network import reach
 from .environment import LSKY_URL_VARIABLE
 from .errors import (
     AuthError,
@@ -193,7 +190,7 @@ def _host_checks(settings: Settings, host_name: str | None, diagnosis: Diagnosis
             token = _token_source(profile, type(host), settings)
             found = f"profile {profile.name!r} ({profile.type}) at {redact_url(url)}; {token}"
             diagnosis.add("host", "ok", found)
-            if _network(url, settings, diagnosis):
+            if diagnosis.add("network", *reach(url, settings.http)):
                 _token(host, diagnosis)
             else:
                 diagnosis.skip(("token",), "the host can't be reached")
@@ -217,86 +214,6 @@ def _token_source(profile: HostProfile, cls: type[Host], settings: Settings) -> 
         f'{option} set, written in {where} (better: {option} = "${{VARIABLE}}" and the value '
         "in the environment, so it is never committed)"
     )
-
-
-def _network(url: str, settings: Settings, diagnosis: Diagnosis) -> bool:
-    """DNS, connect, TLS, each once (a check never retries), saying which step failed."""
-    parts = urlsplit(url)
-    name, secure = parts.hostname or "", parts.scheme == "https"
-    port = parts.port or (443 if secure else 80)
-    proxies = getproxies_environment()
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if proxy and not proxy_bypass(name):  # NO_PROXY, as httpx reads it
-        shown = redact_url(proxy)
-        found = f"through the proxy {shown}: not tested directly; the token check goes through it"
-        return diagnosis.add("network", "note", found)
-    try:
-        addresses = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as error:
-        return diagnosis.add(
-            "network",
-            "fail",
-            f"DNS: the name {name!r} can't be resolved ({error.strerror or error})",
-            "check 'url' for a typo, and that this machine is online",
-        )
-    timeout = settings.http.connect_timeout
-    failure: OSError | None = None
-    for family, kind, proto, _, address in addresses:
-        try:
-            with socket.socket(family, kind, proto) as sock:
-                sock.settimeout(timeout)
-                sock.connect(address)
-                if not secure:
-                    return diagnosis.add(
-                        "network", "ok", f"{name}:{port} reachable (DNS, connect; http: no TLS)"
-                    )
-                return _tls(sock, name, port, settings, diagnosis)
-        except OSError as error:  # the next address may answer (IPv6, then IPv4)
-            failure = error
-    if isinstance(failure, TimeoutError):
-        said = f"connect: {name}:{port} did not answer within {timeout:g}s"
-    elif isinstance(failure, ConnectionRefusedError):
-        said = f"connect: {name}:{port} refused the connection (nothing listens there)"
-    else:
-        reason = failure.strerror if failure and failure.strerror else str(failure)
-        said = f"connect: {name}:{port} can't be reached ({reason})"
-    return diagnosis.add(
-        "network",
-        "fail",
-        said,
-        "check that the host is up and that 'url' names the right port; check a firewall",
-    )
-
-
-def _tls(
-    sock: socket.socket, name: str, port: int, settings: Settings, diagnosis: Diagnosis
-) -> bool:
-    import httpx
-
-    ca_file = settings.http.ca_file
-    context = (
-        ssl.create_default_context(cafile=str(ca_file))
-        if ca_file
-        else httpx.create_ssl_context()  # what the uploads use: certifi, or SSL_CERT_FILE
-    )
-    try:
-        with context.wrap_socket(sock, server_hostname=name) as secured:
-            version = secured.version() or "TLS"
-    except ssl.SSLCertVerificationError as error:
-        return diagnosis.add(
-            "network",
-            "fail",
-            f"TLS: the certificate of {name} is not trusted ({error.verify_message})",
-            "if the host uses a private CA, set ca_file (or SSL_CERT_FILE) to its PEM file",
-        )
-    except (ssl.SSLError, OSError) as error:
-        return diagnosis.add(
-            "network",
-            "fail",
-            f"TLS: the handshake with {name}:{port} failed ({error.strerror or error})",
-            "check that 'url' names the HTTPS port of the host",
-        )
-    return diagnosis.add("network", "ok", f"{name}:{port} reachable (DNS, connect, {version})")
 
 
 def _token(host: Host, diagnosis: Diagnosis) -> None:
