@@ -184,9 +184,17 @@ class HostUnreachable(HostError):
 
     about_host = True
 
-    def __init__(self, message: str, *, worth_retrying: bool, **kwargs: object) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        worth_retrying: bool,
+        host: str = "",
+        status: int | None = None,
+        host_message: str | None = None,
+    ) -> None:
         self.worth_retrying = worth_retrying
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, host=host, status=status, host_message=host_message)
 
 
 class RateLimited(HostError):
