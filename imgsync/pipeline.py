@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -31,6 +31,7 @@ from .state.stamps import ImageFacts, Stamps
 
 if TYPE_CHECKING:
     from .images import LocalImage
+    from .nearest import Nearby
     from .progress import Progress
     from .scan import ImageRef, Problem, ScanResult
 
@@ -88,24 +89,38 @@ def check(paths: Sequence[Path], settings: Settings) -> Report:
 
 
 def _note_pending(scanned: list[_Scanned], settings: Settings, report: Report) -> None:
-    from .images import resolve_target  # the Markdown seam
-    from .markdown.destinations import local_target
-    from .nearest import Nearby
+    from .nearest import Nearby  # the Markdown seam
 
     nearby = Nearby(settings.root)  # one for the run: each folder listed once at most
     for item in scanned:
         path = item.markdown.path
-        for ref in item.scan.local_refs:
-            target = local_target(ref.url)
-            assert target is not None  # local_refs are exactly those with a target
-            try:
-                resolve_target(target, path, settings.root, settings.site_root, nearby=nearby)
-            except ImageError as error:
-                status: PendingStatus = "missing" if error.missing else "unusable"
-                pending = Pending(Location(path, ref.line), ref.raw, status, error.reason)
+        for ref, found in _resolve_refs(item, settings, nearby):
+            if isinstance(found, ImageError):
+                status: PendingStatus = "missing" if found.missing else "unusable"
+                pending = Pending(Location(path, ref.line), ref.raw, status, found.reason)
             else:
                 pending = Pending(Location(path, ref.line), ref.raw)
             report.pending.append(pending)
+
+
+def _resolve_refs(
+    item: _Scanned, settings: Settings, nearby: Nearby
+) -> Iterator[tuple[ImageRef, Path | ImageError]]:
+    """Each local reference of a scanned file, with the project file it names or why none."""
+    from .images import resolve_target  # the Markdown seam
+    from .markdown.destinations import local_target
+
+    for ref in item.scan.local_refs:
+        target = local_target(ref.url)
+        assert target is not None  # local_refs are exactly those with a target
+        found: Path | ImageError
+        try:
+            found = resolve_target(
+                target, item.markdown.path, settings.root, settings.site_root, nearby=nearby
+            )
+        except ImageError as error:
+            found = error
+        yield ref, found
 
 
 def sync(
@@ -256,9 +271,7 @@ def _collect(paths: Sequence[Path], run: _Run) -> list[_FileWork]:
     scanned = _scan_all(paths, run)
     if not scanned:
         return []
-    from .images import resolve_target  # the Markdown seam
-    from .markdown.destinations import local_target
-    from .nearest import Nearby
+    from .nearest import Nearby  # the Markdown seam
 
     nearby = Nearby(settings.root)  # one for the run: each folder listed once at most
     works = []
@@ -266,17 +279,11 @@ def _collect(paths: Sequence[Path], run: _Run) -> list[_FileWork]:
         markdown = item.markdown
         _note_problems(markdown.path, item.scan.problems, report)
         work = _FileWork(markdown, item.scan)
-        for ref in item.scan.local_refs:
-            target = local_target(ref.url)
-            assert target is not None  # local_refs are exactly those with a target
-            try:
-                image = resolve_target(
-                    target, markdown.path, settings.root, settings.site_root, nearby=nearby
-                )
-            except ImageError as error:
-                report.failures.append(_failure(markdown.path, ref, error.reason))
-                continue
-            work.refs.append((ref, image))
+        for ref, found in _resolve_refs(item, settings, nearby):
+            if isinstance(found, ImageError):
+                report.failures.append(_failure(markdown.path, ref, found.reason))
+            else:
+                work.refs.append((ref, found))
         if work.refs:
             works.append(work)
     return works
