@@ -43,7 +43,10 @@ _ROOT_FOUND_BY = {
     "config": "the folder of the config file",
     "cache": f"the folder of the {CACHE_NAME} found here or above",
     "git": "the top of the git work tree",
-    "cwd": "the current folder: no cache file here or above, and no git work tree",
+    "cwd": (
+        "the current folder: no cache file here or above, and no git work tree (your home"
+        " folder is not searched from below it)"
+    ),
 }
 
 

@@ -85,6 +85,12 @@ def test_the_home_folder_is_adopted_only_from_itself(tmp_path: Path) -> None:
     assert find_project_root(home, home=home) == (home.resolve(), "cache")
     settings = load_settings(cwd=notes, env={"HOME": str(home)})
     assert settings.root == notes.resolve() and settings.root_found_by == "cwd"
+    from imgsync.doctor import diagnose
+
+    root = {
+        c.name: c for c in diagnose(cwd=notes, config_file=None, env={"HOME": str(home)}).checks
+    }
+    assert "your home folder is not searched from below it" in root["root"].found
 
 
 def test_a_project_inside_the_home_folder_still_shares_its_cache(tmp_path: Path) -> None:
