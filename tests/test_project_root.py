@@ -226,3 +226,33 @@ def test_no_path_means_the_project(repo: Path, host: FakeLsky) -> None:
     assert len(host.uploads) == 2 and synced.stderr == ""
     assert run(inside, host, "check").returncode == 0  # drafts/ is outside `paths`
     assert run(inside, host, "check", str(repo / "drafts")).returncode == 1
+
+
+def test_no_path_in_a_home_folder_that_is_no_project_is_refused(
+    tmp_path: Path, host: FakeLsky
+) -> None:
+    # With LSKY_BASE_URL exported in a shell's rc file, `imgsync` typed in ~ would otherwise
+    # upload and rewrite the images of every Markdown file under the home folder.
+    home = tmp_path / "home"
+    (home / "notes").mkdir(parents=True)
+    (home / "notes" / "a.png").write_bytes(png_bytes())
+    (home / "notes" / "n.md").write_text("![a](a.png)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_"))}
+    env |= {"HOME": str(home), "NO_PROXY": "127.0.0.1"}
+    env |= {"LSKY_BASE_URL": host.url, "LSKY_TOKEN": TOKEN}
+
+    def imgsync(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [IMGSYNC, *args], cwd=home, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    for args in ((), ("check",), ("--dry-run",)):
+        refused = imgsync(*args)
+        assert refused.returncode == 2, (args, refused.stderr)
+        assert "is your home folder, and no project was found here" in refused.stderr
+        assert "imgsync notes/" in refused.stderr
+    assert host.uploads == [] and (home / "notes" / "n.md").read_text() == "![a](a.png)\n"
+
+    named = imgsync("notes")
+    assert named.returncode == 0, named.stderr
+    assert len(host.uploads) == 1
