@@ -196,8 +196,7 @@ class UploadCache:
                 if md5 not in known:
                     known[md5] = entry
                     added += 1
-            if added:  # not in the document last written: the next write reads the file
-                self._document = None
+            # Not in the document last written, these are added by the next write (lost).
             for number, problem in read.problems.items():
                 self.warnings[(journal.path, number)] = (
                     f"{problem}; this line is skipped (delete it to silence this warning)"
@@ -314,12 +313,14 @@ class UploadCache:
             queued, self._queued = self._queued, []
             written = self._last_queued
             # What this process knows and the file lost (moved aside, an older version
-            # checked out) are real uploads: they go back in.
+            # checked out) are real uploads: they go back in. So do those a reload() took
+            # in from the journal since the document kept was written.
+            in_file = document["uploads"]
             lost = [
                 (host, key, known)
                 for host, by_md5 in self._uploads.items()
                 for key, known in by_md5.items()
-                if key not in uploads.get(host, {})
+                if key not in uploads.get(host, {}) or key not in in_file.get(host, {})
             ]
             if not queued and not lost:
                 return 0
@@ -336,16 +337,12 @@ class UploadCache:
         # here by this older view. What another thread took in meanwhile (its reload()
         # merging the journal) is kept: it may be nowhere but in the journal, already read.
         with self._mutex:
-            taken_in = False
             for host, by_md5 in self._uploads.items():
                 known = uploads.setdefault(host, {})
                 for key, entry in by_md5.items():
-                    if key not in known:
-                        known[key] = entry
-                        taken_in = True
+                    known.setdefault(key, entry)  # the file lacks it: the next write adds it
             self._uploads = uploads
-            # The file lacks what was taken in: the next write reads it again to add them.
-            self._document = None if taken_in else document
+            self._document = document
             self._seen = _identity(self.path)
             self._last_written = written
         return len(lost)
