@@ -131,11 +131,19 @@ def warning_lines(warnings: Iterable[Notice]) -> list[str]:
 
 def pending_lines(report: Report) -> list[str]:
     """Each local image reference left, where it stands; one whose file is missing or can't
-    be uploaded says why, since running imgsync would not help it."""
-    return [
-        f"{p.where}: {p.reference}: {p.reason}" if p.reason else f"{p.where}: {p.reference}"
-        for p in report.pending
-    ]
+    be uploaded says why, since running imgsync would not help it, and one whose image is
+    already on the host says so, since a sync will upload nothing for it."""
+    return [f"{p.where}: {p.reference}{_pending_note(p)}" for p in report.pending]
+
+
+def _pending_note(pending: Pending) -> str:
+    if pending.status == "uploaded":
+        return f": {ALREADY_UPLOADED}"
+    return f": {pending.reason}" if pending.reason else ""
+
+
+# What `check` says of a reference whose image bytes the cache knows on a host.
+ALREADY_UPLOADED = "already on the host: run `imgsync` to point the reference at its URL"
 
 
 def summary_lines(report: Report, command: Literal["check", "sync"]) -> list[str]:
@@ -175,9 +183,18 @@ def check_summary(report: Report) -> str:
     count = Counter(p.status for p in report.pending)
     if count["not_uploaded"] == len(report.pending):
         return f"{left}; run `imgsync` to upload them"
+    if count["uploaded"] == len(report.pending):
+        return (
+            f"{left}; their images are already on the host: run `imgsync` to point them"
+            " at their URLs"
+        )
     parts = []
     if count["not_uploaded"]:
         parts.append(f"{count['not_uploaded']} not uploaded yet: run `imgsync` to upload them")
+    if count["uploaded"]:
+        parts.append(
+            f"{count['uploaded']} already on the host: run `imgsync` to point them at their URLs"
+        )
     if count["missing"]:
         parts.append(f"{count['missing']} missing: no such file, fix the reference")
     if count["unusable"]:
@@ -312,6 +329,10 @@ def _pending_annotation(pending: Pending) -> tuple[str, str]:
             "it and point the reference at its URL"
         )
         return message, "imgsync: local image"
+    if pending.status == "uploaded":
+        return f"local image {pending.reference} is {ALREADY_UPLOADED}", (
+            "imgsync: local image already on the host"
+        )
     if pending.status == "missing":
         return f"local image {pending.reference} is missing: {pending.reason}", (
             "imgsync: missing image"

@@ -13,6 +13,7 @@ from imgsync.render import (
     annotations_output,
     failure_lines,
     github_annotations,
+    report_document,
     report_output,
     upload_output,
     warning_lines,
@@ -512,6 +513,47 @@ def test_check_github_titles_and_messages_by_status() -> None:
         "::error file=other.md,line=1,title=imgsync%3A image can't be uploaded::local image "
         "../x.png can't be uploaded: refused: it is outside the project",
     ]
+
+
+ON_HOST = Pending(Location(OTHER, 2), "cat.png", "uploaded")
+
+
+def test_check_tells_a_reference_whose_image_is_already_on_the_host_in_every_format() -> None:
+    report = Report(files_scanned=2, pending=[*MIXED, ON_HOST])
+
+    rendered = report_output(report, command="check")
+    annotations = list(github_annotations(report))
+    document = report_document(report)
+
+    assert rendered.stdout[-1] == (
+        "other.md:2: cat.png: already on the host: run `imgsync` to point the reference at its URL"
+    )
+    assert rendered.stderr == (
+        "4 local image reference(s) left in 2 file(s): 1 not uploaded yet: run `imgsync` to "
+        "upload them; 1 already on the host: run `imgsync` to point them at their URLs; "
+        "1 missing: no such file, fix the reference; 1 can't be uploaded as they stand: see "
+        "why above",
+    )
+    assert annotations[-1] == (
+        "::error file=other.md,line=2,title=imgsync%3A local image already on the host::local "
+        "image cat.png is already on the host: run `imgsync` to point the reference at its URL"
+    )
+    assert document["pending"][-1] == {
+        "file": "other.md",
+        "line": 2,
+        "reference": "cat.png",
+        "status": "uploaded",
+        "reason": None,
+    }
+
+
+def test_check_summary_when_every_image_left_is_already_on_the_host() -> None:
+    report = Report(files_scanned=1, pending=[ON_HOST, ON_HOST])
+
+    assert report_output(report, command="check").stderr == (
+        "2 local image reference(s) left in 1 file(s); their images are already on the host: "
+        "run `imgsync` to point them at their URLs",
+    )
 
 
 def test_doctor_advice_follows_a_finding_that_ends_a_sentence_without_a_stray_stop() -> None:
