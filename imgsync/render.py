@@ -229,7 +229,8 @@ def _counts(report: Report) -> str:
 def upload_output(outcome: UploadOutcome, *, output: str = "url", as_json: bool = False) -> Output:
     """`imgsync upload`: a line per file named on stdout, in that order, only if none failed:
     Typora pairs the last N lines with its N images, so a partial list could pair wrongly.
-    Otherwise the URLs that are known go to stderr beside the errors."""
+    Otherwise the URLs that are known go to stderr beside the errors, but those whose line
+    was printed as they went up (the progress display without a bar, --verbose)."""
     complete = not (outcome.failures or outcome.interrupted)
     out: list[str] = []
     err: list[str] = []
@@ -240,7 +241,7 @@ def upload_output(outcome: UploadOutcome, *, output: str = "url", as_json: bool 
             f"![{u.file.stem}]({u.url})" if output == "markdown" else u.url for u in outcome.urls
         ]
     else:
-        err = [file_url_line(u) for u in outcome.urls]
+        err = [file_url_line(u) for u in outcome.urls if not u.told]  # not said twice
     err += failure_lines(outcome.failures, outcome.host_verdict, grouped=False)
     if outcome.failures and not outcome.interrupted and not as_json:
         err.append(

@@ -110,6 +110,9 @@ class FileURL(NamedTuple):
     file: Path  # as named on the command line
     url: str
     already_on_host: bool = False  # found in the cache (or uploaded meanwhile by another run)
+    # Its line (file_url_line's, or the progress display's for an upload) was printed on
+    # stderr as it happened: the list of URLs known after a failure leaves it out.
+    told: bool = False
 
 
 @dataclass

@@ -447,6 +447,17 @@ def test_upload_output(outcome: UploadOutcome, output: str, expected: Output, st
     assert outcome.exit_status() == status
 
 
+def test_upload_output_leaves_out_the_urls_already_told_as_they_went_up() -> None:
+    told = FileURL(A, "https://h/a.png", told=True)  # the progress display printed its line
+    outcome = UploadOutcome(files_named=3, urls=[told, BOTH[1]], failures=[MISSING])
+
+    assert upload_output(outcome).stderr == (
+        "uploaded b.png -> https://h/b.png",
+        "error: nope.png: not found",
+        "imgsync: 1 of 3 file(s) failed; no URL printed on stdout",
+    )
+
+
 def test_upload_json_has_every_url_and_failure_and_says_the_errors_on_stderr() -> None:
     found = FileURL(B, "https://h/b.png", already_on_host=True)
     outcome = UploadOutcome(files_named=3, urls=[BOTH[0], found], failures=[MISSING])
