@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 from .config import CACHE_NAME, Settings, load_settings, resolve_host
 from .doctor_network import reach
-from .environment import LSKY_URL_VARIABLE
+from .environment import LSKY_URL_VARIABLE, PIN_VARIABLE
 from .errors import (
     AuthError,
     CacheError,
@@ -127,6 +127,7 @@ _SAYS_WHAT_TO_DO = re.compile(
 _UNSET_VARIABLE = re.compile(
     r"'(?P<key>[\w.]+)' uses \$\{(?P<var>\w+)\}, but the environment variable (?P=var) is not set"
 )
+_URL_VARIABLES = (PIN_VARIABLE, LSKY_URL_VARIABLE)  # a host URL the environment gives
 _API_BASE_EXAMPLE = {
     "lsky": "https://img.example.com/api/v1",
     "chevereto": "https://img.example.com/api/1",
@@ -136,16 +137,25 @@ _API_BASE_EXAMPLE = {
 
 def advice_for(error: Exception, fallback: str, host_type: str = "lsky") -> str:
     """What to do about a config or cache error, never repeating it: a concrete step for a
-    variable left unset (the message names only the variable), none when the message already
-    says what to do, else `fallback`."""
+    variable left unset or wrong (the message names only the variable), none when the message
+    already says what to do, else `fallback`."""
     text = str(error)
     if unset := _UNSET_VARIABLE.search(text):
         var, key = unset["var"], unset["key"]
         if key == "url":
-            example = _API_BASE_EXAMPLE.get(host_type)
-            return f"set {var} to your host's API base" + (f", e.g. {example}" if example else "")
+            return _set_url(var, host_type)
         return f"set {var} in the environment to the host's {key} (in CI: from a secret)"
-    return "" if _SAYS_WHAT_TO_DO.search(text) else fallback
+    if _SAYS_WHAT_TO_DO.search(text):
+        return ""
+    url_variable = next((v for v in _URL_VARIABLES if v in text), None)
+    if url_variable is not None and getattr(error, "path", None) is None:  # the environment's
+        return _set_url(url_variable, host_type)
+    return fallback
+
+
+def _set_url(variable: str, host_type: str) -> str:
+    example = _API_BASE_EXAMPLE.get(host_type)
+    return f"set {variable} to your host's API base" + (f", e.g. {example}" if example else "")
 
 
 def _fix_config(error: ConfigError) -> str:

@@ -332,3 +332,12 @@ def test_a_config_error_that_only_says_what_is_wrong_says_where_to_correct_it(
     config = blog / "imgsync.toml"
     assert advice(done)["config"] == f"correct it in {config}, then run `imgsync doctor` again"
     assert not any("message says" in (text or "") for text in advice(done).values())
+
+
+def test_a_wrong_url_variable_gets_the_form_it_should_have(blog: Path) -> None:
+    done, checks = doctor(blog, url="ftp://img.example.com")
+
+    assert "LSKY_BASE_URL must start with http:// or https://" in checks["host"][1]
+    assert advice(done)["host"] == (
+        "set LSKY_BASE_URL to your host's API base, e.g. https://img.example.com/api/v1"
+    )
