@@ -225,6 +225,22 @@ class UploadCache:
             return self._legacy.get(sha256)
         return None
 
+    @property
+    def empty(self) -> bool:
+        """Whether no upload is known at all (no file, no journal): nothing to look up."""
+        with self._mutex:
+            return not self._legacy and not any(self._uploads.values())
+
+    def on_any_host(self, md5: str, sha256: str) -> bool:
+        """Whether these bytes were uploaded to some host, whichever: `check` asks it offline,
+        without a host profile, to tell a reference that only needs rewriting from an upload."""
+        with self._mutex:
+            for by_md5 in self._uploads.values():
+                entry = by_md5.get(md5)
+                if entry is not None and entry.sha256 == sha256:
+                    return True
+        return sha256 in self._legacy
+
     def reload(self) -> None:
         """Learn what other processes recorded since this cache was read (or journaled).
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 from .config import CACHE_NAME, Settings, load_settings, resolve_host
 from .doctor_network import reach
-from .environment import LSKY_URL_VARIABLE
+from .environment import LSKY_URL_VARIABLE, PIN_VARIABLE
 from .errors import (
     AuthError,
     CacheError,
@@ -107,7 +107,7 @@ def diagnose(
     try:
         settings = load_settings(cwd=cwd, config_file=config_file, env=env)
     except ConfigError as error:
-        diagnosis.add("config", "fail", str(error), "fix the file as the message says")
+        diagnosis.add("config", "fail", str(error), advice_for(error, _fix_config(error)))
         diagnosis.skip(("root", "cache", "host", "network", "token", "sync"), "no settings")
         return diagnosis
     _config(settings, diagnosis)
@@ -116,6 +116,53 @@ def diagnose(
     _host_checks(settings, host_name, diagnosis)
     _sync(settings, host_name, paths, diagnosis)
     return diagnosis
+
+
+# An error that already says what to do: `found` says it, the advice would only repeat it.
+_SAYS_WHAT_TO_DO = re.compile(
+    r"(?:^|[:;,.?]\s|\bor\s|\bthen\s)(?:run|set|write|pass|remove|replace|restore|make|name|"
+    r"fix|use|move|unset|put|give|add|delete|keep|chmod)\b",
+    re.IGNORECASE,
+)
+_UNSET_VARIABLE = re.compile(
+    r"'(?P<key>[\w.]+)' uses \$\{(?P<var>\w+)\}, but the environment variable (?P=var) is not set"
+)
+_URL_VARIABLES = (PIN_VARIABLE, LSKY_URL_VARIABLE)  # a host URL the environment gives
+_API_BASE_EXAMPLE = {
+    "lsky": "https://img.example.com/api/v1",
+    "chevereto": "https://img.example.com/api/1",
+    "pichub": "https://api.pichub.app/api/v1",
+}
+
+
+def advice_for(error: Exception, fallback: str, host_type: str = "lsky") -> str:
+    """What to do about a config or cache error, never repeating it: a concrete step for a
+    variable left unset or wrong (the message names only the variable), none when the message
+    already says what to do, else `fallback`."""
+    text = str(error)
+    if unset := _UNSET_VARIABLE.search(text):
+        var, key = unset["var"], unset["key"]
+        if key == "url":
+            return _set_url(var, host_type)
+        return f"set {var} in the environment to the host's {key} (in CI: from a secret)"
+    if _SAYS_WHAT_TO_DO.search(text):
+        return ""
+    url_variable = next((v for v in _URL_VARIABLES if v in text), None)
+    if url_variable is not None and getattr(error, "path", None) is None:  # the environment's
+        return _set_url(url_variable, host_type)
+    return fallback
+
+
+def _set_url(variable: str, host_type: str) -> str:
+    example = _API_BASE_EXAMPLE.get(host_type)
+    return f"set {variable} to your host's API base" + (f", e.g. {example}" if example else "")
+
+
+def _fix_config(error: ConfigError) -> str:
+    """The step for a config error whose message says only what is wrong: where to edit."""
+    if error.path is None:
+        return "correct the environment variable it names, then run `imgsync doctor` again"
+    return f"correct it in {error.path}, then run `imgsync doctor` again"
 
 
 def _config(settings: Settings, diagnosis: Diagnosis) -> None:
@@ -165,7 +212,8 @@ def _cache(settings: Settings, diagnosis: Diagnosis) -> None:
     try:
         UploadCache.open(path, project=settings.root, allow_http=settings.allow_http)
     except CacheError as error:
-        diagnosis.add("cache", "fail", str(error), "restore the file from git, or fix it")
+        fallback = f"restore it from git (`git checkout -- {path.name}` in its folder)"
+        diagnosis.add("cache", "fail", str(error), advice_for(error, fallback))
         return
     if made_read_only(path) or not folder_writable:
         what = "the file" if made_read_only(path) else "its folder"
@@ -184,6 +232,7 @@ def _host_checks(settings: Settings, host_name: str | None, diagnosis: Diagnosis
     from .hosts import create_host
     from .hosts.base import make_http_client
 
+    profile: HostProfile | None = None
     try:
         profile = resolve_host(settings, host_name)
         first = len(diagnosis.checks)
@@ -199,7 +248,8 @@ def _host_checks(settings: Settings, host_name: str | None, diagnosis: Diagnosis
                 diagnosis.skip(("token",), "the host can't be reached")
         diagnosis.name_variables(first, profile.from_environment)
     except ConfigError as error:
-        diagnosis.add("host", "fail", str(error), "fix the host profile as the message says")
+        kind = profile.type if profile is not None else "lsky"
+        diagnosis.add("host", "fail", str(error), advice_for(error, _fix_config(error), kind))
         diagnosis.skip(("network", "token"), "no usable host profile")
 
 
@@ -267,7 +317,8 @@ def _sync(
         where = list(paths) or list(settings.project_paths)
         report = sync(where, settings, host_name=host_name, dry_run=True)
     except (ConfigError, CacheError) as error:
-        diagnosis.add("sync", "fail", str(error), "fix what the message says")
+        fallback = _fix_config(error) if isinstance(error, ConfigError) else ""
+        diagnosis.add("sync", "fail", str(error), advice_for(error, fallback))
         return
     found = report.reused + len(report.would_upload)
     counts = (

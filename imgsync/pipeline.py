@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -82,16 +82,19 @@ def check(paths: Sequence[Path], settings: Settings) -> Report:
             for item in scanned:
                 _note_problems(item.markdown.path, item.scan.problems, report)
             if scanned:
-                _note_pending(scanned, settings, report)
+                _note_pending(scanned, settings, report, stamps)
     finally:
         stamps.save()
     return report
 
 
-def _note_pending(scanned: list[_Scanned], settings: Settings, report: Report) -> None:
+def _note_pending(
+    scanned: list[_Scanned], settings: Settings, report: Report, stamps: Stamps
+) -> None:
     from .nearest import Nearby  # the Markdown seam
 
     nearby = Nearby(settings.root)  # one for the run: each folder listed once at most
+    there: list[tuple[int, Path]] = []  # the pending whose file is there, by index
     for item in scanned:
         path = item.markdown.path
         for ref, found in _resolve_refs(item, settings, nearby):
@@ -100,7 +103,50 @@ def _note_pending(scanned: list[_Scanned], settings: Settings, report: Report) -
                 pending = Pending(Location(path, ref.line), ref.raw, status, found.reason)
             else:
                 pending = Pending(Location(path, ref.line), ref.raw)
+                there.append((len(report.pending), found))
             report.pending.append(pending)
+    if there:
+        _note_already_uploaded(there, settings, report, stamps)
+
+
+def _note_already_uploaded(
+    there: list[tuple[int, Path]], settings: Settings, report: Report, stamps: Stamps
+) -> None:
+    """Mark "uploaded" the pending references whose bytes the cache (or the journal) knows on
+    some host: a sync will only rewrite them. Offline and read-only: the cache is opened, never
+    written, under whatever host identity; a cache that can't be read is a failure, and the
+    references stay "not uploaded"."""
+    from .cache import UploadCache  # only when a reference is left
+    from .errors import CacheError
+
+    try:
+        cache = UploadCache.open(
+            settings.cache_path, project=settings.root, allow_http=settings.allow_http
+        )
+    except CacheError as error:
+        told = "until it is fixed, check can't tell which images are already on the host"
+        reason = (
+            f"{error.reason} {told[0].upper()}{told[1:]}."
+            if error.reason.endswith(".")
+            else f"{error.reason}; {told}"
+        )
+        report.failures.append(Failure(Location(error.path), "", reason))
+        return
+    for (path, line), text in cache.warnings.items():
+        report.warn(str(Location(path, line)), text)
+    if cache.empty:
+        return  # nothing was ever uploaded: no image need be hashed
+    known: dict[Path, bool] = {}  # hashed once each, or known from its stamp
+    for index, image_path in there:
+        if image_path not in known:
+            try:
+                image = _image(image_path, settings, stamps)
+            except ImageError:
+                known[image_path] = False  # a sync will tell why; as far as check goes, to upload
+            else:
+                known[image_path] = cache.on_any_host(image.md5, image.sha256)
+        if known[image_path]:
+            report.pending[index] = replace(report.pending[index], status="uploaded")
 
 
 def _resolve_refs(

@@ -31,6 +31,17 @@ class Progress:
         self._done = 0
         self._drawn = False
 
+    @property
+    def prints_each_event(self) -> bool:
+        """Whether each `advance()` line is printed as it comes (no bar, not quiet): a list
+        of the same events printed afterwards would repeat them."""
+        return not self.bar and not self.quiet
+
+    @property
+    def prints_details(self) -> bool:
+        """Whether `detail()` lines are printed (--verbose, not quiet)."""
+        return self.verbose and not self.quiet
+
     def start(self, total: int) -> None:
         with self._lock:
             self._total, self._done = total, 0

@@ -131,11 +131,19 @@ def warning_lines(warnings: Iterable[Notice]) -> list[str]:
 
 def pending_lines(report: Report) -> list[str]:
     """Each local image reference left, where it stands; one whose file is missing or can't
-    be uploaded says why, since running imgsync would not help it."""
-    return [
-        f"{p.where}: {p.reference}: {p.reason}" if p.reason else f"{p.where}: {p.reference}"
-        for p in report.pending
-    ]
+    be uploaded says why, since running imgsync would not help it, and one whose image is
+    already on the host says so, since a sync will upload nothing for it."""
+    return [f"{p.where}: {p.reference}{_pending_note(p)}" for p in report.pending]
+
+
+def _pending_note(pending: Pending) -> str:
+    if pending.status == "uploaded":
+        return f": {ALREADY_UPLOADED}"
+    return f": {pending.reason}" if pending.reason else ""
+
+
+# What `check` says of a reference whose image bytes the cache knows on a host.
+ALREADY_UPLOADED = "already on the host: run `imgsync` to point the reference at its URL"
 
 
 def summary_lines(report: Report, command: Literal["check", "sync"]) -> list[str]:
@@ -175,9 +183,18 @@ def check_summary(report: Report) -> str:
     count = Counter(p.status for p in report.pending)
     if count["not_uploaded"] == len(report.pending):
         return f"{left}; run `imgsync` to upload them"
+    if count["uploaded"] == len(report.pending):
+        return (
+            f"{left}; their images are already on the host: run `imgsync` to point them"
+            " at their URLs"
+        )
     parts = []
     if count["not_uploaded"]:
         parts.append(f"{count['not_uploaded']} not uploaded yet: run `imgsync` to upload them")
+    if count["uploaded"]:
+        parts.append(
+            f"{count['uploaded']} already on the host: run `imgsync` to point them at their URLs"
+        )
     if count["missing"]:
         parts.append(f"{count['missing']} missing: no such file, fix the reference")
     if count["unusable"]:
@@ -212,7 +229,8 @@ def _counts(report: Report) -> str:
 def upload_output(outcome: UploadOutcome, *, output: str = "url", as_json: bool = False) -> Output:
     """`imgsync upload`: a line per file named on stdout, in that order, only if none failed:
     Typora pairs the last N lines with its N images, so a partial list could pair wrongly.
-    Otherwise the URLs that are known go to stderr beside the errors."""
+    Otherwise the URLs that are known go to stderr beside the errors, but those whose line
+    was printed as they went up (the progress display without a bar, --verbose)."""
     complete = not (outcome.failures or outcome.interrupted)
     out: list[str] = []
     err: list[str] = []
@@ -223,7 +241,7 @@ def upload_output(outcome: UploadOutcome, *, output: str = "url", as_json: bool 
             f"![{u.file.stem}]({u.url})" if output == "markdown" else u.url for u in outcome.urls
         ]
     else:
-        err = [file_url_line(u) for u in outcome.urls]
+        err = [file_url_line(u) for u in outcome.urls if not u.told]  # not said twice
     err += failure_lines(outcome.failures, outcome.host_verdict, grouped=False)
     if outcome.failures and not outcome.interrupted and not as_json:
         err.append(
@@ -312,6 +330,10 @@ def _pending_annotation(pending: Pending) -> tuple[str, str]:
             "it and point the reference at its URL"
         )
         return message, "imgsync: local image"
+    if pending.status == "uploaded":
+        return f"local image {pending.reference} is {ALREADY_UPLOADED}", (
+            "imgsync: local image already on the host"
+        )
     if pending.status == "missing":
         return f"local image {pending.reference} is missing: {pending.reason}", (
             "imgsync: missing image"

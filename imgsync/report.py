@@ -37,10 +37,12 @@ class Failure:
     image_key: str = ""
 
 
-# What `check` knows of a reference's file: there, to upload ("not_uploaded"); no file at all,
-# so the reference needs fixing ("missing"); or one imgsync won't upload ("unusable": outside
-# the project, a folder, unreadable).
-PendingStatus = Literal["not_uploaded", "missing", "unusable"]
+# What `check` knows of a reference's file: there, to upload ("not_uploaded"); there, and its
+# bytes already on a host by the cache or the journal, so a sync only rewrites the reference
+# ("uploaded": a second post pointing at the picture, a copy under another name); no file at
+# all, so the reference needs fixing ("missing"); or one imgsync won't upload ("unusable":
+# outside the project, a folder, unreadable).
+PendingStatus = Literal["not_uploaded", "uploaded", "missing", "unusable"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ class FileURL(NamedTuple):
     file: Path  # as named on the command line
     url: str
     already_on_host: bool = False  # found in the cache (or uploaded meanwhile by another run)
+    # Its line (file_url_line's, or the progress display's for an upload) was printed on
+    # stderr as it happened: the list of URLs known after a failure leaves it out.
+    told: bool = False
 
 
 @dataclass

@@ -52,12 +52,16 @@ def upload_files(
             report.failures.append(Failure(Location(file), "", reason, image.md5))
     sent = {uploaded.image for uploaded in report.uploaded}
     went_up = {md5 for md5, image in unique.items() if image.path in sent}
-    urls = [
-        FileURL(file, hosted.urls[image.md5], already_on_host=image.md5 not in went_up)
-        for file, image in images
-        if image.md5 in hosted.urls
-    ]
-    for file_url in urls:  # an upload had its progress line as it went up; a file found, none
+    urls = []
+    for file, image in images:
+        if image.md5 not in hosted.urls:
+            continue
+        found = image.md5 not in went_up
+        # An upload had its progress line as it went up (unless a bar drew it); a file
+        # found in the cache has one only with --verbose, printed here.
+        told = progress.prints_details if found else progress.prints_each_event
+        urls.append(FileURL(file, hosted.urls[image.md5], already_on_host=found, told=told))
+    for file_url in urls:
         if file_url.already_on_host:
             progress.detail(file_url_line(file_url))
     return UploadOutcome(

@@ -9,6 +9,7 @@ bare `:` or `,` inside a property value, so unescaped output cannot pass.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -18,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from imgsync.cache import CacheEntry, UploadCache, utc_now
 from imgsync.render import escape_data, escape_property
+from tests.images import png_bytes
 
 IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
 
@@ -58,7 +61,8 @@ POST = "# Draft\n\n![g](<img/growth 100%.png>)\n\n![p](img/50%25off.png)\n"
 def tree(tmp_path: Path) -> Path:
     (tmp_path / NAME).write_text(POST)
     (tmp_path / "img").mkdir()
-    (tmp_path / "img" / "growth 100%.png").write_bytes(b"not read by check")  # 50%off.png: none
+    # Not an image: check hashes a file only when the cache knows some upload. 50%off.png: none.
+    (tmp_path / "img" / "growth 100%.png").write_bytes(b"not read by check")
     (tmp_path / "done.md").write_text("![x](https://img.example.com/x.png)\n")
     (tmp_path / "blob.md").write_bytes(b"![a](b.png)\n\xff\xfe\x00binary\n")
     return tmp_path
@@ -127,6 +131,46 @@ def test_format_json_is_the_json_document(tree: Path) -> None:
             "file there",
         },
     ]
+
+
+def test_an_image_under_a_new_name_whose_bytes_are_in_the_cache_is_already_on_the_host(
+    tree: Path,
+) -> None:
+    """Uploaded to a host no profile names (check needs none) as `img/old.png`; the post
+    points at a copy named `img/growth 100%.png`, whose bytes are the same."""
+    data = png_bytes(rgb=(5, 6, 7))
+    (tree / "img" / "growth 100%.png").write_bytes(data)
+    entry = CacheEntry(
+        "https://img.example.org/i/abc.png",
+        {},
+        len(data),
+        hashlib.sha256(data).hexdigest(),
+        utc_now(),
+        "img/old.png",
+    )
+    UploadCache.open(tree / ".imgsync-cache.json").record(
+        "chevereto https://img.example.org/api/1", hashlib.md5(data).hexdigest(), entry
+    )
+
+    document = json.loads(check(tree, "--format", "json", NAME).stdout)
+    github = check(tree, "--format", "github", NAME).stdout.splitlines()
+    text = check(tree, NAME)
+
+    assert [(p["reference"], p["status"], p["reason"]) for p in document["pending"]] == [
+        ("<img/growth 100%.png>", "uploaded", None),
+        ("img/50%25off.png", "missing", document["pending"][1]["reason"]),
+    ]
+    _, props, message = parse_annotation(github[0])
+    assert props["title"] == "imgsync: local image already on the host"
+    assert message == (
+        "local image <img/growth 100%.png> is already on the host: run `imgsync` to point the "
+        "reference at its URL"
+    )
+    assert text.stdout.splitlines()[0] == (
+        f"{NAME}:3: <img/growth 100%.png>: already on the host: run `imgsync` to point the "
+        "reference at its URL"
+    )
+    assert "1 already on the host: run `imgsync` to point them at their URLs" in text.stderr
 
 
 def test_format_text_is_the_default(tree: Path) -> None:

@@ -270,3 +270,74 @@ def test_an_untrusted_certificate_is_a_tls_failure_and_ca_file_cures_it(
 
         assert done.returncode == 0, done.stdout
         assert "reachable (DNS, connect, TLSv1." in checks["network"][1]
+
+
+# --- advice that says something the message does not ------------------------------------
+
+
+def advice(done: subprocess.CompletedProcess[str]) -> dict[str, str | None]:
+    return {c["name"]: c["advice"] for c in json.loads(done.stdout)["checks"]}
+
+
+def test_an_unset_url_variable_gets_a_concrete_step_not_the_message_again(blog: Path) -> None:
+    (blog / "imgsync.toml").write_text(
+        '[hosts.l]\ntype = "lsky"\nurl = "${LSKY_BASE_URL}"\ntoken = "${LSKY_TOKEN}"\n'
+    )
+
+    done, checks = doctor(blog, url=None)
+
+    assert checks["host"][0] == "fail"
+    assert checks["host"][1].endswith("the environment variable LSKY_BASE_URL is not set")
+    assert advice(done)["host"] == (
+        "set LSKY_BASE_URL to your host's API base, e.g. https://img.example.com/api/v1"
+    )
+
+
+def test_an_unset_token_variable_names_it_and_where_it_comes_from(blog: Path) -> None:
+    (blog / "imgsync.toml").write_text(
+        '[hosts.l]\ntype = "lsky"\nurl = "https://img.example.com/api/v1"\ntoken = "${MY_TOKEN}"\n'
+    )
+
+    done, _ = doctor(blog, url=None, token=None)
+
+    assert advice(done)["host"] == (
+        "set MY_TOKEN in the environment to the host's token (in CI: from a secret)"
+    )
+
+
+def test_a_message_that_says_what_to_do_gets_no_advice_repeating_it(
+    blog: Path, host: FakeLsky
+) -> None:
+    (blog / ".imgsync-cache.json").write_text("{not json")  # "Restore it from git with ..."
+    (blog / "imgsync.toml").write_text(
+        '[hosts.a]\ntype = "lsky"\nurl = "https://a.example.com/api/v1"\n'
+        '[hosts.b]\ntype = "lsky"\nurl = "https://b.example.com/api/v1"\n'
+    )  # "... and no default: set `host = "NAME"` in the config or pass --host NAME"
+
+    done, checks = doctor(blog, url=None)
+
+    assert "Restore it from git" in checks["cache"][1]
+    assert 'set `host = "NAME"`' in checks["host"][1]
+    assert (advice(done)["cache"], advice(done)["host"]) == (None, None)
+
+
+def test_a_config_error_that_only_says_what_is_wrong_says_where_to_correct_it(
+    blog: Path,
+) -> None:
+    (blog / "imgsync.toml").write_text('site_root = "nope"\n')
+
+    done, checks = doctor(blog, url=None)
+
+    assert checks["config"][1].endswith("nope is not a folder")
+    config = blog / "imgsync.toml"
+    assert advice(done)["config"] == f"correct it in {config}, then run `imgsync doctor` again"
+    assert not any("message says" in (text or "") for text in advice(done).values())
+
+
+def test_a_wrong_url_variable_gets_the_form_it_should_have(blog: Path) -> None:
+    done, checks = doctor(blog, url="ftp://img.example.com")
+
+    assert "LSKY_BASE_URL must start with http:// or https://" in checks["host"][1]
+    assert advice(done)["host"] == (
+        "set LSKY_BASE_URL to your host's API base, e.g. https://img.example.com/api/v1"
+    )

@@ -227,3 +227,94 @@ def test_a_url_left_to_the_pin_is_named_by_the_pin(one_image: Path, host: FakeLs
 
     assert "the host answered 404 Not Found: IMGSYNC_HOST_URL is probably wrong" in done.stderr
     assert "'url'" not in done.stderr
+
+
+# --- check: an image already on the host is not "not uploaded yet" --------------------------
+
+
+@pytest.fixture
+def synced(tmp_path: Path, host: FakeLsky) -> Path:
+    """A project whose first post was synced (first/cat.png is on the host), then given a
+    second post pointing at the same picture, a copy of it under a new name, and a new image."""
+    (tmp_path / "first").mkdir()
+    (tmp_path / "first" / "cat.png").write_bytes(png_bytes(rgb=(1, 2, 3)))
+    (tmp_path / "first" / "post.md").write_text("![cat](cat.png)\n")
+    done = run(tmp_path, ".", env={"LSKY_BASE_URL": host.url, "LSKY_TOKEN": TOKEN})
+    assert done.returncode == 0, done.stderr
+    assert len(host.uploads) == 1
+    (tmp_path / "second.md").write_text(
+        "![again](first/cat.png)\n![copy](kitten.png)\n![new](new.png)\n"
+    )
+    (tmp_path / "kitten.png").write_bytes((tmp_path / "first" / "cat.png").read_bytes())
+    (tmp_path / "new.png").write_bytes(png_bytes(rgb=(9, 9, 9)))
+    return tmp_path
+
+
+ON_HOST = "already on the host: run `imgsync` to point the reference at its URL"
+ON_HOST_TITLE = "imgsync: local image already on the host"
+
+
+def test_check_tells_an_image_already_on_the_host_in_every_format(synced: Path) -> None:
+    cache = synced / ".imgsync-cache.json"
+    before = cache.read_bytes(), cache.stat().st_mtime_ns
+
+    text = run(synced, "check")  # no token, no host profile: offline
+    document = json.loads(run(synced, "check", "--format", "json").stdout)
+    github = run(synced, "check", "--format", "github")
+
+    assert text.returncode == github.returncode == document["exit_status"] == 1
+    assert text.stdout.splitlines() == [
+        f"second.md:1: first/cat.png: {ON_HOST}",
+        f"second.md:2: kitten.png: {ON_HOST}",  # another name, the same bytes
+        "second.md:3: new.png",
+    ]
+    assert text.stderr == (
+        "3 local image reference(s) left in 1 file(s): 1 not uploaded yet: run `imgsync` to "
+        "upload them; 2 already on the host: run `imgsync` to point them at their URLs\n"
+    )
+    assert [(p["reference"], p["status"], p["reason"]) for p in document["pending"]] == [
+        ("first/cat.png", "uploaded", None),
+        ("kitten.png", "uploaded", None),
+        ("new.png", "not_uploaded", None),
+    ]
+    found = [parse_annotation(line) for line in github.stdout.splitlines()]
+    assert [(props["line"], props["title"], message) for _, props, message in found] == [
+        ("1", ON_HOST_TITLE, f"local image first/cat.png is {ON_HOST}"),
+        ("2", ON_HOST_TITLE, f"local image kitten.png is {ON_HOST}"),
+        (
+            "3",
+            "imgsync: local image",
+            "local image new.png is not uploaded yet: run `imgsync` to upload it and point the "
+            "reference at its URL",
+        ),
+    ]
+    assert (cache.read_bytes(), cache.stat().st_mtime_ns) == before  # never written by check
+
+
+def test_check_finds_an_upload_the_journal_keeps_and_the_cache_file_lost(synced: Path) -> None:
+    cache = synced / ".imgsync-cache.json"
+    cache.unlink()  # a revert: only the journal in .imgsync/ keeps the upload
+
+    done = run(synced, "check", "--json")
+
+    statuses = [p["status"] for p in json.loads(done.stdout)["pending"]]
+    assert statuses == ["uploaded", "uploaded", "not_uploaded"]
+    assert not cache.exists()  # the journal was taken in memory, not written back
+
+
+def test_check_says_a_corrupt_cache_and_still_lists_every_reference(synced: Path) -> None:
+    (synced / ".imgsync-cache.json").write_text("{not json")
+
+    done = run(synced, "check")
+
+    assert done.returncode == 3  # `check --help`: a file could not be read
+    assert done.stdout.splitlines() == [
+        "second.md:1: first/cat.png",
+        "second.md:2: kitten.png",
+        "second.md:3: new.png",
+    ]
+    assert ".imgsync-cache.json: " in done.stderr
+    assert "Until it is fixed, check can't tell which images are already on the host." in (
+        done.stderr
+    )
+    assert "Traceback" not in done.stderr

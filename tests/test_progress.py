@@ -47,3 +47,13 @@ def test_quiet_prints_nothing_but_keeps_counting() -> None:
     progress.finish()
 
     assert stream.getvalue() == ""
+
+
+def test_says_whether_it_prints_each_event_so_no_list_repeats_them() -> None:
+    stream = io.StringIO()
+
+    assert Progress(stream, bar=False).prints_each_event
+    assert not Progress(stream, bar=True).prints_each_event  # a bar draws over its lines
+    assert not Progress(stream, quiet=True, bar=False).prints_each_event
+    assert Progress(stream, verbose=True, bar=True).prints_details
+    assert not Progress(stream, verbose=True, quiet=True).prints_details

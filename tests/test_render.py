@@ -13,6 +13,7 @@ from imgsync.render import (
     annotations_output,
     failure_lines,
     github_annotations,
+    report_document,
     report_output,
     upload_output,
     warning_lines,
@@ -446,6 +447,17 @@ def test_upload_output(outcome: UploadOutcome, output: str, expected: Output, st
     assert outcome.exit_status() == status
 
 
+def test_upload_output_leaves_out_the_urls_already_told_as_they_went_up() -> None:
+    told = FileURL(A, "https://h/a.png", told=True)  # the progress display printed its line
+    outcome = UploadOutcome(files_named=3, urls=[told, BOTH[1]], failures=[MISSING])
+
+    assert upload_output(outcome).stderr == (
+        "uploaded b.png -> https://h/b.png",
+        "error: nope.png: not found",
+        "imgsync: 1 of 3 file(s) failed; no URL printed on stdout",
+    )
+
+
 def test_upload_json_has_every_url_and_failure_and_says_the_errors_on_stderr() -> None:
     found = FileURL(B, "https://h/b.png", already_on_host=True)
     outcome = UploadOutcome(files_named=3, urls=[BOTH[0], found], failures=[MISSING])
@@ -512,6 +524,47 @@ def test_check_github_titles_and_messages_by_status() -> None:
         "::error file=other.md,line=1,title=imgsync%3A image can't be uploaded::local image "
         "../x.png can't be uploaded: refused: it is outside the project",
     ]
+
+
+ON_HOST = Pending(Location(OTHER, 2), "cat.png", "uploaded")
+
+
+def test_check_tells_a_reference_whose_image_is_already_on_the_host_in_every_format() -> None:
+    report = Report(files_scanned=2, pending=[*MIXED, ON_HOST])
+
+    rendered = report_output(report, command="check")
+    annotations = list(github_annotations(report))
+    document = report_document(report)
+
+    assert rendered.stdout[-1] == (
+        "other.md:2: cat.png: already on the host: run `imgsync` to point the reference at its URL"
+    )
+    assert rendered.stderr == (
+        "4 local image reference(s) left in 2 file(s): 1 not uploaded yet: run `imgsync` to "
+        "upload them; 1 already on the host: run `imgsync` to point them at their URLs; "
+        "1 missing: no such file, fix the reference; 1 can't be uploaded as they stand: see "
+        "why above",
+    )
+    assert annotations[-1] == (
+        "::error file=other.md,line=2,title=imgsync%3A local image already on the host::local "
+        "image cat.png is already on the host: run `imgsync` to point the reference at its URL"
+    )
+    assert document["pending"][-1] == {
+        "file": "other.md",
+        "line": 2,
+        "reference": "cat.png",
+        "status": "uploaded",
+        "reason": None,
+    }
+
+
+def test_check_summary_when_every_image_left_is_already_on_the_host() -> None:
+    report = Report(files_scanned=1, pending=[ON_HOST, ON_HOST])
+
+    assert report_output(report, command="check").stderr == (
+        "2 local image reference(s) left in 1 file(s); their images are already on the host: "
+        "run `imgsync` to point them at their URLs",
+    )
 
 
 def test_doctor_advice_follows_a_finding_that_ends_a_sentence_without_a_stray_stop() -> None:

@@ -4,6 +4,7 @@ image paths appended; Typora reads the last N lines of stdout as the N URLs, in 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -111,3 +112,56 @@ def test_a_host_refusal_names_the_file_and_prints_no_url(shots: Path, host: Fake
     assert done.returncode == 3
     assert done.stdout == ""
     assert "a.png" in done.stderr and "图片大小超出限制" in done.stderr
+
+
+# --- each URL said once on stderr, whether a bar or plain lines showed the progress ------------
+
+
+@pytest.mark.parametrize("bar", [False, True], ids=["plain-lines", "bar"])
+def test_a_failure_names_each_url_once_in_either_progress_mode(
+    shots: Path, host: FakeLsky, bar: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a bar (stderr not a terminal) the progress display prints each upload's line, so
+    the list of URLs after a failure must leave it out; a bar prints none, so the list says it."""
+    from imgsync.config import load_settings
+    from imgsync.progress import Progress
+    from imgsync.render import upload_output
+    from imgsync.upload_command import upload_files
+
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+    monkeypatch.chdir(shots)
+    (shots / "notimage.png").write_text("not an image")
+    settings = load_settings(cwd=shots, env={"LSKY_BASE_URL": host.url, "LSKY_TOKEN": TOKEN})
+    stream = io.StringIO()
+
+    outcome = upload_files(
+        [Path("a.png"), Path("notimage.png")],
+        settings,
+        host_name=None,
+        progress=Progress(stream, bar=bar),
+    )
+    rendered = upload_output(outcome)
+
+    url = url_of(shots, shots / "a.png")
+    shown = stream.getvalue().replace("\r\x1b[K", "\n").splitlines() + list(rendered.stderr)
+    assert shown.count(f"uploaded a.png -> {url}") == 1
+    assert rendered.stdout == ()
+    assert (f"uploaded a.png -> {url}" in rendered.stderr) is bar
+
+
+def test_the_console_script_piped_says_each_uploaded_and_each_found_file_once(
+    shots: Path, host: FakeLsky
+) -> None:
+    (shots / "notimage.png").write_text("not an image")
+
+    first = upload(shots, host, "a.png", "notimage.png")  # stderr is a pipe: no bar
+    url_a = url_of(shots, shots / "a.png")
+    verbose = upload(shots, host, "-v", "a.png", "b.png", "notimage.png")
+    url_b = url_of(shots, shots / "b.png")
+
+    assert first.returncode == verbose.returncode == 3
+    assert first.stderr.splitlines().count(f"uploaded a.png -> {url_a}") == 1
+    lines = verbose.stderr.splitlines()
+    assert lines.count(f"already on the host (found in the cache): a.png -> {url_a}") == 1
+    assert lines.count(f"uploaded b.png -> {url_b}") == 1
