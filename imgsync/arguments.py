@@ -196,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = command(
         "check",
-        "cjq",
+        "cjqv",
         help="offline: list local images left",
         description="List every local image reference left, as FILE:LINE: REFERENCE.\n"
         "Makes no network request.",

@@ -69,7 +69,9 @@ def _run(args: argparse.Namespace) -> int:
             _show(annotations_output(report, quiet=args.quiet), annotations=True)
         else:
             as_json = args.json or args.format == "json"
-            output = report_output(report, command="check", as_json=as_json, quiet=args.quiet)
+            output = report_output(
+                report, command="check", as_json=as_json, verbose=args.verbose, quiet=args.quiet
+            )
             _show(output, document=as_json)
         return report.exit_status()
     if args.command == "watch":

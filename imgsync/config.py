@@ -67,6 +67,7 @@ class Settings:
     site_root: Path  # where "/images/a.png" is looked up
     include: tuple[str, ...] = DEFAULT_INCLUDE
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    ignore: tuple[str, ...] = ()  # references left alone on purpose (ignore.py)
     max_size: int | None = None  # bytes; the host's own limit applies as well
     jobs: int = DEFAULT_JOBS
     default_host: str | None = None

@@ -44,6 +44,15 @@ def _globs(value: Any) -> tuple[str, ...] | None:
     return tuple(value) if ok else None
 
 
+def _ignores(value: Any) -> tuple[str, ...] | None:
+    """A list of `IMAGE` or `FILE:IMAGE` globs (ignore.py), neither side empty."""
+    from .ignore import split_entry
+
+    globs = _globs(value)
+    ok = globs is not None and all(split_entry(entry) is not None for entry in globs)
+    return globs if ok else None
+
+
 def _paths(value: Any) -> tuple[str, ...] | None:
     """A non-empty list of non-empty paths; where they lead is for config.py to judge."""
     ok = isinstance(value, list) and bool(value) and all(_text(entry) for entry in value)
@@ -78,6 +87,11 @@ KEY_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "paths": ('a list of one or more folders and files, such as ["content"]', _paths),
     "include": ("a list of glob patterns", _globs),
     "exclude": ("a list of glob patterns", _globs),
+    "ignore": (
+        'a list of globs, each "IMAGE" or "FILE:IMAGE" with neither side empty, '
+        'such as ["img/gone.png", "posts/2019/*.md:old/*.png"]',
+        _ignores,
+    ),
     "max_size": ('a size such as 5242880 or "5MB"', _size),
     "jobs": ("a whole number from 1 to 64", _number(1, 64, whole=True)),
     "rate_limit_wait": (_WAIT, _number(0, _WEEK, whole=False)),

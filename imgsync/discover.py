@@ -258,6 +258,11 @@ def _parts(pattern: str) -> list[str]:
 
 
 @functools.cache
+def compile_glob(pattern: str) -> Glob | _RegexGlob:
+    """A glob as `include`/`exclude` match it (`**` spans folders), for other keys to share."""
+    return _glob(pattern)
+
+
 def _glob(pattern: str) -> Glob | _RegexGlob:
     """The fast regex for ordinary globs (`**/*.md`, `node_modules/**`), Glob past two
     wildcards, where a pull request's pattern could make a regex backtrack for hours."""

@@ -24,9 +24,18 @@ from typing import TYPE_CHECKING, NamedTuple
 from .config import Settings
 from .discover import discover_markdown
 from .errors import ImageError, MarkdownError
+from .ignore import MARKER, IgnoreList, project_path, written_path
 from .markdown.cores import Cores
 from .markdown.text_file import MarkdownText, read_markdown
-from .report import Failure, Location, Pending, PendingStatus, Report, display_path
+from .report import (
+    Failure,
+    Ignored,
+    Location,
+    Pending,
+    PendingStatus,
+    Report,
+    display_path,
+)
 from .state.stamps import ImageFacts, Stamps
 
 if TYPE_CHECKING:
@@ -51,6 +60,7 @@ class _Run(NamedTuple):
     report: Report
     stamps: Stamps
     cores: Cores
+    ignores: IgnoreList
 
 
 class _Options(NamedTuple):
@@ -78,26 +88,27 @@ def check(paths: Sequence[Path], settings: Settings) -> Report:
     stamps = _load_stamps(settings, report)
     try:
         with Cores(settings.parallel_from_chars) as cores:
-            scanned = _scan_all(paths, _Run(settings, report, stamps, cores))
+            run = _Run(settings, report, stamps, cores, IgnoreList(settings.ignore))
+            scanned = _scan_all(paths, run)
             for item in scanned:
                 _note_problems(item.markdown.path, item.scan.problems, report)
             if scanned:
-                _note_pending(scanned, settings, report, stamps)
+                _note_pending(scanned, run)
+            _warn_stale_ignores(paths, run)
     finally:
         stamps.save()
     return report
 
 
-def _note_pending(
-    scanned: list[_Scanned], settings: Settings, report: Report, stamps: Stamps
-) -> None:
+def _note_pending(scanned: list[_Scanned], run: _Run) -> None:
+    settings, report, stamps = run.settings, run.report, run.stamps
     from .nearest import Nearby  # the Markdown seam
 
     nearby = Nearby(settings.root)  # one for the run: each folder listed once at most
     there: list[tuple[int, Path]] = []  # the pending whose file is there, by index
     for item in scanned:
         path = item.markdown.path
-        for ref, found in _resolve_refs(item, settings, nearby):
+        for ref, found in _resolve_refs(item, run, nearby):
             if isinstance(found, ImageError):
                 status: PendingStatus = "missing" if found.missing else "unusable"
                 pending = Pending(Location(path, ref.line), ref.raw, status, found.reason)
@@ -150,23 +161,65 @@ def _note_already_uploaded(
 
 
 def _resolve_refs(
-    item: _Scanned, settings: Settings, nearby: Nearby
+    item: _Scanned, run: _Run, nearby: Nearby
 ) -> Iterator[tuple[ImageRef, Path | ImageError]]:
-    """Each local reference of a scanned file, with the project file it names or why none."""
-    from .images import resolve_target  # the Markdown seam
+    """Each local reference of a scanned file, with the project file it names or why none;
+    but those ignored (by the `ignore` key or a marker), which go to the report instead."""
+    from .images import reference_path, resolve_target  # the Markdown seam
     from .markdown.destinations import local_target
 
+    settings, path = run.settings, item.markdown.path
+    marked = _marked(item, run.report)
     for ref in item.scan.local_refs:
         target = local_target(ref.url)
         assert target is not None  # local_refs are exactly those with a target
+        entry = "" if ref.start in marked else None
+        if entry is None and run.ignores.entries:
+            points_to = reference_path(target, path, settings.site_root)
+            entry = run.ignores.match(
+                project_path(path, settings.root) or path.as_posix(),
+                written_path(target.path),
+                project_path(points_to, settings.root),
+            )
+        if entry is not None:
+            run.report.ignored.append(Ignored(Location(path, ref.line), ref.raw, entry))
+            continue
         found: Path | ImageError
         try:
-            found = resolve_target(
-                target, item.markdown.path, settings.root, settings.site_root, nearby=nearby
-            )
+            found = resolve_target(target, path, settings.root, settings.site_root, nearby=nearby)
         except ImageError as error:
             found = error
         yield ref, found
+
+
+def _marked(item: _Scanned, report: Report) -> set[int]:
+    """Where the references an inline marker ignores start: each marker ignores the first
+    local reference after it. A marker with none after it is a warning, as a stale entry."""
+    starts = sorted(ref.start for ref in item.scan.local_refs)
+    marked = set()
+    for end in item.scan.ignore_marks:
+        after = next((start for start in starts if start >= end), None)
+        if after is None:
+            line = item.markdown.text.count("\n", 0, end) + 1
+            text = f"`<!-- {MARKER} -->` has no local image reference after it: remove it"
+            report.warn(str(Location(item.markdown.path, line)), text)
+        else:
+            marked.add(after)
+    return marked
+
+
+def _warn_stale_ignores(paths: Sequence[Path], run: _Run) -> None:
+    """Each `ignore` entry that matched nothing, when the run covered the whole project (a
+    run on one post can't tell): a stale entry would hide the next reference it matches."""
+    settings = run.settings
+    if tuple(paths) != settings.project_paths or settings.config_path is None:
+        return
+    key = "tool.imgsync.ignore" if settings.config_path.name == "pyproject.toml" else "ignore"
+    for entry in run.ignores.stale():
+        run.report.warn(
+            display_path(settings.config_path),
+            f"`{key}` entry {entry!r} matches no local image reference: remove it",
+        )
 
 
 def sync(
@@ -189,8 +242,9 @@ def sync(
     stamps = _load_stamps(settings, report)
     try:
         with Cores(settings.parallel_from_chars) as cores:
-            run = _Run(settings, report, stamps, cores)
+            run = _Run(settings, report, stamps, cores, IgnoreList(settings.ignore))
             works = _collect(paths, run)
+            _warn_stale_ignores(paths, run)
             images = _inspect(works, run)
             if images:  # else nothing to upload: no host, no cache, no network needed
                 _host_and_rewrite(works, images, run, options)
@@ -325,7 +379,7 @@ def _collect(paths: Sequence[Path], run: _Run) -> list[_FileWork]:
         markdown = item.markdown
         _note_problems(markdown.path, item.scan.problems, report)
         work = _FileWork(markdown, item.scan)
-        for ref, found in _resolve_refs(item, settings, nearby):
+        for ref, found in _resolve_refs(item, run, nearby):
             if isinstance(found, ImageError):
                 report.failures.append(_failure(markdown.path, ref, found.reason))
             else:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from .report import (
     Failure,
     FileURL,
+    Ignored,
     Location,
     Notice,
     Pending,
@@ -54,6 +55,8 @@ def report_output(
         out = pending_lines(report)
     elif verbose:
         out = [f"rewrote {display_path(path)}" for path in report.files_changed]
+    if verbose:
+        out += ignored_lines(report.ignored)
     err = [
         *warning_lines(report.warnings),
         *failure_lines(report.failures, report.host_verdict, verbose=verbose),
@@ -142,6 +145,21 @@ def _pending_note(pending: Pending) -> str:
     return f": {pending.reason}" if pending.reason else ""
 
 
+def ignored_lines(ignored: Iterable[Ignored]) -> list[str]:
+    """Each reference left alone on purpose, where it stands and what ignores it."""
+    return [f"{i.where}: {i.reference}: ignored ({_ignored_by(i)})" for i in ignored]
+
+
+def _ignored_by(ignored: Ignored) -> str:
+    return f"`ignore` entry {ignored.entry!r}" if ignored.entry else "<!-- imgsync-ignore -->"
+
+
+def _ignored_count(report: Report) -> str:
+    """The `, N ignored` of a dry run's summary: ignored references are counted, never
+    dropped in silence."""
+    return f", {len(report.ignored)} ignored" if report.ignored else ""
+
+
 # What `check` says of a reference whose image bytes the cache knows on a host.
 ALREADY_UPLOADED = "already on the host: run `imgsync` to point the reference at its URL"
 
@@ -159,9 +177,15 @@ def sync_summary(report: Report) -> str:
         return (
             f"dry run: {len(report.pending)} local image reference(s) in "
             f"{len({p.where.path for p in report.pending})} file(s) would be rewritten, "
-            f"{len(report.would_upload)} image(s) uploaded; nothing was changed"
+            f"{len(report.would_upload)} image(s) uploaded{_ignored_count(report)}; "
+            "nothing was changed"
         )
     if not (report.uploaded or report.reused or report.files_changed or report.failures):
+        if report.ignored:
+            return (
+                f"nothing to do: no local images but those ignored in {report.files_scanned} "
+                f"file(s), {len(report.ignored)} ignored"
+            )
         return f"nothing to do: no local images in {report.files_scanned} file(s)"
     parts = [
         f"{len(report.uploaded)} uploaded",
@@ -171,12 +195,23 @@ def sync_summary(report: Report) -> str:
     ]
     if report.failures:
         parts.append(f"{len(report.failures)} failed")
+    if report.ignored:
+        parts.append(f"{len(report.ignored)} ignored")
     return ", ".join(parts)
 
 
 def check_summary(report: Report) -> str:
-    """The closing line of `check`: what is left, and for each kind what to do about it."""
+    """The closing line of `check`: what is left, and for each kind what to do about it;
+    and how many references are ignored, with where to see them."""
+    return _check_left(report) + (
+        f"; {len(report.ignored)} ignored (`imgsync check -v` lists them)" if report.ignored else ""
+    )
+
+
+def _check_left(report: Report) -> str:
     if not report.pending:
+        if report.ignored:
+            return f"no local image references left in {report.files_scanned} file(s)"
         return f"no local image references in {report.files_scanned} file(s)"
     files = len({p.where.path for p in report.pending})
     left = f"{len(report.pending)} local image reference(s) left in {files} file(s)"
@@ -288,6 +323,15 @@ def report_document(report: Report) -> dict[str, Any]:
         "failures": [failure_document(f) for f in report.failures],
         "warnings": [{"image": n.image, "warning": n.text} for n in report.warnings],
         "host_verdict": report.host_verdict,
+        "ignored": [
+            {
+                "file": display_path(i.where.path),
+                "line": i.where.line,
+                "reference": i.reference,
+                "ignored_by": i.entry or "<!-- imgsync-ignore -->",
+            }
+            for i in report.ignored
+        ],
     }
 
 

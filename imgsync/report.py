@@ -57,6 +57,16 @@ class Pending:
 
 
 @dataclass(frozen=True)
+class Ignored:
+    """A local image reference left alone on purpose: neither uploaded, rewritten nor a
+    failure, but counted and listed, so that nothing is dropped in silence."""
+
+    where: Location
+    reference: str
+    entry: str = ""  # the `ignore` entry that matched it; "" for an inline marker
+
+
+@dataclass(frozen=True)
 class Uploaded:
     """An image that went up in this run."""
 
@@ -84,6 +94,7 @@ class Report:
     pending: list[Pending] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     warnings: list[Notice] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)  # never a failure, nor work left
     dry_run: bool = False
     interrupted: bool = False
     # Why the host was given up (credentials, URL, no connection), when it was: the

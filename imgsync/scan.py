@@ -43,6 +43,9 @@ RefKind = Literal["image", "link", "definition", "html"]
 # Past a cap (markdown/parser.py) the file is not half-read: none of its references, one problem.
 _LEFT = ": the file is left as it is; split it into smaller files"
 
+# The inline marker that ignores the next local reference (ignore.py), as one HTML comment.
+_IGNORE_MARK = re.compile(r"<!--\s*imgsync-ignore\s*-->")
+
 # Cheap test before parsing: a text without any of these has no reference.
 _MAYBE_REFERENCE = re.compile(r"!\[|\]\s*[(\[:]|<img", re.IGNORECASE)
 
@@ -89,6 +92,8 @@ class ScanResult:
 
     refs: list[ImageRef] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Where each `<!-- imgsync-ignore -->` that markdown-it read as HTML ends (text offsets).
+    ignore_marks: list[int] = field(default_factory=list)
 
     @property
     def local_refs(self) -> list[ImageRef]:
@@ -194,11 +199,20 @@ class _Scan:
                     self.labels[child.meta["label"]] = (old_alt, by_image or kind == "image")
 
     def _html(self, html: str, offset: int) -> None:
+        self._ignore_marks(html, offset)
         sources, problems = self.html.read(html)
         for position, reason in problems:
             self.result.problems.append(Problem(self.line_at(offset + position), reason))
         for src in sources:
             self._add("html", offset + src.start, offset + src.end, html=src)
+
+    def _ignore_marks(self, html: str, offset: int) -> None:
+        """Note where each ignore marker of this raw HTML ends, in the text."""
+        for mark in _IGNORE_MARK.finditer(html):
+            end = self.block.to_source(offset + mark.end())
+            if end is None:  # not placed exactly: its line's end is as good for "next"
+                end = self.lines.ends[self.line_at(offset + mark.end()) - 1]
+            self.result.ignore_marks.append(end)
 
     def line_at(self, pos: int) -> int:
         """The 1-based source line of `pos` in the block being read."""

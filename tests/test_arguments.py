@@ -67,7 +67,7 @@ def _command(name: str) -> argparse.ArgumentParser:
     ("command", "options"),
     [
         ("sync", {"--config", "--host", "--json", "--jobs", "--quiet", "--verbose", "--dry-run"}),
-        ("check", {"--config", "--json", "--quiet", "--format"}),
+        ("check", {"--config", "--json", "--quiet", "--verbose", "--format"}),
         ("watch", {"--config", "--host", "--jobs", "--quiet", "--verbose", "--poll"}),
         ("upload", {"--config", "--host", "--json", "--jobs", "--quiet", "--verbose", "--format"}),
         ("doctor", {"--config", "--host", "--json"}),

@@ -11,10 +11,12 @@ import pytest
 from imgsync.render import (
     Output,
     annotations_output,
+    check_summary,
     failure_lines,
     github_annotations,
     report_document,
     report_output,
+    sync_summary,
     upload_output,
     warning_lines,
     watch_round_lines,
@@ -26,6 +28,7 @@ from imgsync.report import (
     EXIT_WORK_LEFT,
     Failure,
     FileURL,
+    Ignored,
     Location,
     Notice,
     Pending,
@@ -249,6 +252,7 @@ def test_the_json_document_is_all_there_is() -> None:
         pending=[pending(OTHER, 2, "b.png")],
         failures=[failure(OTHER, 2, "b.png", "is empty")],
         warnings=[Notice("img/a.png", WEBP)],
+        ignored=[Ignored(Location(OTHER, 3), "gone.png", "**/gone.png")],
     )
     rendered = report_output(report, command="sync", verbose=True, as_json=True)
 
@@ -276,7 +280,35 @@ def test_the_json_document_is_all_there_is() -> None:
         "failures": [{"file": "other.md", "line": 2, "image": "b.png", "reason": "is empty"}],
         "warnings": [{"image": "img/a.png", "warning": WEBP}],
         "host_verdict": None,
+        "ignored": [
+            {"file": "other.md", "line": 3, "reference": "gone.png", "ignored_by": "**/gone.png"}
+        ],
     }
+
+
+def test_ignored_references_are_counted_in_every_summary_and_listed_with_verbose() -> None:
+    marked = Ignored(Location(POST, 4), "old.png")
+    by_entry = Ignored(Location(OTHER, 2), "gone.png", "**/gone.png")
+    only_ignored = Report(files_scanned=3, ignored=[marked, by_entry])
+    assert sync_summary(only_ignored) == (
+        "nothing to do: no local images but those ignored in 3 file(s), 2 ignored"
+    )
+    assert check_summary(only_ignored) == (
+        "no local image references left in 3 file(s); 2 ignored (`imgsync check -v` lists them)"
+    )
+    assert only_ignored.exit_status() == EXIT_OK
+    synced = Report(files_scanned=3, links_rewritten=1, files_changed=[POST], ignored=[marked])
+    assert sync_summary(synced).endswith(", 3 file(s) scanned, 1 ignored")
+    dry = Report(
+        files_scanned=3, dry_run=True, pending=[pending(POST, 2, "a.png")], ignored=[marked]
+    )
+    assert ", 1 ignored; nothing was changed" in sync_summary(dry)
+    listed = report_output(only_ignored, command="check", verbose=True)
+    assert listed.stdout == (
+        "post.md:4: old.png: ignored (<!-- imgsync-ignore -->)",
+        "other.md:2: gone.png: ignored (`ignore` entry '**/gone.png')",
+    )
+    assert report_output(only_ignored, command="check").stdout == ()
 
 
 def test_json_keeps_non_ascii_as_written() -> None:
