@@ -19,6 +19,7 @@ def starter_config() -> str:
         "include": list(DEFAULT_INCLUDE),
         "exclude": list(DEFAULT_EXCLUDE),
         "jobs": DEFAULT_JOBS,
+        "ignore": [],
         "hosts": {"lsky": lsky},
     }
     # tomli_w writes the values, so they are valid TOML whatever they hold; notes go between.
@@ -47,6 +48,12 @@ _NOTES = {
     "# The Markdown files to look at, and the ones to skip.\n",
     "exclude": "",
     "jobs": "# Uploads running at once.\n",
+    "ignore": "# References left alone on purpose, such as an image that is really gone: globs,\n"
+    '# each "IMAGE" (the path as written, or the project path it points to) or\n'
+    '# "FILE:IMAGE" (only in those Markdown files). They are counted, never failures;\n'
+    "# one that matches nothing is a warning. In a post, <!-- imgsync-ignore -->\n"
+    "# ignores the next image reference (docs/input.md says more). For example:\n"
+    '# ignore = ["img/gone.png", "posts/2019/*.md:**/screenshot-*.png"]\n',
     "hosts": '# Where rooted paths such as "/images/a.png" are looked up, and the largest\n'
     "# image to upload (the host's own limit applies as well):\n"
     '# site_root = "static"\n# max_size = "5MB"\n\n'

@@ -213,3 +213,33 @@ def test_entries_match_the_written_path_or_the_project_path_and_remember_use() -
     root = Path("/project")
     assert project_path(root / "posts" / ".." / "img" / "a.png", root) == "img/a.png"
     assert project_path(root / ".." / "a.png", root) is None
+
+
+def test_the_starter_file_and_the_example_explain_and_accept_ignore(tmp_path: Path) -> None:
+    from imgsync.config import load_settings
+    from imgsync.starter_config import starter_config
+
+    example = Path(__file__).resolve().parents[1] / "imgsync.toml.example"
+    for text in (starter_config(), example.read_text(encoding="utf-8")):
+        assert "<!-- imgsync-ignore -->" in text and '"FILE:IMAGE"' in text
+        assert "\nignore = []\n" in text
+        for line in text.splitlines():  # the commented example, made live, loads too
+            if line.startswith("# ignore = ["):
+                text = text.replace("\nignore = []\n", "\n" + line[2:] + "\n")
+        (tmp_path / "imgsync.toml").write_text(text, encoding="utf-8")
+        (tmp_path / "static").mkdir(exist_ok=True)
+        env = {"LSKY_BASE_URL": "https://img.example.com/api/v1", "LSKY_TOKEN": "t"}
+        env |= {"IMG_HOST_URL": "https://img.example.com", "IMG_TOKEN": "t"}
+        settings = load_settings(cwd=tmp_path, env=env)
+        assert settings.ignore == ("img/gone.png", "posts/2019/*.md:**/screenshot-*.png")
+
+
+def test_a_wrong_ignore_under_tool_imgsync_names_that_key(tmp_path: Path) -> None:
+    from imgsync.config import load_settings
+    from imgsync.errors import ConfigError
+
+    (tmp_path / "pyproject.toml").write_text('[tool.imgsync]\nignore = ["a.md:"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(cwd=tmp_path, env={})
+    assert "`tool.imgsync.ignore` must be a list of globs" in str(caught.value)
+    assert caught.value.path == tmp_path / "pyproject.toml"
