@@ -154,10 +154,14 @@ def _ignored_by(ignored: Ignored) -> str:
     return f"`ignore` entry {ignored.entry!r}" if ignored.entry else "<!-- imgsync-ignore -->"
 
 
+def _ignored(report: Report) -> str:
+    """`N ignored`, said by every summary that has some: counted, never dropped in silence."""
+    return f"{len(report.ignored)} ignored"
+
+
 def _ignored_count(report: Report) -> str:
-    """The `, N ignored` of a dry run's summary: ignored references are counted, never
-    dropped in silence."""
-    return f", {len(report.ignored)} ignored" if report.ignored else ""
+    """The `, N ignored` of a dry run's summary, when there are some."""
+    return f", {_ignored(report)}" if report.ignored else ""
 
 
 # What `check` says of a reference whose image bytes the cache knows on a host.
@@ -182,10 +186,7 @@ def sync_summary(report: Report) -> str:
         )
     if not (report.uploaded or report.reused or report.files_changed or report.failures):
         if report.ignored:
-            return (
-                f"nothing to do: no local images but those ignored in {report.files_scanned} "
-                f"file(s), {len(report.ignored)} ignored"
-            )
+            return f"nothing to do: {report.files_scanned} file(s) scanned, {_ignored(report)}"
         return f"nothing to do: no local images in {report.files_scanned} file(s)"
     parts = [
         f"{len(report.uploaded)} uploaded",
@@ -196,7 +197,7 @@ def sync_summary(report: Report) -> str:
     if report.failures:
         parts.append(f"{len(report.failures)} failed")
     if report.ignored:
-        parts.append(f"{len(report.ignored)} ignored")
+        parts.append(_ignored(report))
     return ", ".join(parts)
 
 
@@ -204,7 +205,7 @@ def check_summary(report: Report) -> str:
     """The closing line of `check`: what is left, and for each kind what to do about it;
     and how many references are ignored, with where to see them."""
     return _check_left(report) + (
-        f"; {len(report.ignored)} ignored (`imgsync check -v` lists them)" if report.ignored else ""
+        f"; {_ignored(report)} (`imgsync check -v` lists them)" if report.ignored else ""
     )
 
 
@@ -253,11 +254,13 @@ def watch_round_lines(report: Report, *, post: Path | None, quiet: bool = False)
 
 def _counts(report: Report) -> str:
     if not (report.uploaded or report.reused or report.files_changed or report.failures):
-        return "no local images"
+        return f"nothing to do, {_ignored(report)}" if report.ignored else "no local images"
     links = f"{report.links_rewritten} link{'' if report.links_rewritten == 1 else 's'}"
     counts = [f"{len(report.uploaded)} uploaded", f"{links} rewritten"]
     if report.failures:
         counts.append(f"{len(report.failures)} failed")
+    if report.ignored:
+        counts.append(_ignored(report))
     return ", ".join(counts)
 
 

@@ -290,9 +290,7 @@ def test_ignored_references_are_counted_in_every_summary_and_listed_with_verbose
     marked = Ignored(Location(POST, 4), "old.png")
     by_entry = Ignored(Location(OTHER, 2), "gone.png", "**/gone.png")
     only_ignored = Report(files_scanned=3, ignored=[marked, by_entry])
-    assert sync_summary(only_ignored) == (
-        "nothing to do: no local images but those ignored in 3 file(s), 2 ignored"
-    )
+    assert sync_summary(only_ignored) == "nothing to do: 3 file(s) scanned, 2 ignored"
     assert check_summary(only_ignored) == (
         "no local image references left in 3 file(s); 2 ignored (`imgsync check -v` lists them)"
     )
@@ -309,6 +307,11 @@ def test_ignored_references_are_counted_in_every_summary_and_listed_with_verbose
         "other.md:2: gone.png: ignored (`ignore` entry '**/gone.png')",
     )
     assert report_output(only_ignored, command="check").stdout == ()
+    assert watch_round_lines(only_ignored, post=POST) == ["post.md: nothing to do, 2 ignored"]
+    assert (
+        watch_round_lines(synced, post=POST)[-1]
+        == "post.md: 0 uploaded, 1 link rewritten, 1 ignored"
+    )
 
 
 def test_json_keeps_non_ascii_as_written() -> None:
