@@ -67,8 +67,10 @@ def report_output(
 
 
 def annotations_output(report: Report, *, quiet: bool = False) -> Output:
-    """`check --format github`: an annotation per finding on stdout, the summary on stderr."""
-    return Output(tuple(github_annotations(report)), () if quiet else (check_summary(report),))
+    """`check --format github`: an annotation per finding on stdout; the warnings (a stale
+    `ignore` entry, say) and the summary on stderr, in the job's log, as `check` says them."""
+    err = warning_lines(report.warnings) + ([] if quiet else [check_summary(report)])
+    return Output(tuple(github_annotations(report)), tuple(err))
 
 
 def failure_text(failure: Failure) -> str:

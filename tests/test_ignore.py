@@ -172,8 +172,13 @@ def test_a_stale_entry_is_a_warning_not_a_failure(tmp_path: Path, host: FakeLsky
         "reference: remove it\n"
     ) in synced.stderr
     assert "'img/gone.png'" not in synced.stderr and "1 ignored" in synced.stderr
-    checked = run(blog, host, "check")
-    assert checked.returncode == 0 and "'old/**/*.png' matches no" in checked.stderr
+    for args in (("check",), ("check", "--format", "github"), ("check", "-q")):
+        checked = run(blog, host, *args)
+        assert checked.returncode == 0 and "'old/**/*.png' matches no" in checked.stderr
+    dry = run(blog, host, "--dry-run")
+    assert (
+        dry.returncode == 0 and "0 image(s) uploaded, 1 ignored; nothing was changed" in dry.stderr
+    )
     # A run on one file can't tell a stale entry from one for another file.
     assert "warning" not in run(blog, host, "check", "posts/old.md").stderr
 
