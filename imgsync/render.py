@@ -62,7 +62,7 @@ def report_output(
         *failure_lines(report.failures, report.host_verdict, verbose=verbose),
     ]
     if not quiet:
-        err += summary_lines(report, command)
+        err += summary_lines(report, command, listed=verbose)
     return Output(tuple(out), tuple(err))
 
 
@@ -170,10 +170,13 @@ def _ignored_count(report: Report) -> str:
 ALREADY_UPLOADED = "already on the host: run `imgsync` to point the reference at its URL"
 
 
-def summary_lines(report: Report, command: Literal["check", "sync"]) -> list[str]:
-    """The closing line of `check` or of a sync, and the note that Ctrl-C cut the sync short."""
+def summary_lines(
+    report: Report, command: Literal["check", "sync"], *, listed: bool = False
+) -> list[str]:
+    """The closing line of `check` or of a sync, and the note that Ctrl-C cut the sync short
+    (`listed`: the ignored references were listed above, with --verbose)."""
     if command == "check":
-        return [check_summary(report)]
+        return [check_summary(report, listed=listed)]
     return [sync_summary(report), *([INTERRUPTED] if report.interrupted else [])]
 
 
@@ -203,12 +206,13 @@ def sync_summary(report: Report) -> str:
     return ", ".join(parts)
 
 
-def check_summary(report: Report) -> str:
+def check_summary(report: Report, *, listed: bool = False) -> str:
     """The closing line of `check`: what is left, and for each kind what to do about it;
-    and how many references are ignored, with where to see them."""
-    return _check_left(report) + (
-        f"; {_ignored(report)} (`imgsync check -v` lists them)" if report.ignored else ""
-    )
+    and how many references are ignored, with where to see them unless `listed` above."""
+    if not report.ignored:
+        return _check_left(report)
+    where = "" if listed else " (`imgsync check -v` lists them)"
+    return f"{_check_left(report)}; {_ignored(report)}{where}"
 
 
 def _check_left(report: Report) -> str:

@@ -248,3 +248,37 @@ def test_a_wrong_ignore_under_tool_imgsync_names_that_key(tmp_path: Path) -> Non
         load_settings(cwd=tmp_path, env={})
     assert "`tool.imgsync.ignore` must be a list of globs" in str(caught.value)
     assert caught.value.path == tmp_path / "pyproject.toml"
+
+
+@pytest.mark.parametrize(
+    ("post", "line"),
+    [
+        ("- item\n\n  <!-- imgsync-ignore -->\n  ![lost](../img/gone.png)\n", 4),
+        ("> quoted <!-- imgsync-ignore --> ![lost](../img/gone.png)\n", 1),
+        ("| a | b |\n|---|---|\n| <!-- imgsync-ignore --> | ![lost](../img/gone.png) |\n", 3),
+        ('<!-- imgsync-ignore -->\n<p><img src="../img/gone.png"></p>\n', 2),
+        ("<!-- imgsync-ignore -->\n\n![lost][gone]\n\n[gone]: ../img/gone.png\n", 5),
+    ],
+    ids=["list", "quote", "table", "raw-html", "definition"],
+)
+def test_the_marker_works_in_every_container(
+    tmp_path: Path, host: FakeLsky, post: str, line: int
+) -> None:
+    blog = make_blog(tmp_path)
+    (blog / "posts" / "old.md").write_text(post, encoding="utf-8")
+    checked = run(blog, host, "check", "--format", "json")
+    assert checked.returncode == 0, checked.stdout
+    (ignored,) = json.loads(checked.stdout)["ignored"]
+    assert (ignored["line"], ignored["reference"]) == (line, "../img/gone.png")
+    synced = run(blog, host)
+    assert synced.returncode == 0 and "1 ignored" in synced.stderr
+    assert (blog / "posts" / "old.md").read_text(encoding="utf-8") == post
+
+
+def test_a_marker_in_a_fenced_block_is_no_marker(tmp_path: Path, host: FakeLsky) -> None:
+    blog = make_blog(tmp_path)
+    (blog / "posts" / "old.md").write_text(
+        "```html\n<!-- imgsync-ignore -->\n```\n![lost](../img/gone.png)\n", encoding="utf-8"
+    )
+    checked = run(blog, host, "check")
+    assert checked.returncode == 1 and "ignored" not in checked.stderr

@@ -306,6 +306,7 @@ def test_ignored_references_are_counted_in_every_summary_and_listed_with_verbose
         "post.md:4: old.png: ignored (<!-- imgsync-ignore -->)",
         "other.md:2: gone.png: ignored (`ignore` entry '**/gone.png')",
     )
+    assert listed.stderr == ("no local image references left in 3 file(s); 2 ignored",)
     assert report_output(only_ignored, command="check").stdout == ()
     assert watch_round_lines(only_ignored, post=POST) == ["post.md: nothing to do, 2 ignored"]
     assert (
