@@ -12,6 +12,7 @@ and no reference: a pull request's Markdown can't make a run take minutes or gig
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,11 +26,18 @@ from .markdown.destinations import (
     local_target,
     looks_like_image_path,
 )
-from .markdown.html_tags import HtmlReader, ImgSource
+from .markdown.html_tags import (
+    IMAGE_ATTRIBUTES,
+    HtmlReader,
+    ImgSource,
+    read_attributes,
+    tag_sources,
+)
 from .markdown.parser import (
     MAX_LINES,
     MAX_LINKS,
     MAX_NESTING,
+    NOT_TEXT_SPANS,
     TooBig,
     definition_destination,
     parse_blocks,
@@ -38,13 +46,24 @@ from .markdown.parser import (
 from .markdown.source_lines import SourceLines
 
 # "definition": the `[label]: dest` of a reference image; one that only links use
-# is a "link", like any other link destination.
-RefKind = Literal["image", "link", "definition", "html"]
+# is a "link", like any other link destination. "shortcode": a value of Hugo's `figure`.
+RefKind = Literal["image", "link", "definition", "html", "shortcode"]
 # Past a cap (markdown/parser.py) the file is not half-read: none of its references, one problem.
 _LEFT = ": the file is left as it is; split it into smaller files"
 
 # Cheap test before parsing: a text without any of these has no reference.
-_MAYBE_REFERENCE = re.compile(r"!\[|\]\s*[(\[:]|<img", re.IGNORECASE)
+_MAYBE_REFERENCE = re.compile(
+    r"!\[|\]\s*[(\[:]|<img|<(?:a|source|video)\s|\{\{[<%]\s*figure", re.IGNORECASE
+)
+# In a block's text (not code, not HTML): a Hugo figure shortcode, or a tag that would name an
+# image had Markdown read it as HTML (left unclosed, say): never passed over in silence.
+_IN_TEXT = re.compile(
+    r"(?P<shortcode>\{\{(?P<delimiter>[<%])\s*figure(?=\s))|<(?P<tag>img|a|source|video)(?=[\s/>])",
+    re.IGNORECASE,
+)
+_WHAT = {"html": "HTML image source", "shortcode": "shortcode value"}
+# Attributes whose value names an image only when it has an image's extension.
+_LINK_ATTRIBUTES = frozenset({"href", "link"})
 
 
 @dataclass(frozen=True)
@@ -63,15 +82,17 @@ class ImageRef:
     line: int  # 1-based line of the destination
     alt: str = ""
     angle: bool = False  # written as <...>
-    attribute: str = ""  # raw HTML: "src" or "srcset"
-    quote: str = ""  # raw HTML: the quote around the attribute value, "" for none
+    attribute: str = ""  # raw HTML, shortcode: "src", "srcset", "poster", "href" or "link"
+    quote: str = ""  # raw HTML, shortcode: the quote around the value, "" for none
 
     @property
     def is_local(self) -> bool:
         target = local_target(self.url)
         if target is None:
             return False
-        return self.kind != "link" or looks_like_image_path(target.path)
+        if self.kind == "link" or self.attribute in _LINK_ATTRIBUTES:
+            return looks_like_image_path(target.path)  # `<a href="post.html">` stays a link
+        return True
 
 
 class Problem(NamedTuple):
@@ -181,7 +202,14 @@ class _Scan:
         if parent == "th_open":
             self.table_heads.append(token.map[0])
         self.block = self._block(parent, token.content, token.map)
-        for child in parse_inline(token, env):
+        not_text: list[tuple[int, int]] | None = None
+        if _IN_TEXT.search(token.content):
+            env[NOT_TEXT_SPANS] = not_text = []
+        try:
+            children = parse_inline(token, env)
+        finally:
+            env.pop(NOT_TEXT_SPANS, None)
+        for child in children:
             if child.type == "html_inline" and "imgsync_start" in child.meta:
                 self._html(child.content, child.meta["imgsync_start"])
             elif child.type in ("image", "link_open"):
@@ -192,20 +220,76 @@ class _Scan:
                 elif "label" in child.meta:
                     old_alt, by_image = self.labels.get(child.meta["label"], (alt, False))
                     self.labels[child.meta["label"]] = (old_alt, by_image or kind == "image")
+        if not_text is not None:
+            self._text(token.content, sorted(not_text))
+
+    def _text(self, content: str, not_text: list[tuple[int, int]]) -> None:
+        """Figure shortcodes and unread tags in the text of a block (not in its code or HTML)."""
+        starts = [start for start, _ in not_text]
+        for match in _IN_TEXT.finditer(content):
+            index = bisect.bisect_right(starts, match.start()) - 1
+            if index >= 0 and match.start() < not_text[index][1]:
+                continue  # code, math, an autolink, HTML read as such, or an escaped `<`
+            if match.group("shortcode"):
+                self._shortcode(content, match.end(), match.group("delimiter"), match.start())
+            else:
+                self._unread_tag(content, match.start(), match.group("tag").lower())
+
+    def _shortcode(self, content: str, pos: int, delimiter: str, start: int) -> None:
+        closer = ">}}" if delimiter == "<" else "%}}"
+        params = shortcode_params(content, pos, closer)
+        if params is None:
+            reason = f"this figure shortcode has no end (`{closer}`): its image is not hosted"
+            self.result.problems.append(Problem(self.line_at(start), reason))
+            return
+        seen: set[str] = set()
+        for name, begin, end, quote in params:
+            if name in ("src", "link") and name not in seen and begin < end:
+                self._add("shortcode", begin, end, attribute=name, quote=quote)
+            seen.add(name)
+
+    def _unread_tag(self, content: str, start: int, name: str) -> None:
+        """A tag Markdown shows as text: a problem if it would name a local image."""
+        attributes, end = read_attributes(content, start + 1 + len(name))
+        sources: list[ImgSource] = []
+        tag_sources(content, IMAGE_ATTRIBUTES[name], attributes, sources, [])
+        urls = [decode_html_attribute(content[source.start : source.end]) for source in sources]
+        local = [
+            url
+            for url, source in zip(urls, sources, strict=True)
+            if (target := local_target(url)) is not None
+            and (source.attribute != "href" or looks_like_image_path(target.path))
+        ]
+        if not local:
+            return
+        why = "is never closed with `>`" if end < 0 else "is not HTML that Markdown reads"
+        reason = (
+            f"this <{name}> tag {why}, so it shows as text and {local[0]!r} is not hosted: "
+            "write the tag whole on its lines, ending with `>`"
+        )
+        self.result.problems.append(Problem(self.line_at(start), reason))
 
     def _html(self, html: str, offset: int) -> None:
         sources, problems = self.html.read(html)
         for position, reason in problems:
             self.result.problems.append(Problem(self.line_at(offset + position), reason))
         for src in sources:
-            self._add("html", offset + src.start, offset + src.end, html=src)
+            start, end = offset + src.start, offset + src.end
+            self._add("html", start, end, attribute=src.attribute, quote=src.quote)
 
     def line_at(self, pos: int) -> int:
         """The 1-based source line of `pos` in the block being read."""
         return self.block.first_line + self.block.content.count("\n", 0, pos) + 1
 
     def _add(
-        self, kind: RefKind, start: int, end: int, *, alt: str = "", html: ImgSource | None = None
+        self,
+        kind: RefKind,
+        start: int,
+        end: int,
+        *,
+        alt: str = "",
+        attribute: str = "",
+        quote: str = "",
     ) -> None:
         """Record the destination at content[start:end] (what markdown-it saw), if placed."""
         block = self.block
@@ -214,20 +298,24 @@ class _Scan:
             block.to_source(start), block.to_source(end), seen, block.escaped_pipes
         )
         if span is None:
-            what = "<img> source" if html else "destination"
+            what = _WHAT.get(kind, "destination")
             reason = f"could not place this {what} exactly"
             self.result.problems.append(Problem(self.line_at(start), reason))
             return
         begin, stop = span
         text = self.lines.text
-        url = decode_html_attribute(seen) if html else decode_markdown_destination(seen)
-        angle = not html and text.startswith("<", begin)
-        extra = (html.attribute, html.quote) if html else ("", "")
+        if kind == "html":
+            url = decode_html_attribute(seen)
+        elif kind == "shortcode":
+            url = seen  # Hugo reads a shortcode's value as written
+        else:
+            url = decode_markdown_destination(seen)
+        angle = kind not in ("html", "shortcode") and text.startswith("<", begin)
         line = self.lines.line_of(begin)
         if len(self.result.refs) >= MAX_LINKS:  # an <img srcset> may hold many
             raise TooBig(f"more than {MAX_LINKS:,} image references in one file", line=line - 1)
         self.result.refs.append(
-            ImageRef(kind, begin, stop, text[begin:stop], url, line, alt, angle, *extra)
+            ImageRef(kind, begin, stop, text[begin:stop], url, line, alt, angle, attribute, quote)
         )
 
     def _distrust(self) -> None:
@@ -260,3 +348,54 @@ class _Scan:
             return _Block(self.lines.heading_map(content, lines[0]), False, content, lines[0])
         to_source = self.lines.block_map(content, lines, keep_last=False)
         return _Block(to_source, False, content, lines[0])
+
+
+def shortcode_params(text: str, pos: int, closer: str) -> list[tuple[str, int, int, str]] | None:
+    """(name, value start, value end, quote) of each `name=value` of a shortcode, read from
+    `pos` to its `closer`; None when the shortcode does not end.
+
+    Values are double-quoted, single-quoted, in backticks, or bare up to a space or the end.
+    """
+    params: list[tuple[str, int, int, str]] = []
+    size = len(text)
+    while True:
+        while pos < size and text[pos] in _SHORTCODE_SPACE:
+            pos += 1
+        if pos >= size:
+            return None
+        if text.startswith(closer, pos):
+            return params
+        name_start = pos
+        while pos < size and (text[pos].isalnum() or text[pos] in "_-"):
+            pos += 1
+        name = text[name_start:pos].lower()
+        if pos < size and text[pos] == "=":
+            pos += 1
+        elif name:
+            continue  # a positional word: no value to read
+        quote = text[pos] if pos < size and text[pos] in "\"'`" else ""
+        if quote:
+            close = pos + 1
+            while close < size and text[close] != quote:
+                close += 2 if text[close] == "\\" and quote == '"' else 1
+            if close >= size:
+                return None
+            value = (pos + 1, close)
+            pos = close + 1
+        else:
+            value_start = pos
+            while (
+                pos < size
+                and text[pos] not in _SHORTCODE_SPACE
+                and not text.startswith(closer, pos)
+            ):
+                pos += 1
+            if pos == value_start:
+                pos += 1  # a lone character that is neither a name nor a value: pass it
+                continue
+            value = (value_start, pos)
+        if name:
+            params.append((name, *value, quote))
+
+
+_SHORTCODE_SPACE = " \t\n\r"
