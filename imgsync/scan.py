@@ -168,6 +168,8 @@ class _Scan:
                 to_source = self.lines.block_map(token.content, token.map, keep_last=True)
                 self.block = _Block(to_source, False, token.content, token.map[0])
                 self._html(token.content, 0)
+                if "{{" in token.content:  # Hugo expands shortcodes before Markdown sees HTML
+                    self._text(token.content, [], tags=False)
             elif token.nesting == 1:
                 parent = token.type if token.type != "heading_open" else f"heading{token.markup}"
         definitions = env.get("imgsync_definitions", {})
@@ -223,16 +225,21 @@ class _Scan:
         if not_text is not None:
             self._text(token.content, sorted(not_text))
 
-    def _text(self, content: str, not_text: list[tuple[int, int]]) -> None:
-        """Figure shortcodes and unread tags in the text of a block (not in its code or HTML)."""
+    def _text(self, content: str, not_text: list[tuple[int, int]], *, tags: bool = True) -> None:
+        """Figure shortcodes and unread tags in the text of a block (not in its code or HTML);
+        in an HTML block (`tags=False`), its shortcodes only: HtmlReader reads its tags."""
         starts = [start for start, _ in not_text]
         for match in _IN_TEXT.finditer(content):
             index = bisect.bisect_right(starts, match.start()) - 1
             if index >= 0 and match.start() < not_text[index][1]:
                 continue  # code, math, an autolink, HTML read as such, or an escaped `<`
+            if not tags and content.rfind("<!--", 0, match.start()) > content.rfind(
+                "-->", 0, match.start()
+            ):
+                continue  # in a comment of an HTML block, as one in a paragraph is
             if match.group("shortcode"):
                 self._shortcode(content, match.end(), match.group("delimiter"), match.start())
-            else:
+            elif tags:
                 self._unread_tag(content, match.start(), match.group("tag").lower())
 
     def _shortcode(self, content: str, pos: int, delimiter: str, start: int) -> None:
@@ -242,11 +249,9 @@ class _Scan:
             reason = f"this figure shortcode has no end (`{closer}`): its image is not hosted"
             self.result.problems.append(Problem(self.line_at(start), reason))
             return
-        seen: set[str] = set()
         for name, begin, end, quote in params:
-            if name in ("src", "link") and name not in seen and begin < end:
+            if name in ("src", "link") and begin < end:  # each, whichever one Hugo keeps
                 self._add("shortcode", begin, end, attribute=name, quote=quote)
-            seen.add(name)
 
     def _unread_tag(self, content: str, start: int, name: str) -> None:
         """A tag Markdown shows as text: a problem if it would name a local image."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .destinations import decode_html_attribute
+from .destinations import decode_html_attribute, local_target, looks_like_image_path
 
 _SPACE = "\t\n\f\r "  # HTML's whitespace, not Unicode's
 _NAME_END = _SPACE + "/>"
@@ -106,7 +106,7 @@ class HtmlReader:
         name = html[name_start:name_end].lower()
         attributes, end = read_attributes(html, name_end)
         if end < 0:  # the tag runs on into the next piece
-            if name in IMAGE_ATTRIBUTES and not closing:
+            if name in IMAGE_ATTRIBUTES and not closing and _may_name_image(html, name, attributes):
                 problems.append((lt, f"this <{name}> tag does not end where its HTML block ends"))
             self._closer = ('"' if end == -2 else "'" if end == -3 else "") + ">"
             return len(html)
@@ -121,6 +121,17 @@ def find_img_sources(html: str) -> list[tuple[int, int]]:
     """Spans of every image URL (see IMAGE_ATTRIBUTES) of the tags of one HTML text."""
     sources, _ = HtmlReader().read(html)
     return [(source.start, source.end) for source in sources]
+
+
+def _may_name_image(html: str, name: str, attributes: list[tuple[str, int, int]]) -> bool:
+    """False for an `<a>` whose `href`, as far as it was read, is no local image."""
+    if name != "a":
+        return True
+    for attribute, start, end in attributes:
+        if attribute == "href":
+            target = local_target(decode_html_attribute(html[start:end]).strip(_SPACE))
+            return target is not None and looks_like_image_path(target.path)
+    return False
 
 
 def _is_letter(html: str, pos: int) -> bool:
