@@ -373,7 +373,7 @@ def shortcode_params(text: str, pos: int, closer: str) -> list[tuple[str, int, i
         name_start = pos
         while pos < size and (text[pos].isalnum() or text[pos] in "_-"):
             pos += 1
-        name = text[name_start:pos].lower()
+        name = text[name_start:pos]  # as Hugo reads it: `SRC=` is not `src=`
         if pos < size and text[pos] == "=":
             pos += 1
         elif name:

@@ -8,7 +8,7 @@ import pytest
 from imgsync.errors import RewriteRefused
 from imgsync.markdown.destinations import shortcode_can_hold
 from imgsync.rewrite import Replacement, rewrite_markdown
-from imgsync.scan import scan_markdown
+from imgsync.scan import may_contain_references, scan_markdown
 
 # Each form, with {u}, {v}, {w} where local image paths stand: (form, attributes found in order).
 FORMS = {
@@ -154,6 +154,7 @@ def test_the_unclosed_img_of_a_real_blog_is_a_problem_with_its_line() -> None:
         ('| <video poster="p.jpg" |\n|---|\n', 1, "never closed"),
         ('x <img src="a.png" alt="x"y> y\n', 1, "not HTML that Markdown reads"),
         ('<div>\n<video poster="p.jpg"\n\nnext\n', 2, "does not end where its HTML block"),
+        ('<div>\n<a class=x href="big.png"\n\nnext\n', 2, "<a> tag does not end where"),
         ('{{< figure src="a.png"\n\nnext\n', 1, "figure shortcode has no end"),
     ],
 )
@@ -170,6 +171,7 @@ def test_tags_and_shortcodes_that_do_not_end_are_problems(text: str, line: int, 
         "text <a href=post.html\n",  # an unclosed link to a page: no image, nothing to say
         "a <img alt=x\n",  # no source at all
         "a < img src=a.png\n",
+        '<div>\n<a href="post.html"\n\nnext\n',  # an unended link to a page, in a block
     ],
 )
 def test_broken_tags_without_a_local_image_are_no_problem(text: str) -> None:
@@ -237,3 +239,38 @@ def test_a_repeated_attribute_counts_once_in_html_and_each_time_in_a_shortcode()
     # A browser keeps an attribute's first value; whichever Hugo keeps, each is hosted.
     result = scan_markdown('<a href="a.png" href="b.png">x</a> {{< figure src=c.png src=d.png >}}')
     assert [ref.url for ref in result.local_refs] == ["a.png", "c.png", "d.png"]
+
+
+@pytest.mark.parametrize(
+    ("text", "urls"),
+    [
+        ('{{< figure src="a.png" />}}', ["a.png"]),  # self-closing
+        ("{{< figure src=a.png>}}", ["a.png"]),
+        ("{{< figure\n  src='a.png'\n  caption=\"multi\n  line\" >}}", ["a.png"]),
+        ('{{< figure "positional.png" src=`a.png` >}}', ["a.png"]),
+        ('{{< figure SRC="a.png" >}}', []),  # Hugo's parameter names are exact
+        ('{{< figure data-src="a.png" >}}', []),
+        ('{{< figure src="" >}}', []),
+        ('{{< gallery src="a.png" >}}', []),  # another shortcode: not read
+        ('{{< figure src="a.png" title="x >}}" >}}', ["a.png"]),
+    ],
+)
+def test_figure_shortcode_parameters(text: str, urls: list[str]) -> None:
+    result = scan_markdown(text + "\n")
+    assert [ref.url for ref in result.local_refs] == urls
+    assert result.problems == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('<a href="x.png">x</a>', True),
+        ("<video poster=x.png>", True),
+        ("<source srcset=x.png>", True),
+        ('{{< figure src="x.png" >}}', True),
+        ("{{%figure src=x.png %}}", True),
+        ("<abbr title=x>a</abbr> <audio>", False),
+    ],
+)
+def test_the_cheap_test_before_parsing_sees_every_form(text: str, expected: bool) -> None:
+    assert may_contain_references(text) is expected
