@@ -168,8 +168,8 @@ class _Scan:
                 to_source = self.lines.block_map(token.content, token.map, keep_last=True)
                 self.block = _Block(to_source, False, token.content, token.map[0])
                 self._html(token.content, 0)
-                if "{{" in token.content:  # Hugo expands shortcodes before Markdown sees HTML
-                    self._text(token.content, [], tags=False)
+                if "{{" in token.content:
+                    self._block_shortcodes(token.content)
             elif token.nesting == 1:
                 parent = token.type if token.type != "heading_open" else f"heading{token.markup}"
         definitions = env.get("imgsync_definitions", {})
@@ -211,8 +211,13 @@ class _Scan:
             children = parse_inline(token, env)
         finally:
             env.pop(NOT_TEXT_SPANS, None)
+        content = token.content
+        in_text = self._in_text(content, sorted(not_text)) if not_text is not None else []
+        in_text.reverse()  # popped from the end, in document order
         for child in children:
             if child.type == "html_inline" and "imgsync_start" in child.meta:
+                # What the HTML so far leaves open (a comment, say) hides the text up to here.
+                self._read_text(content, in_text, before=child.meta["imgsync_start"])
                 self._html(child.content, child.meta["imgsync_start"])
             elif child.type in ("image", "link_open"):
                 kind: RefKind = "image" if child.type == "image" else "link"
@@ -222,25 +227,39 @@ class _Scan:
                 elif "label" in child.meta:
                     old_alt, by_image = self.labels.get(child.meta["label"], (alt, False))
                     self.labels[child.meta["label"]] = (old_alt, by_image or kind == "image")
-        if not_text is not None:
-            self._text(token.content, sorted(not_text))
+        self._read_text(content, in_text, before=len(content) + 1)
 
-    def _text(self, content: str, not_text: list[tuple[int, int]], *, tags: bool = True) -> None:
-        """Figure shortcodes and unread tags in the text of a block (not in its code or HTML);
-        in an HTML block (`tags=False`), its shortcodes only: HtmlReader reads its tags."""
+    @staticmethod
+    def _in_text(content: str, not_text: list[tuple[int, int]]) -> list[re.Match[str]]:
+        """The shortcodes and tags of a block's text: not in its code, math, autolinks or HTML
+        (nor after a backslash: `\\<img` is text on purpose)."""
         starts = [start for start, _ in not_text]
+        found = []
         for match in _IN_TEXT.finditer(content):
             index = bisect.bisect_right(starts, match.start()) - 1
-            if index >= 0 and match.start() < not_text[index][1]:
-                continue  # code, math, an autolink, HTML read as such, or an escaped `<`
-            if not tags and content.rfind("<!--", 0, match.start()) > content.rfind(
-                "-->", 0, match.start()
-            ):
-                continue  # in a comment of an HTML block, as one in a paragraph is
+            if index < 0 or match.start() >= not_text[index][1]:
+                found.append(match)
+        return found
+
+    def _read_text(self, content: str, in_text: list[re.Match[str]], *, before: int) -> None:
+        """Read the `in_text` matches (last first) that start before `before`."""
+        while in_text and in_text[-1].start() < before:
+            match = in_text.pop()
+            if self.html.hiding:
+                continue  # inside a comment or a <script> that HTML before it left open
             if match.group("shortcode"):
                 self._shortcode(content, match.end(), match.group("delimiter"), match.start())
-            elif tags:
+            else:
                 self._unread_tag(content, match.start(), match.group("tag").lower())
+
+    def _block_shortcodes(self, content: str) -> None:
+        """The figure shortcodes of an HTML block (Hugo expands them before Markdown reads
+        the HTML), but not those in its comments, as none in a paragraph's comment is read."""
+        for match in _IN_TEXT.finditer(content):
+            at = match.start()
+            in_comment = content.rfind("<!--", 0, at) > content.rfind("-->", 0, at)
+            if match.group("shortcode") and not in_comment:
+                self._shortcode(content, match.end(), match.group("delimiter"), at)
 
     def _shortcode(self, content: str, pos: int, delimiter: str, start: int) -> None:
         closer = ">}}" if delimiter == "<" else "%}}"

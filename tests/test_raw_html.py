@@ -274,3 +274,18 @@ def test_figure_shortcode_parameters(text: str, urls: list[str]) -> None:
 )
 def test_the_cheap_test_before_parsing_sees_every_form(text: str, expected: bool) -> None:
     assert may_contain_references(text) is expected
+
+
+def test_text_that_html_left_open_hides_is_not_read() -> None:
+    # As a browser reads it: the `<!--` opened in the first block is never closed (the
+    # paragraph's `-->` is text, rendered `--&gt;`), and a <script> hides up to its end tag.
+    hidden = '<div>\n<!--\n\nText <img src="a.png" / {{< figure src="b.png" >}}\n\n-->\n'
+    assert scan_markdown(hidden).refs == [] and scan_markdown(hidden).problems == []
+    text = (
+        'a <script> <img src="a.png" / </script> <video poster="p.png" / {{< figure src=c.png >}}\n'
+    )
+    result = scan_markdown(text)
+    assert [ref.url for ref in result.refs] == ["c.png"]
+    assert [reason.split(",")[0] for _, reason in result.problems] == [
+        "this <video> tag is not HTML that Markdown reads"
+    ]

@@ -46,6 +46,12 @@ class HtmlReader:
     def __init__(self) -> None:
         self._closer = ""  # what ends the open comment or raw text element, if any
 
+    @property
+    def hiding(self) -> bool:
+        """True while a comment, a raw text element (`<script>`) or a tag left open by the
+        pieces read so far hides what follows."""
+        return bool(self._closer)
+
     def read(self, html: str) -> tuple[list[ImgSource], list[tuple[int, str]]]:
         """The image sources of `html`, and (offset, reason) for the ones that can't be read."""
         sources: list[ImgSource] = []
