@@ -145,7 +145,7 @@ def _renderer() -> MarkdownIt:
 
 
 def _shape(text: str) -> tuple[list[Any], list[str]]:
-    """The token stream with link targets and <img> sources cut out (returned aside)."""
+    """The token stream with link targets and raw HTML image sources cut out (returned aside)."""
     env: dict[str, Any] = {}
     tokens = _renderer().parse(text, env)
     links: list[str] = []

@@ -8,6 +8,11 @@ is checked against the text markdown-it saw; one that can't be placed exactly,
 or can't be rewritten safely, becomes a problem (line, reason), never a guess.
 A file past one of the parser's caps (lines, links, definitions, tokens) is one problem
 and no reference: a pull request's Markdown can't make a run take minutes or gigabytes.
+
+Raw HTML is read by `HtmlReader` (markdown/html_tags.py) as a browser joins it. The text
+around it, where markdown-it saw neither code nor HTML, holds Hugo's figure shortcodes
+(Hugo expands them before Markdown runs) and the tags Markdown shows as text (an `<img`
+left without its `>`): the first are references, the second problems, never silence.
 """
 
 from __future__ import annotations
