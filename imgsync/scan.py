@@ -162,6 +162,7 @@ class _Scan:
         self.labels: dict[str, tuple[str, bool]] = {}  # label -> (alt, used by an image)
         self.table_heads: list[int] = []
         self.block = _Block(lambda pos: None, False, "", 0)  # the block being read
+        self._text_read = [0, 0]  # in the block's text: see _read_text
 
     def run(self) -> None:
         env: dict[str, Any] = {}
@@ -219,6 +220,7 @@ class _Scan:
         content = token.content
         in_text = self._in_text(content, sorted(not_text)) if not_text is not None else []
         in_text.reverse()  # popped from the end, in document order
+        self._text_read = [0, 0]
         for child in children:
             if child.type == "html_inline" and "imgsync_start" in child.meta:
                 # What the HTML so far leaves open (a comment, say) hides the text up to here.
@@ -248,38 +250,51 @@ class _Scan:
 
     def _read_text(self, content: str, in_text: list[re.Match[str]], *, before: int) -> None:
         """Read the `in_text` matches (last first) that start before `before`."""
+        # What a shortcode holds is its own, and a tag's is no other tag: each character is
+        # read once by each kind, never once per `<img` of a hostile line.
+        read = self._text_read  # [shortcodes read up to, tags read up to]
         while in_text and in_text[-1].start() < before:
             match = in_text.pop()
-            if self.html.hiding:
-                continue  # inside a comment or a <script> that HTML before it left open
+            if self.html.hiding or match.start() < read[match.group("shortcode") is None]:
+                continue  # hidden by HTML left open before it (a comment, a <script>), or read
             if match.group("shortcode"):
-                self._shortcode(content, match.end(), match.group("delimiter"), match.start())
+                read[0] = read[1] = self._shortcode(
+                    content, match.end(), match.group("delimiter"), match.start()
+                )
             else:
-                self._unread_tag(content, match.start(), match.group("tag").lower())
+                read[1] = self._unread_tag(content, match.start(), match.group("tag").lower())
 
     def _block_shortcodes(self, content: str) -> None:
         """The figure shortcodes of an HTML block (Hugo expands them before Markdown reads
         the HTML), but not those in its comments, as none in a paragraph's comment is read."""
+        end = 0
         for match in _IN_TEXT.finditer(content):
             at = match.start()
-            in_comment = content.rfind("<!--", 0, at) > content.rfind("-->", 0, at)
-            if match.group("shortcode") and not in_comment:
-                self._shortcode(content, match.end(), match.group("delimiter"), at)
+            if at < end or not match.group("shortcode"):
+                continue
+            if content.rfind("<!--", 0, at) > content.rfind("-->", 0, at):
+                continue  # in a comment
+            end = self._shortcode(content, match.end(), match.group("delimiter"), at)
 
-    def _shortcode(self, content: str, pos: int, delimiter: str, start: int) -> None:
+    def _shortcode(self, content: str, pos: int, delimiter: str, start: int) -> int:
+        """Add the figure shortcode's images; where it ends (the content's end if it doesn't)."""
         closer = ">}}" if delimiter == "<" else "%}}"
-        params = shortcode_params(content, pos, closer)
-        if params is None:
+        read = shortcode_params(content, pos, closer)
+        if read is None:
             reason = f"this figure shortcode has no end (`{closer}`): its image is not hosted"
             self.result.problems.append(Problem(self.line_at(start), reason))
-            return
+            return len(content)
+        params, shortcode_end = read
         for name, begin, end, quote in params:
             if name in ("src", "link") and begin < end:  # each, whichever one Hugo keeps
                 self._add("shortcode", begin, end, attribute=name, quote=quote)
+        return shortcode_end
 
-    def _unread_tag(self, content: str, start: int, name: str) -> None:
-        """A tag Markdown shows as text: a problem if it would name a local image."""
+    def _unread_tag(self, content: str, start: int, name: str) -> int:
+        """A tag Markdown shows as text: a problem if it would name a local image.
+        Returns where the tag ends as a browser would read it (the content's end if it doesn't)."""
         attributes, end = read_attributes(content, start + 1 + len(name))
+        tag_end = end if end >= 0 else len(content)
         sources: list[ImgSource] = []
         tag_sources(content, IMAGE_ATTRIBUTES[name], attributes, sources, [])
         urls = [decode_html_attribute(content[source.start : source.end]) for source in sources]
@@ -290,13 +305,14 @@ class _Scan:
             and (source.attribute != "href" or looks_like_image_path(target.path))
         ]
         if not local:
-            return
+            return tag_end
         why = "is never closed with `>`" if end < 0 else "is not HTML that Markdown reads"
         reason = (
             f"this <{name}> tag {why}, so it shows as text and {local[0]!r} is not hosted: "
             "write the tag whole on its lines, ending with `>`"
         )
         self.result.problems.append(Problem(self.line_at(start), reason))
+        return tag_end
 
     def _html(self, html: str, offset: int) -> None:
         sources, problems = self.html.read(html)
@@ -379,9 +395,11 @@ class _Scan:
         return _Block(to_source, False, content, lines[0])
 
 
-def shortcode_params(text: str, pos: int, closer: str) -> list[tuple[str, int, int, str]] | None:
+def shortcode_params(
+    text: str, pos: int, closer: str
+) -> tuple[list[tuple[str, int, int, str]], int] | None:
     """(name, value start, value end, quote) of each `name=value` of a shortcode, read from
-    `pos` to its `closer`; None when the shortcode does not end.
+    `pos` to its `closer`, and where it ends; None when the shortcode does not end.
 
     Values are double-quoted, single-quoted, in backticks, or bare up to a space or the end.
     """
@@ -393,7 +411,7 @@ def shortcode_params(text: str, pos: int, closer: str) -> list[tuple[str, int, i
         if pos >= size:
             return None
         if text.startswith(closer, pos):
-            return params
+            return params, pos + len(closer)
         name_start = pos
         while pos < size and (text[pos].isalnum() or text[pos] in "_-"):
             pos += 1

@@ -3,6 +3,8 @@ exactly (the rest of the file byte-identical), and a tag Markdown shows as text 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from imgsync.errors import RewriteRefused
@@ -289,3 +291,20 @@ def test_text_that_html_left_open_hides_is_not_read() -> None:
     assert [reason.split(",")[0] for _, reason in result.problems] == [
         "this <video> tag is not HTML that Markdown reads"
     ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "<img ",  # each would read to the end of the paragraph, looking for its `>`
+        "{{< figure ",  # each would read to the end, looking for its `>}}`
+        '{{< figure src="a.png ',
+        '<a href="x.png" title="',
+    ],
+)
+def test_a_hostile_paragraph_is_read_in_linear_time(line: str) -> None:
+    # 100,000 unended tags: read once each, ~1 s; read to the end each, hours.
+    started = time.monotonic()
+    result = scan_markdown(line * 100_000 + "\n")
+    assert time.monotonic() - started < 20
+    assert result.refs == [] and len(result.problems) <= 1
