@@ -267,14 +267,17 @@ class _Scan:
     def _block_shortcodes(self, content: str) -> None:
         """The figure shortcodes of an HTML block (Hugo expands them before Markdown reads
         the HTML), but not those in its comments, as none in a paragraph's comment is read."""
-        end = 0
+        end = 0  # what the last shortcode read
+        pos, in_comment = 0, False  # the comments are followed once, left to right
         for match in _IN_TEXT.finditer(content):
             at = match.start()
             if at < end or not match.group("shortcode"):
                 continue
-            if content.rfind("<!--", 0, at) > content.rfind("-->", 0, at):
-                continue  # in a comment
-            end = self._shortcode(content, match.end(), match.group("delimiter"), at)
+            while (mark := content.find("-->" if in_comment else "<!--", pos, at)) != -1:
+                pos, in_comment = mark + (3 if in_comment else 4), not in_comment
+            pos = at  # no `<!--` or `-->` holds the `{{` found here
+            if not in_comment:
+                end = self._shortcode(content, match.end(), match.group("delimiter"), at)
 
     def _shortcode(self, content: str, pos: int, delimiter: str, start: int) -> int:
         """Add the figure shortcode's images; where it ends (the content's end if it doesn't)."""

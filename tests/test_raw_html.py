@@ -302,9 +302,17 @@ def test_text_that_html_left_open_hides_is_not_read() -> None:
         '<a href="x.png" title="',
     ],
 )
-def test_a_hostile_paragraph_is_read_in_linear_time(line: str) -> None:
+@pytest.mark.parametrize("block", ["", "<div>\n"])
+def test_a_hostile_paragraph_is_read_in_linear_time(block: str, line: str) -> None:
     # 100,000 unended tags: read once each, ~1 s; read to the end each, hours.
     started = time.monotonic()
-    result = scan_markdown(line * 100_000 + "\n")
+    result = scan_markdown(block + line * 100_000 + "\n")
     assert time.monotonic() - started < 20
     assert result.refs == [] and len(result.problems) <= 1
+
+
+def test_many_shortcodes_of_an_html_block_are_read_in_linear_time() -> None:
+    started = time.monotonic()
+    result = scan_markdown("<div>\n" + "{{< figure src=a.png >}} <!-- x -->" * 50_000 + "\n")
+    assert time.monotonic() - started < 20
+    assert len(result.refs) == 50_000 and result.problems == []

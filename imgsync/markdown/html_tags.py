@@ -7,10 +7,12 @@ image file, as it does a Markdown link).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .destinations import decode_html_attribute, local_target, looks_like_image_path
 
+_COMMENT_END = re.compile("--!?>")
 _SPACE = "\t\n\f\r "  # HTML's whitespace, not Unicode's
 _NAME_END = _SPACE + "/>"
 # The attributes of each element that hold image URLs: "srcset" ones hold a candidate list.
@@ -70,10 +72,11 @@ class HtmlReader:
     def _skip_hidden(self, html: str, pos: int) -> int:
         closer, self._closer = self._closer, ""
         if closer == "-->":
-            ends = [(html.find(mark, pos), mark) for mark in ("-->", "--!>")]
-            found = [(index + len(mark)) for index, mark in ends if index != -1]
+            # One search for the first of either end: two would each run to the end of the
+            # piece when one is missing (`--!>` always is), once per comment.
+            found = _COMMENT_END.search(html, pos)
             if found:
-                return min(found)
+                return found.end()
         elif closer.startswith("</"):
             lowered = html.lower()
             index = lowered.find(closer, pos)
