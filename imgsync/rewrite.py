@@ -15,6 +15,7 @@ from .errors import RewriteRefused
 from .markdown.destinations import (
     encode_html_attribute,
     encode_markdown_destination,
+    shortcode_can_hold,
     srcset_can_hold,
 )
 from .markdown.html_tags import HtmlReader
@@ -63,6 +64,10 @@ def format_destination(ref: ImageRef, url: str) -> str:
         if ref.attribute == "srcset" and not srcset_can_hold(url):
             raise RewriteRefused(f"line {ref.line}: {url!r} cannot stand in a srcset list")
         return encode_html_attribute(url, quoted=bool(ref.quote))
+    if ref.kind == "shortcode":
+        if not shortcode_can_hold(url, ref.quote):
+            raise RewriteRefused(f"line {ref.line}: {url!r} cannot stand in a figure shortcode")
+        return url
     try:
         return encode_markdown_destination(url, angle=ref.angle)
     except ValueError as error:
@@ -111,13 +116,27 @@ def verify_rewrite(
         allowed.add((md.normalizeLink(old_ref.url), md.normalizeLink(expected)))
     if len(wanted) != sum(1 for ref in old_scan.refs if ref.start in wanted):
         raise RewriteRefused("a replacement names a reference the text does not have")
-    old_shape, old_links = _shape(old)
-    new_shape, new_links = _shape(new)
+    old_shape, old_links = _shape(_mask_shortcodes(old, old_scan))
+    new_shape, new_links = _shape(_mask_shortcodes(new, new_scan))
     if old_shape != new_shape:
         raise RewriteRefused("the rewrite would change the document beyond image destinations")
     for before, after in zip(old_links, new_links, strict=True):
         if before != after and (before, after) not in allowed:
             raise RewriteRefused(f"the rewrite would change the link {before!r} into {after!r}")
+
+
+def _mask_shortcodes(text: str, scanned: ScanResult) -> str:
+    """`text` with each shortcode value made one NUL: to Markdown, a shortcode is text, and
+    its values are compared reference by reference (`shortcode_can_hold` keeps markup out)."""
+    pieces, cursor = [], 0
+    for ref in scanned.refs:
+        if ref.kind == "shortcode":
+            pieces += [text[cursor : ref.start], "\0"]
+            cursor = ref.end
+    if not pieces:
+        return text
+    pieces.append(text[cursor:])
+    return "".join(pieces)
 
 
 @functools.cache
@@ -126,7 +145,7 @@ def _renderer() -> MarkdownIt:
 
 
 def _shape(text: str) -> tuple[list[Any], list[str]]:
-    """The token stream with link targets and <img> sources cut out (returned aside)."""
+    """The token stream with link targets and raw HTML image sources cut out (returned aside)."""
     env: dict[str, Any] = {}
     tokens = _renderer().parse(text, env)
     links: list[str] = []

@@ -8,10 +8,16 @@ is checked against the text markdown-it saw; one that can't be placed exactly,
 or can't be rewritten safely, becomes a problem (line, reason), never a guess.
 A file past one of the parser's caps (lines, links, definitions, tokens) is one problem
 and no reference: a pull request's Markdown can't make a run take minutes or gigabytes.
+
+Raw HTML is read by `HtmlReader` (markdown/html_tags.py) as a browser joins it. The text
+around it, where markdown-it saw neither code nor HTML, holds Hugo's figure shortcodes
+(Hugo expands them before Markdown runs) and the tags Markdown shows as text (an `<img`
+left without its `>`): the first are references, the second problems, never silence.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,11 +31,18 @@ from .markdown.destinations import (
     local_target,
     looks_like_image_path,
 )
-from .markdown.html_tags import HtmlReader, ImgSource
+from .markdown.html_tags import (
+    IMAGE_ATTRIBUTES,
+    HtmlReader,
+    ImgSource,
+    read_attributes,
+    tag_sources,
+)
 from .markdown.parser import (
     MAX_LINES,
     MAX_LINKS,
     MAX_NESTING,
+    NOT_TEXT_SPANS,
     TooBig,
     definition_destination,
     parse_blocks,
@@ -38,8 +51,8 @@ from .markdown.parser import (
 from .markdown.source_lines import SourceLines
 
 # "definition": the `[label]: dest` of a reference image; one that only links use
-# is a "link", like any other link destination.
-RefKind = Literal["image", "link", "definition", "html"]
+# is a "link", like any other link destination. "shortcode": a value of Hugo's `figure`.
+RefKind = Literal["image", "link", "definition", "html", "shortcode"]
 # Past a cap (markdown/parser.py) the file is not half-read: none of its references, one problem.
 _LEFT = ": the file is left as it is; split it into smaller files"
 
@@ -47,7 +60,18 @@ _LEFT = ": the file is left as it is; split it into smaller files"
 _IGNORE_MARK = re.compile(r"<!--\s*imgsync-ignore\s*-->")
 
 # Cheap test before parsing: a text without any of these has no reference.
-_MAYBE_REFERENCE = re.compile(r"!\[|\]\s*[(\[:]|<img", re.IGNORECASE)
+_MAYBE_REFERENCE = re.compile(
+    r"!\[|\]\s*[(\[:]|<img|<(?:a|source|video)\s|\{\{[<%]\s*figure", re.IGNORECASE
+)
+# In a block's text (not code, not HTML): a Hugo figure shortcode, or a tag that would name an
+# image had Markdown read it as HTML (left unclosed, say): never passed over in silence.
+_IN_TEXT = re.compile(
+    r"(?P<shortcode>\{\{(?P<delimiter>[<%])\s*figure(?=\s))|<(?P<tag>img|a|source|video)(?=[\s/>])",
+    re.IGNORECASE,
+)
+_WHAT = {"html": "HTML image source", "shortcode": "shortcode value"}
+# Attributes whose value names an image only when it has an image's extension.
+_LINK_ATTRIBUTES = frozenset({"href", "link"})
 
 
 @dataclass(frozen=True)
@@ -66,15 +90,17 @@ class ImageRef:
     line: int  # 1-based line of the destination
     alt: str = ""
     angle: bool = False  # written as <...>
-    attribute: str = ""  # raw HTML: "src" or "srcset"
-    quote: str = ""  # raw HTML: the quote around the attribute value, "" for none
+    attribute: str = ""  # raw HTML, shortcode: "src", "srcset", "poster", "href" or "link"
+    quote: str = ""  # raw HTML, shortcode: the quote around the value, "" for none
 
     @property
     def is_local(self) -> bool:
         target = local_target(self.url)
         if target is None:
             return False
-        return self.kind != "link" or looks_like_image_path(target.path)
+        if self.kind == "link" or self.attribute in _LINK_ATTRIBUTES:
+            return looks_like_image_path(target.path)  # `<a href="post.html">` stays a link
+        return True
 
 
 class Problem(NamedTuple):
@@ -141,6 +167,7 @@ class _Scan:
         self.labels: dict[str, tuple[str, bool]] = {}  # label -> (alt, used by an image)
         self.table_heads: list[int] = []
         self.block = _Block(lambda pos: None, False, "", 0)  # the block being read
+        self._text_read = [0, 0]  # in the block's text: see _read_text
 
     def run(self) -> None:
         env: dict[str, Any] = {}
@@ -152,6 +179,8 @@ class _Scan:
                 to_source = self.lines.block_map(token.content, token.map, keep_last=True)
                 self.block = _Block(to_source, False, token.content, token.map[0])
                 self._html(token.content, 0)
+                if "{{" in token.content:
+                    self._block_shortcodes(token.content)
             elif token.nesting == 1:
                 parent = token.type if token.type != "heading_open" else f"heading{token.markup}"
         definitions = env.get("imgsync_definitions", {})
@@ -186,8 +215,21 @@ class _Scan:
         if parent == "th_open":
             self.table_heads.append(token.map[0])
         self.block = self._block(parent, token.content, token.map)
-        for child in parse_inline(token, env):
+        not_text: list[tuple[int, int]] | None = None
+        if _IN_TEXT.search(token.content):
+            env[NOT_TEXT_SPANS] = not_text = []
+        try:
+            children = parse_inline(token, env)
+        finally:
+            env.pop(NOT_TEXT_SPANS, None)
+        content = token.content
+        in_text = self._in_text(content, sorted(not_text)) if not_text is not None else []
+        in_text.reverse()  # popped from the end, in document order
+        self._text_read = [0, 0]
+        for child in children:
             if child.type == "html_inline" and "imgsync_start" in child.meta:
+                # What the HTML so far leaves open (a comment, say) hides the text up to here.
+                self._read_text(content, in_text, before=child.meta["imgsync_start"])
                 self._html(child.content, child.meta["imgsync_start"])
             elif child.type in ("image", "link_open"):
                 kind: RefKind = "image" if child.type == "image" else "link"
@@ -197,6 +239,88 @@ class _Scan:
                 elif "label" in child.meta:
                     old_alt, by_image = self.labels.get(child.meta["label"], (alt, False))
                     self.labels[child.meta["label"]] = (old_alt, by_image or kind == "image")
+        self._read_text(content, in_text, before=len(content) + 1)
+
+    @staticmethod
+    def _in_text(content: str, not_text: list[tuple[int, int]]) -> list[re.Match[str]]:
+        """The shortcodes and tags of a block's text: not in its code, math, autolinks or HTML
+        (nor after a backslash: `\\<img` is text on purpose)."""
+        starts = [start for start, _ in not_text]
+        found = []
+        for match in _IN_TEXT.finditer(content):
+            index = bisect.bisect_right(starts, match.start()) - 1
+            if index < 0 or match.start() >= not_text[index][1]:
+                found.append(match)
+        return found
+
+    def _read_text(self, content: str, in_text: list[re.Match[str]], *, before: int) -> None:
+        """Read the `in_text` matches (last first) that start before `before`."""
+        # What a shortcode holds is its own, and a tag's is no other tag: each character is
+        # read once by each kind, never once per `<img` of a hostile line.
+        read = self._text_read  # [shortcodes read up to, tags read up to]
+        while in_text and in_text[-1].start() < before:
+            match = in_text.pop()
+            if self.html.hiding or match.start() < read[match.group("shortcode") is None]:
+                continue  # hidden by HTML left open before it (a comment, a <script>), or read
+            if match.group("shortcode"):
+                read[0] = read[1] = self._shortcode(
+                    content, match.end(), match.group("delimiter"), match.start()
+                )
+            else:
+                read[1] = self._unread_tag(content, match.start(), match.group("tag").lower())
+
+    def _block_shortcodes(self, content: str) -> None:
+        """The figure shortcodes of an HTML block (Hugo expands them before Markdown reads
+        the HTML), but not those in its comments, as none in a paragraph's comment is read."""
+        end = 0  # what the last shortcode read
+        pos, in_comment = 0, False  # the comments are followed once, left to right
+        for match in _IN_TEXT.finditer(content):
+            at = match.start()
+            if at < end or not match.group("shortcode"):
+                continue
+            while (mark := content.find("-->" if in_comment else "<!--", pos, at)) != -1:
+                pos, in_comment = mark + (3 if in_comment else 4), not in_comment
+            pos = at  # no `<!--` or `-->` holds the `{{` found here
+            if not in_comment:
+                end = self._shortcode(content, match.end(), match.group("delimiter"), at)
+
+    def _shortcode(self, content: str, pos: int, delimiter: str, start: int) -> int:
+        """Add the figure shortcode's images; where it ends (the content's end if it doesn't)."""
+        closer = ">}}" if delimiter == "<" else "%}}"
+        read = shortcode_params(content, pos, closer)
+        if read is None:
+            reason = f"this figure shortcode has no end (`{closer}`): its image is not hosted"
+            self.result.problems.append(Problem(self.line_at(start), reason))
+            return len(content)
+        params, shortcode_end = read
+        for name, begin, end, quote in params:
+            if name in ("src", "link") and begin < end:  # each, whichever one Hugo keeps
+                self._add("shortcode", begin, end, attribute=name, quote=quote)
+        return shortcode_end
+
+    def _unread_tag(self, content: str, start: int, name: str) -> int:
+        """A tag Markdown shows as text: a problem if it would name a local image.
+        Returns where the tag ends as a browser would read it (the content's end if it doesn't)."""
+        attributes, end = read_attributes(content, start + 1 + len(name))
+        tag_end = end if end >= 0 else len(content)
+        sources: list[ImgSource] = []
+        tag_sources(content, IMAGE_ATTRIBUTES[name], attributes, sources, [])
+        urls = [decode_html_attribute(content[source.start : source.end]) for source in sources]
+        local = [
+            url
+            for url, source in zip(urls, sources, strict=True)
+            if (target := local_target(url)) is not None
+            and (source.attribute != "href" or looks_like_image_path(target.path))
+        ]
+        if not local:
+            return tag_end
+        why = "is never closed with `>`" if end < 0 else "is not HTML that Markdown reads"
+        reason = (
+            f"this <{name}> tag {why}, so it shows as text and {local[0]!r} is not hosted: "
+            "write the tag whole on its lines, ending with `>`"
+        )
+        self.result.problems.append(Problem(self.line_at(start), reason))
+        return tag_end
 
     def _html(self, html: str, offset: int) -> None:
         self._ignore_marks(html, offset)
@@ -204,7 +328,8 @@ class _Scan:
         for position, reason in problems:
             self.result.problems.append(Problem(self.line_at(offset + position), reason))
         for src in sources:
-            self._add("html", offset + src.start, offset + src.end, html=src)
+            start, end = offset + src.start, offset + src.end
+            self._add("html", start, end, attribute=src.attribute, quote=src.quote)
 
     def _ignore_marks(self, html: str, offset: int) -> None:
         """Note where each ignore marker of this raw HTML ends, in the text."""
@@ -219,7 +344,14 @@ class _Scan:
         return self.block.first_line + self.block.content.count("\n", 0, pos) + 1
 
     def _add(
-        self, kind: RefKind, start: int, end: int, *, alt: str = "", html: ImgSource | None = None
+        self,
+        kind: RefKind,
+        start: int,
+        end: int,
+        *,
+        alt: str = "",
+        attribute: str = "",
+        quote: str = "",
     ) -> None:
         """Record the destination at content[start:end] (what markdown-it saw), if placed."""
         block = self.block
@@ -228,20 +360,24 @@ class _Scan:
             block.to_source(start), block.to_source(end), seen, block.escaped_pipes
         )
         if span is None:
-            what = "<img> source" if html else "destination"
+            what = _WHAT.get(kind, "destination")
             reason = f"could not place this {what} exactly"
             self.result.problems.append(Problem(self.line_at(start), reason))
             return
         begin, stop = span
         text = self.lines.text
-        url = decode_html_attribute(seen) if html else decode_markdown_destination(seen)
-        angle = not html and text.startswith("<", begin)
-        extra = (html.attribute, html.quote) if html else ("", "")
+        if kind == "html":
+            url = decode_html_attribute(seen)
+        elif kind == "shortcode":
+            url = seen  # Hugo reads a shortcode's value as written
+        else:
+            url = decode_markdown_destination(seen)
+        angle = kind not in ("html", "shortcode") and text.startswith("<", begin)
         line = self.lines.line_of(begin)
         if len(self.result.refs) >= MAX_LINKS:  # an <img srcset> may hold many
             raise TooBig(f"more than {MAX_LINKS:,} image references in one file", line=line - 1)
         self.result.refs.append(
-            ImageRef(kind, begin, stop, text[begin:stop], url, line, alt, angle, *extra)
+            ImageRef(kind, begin, stop, text[begin:stop], url, line, alt, angle, attribute, quote)
         )
 
     def _distrust(self) -> None:
@@ -274,3 +410,56 @@ class _Scan:
             return _Block(self.lines.heading_map(content, lines[0]), False, content, lines[0])
         to_source = self.lines.block_map(content, lines, keep_last=False)
         return _Block(to_source, False, content, lines[0])
+
+
+def shortcode_params(
+    text: str, pos: int, closer: str
+) -> tuple[list[tuple[str, int, int, str]], int] | None:
+    """(name, value start, value end, quote) of each `name=value` of a shortcode, read from
+    `pos` to its `closer`, and where it ends; None when the shortcode does not end.
+
+    Values are double-quoted, single-quoted, in backticks, or bare up to a space or the end.
+    """
+    params: list[tuple[str, int, int, str]] = []
+    size = len(text)
+    while True:
+        while pos < size and text[pos] in _SHORTCODE_SPACE:
+            pos += 1
+        if pos >= size:
+            return None
+        if text.startswith(closer, pos):
+            return params, pos + len(closer)
+        name_start = pos
+        while pos < size and (text[pos].isalnum() or text[pos] in "_-"):
+            pos += 1
+        name = text[name_start:pos]  # as Hugo reads it: `SRC=` is not `src=`
+        if pos < size and text[pos] == "=":
+            pos += 1
+        elif name:
+            continue  # a positional word: no value to read
+        quote = text[pos] if pos < size and text[pos] in "\"'`" else ""
+        if quote:
+            close = pos + 1
+            while close < size and text[close] != quote:
+                close += 2 if text[close] == "\\" and quote == '"' else 1
+            if close >= size:
+                return None
+            value = (pos + 1, close)
+            pos = close + 1
+        else:
+            value_start = pos
+            while (
+                pos < size
+                and text[pos] not in _SHORTCODE_SPACE
+                and not text.startswith(closer, pos)
+            ):
+                pos += 1
+            if pos == value_start:
+                pos += 1  # a lone character that is neither a name nor a value: pass it
+                continue
+            value = (value_start, pos)
+        if name:
+            params.append((name, *value, quote))
+
+
+_SHORTCODE_SPACE = " \t\n\r"

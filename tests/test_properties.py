@@ -108,7 +108,16 @@ def html_img(draw: st.DrawFn) -> str:
     name = draw(st.sampled_from(["img", "IMG"]))
     if draw(st.booleans()):
         second = draw(HTML_URL).replace(" ", "%20")
-        return f'<{name} srcset="{url.replace(" ", "%20")} 1x, {second} 2x" alt="x">'
+        srcset = f'srcset="{url.replace(" ", "%20")} 1x, {second} 2x"'
+        if draw(st.booleans()):
+            return f"<picture><source {srcset} type='image/webp'><{name} alt='x'></picture>"
+        return f"<{name} {srcset} alt='x'>"
+    form = draw(st.sampled_from(["img", "a", "video"]))
+    if form == "a":  # a link to the image beside a figure, or to a page: left as it is
+        url = draw(st.one_of(st.just(url), PAGE))
+        return f"[<a href={quote}{url}{quote} target='_href_'>PNG</a>]"
+    if form == "video":
+        return f"<video poster={quote}{url}{quote} controls></video>"
     attr = draw(st.sampled_from(["src", "SRC"]))
     return f"<{name} alt='x' {attr}={quote}{url}{quote}>"
 
@@ -324,13 +333,15 @@ def sync(text: str) -> tuple[str, list[ImageRef], dict[str, dict[str, str]]]:
     """Rewrite every local reference; the URL maps for markdown, `src` and `srcset`."""
     refs = scan_markdown(text).local_refs
     replacements = [Replacement(ref, new_url(ref)) for ref in refs]
-    urls: dict[str, dict[str, str]] = {"": {}, "src": {}, "srcset": {}}
+    urls: dict[str, dict[str, str]] = {"": {}, "src": {}, "srcset": {}, "poster": {}, "href": {}}
     for ref in refs:
         urls[ref.attribute][ref.url] = new_url(ref)
     return rewrite_markdown(text, replacements), refs, urls
 
 
-NO_URLS: dict[str, dict[str, str]] = {"": {}, "src": {}, "srcset": {}}
+NO_URLS: dict[str, dict[str, str]] = {"": {}, "src": {}, "srcset": {}, "poster": {}, "href": {}}
+# The raw HTML attributes that name images, by element (as a browser reads them).
+IMAGE_ATTRIBUTES = {"img": {"src", "srcset"}, "source": {"srcset"}, "video": {"poster"}}
 
 # --- the oracle ----------------------------------------------------------------------
 
@@ -382,24 +393,28 @@ def close_comments(html: str) -> str:
 
 
 def html_events(html: str, urls: dict[str, dict[str, str]]) -> list[Any]:
-    """The browser's reading of `html`, with <img> sources mapped through `urls`."""
+    """The browser's reading of `html`, with raw HTML image sources mapped through `urls`
+    (an `<a href>` that is no image link keeps its value: only image links are in `urls`)."""
     parser = _Events()
     parser.feed(close_comments(html))
     parser.close()
     events = []
     for event in parser.events:
-        if event[0] == "start" and event[1] == "img":
-            attrs = []
+        if event[0] == "start" and event[1] in ("img", "source", "video", "a"):
+            wanted = IMAGE_ATTRIBUTES.get(event[1], {"href"})
+            attrs, seen = [], set()
             for name, value in event[2]:
-                if name == "src" and value is not None:
-                    value = urls["src"].get(value.strip(" \t\n"), value.strip(" \t\n"))
-                elif name == "srcset" and value is not None:
-                    value = " ".join(
-                        urls["srcset"].get(word, word) if is_url else word
-                        for word, is_url in srcset_words(value)
-                    )
+                if name in wanted and name not in seen and value is not None:
+                    if name == "srcset":
+                        value = " ".join(
+                            urls["srcset"].get(word, word) if is_url else word
+                            for word, is_url in srcset_words(value)
+                        )
+                    else:
+                        value = urls[name].get(value.strip(" \t\n"), value.strip(" \t\n"))
+                seen.add(name)
                 attrs.append((name, value))
-            event = ("start", "img", attrs)
+            event = ("start", event[1], attrs)
         events.append(event)
     return events
 
@@ -461,17 +476,30 @@ def no_local_image_left(text: str) -> None:
         if event[0] != "start":
             continue
         attrs = dict(event[2])
-        if event[1] == "img":
-            assert local_target((attrs.get("src") or "").strip()) is None
+        if event[1] in ("img", "video"):
+            assert (
+                local_target((attrs.get("src" if event[1] == "img" else "poster") or "").strip())
+                is None
+            )
+        if event[1] in ("img", "source"):
             for word, is_url in srcset_words(attrs.get("srcset") or ""):
                 assert not is_url or local_target(word) is None
         if event[1] == "a":
-            assert not is_image_link(attrs.get("href") or "")
+            assert not is_image_link((attrs.get("href") or "").strip())
 
 
 # Cases the design leaves to the user, reported (with their line) instead of rewritten.
 KNOWN_LIMITS = (
-    "this <img> tag does not end where its HTML block ends",
+    *(
+        f"this <{name}> tag {why}"
+        for name in ("img", "a", "source", "video")
+        for why in (
+            "does not end where its HTML block ends",
+            "is never closed with `>`",  # Markdown shows it as text
+            "is not HTML that Markdown reads",  # `src=a.png?x=1` unquoted, say: text too
+        )
+    ),
+    "this figure shortcode has no end",
     "the `|` of this destination makes its line a table row",
 )
 

@@ -178,3 +178,24 @@ def srcset_can_hold(url: str) -> bool:
         and not url.startswith(",")
         and not url.endswith(",")
     )
+
+
+def shortcode_can_hold(url: str, quote: str) -> bool:
+    """True when `url` can stand as a Hugo shortcode's value in `quote` ("" for none).
+
+    Hugo reads the value as written (no escapes); and to Markdown the shortcode is text, so
+    the value must not bring in what Markdown reads as markup (`*`, `` ` ``, `<`, `\\`,
+    an `_` that could open emphasis, ...): the document around it keeps its shape.
+    """
+    if not url or _SHORTCODE_UNSAFE.search(url) or (quote and quote in url):
+        return False
+    if not quote and any(ch in "\"'`" for ch in url):
+        return False
+    return all(
+        0 < index < len(url) - 1 and url[index - 1].isalnum() and url[index + 1].isalnum()
+        for index, char in enumerate(url)
+        if char == "_"
+    )
+
+
+_SHORTCODE_UNSAFE = re.compile(r"[\s*`<>\\\[\]$|{}]")

@@ -1,13 +1,27 @@
-"""Find the image sources of raw HTML (`<img src>`, `<img srcset>`) as a browser reads them."""
+"""Find the image URLs of raw HTML as a browser reads them.
+
+`<img src>` and `<img srcset>`, `<source srcset>` (inside `<picture>`), `<video poster>`,
+and `<a href>` (a download link beside a figure; scan.py counts it only when it names an
+image file, as it does a Markdown link).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from .destinations import decode_html_attribute
+from .destinations import decode_html_attribute, local_target, looks_like_image_path
 
+_COMMENT_END = re.compile("--!?>")
 _SPACE = "\t\n\f\r "  # HTML's whitespace, not Unicode's
 _NAME_END = _SPACE + "/>"
+# The attributes of each element that hold image URLs: "srcset" ones hold a candidate list.
+IMAGE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "img": ("src", "srcset"),
+    "source": ("srcset",),
+    "video": ("poster",),
+    "a": ("href",),
+}
 # Elements whose content is text, not markup: an <img> inside one is no image.
 _RAW_TEXT = frozenset(
     {"iframe", "noembed", "noframes", "plaintext", "script", "style", "textarea", "title", "xmp"}
@@ -16,11 +30,11 @@ _RAW_TEXT = frozenset(
 
 @dataclass(frozen=True)
 class ImgSource:
-    """The span of one image URL: a `src` value or one `srcset` candidate."""
+    """The span of one image URL: a `src`, `poster` or `href` value, or one `srcset` candidate."""
 
     start: int
     end: int
-    attribute: str  # "src" or "srcset"
+    attribute: str  # "src", "srcset", "poster" or "href"
     quote: str  # the quote around the attribute value: `"`, `'`, or "" for none
 
 
@@ -33,6 +47,12 @@ class HtmlReader:
 
     def __init__(self) -> None:
         self._closer = ""  # what ends the open comment or raw text element, if any
+
+    @property
+    def hiding(self) -> bool:
+        """True while a comment, a raw text element (`<script>`) or a tag left open by the
+        pieces read so far hides what follows."""
+        return bool(self._closer)
 
     def read(self, html: str) -> tuple[list[ImgSource], list[tuple[int, str]]]:
         """The image sources of `html`, and (offset, reason) for the ones that can't be read."""
@@ -52,10 +72,11 @@ class HtmlReader:
     def _skip_hidden(self, html: str, pos: int) -> int:
         closer, self._closer = self._closer, ""
         if closer == "-->":
-            ends = [(html.find(mark, pos), mark) for mark in ("-->", "--!>")]
-            found = [(index + len(mark)) for index, mark in ends if index != -1]
+            # One search for the first of either end: two would each run to the end of the
+            # piece when one is missing (`--!>` always is), once per comment.
+            found = _COMMENT_END.search(html, pos)
             if found:
-                return min(found)
+                return found.end()
         elif closer.startswith("</"):
             lowered = html.lower()
             index = lowered.find(closer, pos)
@@ -92,30 +113,41 @@ class HtmlReader:
         while name_end < len(html) and html[name_end] not in _NAME_END:
             name_end += 1
         name = html[name_start:name_end].lower()
-        attributes, end = _read_attributes(html, name_end)
+        attributes, end = read_attributes(html, name_end)
         if end < 0:  # the tag runs on into the next piece
-            if name == "img" and not closing:
-                problems.append((lt, "this <img> tag does not end where its HTML block ends"))
+            if name in IMAGE_ATTRIBUTES and not closing and _may_name_image(html, name, attributes):
+                problems.append((lt, f"this <{name}> tag does not end where its HTML block ends"))
             self._closer = ('"' if end == -2 else "'" if end == -3 else "") + ">"
             return len(html)
-        if name == "img" and not closing:
-            _img_sources(html, attributes, sources, problems)
+        if name in IMAGE_ATTRIBUTES and not closing:
+            tag_sources(html, IMAGE_ATTRIBUTES[name], attributes, sources, problems)
         elif name in _RAW_TEXT and not closing:
             self._closer = "</" + name
         return end
 
 
 def find_img_sources(html: str) -> list[tuple[int, int]]:
-    """Spans of every `src` value and `srcset` URL of the `<img>` tags of one HTML text."""
+    """Spans of every image URL (see IMAGE_ATTRIBUTES) of the tags of one HTML text."""
     sources, _ = HtmlReader().read(html)
     return [(source.start, source.end) for source in sources]
+
+
+def _may_name_image(html: str, name: str, attributes: list[tuple[str, int, int]]) -> bool:
+    """False for an `<a>` whose `href`, as far as it was read, is no local image."""
+    if name != "a":
+        return True
+    for attribute, start, end in attributes:
+        if attribute == "href":
+            target = local_target(decode_html_attribute(html[start:end]).strip(_SPACE))
+            return target is not None and looks_like_image_path(target.path)
+    return False
 
 
 def _is_letter(html: str, pos: int) -> bool:
     return pos < len(html) and html[pos].isascii() and html[pos].isalpha()
 
 
-def _read_attributes(html: str, pos: int) -> tuple[list[tuple[str, int, int]], int]:
+def read_attributes(html: str, pos: int) -> tuple[list[tuple[str, int, int]], int]:
     """(name, value start, value end) of each attribute, and where the tag ends.
 
     If it doesn't end in `html`: -1, or -2 (-3) when inside a `"` (`'`) quoted value.
@@ -155,26 +187,30 @@ def _read_attributes(html: str, pos: int) -> tuple[list[tuple[str, int, int]], i
             attributes.append((name, value_start, pos))
 
 
-def _img_sources(
+def tag_sources(
     html: str,
+    wanted: tuple[str, ...],
     attributes: list[tuple[str, int, int]],
     sources: list[ImgSource],
     problems: list[tuple[int, str]],
 ) -> None:
+    """The image URLs of one tag's `wanted` attributes (as read by `read_attributes`)."""
     seen: set[str] = set()
     for name, start, end in attributes:
         quote = html[start - 1] if start > 0 and html[start - 1] in "\"'" else ""
         if name in seen:
             continue  # HTML keeps the first of repeated attributes
         seen.add(name)
-        if name == "src":
+        if name not in wanted:
+            continue
+        if name != "srcset":
             while start < end and html[start] in _SPACE:
                 start += 1
             while end > start and html[end - 1] in _SPACE:
                 end -= 1
             if start < end:
-                sources.append(ImgSource(start, end, "src", quote))
-        elif name == "srcset":
+                sources.append(ImgSource(start, end, name, quote))
+        else:
             candidates = _srcset_urls(html, start, end)
             # A browser splits the value after decoding `&...;`: both readings must agree.
             value = decode_html_attribute(html[start:end])

@@ -33,6 +33,14 @@ MAX_BLOCK_TOKENS = 300_000  # about 100,000 paragraphs, ~0.4 KB each, all held t
 MAX_INLINE_TOKENS = 400_000  # in one block (`*a* ` a million times), all held at once
 
 
+# The inline rules whose source is not prose: code, math, autolinks, raw HTML, and an escaped
+# character. With `env[NOT_TEXT_SPANS] = []` before `parse_inline`, each one's span is noted
+# there, so that scan.py can tell a Hugo shortcode or a broken tag written in the text from
+# one shown inside code.
+NOT_TEXT = frozenset({"backticks", "math_inline", "autolink", "html_inline", "escape"})
+NOT_TEXT_SPANS = "imgsync_not_text"
+
+
 class TooBig(Exception):
     """Parsing stopped at a cap: at `line` (0-based, block phase) or at `pos` of the inline text."""
 
@@ -72,7 +80,7 @@ def scan_parser() -> MarkdownIt:
     for block_rule in md.block.ruler.__rules__:
         md.block.ruler.at(block_rule.name, _counted(block_rule.fn), {"alt": block_rule.alt})
     for inline_rule in md.inline.ruler.__rules__:
-        md.inline.ruler.at(inline_rule.name, _counted_inline(inline_rule.fn))
+        md.inline.ruler.at(inline_rule.name, _counted_inline(inline_rule.name, inline_rule.fn))
     tokenize = md.block.tokenize
 
     def tokenize_noting_unread(state: StateBlock, start_line: int, end_line: int) -> None:
@@ -130,13 +138,20 @@ def _counted(original: Any) -> Any:
     return rule
 
 
-def _counted_inline(original: Any) -> Any:
+def _counted_inline(name: str, original: Any) -> Any:
+    marked = name in NOT_TEXT
+
     def rule(state: StateInline, silent: bool) -> bool:
         start = state.pos
         if not original(state, silent):
             return False
-        if not silent and len(state.tokens) > MAX_INLINE_TOKENS:
-            raise TooBig(f"more than {MAX_INLINE_TOKENS:,} inline tokens in one block", pos=start)
+        if not silent:
+            if len(state.tokens) > MAX_INLINE_TOKENS:
+                raise TooBig(
+                    f"more than {MAX_INLINE_TOKENS:,} inline tokens in one block", pos=start
+                )
+            if marked and (spans := state.env.get(NOT_TEXT_SPANS)) is not None:
+                spans.append((start, state.pos))
         return True
 
     return rule
