@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .errors import RewriteRefused
+from .markdown import front_matter
 from .markdown.destinations import (
     encode_html_attribute,
     encode_markdown_destination,
@@ -59,6 +60,11 @@ def rewrite_markdown(
 
 def format_destination(ref: ImageRef, url: str) -> str:
     """The text to write in place of `ref.raw` so that it reads back as `url`."""
+    if ref.kind == "front_matter":
+        try:
+            return front_matter.encode_value(ref.quote, url)
+        except ValueError as error:
+            raise RewriteRefused(f"line {ref.line}: cannot write {url!r}: {error}") from None
     if ref.kind == "html":
         if ref.attribute == "srcset" and not srcset_can_hold(url):
             raise RewriteRefused(f"line {ref.line}: {url!r} cannot stand in a srcset list")
@@ -80,7 +86,8 @@ def verify_rewrite(
     `old_scan` is scan_markdown(old) when the caller has it.
     """
     wanted = {r.ref.start: r for r in replacements}
-    old_scan, new_scan = old_scan or scan_markdown(old), scan_markdown(new)
+    old_scan = old_scan or scan_markdown(old)
+    new_scan = scan_markdown(new, old_scan.front_matter_keys)
     if old_scan.problems != new_scan.problems:
         raise RewriteRefused("the rewritten text could not be checked (see its problems)")
     if len(old_scan.refs) != len(new_scan.refs):
@@ -111,13 +118,32 @@ def verify_rewrite(
         allowed.add((md.normalizeLink(old_ref.url), md.normalizeLink(expected)))
     if len(wanted) != sum(1 for ref in old_scan.refs if ref.start in wanted):
         raise RewriteRefused("a replacement names a reference the text does not have")
-    old_shape, old_links = _shape(old)
-    new_shape, new_links = _shape(new)
+    old_body, new_body = _after_front_matter(old, old_scan), _after_front_matter(new, new_scan)
+    if old_body[0] != new_body[0]:
+        raise RewriteRefused("the rewrite would change the front matter beyond its image fields")
+    old_shape, old_links = _shape(old_body[1])
+    new_shape, new_links = _shape(new_body[1])
     if old_shape != new_shape:
         raise RewriteRefused("the rewrite would change the document beyond image destinations")
     for before, after in zip(old_links, new_links, strict=True):
         if before != after and (before, after) not in allowed:
             raise RewriteRefused(f"the rewrite would change the link {before!r} into {after!r}")
+
+
+def _after_front_matter(text: str, scan: ScanResult) -> tuple[str | None, str]:
+    """The front matter with its image fields cut out (None: there is none), and the
+    Markdown after it, which site generators read without the front matter."""
+    end = front_matter.front_matter_end(text)
+    if end is None:
+        return None, text
+    pieces, cursor = [], 0
+    for ref in scan.refs:
+        if ref.kind == "front_matter":
+            pieces.append(text[cursor : ref.start])
+            pieces.append("\0")
+            cursor = ref.end
+    pieces.append(text[cursor:end])
+    return "".join(pieces), text[end:]
 
 
 @functools.cache
