@@ -407,7 +407,8 @@ def _note_problems(path: Path, problems: Sequence[Problem], report: Report) -> N
 
 
 def _load_stamps(settings: Settings, report: Report) -> Stamps:
-    stamps = Stamps.load(settings.state_dir, project=settings.root)
+    reading = ",".join(settings.front_matter_keys)  # a file clean under other keys may not be
+    stamps = Stamps.load(settings.state_dir, project=settings.root, reading=reading)
     if stamps.discarded is not None and stamps.path is not None:
         report.warn(display_path(stamps.path), stamps.discarded)
     return stamps

@@ -109,3 +109,21 @@ def test_a_field_imgsync_cannot_read_is_reported_with_file_and_line(
     assert done.returncode != 0
     assert "posts/yaml.md:2" in done.stdout + done.stderr
     assert "front matter field `image`" in done.stdout + done.stderr
+
+
+def test_a_new_front_matter_key_reads_files_found_clean_before(
+    tmp_path: Path, host: FakeLsky
+) -> None:
+    make_site(tmp_path)
+    (tmp_path / "posts" / "toml.md").unlink()
+    post = tmp_path / "posts" / "yaml.md"
+    post.write_text("---\nbanner_art: cover.png\n---\nText.\n")
+    assert run(tmp_path, host, "check", ".").returncode == 0  # stamped clean: no key matched
+    config = tmp_path / "imgsync.toml"
+    config.write_text(config.read_text().replace('"hero_img"', '"hero_img", "banner_art"'))
+
+    done = run(tmp_path, host, ".")
+
+    assert done.returncode == 0, done.stderr
+    assert post.read_text().startswith("---\nbanner_art: http://127.0.0.1")
+    assert len(host.uploads) == 1
