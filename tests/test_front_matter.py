@@ -7,12 +7,14 @@ image field is pointed at a hosted URL. The rest of the file must come back byte
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imgsync.errors import RewriteRefused
+from imgsync.config import load_settings
+from imgsync.errors import ConfigError, RewriteRefused
 from imgsync.markdown.front_matter import encode_value, read_front_matter
 from imgsync.rewrite import Replacement, rewrite_markdown
 from imgsync.scan import scan_markdown
@@ -360,3 +362,34 @@ def test_hostile_text_never_raises(text: str) -> None:
         if found is not None:
             for f in found.fields:
                 assert (fence + text)[f.start : f.end] == f.raw
+
+
+@pytest.mark.parametrize(
+    ("written", "keys"),
+    [
+        ('["hero_img", "page.art"]', ("hero_img", "page.art")),
+        ("[]", ()),
+    ],
+)
+def test_front_matter_keys_are_read_from_the_config(
+    tmp_path: Path, written: str, keys: tuple[str, ...]
+) -> None:
+    (tmp_path / "imgsync.toml").write_text(f"front_matter_keys = {written}\n")
+    assert load_settings(cwd=tmp_path, env={}).front_matter_keys == keys
+
+
+def test_the_default_front_matter_keys_hold_papermod_and_minimal_mistakes(tmp_path: Path) -> None:
+    (tmp_path / "imgsync.toml").write_text("")
+    keys = load_settings(cwd=tmp_path, env={}).front_matter_keys
+    assert {"image", "images", "cover.image", "header.overlay_image", "og_image"} <= set(keys)
+
+
+@pytest.mark.parametrize("written", ['"image"', '["a.b.c"]', '["cover image"]', '[""]', "[1]"])
+def test_a_front_matter_key_imgsync_cannot_find_is_a_config_error(
+    tmp_path: Path, written: str
+) -> None:
+    (tmp_path / "imgsync.toml").write_text(f"front_matter_keys = {written}\n")
+    with pytest.raises(
+        ConfigError, match="`front_matter_keys` must be a list of front matter keys"
+    ):
+        load_settings(cwd=tmp_path, env={})
