@@ -103,12 +103,14 @@ def verify_rewrite(
             if (replacement.ref.kind, replacement.ref.end) != (old_ref.kind, old_ref.end):
                 raise RewriteRefused(f"line {old_ref.line}: the reference to replace is stale")
             expected, raw = replacement.url, format_destination(old_ref, replacement.url)
-        # The parser must find each destination exactly where it was written.
-        if (new_ref.kind, new_ref.start, new_ref.raw, new_ref.url) != (
+        # The parser must find each destination exactly where it was written (a front
+        # matter value at the same key).
+        if (new_ref.kind, new_ref.start, new_ref.raw, new_ref.url, new_ref.attribute) != (
             old_ref.kind,
             old_ref.start + shift,
             raw,
             expected,
+            old_ref.attribute,
         ):
             raise RewriteRefused(
                 f"line {old_ref.line}: the new destination reads back as {new_ref.url!r}, "

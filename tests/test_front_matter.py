@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from imgsync.config import load_settings
 from imgsync.errors import ConfigError, RewriteRefused
 from imgsync.markdown.front_matter import encode_value, read_front_matter
-from imgsync.rewrite import Replacement, rewrite_markdown
+from imgsync.rewrite import Replacement, rewrite_markdown, verify_rewrite
 from imgsync.scan import scan_markdown
 
 HOSTED = "https://img.test/i/{}"
@@ -393,3 +393,19 @@ def test_a_front_matter_key_imgsync_cannot_find_is_a_config_error(
         ConfigError, match="`front_matter_keys` must be a list of front matter keys"
     ):
         load_settings(cwd=tmp_path, env={})
+
+
+def test_the_check_refuses_a_front_matter_changed_beyond_its_image_fields() -> None:
+    old = "---\ntitle: One\nimage: a.png\n---\nText.\n"
+    scanned = scan_markdown(old)
+    replacement = Replacement(scanned.refs[0], "https://h/a.png")
+    good = "---\ntitle: One\nimage: https://h/a.png\n---\nText.\n"
+    verify_rewrite(old, good, [replacement], scanned)
+    for bad in (
+        "---\ntitle: Two\nimage: https://h/a.png\n---\nText.\n",  # another field changed
+        "---\ntitle: One\nimage: https://h/a.png\n---\nText!\n",  # the Markdown changed
+        "---\ntitle: One\nbanner: https://h/a.png\n---\nText.\n",  # another key
+        "---\ntitle: One\nimage: https://h/b.png\n---\nText.\n",  # another URL
+    ):
+        with pytest.raises(RewriteRefused):
+            verify_rewrite(old, bad, [replacement], scanned)
