@@ -120,6 +120,13 @@ SHAPES = [
         "  'https://img.test/i/b.png', # b\n  \"https://img.test/i/c.png\",\n]\n"
         "[cover]\nimage = 'https://img.test/i/d.png'\n+++\n",
     ),
+    # TOML comments need no space before them
+    (
+        "+++\nimage = \"a.png\"#c\n[cover]# c\nimage = 'b.png'\n+++\n",
+        [("image", "a.png", 2), ("cover.image", "b.png", 4)],
+        '+++\nimage = "https://img.test/i/a.png"#c\n[cover]# c\n'
+        "image = 'https://img.test/i/b.png'\n+++\n",
+    ),
     # TOML dotted key, and an array of tables is none of ours
     (
         '+++\ncover.image = "c.png"\n[[resources]]\nimage = "r.png"\n+++\n',

@@ -260,9 +260,7 @@ class _Reader:
             cursor += 1
         return -1
 
-    def items(
-        self, path: tuple[str, ...], start: int, stop: int, toml: bool
-    ) -> list[tuple[int, int, str, str]] | str:
+    def items(self, start: int, stop: int, toml: bool) -> list[tuple[int, int, str, str]] | str:
         """The scalars of the list text[start:stop] (its brackets excluded), or why not."""
         text, cursor = self.text, start
         found: list[tuple[int, int, str, str]] = []
@@ -312,13 +310,12 @@ class _Reader:
                 break
         return cursor
 
-    def rest_is_blank(self, pos: int, end: int) -> bool:
-        """Nothing but spaces and a comment from `pos` to the line's `end`."""
+    def rest_is_blank(self, pos: int, end: int, toml: bool = False) -> bool:
+        """Nothing but spaces and a comment from `pos` to the line's `end` (YAML's `#`
+        needs a space before it; TOML's does not)."""
         rest = self.text[pos:end]
         stripped = rest.lstrip(" \t")
-        return not stripped or (
-            stripped.startswith("#") and (len(stripped) < len(rest) or not rest)
-        )
+        return not stripped or (stripped.startswith("#") and (toml or len(stripped) < len(rest)))
 
 
 class _Yaml(_Reader):
@@ -433,7 +430,7 @@ class _Yaml(_Reader):
         return self._deeper(after + 1, indent)
 
     def _flow_list(self, path: tuple[str, ...], pos: int, stop: int) -> None:
-        items = self.items(path, pos + 1, stop - 1, toml=False)
+        items = self.items(pos + 1, stop - 1, toml=False)
         if isinstance(items, str):
             self.problem(pos, path, items)
             return
@@ -496,7 +493,7 @@ class _Toml(_Reader):
                 if (
                     header
                     and not content.startswith("[[")
-                    and self.rest_is_blank(header.end(), end)
+                    and self.rest_is_blank(header.end(), end, toml=True)
                 ):
                     table = tuple(part.strip(" \t") for part in header.group(1).split("."))
                 else:
@@ -531,7 +528,7 @@ class _Toml(_Reader):
             if wanted and path is not None:
                 if value is None:
                     self.problem(pos, path, "an escape sequence imgsync does not read")
-                elif not self.rest_is_blank(stop, end):
+                elif not self.rest_is_blank(stop, end, toml=True):
                     self.problem(pos, path, "text after the closing quote")
                 else:
                     style = TOML_BASIC if char == '"' else TOML_LITERAL
@@ -546,10 +543,10 @@ class _Toml(_Reader):
             if wanted and path is not None:
                 if char == "{":
                     self.problem(pos, path, "an inline table, which imgsync does not read")
-                elif not self.rest_is_blank(stop, self.lines[after][1]):
+                elif not self.rest_is_blank(stop, self.lines[after][1], toml=True):
                     self.problem(pos, path, "text after the closing bracket")
                 else:
-                    items = self.items(path, pos + 1, stop - 1, toml=True)
+                    items = self.items(pos + 1, stop - 1, toml=True)
                     if isinstance(items, str):
                         self.problem(pos, path, items)
                     else:
