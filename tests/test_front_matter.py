@@ -187,8 +187,9 @@ def test_markdown_inside_front_matter_is_not_markdown() -> None:
 PROBLEMS = [
     ("---\nimage: a.png\n  b.png\n---\n", 2, "several lines"),
     ('---\nimage: "a\n  b.png"\n---\n', 2, "several lines"),
-    ("---\nimage: |\n  a.png\n---\n", 2, "form imgsync does not read"),
-    ("---\nimage: &pic a.png\n---\n", 2, "form imgsync does not read"),
+    ("---\nimage: |\n  a.png\n---\n", 2, "a block scalar (`|`)"),
+    ("---\nimage: &pic a.png\n---\n", 2, "an anchor (`&name`)"),
+    ("---\nimage: @a.png\n---\n", 2, "a form imgsync does not read"),
     ("---\ncover: {image: a.png}\n---\n", 2, "flow mapping"),
     ("---\nimages: [a.png, [b.png]]\n---\n", 2, "list item"),
     ("---\nimage: 'a.png' b\n---\n", 2, "after the closing quote"),

@@ -59,6 +59,14 @@ _HEX = {"x": 2, "u": 4, "U": 8}
 # A plain YAML scalar may hold a URL only if no character of it means something to YAML.
 _PLAIN_SAFE = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`][^\s#]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# What a YAML value starting with these is, for the problem that says it is not read.
+_FORMS = {
+    "|": "a block scalar (`|`), which imgsync does not read",
+    ">": "a folded block scalar (`>`), which imgsync does not read",
+    "&": "an anchor (`&name`), which imgsync does not read",
+    "*": "an alias (`*name`), which imgsync does not read",
+    "!": "a tagged value (`!tag`), which imgsync does not read",
+}
 _STYLES = {
     (False, False): YAML_SINGLE,
     (False, True): YAML_DOUBLE,
@@ -415,7 +423,8 @@ class _Yaml(_Reader):
             else:
                 self.add(path, pos, stop, value, YAML_DOUBLE if double else YAML_SINGLE)
         elif wanted and (char in "|>&*!@`%,]}" or text.startswith(("- ", "? ", "-\t"), pos)):
-            self.problem(pos, path, f"{what} written in a form imgsync does not read")
+            form = _FORMS.get(char, "a form imgsync does not read")
+            self.problem(pos, path, f"{what} written as {form}")
         elif wanted:
             stop = pos
             while stop < end and text[stop : stop + 2] not in (" #", "\t#"):
