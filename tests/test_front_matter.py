@@ -120,6 +120,13 @@ SHAPES = [
         "  'https://img.test/i/b.png', # b\n  \"https://img.test/i/c.png\",\n]\n"
         "[cover]\nimage = 'https://img.test/i/d.png'\n+++\n",
     ),
+    # an empty block, a closing fence at the end of the file
+    ("---\n---\n![a](a.png)\n", [], "---\n---\n![a](https://img.test/i/a.png)\n"),
+    (
+        "+++\nimage = 'a.png'\n+++",
+        [("image", "a.png", 2)],
+        "+++\nimage = 'https://img.test/i/a.png'\n+++",
+    ),
     # TOML comments need no space before them
     (
         "+++\nimage = \"a.png\"#c\n[cover]# c\nimage = 'b.png'\n+++\n",

@@ -45,6 +45,11 @@ YAML_PLAIN, YAML_FLOW_PLAIN, YAML_SINGLE, YAML_DOUBLE = "plain", "flow plain", "
 TOML_BASIC, TOML_LITERAL = "toml basic", "toml literal"
 
 _BREAK = re.compile(r"\r\n|\r|\n")
+# A closing fence: a line of its own after the opening one (trailing blanks allowed).
+_CLOSING = {
+    "yaml": re.compile(r"(?:\r\n|\r|\n)(?:---|\.\.\.)[ \t]*(?=\r\n|\r|\n|\Z)"),
+    "toml": re.compile(r"(?:\r\n|\r|\n)\+\+\+[ \t]*(?=\r\n|\r|\n|\Z)"),
+}
 _YAML_KEY = re.compile(r"""([A-Za-z0-9_][\w.-]*|"[^"\\\n\r]*"|'[^'\n\r]*')[ \t]*:(?=[ \t]|$)""")
 _TOML_KEY = re.compile(
     r"""[ \t]*((?:[A-Za-z0-9_-]+|"[^"\\\n\r]*"|'[^'\n\r]*')"""
@@ -109,11 +114,11 @@ def read_front_matter(text: str, keys: Collection[str] = DEFAULT_KEYS) -> FrontM
     found = _fences(text)
     if found is None:
         return None
-    dialect, lines, end_line, end = found
+    dialect, lines, taken, end = found
     paths = _paths(tuple(keys))
-    reader: _Reader = (_Yaml if dialect == "yaml" else _Toml)(text, lines[1:end_line], paths)
+    reader: _Reader = (_Yaml if dialect == "yaml" else _Toml)(text, lines, paths)
     reader.read()
-    return FrontMatter(end, end_line + 1, reader.fields, reader.problems)
+    return FrontMatter(end, taken, reader.fields, reader.problems)
 
 
 def encode_value(style: str, value: str) -> str:
@@ -148,25 +153,27 @@ def _paths(keys: tuple[str, ...]) -> frozenset[tuple[str, ...]]:
 
 
 def _fences(text: str) -> tuple[str, list[tuple[int, int]], int, int] | None:
-    """(dialect, lines as (start, end) up to the closing fence, its index, the body's start)."""
+    """(dialect, the lines between the fences as (start, end), the lines the block takes,
+    the body's start); None when the text does not open with a fence that is closed."""
     start = 1 if text.startswith("\ufeff") else 0
     if not text.startswith(("---", "+++"), start):
         return None
-    dialect, closers = ("yaml", ("---", "...")) if text[start] == "-" else ("toml", ("+++",))
+    dialect = "yaml" if text[start] == "-" else "toml"
+    first = _BREAK.search(text, start)
+    if first is None or text[start + 3 : first.start()].strip(" \t"):
+        return None  # `---` alone, `---x` or `--- a`: Markdown
+    close = _CLOSING[dialect].search(text, first.start())
+    if close is None:
+        return None
     lines: list[tuple[int, int]] = []
-    cursor = start
-    for found in _BREAK.finditer(text, start):
+    cursor = first.end()
+    for found in _BREAK.finditer(text, cursor, close.start()):
         lines.append((cursor, found.start()))
         cursor = found.end()
-        if len(lines) == 1:
-            if text[start + 3 : found.start()].strip(" \t"):
-                return None  # `---x` or `--- a`: Markdown
-        elif text[lines[-1][0] : lines[-1][1]].rstrip(" \t") in closers:
-            return dialect, lines, len(lines) - 1, cursor
-    if lines and text[cursor:].rstrip(" \t") in closers:  # the closing fence ends the file
-        lines.append((cursor, len(text)))
-        return dialect, lines, len(lines) - 1, len(text)
-    return None
+    if cursor <= close.start():
+        lines.append((cursor, close.start()))
+    after = _BREAK.match(text, close.end())
+    return dialect, lines, len(lines) + 2, after.end() if after else len(text)
 
 
 class _Reader:
