@@ -22,6 +22,7 @@ from .errors import ConfigError, OutsideProject
 from .files import confined, is_inside, state_dir
 from .hosts.profile import HostProfile, HttpSettings, Trusted
 from .markdown.cores import PARALLEL_FROM_CHARS
+from .markdown.front_matter import DEFAULT_KEYS as DEFAULT_FRONT_MATTER_KEYS
 from .transfer.retry_policy import RetryPolicy
 
 CONFIG_NAME = "imgsync.toml"
@@ -68,6 +69,7 @@ class Settings:
     include: tuple[str, ...] = DEFAULT_INCLUDE
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     ignore: tuple[str, ...] = ()  # references left alone on purpose (ignore.py)
+    front_matter_keys: tuple[str, ...] = DEFAULT_FRONT_MATTER_KEYS  # image fields of front matter
     max_size: int | None = None  # bytes; the host's own limit applies as well
     jobs: int = DEFAULT_JOBS
     default_host: str | None = None

@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .markdown.front_matter import KEY_PATTERN
+
 # KB and KiB both mean 1024 bytes, the way image hosts state their limits.
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([kmg])i?)?b?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -59,6 +61,14 @@ def _paths(value: Any) -> tuple[str, ...] | None:
     return tuple(value) if ok else None
 
 
+def _front_matter_keys(value: Any) -> tuple[str, ...] | None:
+    """Front matter keys: `image`, or a table and a key, `cover.image` (an empty list: none)."""
+    ok = isinstance(value, list) and all(
+        isinstance(key, str) and KEY_PATTERN.fullmatch(key) for key in value
+    )
+    return tuple(value) if ok else None
+
+
 def _number(low: float, high: float, whole: bool) -> Callable[[Any], float | None]:
     def check(value: Any) -> float | None:
         # type(), not isinstance(): TOML's true must not pass for 1. TOML also has inf and nan.
@@ -91,6 +101,10 @@ KEY_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
         'a list of globs, each "IMAGE" or "FILE:IMAGE" with neither side empty, '
         'such as ["img/gone.png", "posts/2019/*.md:old/*.png"]',
         _ignores,
+    ),
+    "front_matter_keys": (
+        'a list of front matter keys such as ["image", "cover.image"]',
+        _front_matter_keys,
     ),
     "max_size": ('a size such as 5242880 or "5MB"', _size),
     "jobs": ("a whole number from 1 to 64", _number(1, 64, whole=True)),

@@ -14,6 +14,7 @@ an image must be looked up or uploaded.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -356,11 +357,12 @@ def _scan_all(paths: Sequence[Path], run: _Run) -> list[_Scanned]:
     from .scan import scan_markdown  # the Markdown seam (see the module's docstring)
 
     texts = [markdown.text for markdown, _, _ in todo]
-    scans = run.cores.map(scan_markdown, texts, size=sum(map(len, texts)))
+    scan = functools.partial(scan_markdown, front_matter_keys=settings.front_matter_keys)
+    scans = run.cores.map(scan, texts, size=sum(map(len, texts)))
     found = []
-    for (markdown, st, seen), scan in zip(todo, scans, strict=True):
-        if scan.problems or scan.local_refs:
-            found.append(_Scanned(markdown, scan))
+    for (markdown, st, seen), scanned in zip(todo, scans, strict=True):
+        if scanned.problems or scanned.local_refs:
+            found.append(_Scanned(markdown, scanned))
         else:
             stamps.note_clean(markdown.path, st, markdown.encode(markdown.text), seen)
     return found
@@ -459,7 +461,8 @@ def _note_problems(path: Path, problems: Sequence[Problem], report: Report) -> N
 
 
 def _load_stamps(settings: Settings, report: Report) -> Stamps:
-    stamps = Stamps.load(settings.state_dir, project=settings.root)
+    reading = ",".join(settings.front_matter_keys)  # a file clean under other keys may not be
+    stamps = Stamps.load(settings.state_dir, project=settings.root, reading=reading)
     if stamps.discarded is not None and stamps.path is not None:
         report.warn(display_path(stamps.path), stamps.discarded)
     return stamps

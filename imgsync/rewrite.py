@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .errors import RewriteRefused
+from .markdown import front_matter
 from .markdown.destinations import (
     encode_html_attribute,
     encode_markdown_destination,
@@ -60,6 +61,11 @@ def rewrite_markdown(
 
 def format_destination(ref: ImageRef, url: str) -> str:
     """The text to write in place of `ref.raw` so that it reads back as `url`."""
+    if ref.kind == "front_matter":
+        try:
+            return front_matter.encode_value(ref.quote, url)
+        except ValueError as error:
+            raise RewriteRefused(f"line {ref.line}: cannot write {url!r}: {error}") from None
     if ref.kind == "html":
         if ref.attribute == "srcset" and not srcset_can_hold(url):
             raise RewriteRefused(f"line {ref.line}: {url!r} cannot stand in a srcset list")
@@ -85,7 +91,8 @@ def verify_rewrite(
     `old_scan` is scan_markdown(old) when the caller has it.
     """
     wanted = {r.ref.start: r for r in replacements}
-    old_scan, new_scan = old_scan or scan_markdown(old), scan_markdown(new)
+    old_scan = old_scan or scan_markdown(old)
+    new_scan = scan_markdown(new, old_scan.front_matter_keys)
     if old_scan.problems != new_scan.problems:
         raise RewriteRefused("the rewritten text could not be checked (see its problems)")
     if len(old_scan.refs) != len(new_scan.refs):
@@ -101,12 +108,14 @@ def verify_rewrite(
             if (replacement.ref.kind, replacement.ref.end) != (old_ref.kind, old_ref.end):
                 raise RewriteRefused(f"line {old_ref.line}: the reference to replace is stale")
             expected, raw = replacement.url, format_destination(old_ref, replacement.url)
-        # The parser must find each destination exactly where it was written.
-        if (new_ref.kind, new_ref.start, new_ref.raw, new_ref.url) != (
+        # The parser must find each destination exactly where it was written (a front
+        # matter value at the same key).
+        if (new_ref.kind, new_ref.start, new_ref.raw, new_ref.url, new_ref.attribute) != (
             old_ref.kind,
             old_ref.start + shift,
             raw,
             expected,
+            old_ref.attribute,
         ):
             raise RewriteRefused(
                 f"line {old_ref.line}: the new destination reads back as {new_ref.url!r}, "
@@ -116,8 +125,11 @@ def verify_rewrite(
         allowed.add((md.normalizeLink(old_ref.url), md.normalizeLink(expected)))
     if len(wanted) != sum(1 for ref in old_scan.refs if ref.start in wanted):
         raise RewriteRefused("a replacement names a reference the text does not have")
-    old_shape, old_links = _shape(_mask_shortcodes(old, old_scan))
-    new_shape, new_links = _shape(_mask_shortcodes(new, new_scan))
+    old_body, new_body = _after_front_matter(old, old_scan), _after_front_matter(new, new_scan)
+    if old_body[0] != new_body[0]:
+        raise RewriteRefused("the rewrite would change the front matter beyond its image fields")
+    old_shape, old_links = _shape(_mask_shortcodes(old, old_body[1], old_scan))
+    new_shape, new_links = _shape(_mask_shortcodes(new, new_body[1], new_scan))
     if old_shape != new_shape:
         raise RewriteRefused("the rewrite would change the document beyond image destinations")
     for before, after in zip(old_links, new_links, strict=True):
@@ -125,18 +137,36 @@ def verify_rewrite(
             raise RewriteRefused(f"the rewrite would change the link {before!r} into {after!r}")
 
 
-def _mask_shortcodes(text: str, scanned: ScanResult) -> str:
-    """`text` with each shortcode value made one NUL: to Markdown, a shortcode is text, and
-    its values are compared reference by reference (`shortcode_can_hold` keeps markup out)."""
+def _mask_shortcodes(text: str, body: str, scanned: ScanResult) -> str:
+    """`body` (the end of `text`) with each shortcode value made one NUL: to Markdown, a
+    shortcode is text, and its values are compared reference by reference
+    (`shortcode_can_hold` keeps markup out)."""
+    offset = len(text) - len(body)
     pieces, cursor = [], 0
     for ref in scanned.refs:
         if ref.kind == "shortcode":
-            pieces += [text[cursor : ref.start], "\0"]
-            cursor = ref.end
+            pieces += [body[cursor : ref.start - offset], "\0"]
+            cursor = ref.end - offset
     if not pieces:
-        return text
-    pieces.append(text[cursor:])
+        return body
+    pieces.append(body[cursor:])
     return "".join(pieces)
+
+
+def _after_front_matter(text: str, scan: ScanResult) -> tuple[str | None, str]:
+    """The front matter with its image fields cut out (None: there is none), and the
+    Markdown after it, which site generators read without the front matter."""
+    end = front_matter.front_matter_end(text)
+    if end is None:
+        return None, text
+    pieces, cursor = [], 0
+    for ref in scan.refs:
+        if ref.kind == "front_matter":
+            pieces.append(text[cursor : ref.start])
+            pieces.append("\0")
+            cursor = ref.end
+    pieces.append(text[cursor:end])
+    return "".join(pieces), text[end:]
 
 
 @functools.cache

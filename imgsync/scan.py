@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, NamedTuple
 
 from markdown_it.token import Token
@@ -31,6 +31,7 @@ from .markdown.destinations import (
     local_target,
     looks_like_image_path,
 )
+from .markdown.front_matter import DEFAULT_KEYS, read_front_matter
 from .markdown.html_tags import (
     IMAGE_ATTRIBUTES,
     HtmlReader,
@@ -52,7 +53,9 @@ from .markdown.source_lines import SourceLines
 
 # "definition": the `[label]: dest` of a reference image; one that only links use
 # is a "link", like any other link destination. "shortcode": a value of Hugo's `figure`.
-RefKind = Literal["image", "link", "definition", "html", "shortcode"]
+# "front_matter": an image field of the YAML or TOML block at the top
+# (markdown/front_matter.py), read before the Markdown.
+RefKind = Literal["image", "link", "definition", "html", "shortcode", "front_matter"]
 # Past a cap (markdown/parser.py) the file is not half-read: none of its references, one problem.
 _LEFT = ": the file is left as it is; split it into smaller files"
 
@@ -90,15 +93,19 @@ class ImageRef:
     line: int  # 1-based line of the destination
     alt: str = ""
     angle: bool = False  # written as <...>
-    attribute: str = ""  # raw HTML, shortcode: "src", "srcset", "poster", "href" or "link"
-    quote: str = ""  # raw HTML, shortcode: the quote around the value, "" for none
+    # raw HTML, shortcode: "src", "srcset", "poster", "href" or "link"; front matter: the
+    # key ("cover.image")
+    attribute: str = ""
+    # raw HTML, shortcode: the quote around the value, "" for none; front matter: the
+    # value's style (markdown/front_matter.py), which a new value is written in
+    quote: str = ""
 
     @property
     def is_local(self) -> bool:
         target = local_target(self.url)
         if target is None:
             return False
-        if self.kind == "link" or self.attribute in _LINK_ATTRIBUTES:
+        if self.kind in ("link", "front_matter") or self.attribute in _LINK_ATTRIBUTES:
             return looks_like_image_path(target.path)  # `<a href="post.html">` stays a link
         return True
 
@@ -120,6 +127,8 @@ class ScanResult:
     problems: list[Problem] = field(default_factory=list)
     # Where each `<!-- imgsync-ignore -->` that markdown-it read as HTML ends (text offsets).
     ignore_marks: list[int] = field(default_factory=list)
+    # The front matter keys the text was read with: a rewrite's check reads it back the same.
+    front_matter_keys: tuple[str, ...] = DEFAULT_KEYS
 
     @property
     def local_refs(self) -> list[ImageRef]:
@@ -141,8 +150,39 @@ def may_contain_references(text: str) -> bool:
     return _MAYBE_REFERENCE.search(text) is not None
 
 
-def scan_markdown(text: str) -> ScanResult:
-    """Every image reference of `text`, in document order (definitions where they stand)."""
+def scan_markdown(text: str, front_matter_keys: Collection[str] = DEFAULT_KEYS) -> ScanResult:
+    """Every image reference of `text`, in document order (definitions where they stand).
+
+    The image fields of a front matter block come first; the Markdown after the block is
+    read as if the file began there, its offsets and lines then moved to where it stands.
+    """
+    keys = tuple(front_matter_keys)
+    front = read_front_matter(text, keys)
+    if front is None:
+        result = _scan_body(text)
+        result.front_matter_keys = keys
+        return result
+    body = _scan_body(text[front.end :])
+    fields = [
+        ImageRef(
+            "front_matter", f.start, f.end, f.raw, f.value, f.line, attribute=f.key, quote=f.style
+        )
+        for f in front.fields
+    ]
+    moved = [
+        replace(
+            ref, start=ref.start + front.end, end=ref.end + front.end, line=ref.line + front.lines
+        )
+        for ref in body.refs
+    ]
+    problems = [Problem(line, reason) for line, reason in front.problems]
+    problems += [Problem(line + front.lines, reason) for line, reason in body.problems]
+    marks = [mark + front.end for mark in body.ignore_marks]
+    return ScanResult(fields + moved, problems, marks, front_matter_keys=keys)
+
+
+def _scan_body(text: str) -> ScanResult:
+    """The references of Markdown `text` (no front matter: it was split off before)."""
     if not may_contain_references(text):
         return ScanResult()
     # Counted before the lines are split (that alone costs), the way markdown-it splits them.

@@ -98,7 +98,7 @@ def awaited_images(post: Path, data: bytes, settings: Settings) -> frozenset[Pat
     except MarkdownError:
         return frozenset()
     files = set()
-    for ref in scan_markdown(text).local_refs:
+    for ref in scan_markdown(text, settings.front_matter_keys).local_refs:
         target = local_target(ref.url)
         if target is not None:
             path = reference_path(target, post, settings.site_root)

@@ -133,9 +133,14 @@ class Stamps:
     """The stamps of one project, loaded once per run and saved at its end. Thread-safe."""
 
     def __init__(
-        self, path: Path | None, data: dict[str, Any] | None = None, project: Path | None = None
+        self,
+        path: Path | None,
+        data: dict[str, Any] | None = None,
+        project: Path | None = None,
+        reading: str = "",
     ) -> None:
         self.path = path  # None: remember nothing (e.g. the state folder can't be written)
+        self.reading = reading  # how Markdown was read (the front matter keys): see load()
         # Where the stamps and the files they speak of must stay (default: the state
         # folder's parent): no read or write through a link out of it.
         self.project = project or (path.parent.parent if path is not None else None)
@@ -149,8 +154,11 @@ class Stamps:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, state_dir: Path, *, project: Path | None = None) -> Stamps:
+    def load(cls, state_dir: Path, *, project: Path | None = None, reading: str = "") -> Stamps:
         """The stamps in `state_dir`; empty if there are none or they can't be trusted.
+
+        `reading` says how Markdown is read (the configured front matter keys): a file found
+        clean under other keys may hold an image under these, so its stamp is dropped.
 
         CacheError if the state folder or the file is a link leading outside `project`
         (default: the folder holding `state_dir`): imgsync neither reads nor writes there.
@@ -163,11 +171,11 @@ class Stamps:
             advice = f"remove the link: imgsync makes {state_dir.name}/ itself, never committed"
             raise CacheError(path, f"{error.reason}; {advice}") from None
         except (OSError, ValueError):
-            return cls(path, project=project)
+            return cls(path, project=project, reading=reading)
         except RecursionError:
             # Only a hostile file is nested this deep (.imgsync/ could come from a pull
             # request); the stamps are a speed-up, so the run says so and starts afresh.
-            fresh = cls(path, project=project)
+            fresh = cls(path, project=project, reading=reading)
             fresh.discarded = (
                 "is nested too deeply to be read; it was discarded and will be rebuilt"
             )
@@ -179,8 +187,10 @@ class Stamps:
             and isinstance(data.get("markdown"), dict)
             and isinstance(data.get("images"), dict)
         ):
-            return cls(path, project=project)
-        return cls(path, data, project)
+            return cls(path, project=project, reading=reading)
+        if data.get("reading", "") != reading:
+            data["markdown"] = {}
+        return cls(path, data, project, reading)
 
     # Markdown files
 
@@ -252,6 +262,7 @@ class Stamps:
             document = {
                 "version": VERSION,
                 "imgsync": __version__,
+                "reading": self.reading,
                 "markdown": dict(self._markdown),
                 "images": dict(self._images),
             }
