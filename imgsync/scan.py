@@ -328,6 +328,12 @@ class _Scan:
         """Add the figure shortcode's images; where it ends (the content's end if it doesn't)."""
         closer = ">}}" if delimiter == "<" else "%}}"
         read = shortcode_params(content, pos, closer)
+        if read is None and self._closed_after_block(content, closer):
+            # Hugo reads shortcodes before Markdown: a `>}}` at the start of the next line
+            # is a block quote to Markdown, but it ends the shortcode all the same.
+            read = shortcode_params(content + "\n" + closer, pos, closer)
+            if read is not None:
+                read = (read[0], len(content))
         if read is None:
             reason = f"this figure shortcode has no end (`{closer}`): its image is not hosted"
             self.result.problems.append(Problem(self.line_at(start), reason))
@@ -337,6 +343,14 @@ class _Scan:
             if name in ("src", "link") and begin < end:  # each, whichever one Hugo keeps
                 self._add("shortcode", begin, end, attribute=name, quote=quote)
         return shortcode_end
+
+    def _closed_after_block(self, content: str, closer: str) -> bool:
+        """Whether the source right after the block's content is blank space, then `closer`."""
+        last = self.block.to_source(len(content) - 1) if content else None
+        if last is None:
+            return False
+        after = self.lines.text[last + 1 : last + 1 + 256]
+        return after.lstrip(" \t\r\n").startswith(closer)
 
     def _unread_tag(self, content: str, start: int, name: str) -> int:
         """A tag Markdown shows as text: a problem if it would name a local image.

@@ -316,3 +316,35 @@ def test_many_shortcodes_of_an_html_block_are_read_in_linear_time() -> None:
     result = scan_markdown("<div>\n" + "{{< figure src=a.png >}} <!-- x -->" * 50_000 + "\n")
     assert time.monotonic() - started < 20
     assert len(result.refs) == 50_000 and result.problems == []
+
+
+# Hugo's own docs (content/en/shortcodes/figure.md) end a long figure shortcode with `>}}`
+# alone on the next line: a block quote to Markdown, the end of the shortcode to Hugo.
+HUGO_DOCS_FIGURE = """\
+Which looks like this in your browser:
+
+{{< figure
+  src="/images/examples/zion-national-park.jpg"
+  alt="A photograph of Zion National Park"
+  link="https://www.nps.gov/zion/index.htm"
+  caption="Zion National Park"
+  class="ma0 w-75"
+>}}
+"""
+
+
+def test_a_shortcode_ended_on_the_next_line_by_a_block_quote_marker_is_read() -> None:
+    result = scan_markdown(HUGO_DOCS_FIGURE)
+
+    assert result.problems == []
+    (ref,) = result.local_refs
+    assert (ref.kind, ref.attribute, ref.line) == ("shortcode", "src", 4)
+    new = rewrite_markdown(HUGO_DOCS_FIGURE, [Replacement(ref, "https://img.example/i/z.jpg")])
+    assert new == HUGO_DOCS_FIGURE.replace(ref.url, "https://img.example/i/z.jpg")
+
+
+def test_a_shortcode_whose_end_is_further_away_is_still_a_problem() -> None:
+    text = HUGO_DOCS_FIGURE.replace("\n>}}", "\n\nSome text.\n>}}")
+
+    ((_, reason),) = scan_markdown(text).problems
+    assert "figure shortcode has no end" in reason
