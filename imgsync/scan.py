@@ -111,7 +111,8 @@ class ImageRef:
     def target(self) -> LocalTarget | None:
         """The project file the reference names, as written (None: not a local one)."""
         if self.kind == "embed":  # a vault path, never percent-encoded, with no query
-            return LocalTarget(path=self.url, suffix="") if self.url.strip() else None
+            local = local_target(self.url) is not None  # not `![[https://...]]`
+            return LocalTarget(path=self.url, suffix="") if local else None
         return local_target(self.url)
 
     @property

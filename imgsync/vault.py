@@ -43,9 +43,10 @@ class Vault:
         if not path or "\0" in path:
             return None
         if "/" in linkpath:
-            for base in (self.root, note.parent):
-                candidate = base / path
-                if candidate.is_file():
+            for base in (self.root, Path(os.path.realpath(note.parent))):
+                candidate = Path(os.path.normpath(base / path))
+                # `../..` may lead out: not even looked at there (resolve_target refuses it)
+                if candidate.is_relative_to(self.root) and candidate.is_file():
                     return candidate
             return None
         return self._by_bare_name(path, note)
