@@ -41,6 +41,7 @@ from .markdown.html_tags import (
     tag_sources,
 )
 from .markdown.parser import (
+    IMAGE_SPANS,
     MAX_LINES,
     MAX_LINKS,
     MAX_NESTING,
@@ -271,16 +272,22 @@ class _Scan:
             self.table_heads.append(token.map[0])
         self.block = self._block(parent, token.content, token.map)
         not_text: list[tuple[int, int]] | None = None
-        if _IN_TEXT.search(token.content) or "![[" in token.content:
+        images: list[tuple[int, int]] | None = None
+        if "![[" in token.content:
+            env[IMAGE_SPANS] = images = []
+        if _IN_TEXT.search(token.content) or images is not None:
             env[NOT_TEXT_SPANS] = not_text = []
         try:
             children = parse_inline(token, env)
         finally:
             env.pop(NOT_TEXT_SPANS, None)
+            env.pop(IMAGE_SPANS, None)
         content = token.content
         in_text = self._in_text(content, sorted(not_text)) if not_text is not None else []
         in_text.reverse()  # popped from the end, in document order
-        embeds = self._embeds_in_text(content, not_text) if not_text is not None else []
+        embeds = []
+        if not_text is not None and images is not None:
+            embeds = self._embeds_in_text(content, not_text, images)
         self._text_read = [0, 0]
         for child in children:
             if child.type == "html_inline" and "imgsync_start" in child.meta:
@@ -300,12 +307,18 @@ class _Scan:
         self._read_embeds(embeds, before=len(content) + 1)
 
     @staticmethod
-    def _embeds_in_text(content: str, not_text: list[tuple[int, int]]) -> list[re.Match[str]]:
+    def _embeds_in_text(
+        content: str, not_text: list[tuple[int, int]], images: list[tuple[int, int]]
+    ) -> list[re.Match[str]]:
         """The Obsidian image embeds of a block's text, last first: none in its code, math,
-        autolinks or HTML, nor after a backslash; `![[Note]]` and `![[doc.pdf]]` are no image."""
-        if "![[" not in content:
-            return []
-        spans = sorted(not_text)
+        autolinks, HTML or an image (its alt text is text to show, not to read), nor after a
+        backslash; `![[Note]]` and `![[doc.pdf]]` are no image."""
+        spans: list[tuple[int, int]] = []  # merged: an image holds the code of its alt text
+        for start, end in sorted(not_text + images):
+            if spans and start < spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+            else:
+                spans.append((start, end))
         starts = [start for start, _ in spans]
         found = []
         for match in _EMBED.finditer(content):

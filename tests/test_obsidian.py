@@ -8,10 +8,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from imgsync.errors import RewriteRefused
 from imgsync.rewrite import Replacement, rewrite_markdown
 from imgsync.scan import scan_markdown
 from imgsync.vault import Vault
+from tests.test_properties import MD, SETTINGS, documents
 
 HOSTED = "https://img.example/i/1.png"
 
@@ -167,3 +171,81 @@ def test_a_path_out_of_the_vault_is_not_looked_at(tmp_path: Path) -> None:
 
     assert Vault(root).locate("../outside.png", root / "n.md") is None
     assert Vault(root).locate("../../outside.png", root / "notes/n.md") is None
+
+
+EMBEDS = st.sampled_from(
+    ["![[a.png]]", "![[a.png|300]]", "![[sub/b c.png|300x200]]", "![[d.png|x *y*]]", "![[N]]"]
+)
+
+
+@st.composite
+def documents_with_embeds(draw: st.DrawFn) -> str:
+    """A generated document of every shape (test_properties), embeds put into its lines."""
+    lines = draw(documents()).split("\n")
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(lines) - 1))
+        where = draw(st.sampled_from(["start", "end", "inside"]))
+        embed = draw(EMBEDS)
+        line = lines[at]
+        if line.lstrip().startswith("|") and line.rstrip().endswith("|"):
+            embed = embed.replace("|", "\\|")  # in a table row, as Obsidian writes it
+        # set apart by spaces, as people write them (glued to the text around, an embed may
+        # make a line what it was not: the rewrite's check refuses such a change)
+        if where == "start":
+            lines[at] = embed + " " + line
+        elif where == "end":
+            lines[at] = line + " " + embed
+        else:
+            cut = draw(st.integers(0, len(line)))
+            lines[at] = line[:cut] + " " + embed + " " + line[cut:]
+    return "\n".join(lines)
+
+
+@SETTINGS
+@given(documents_with_embeds())
+def test_embeds_anywhere_are_rewritten_exactly_or_left(text: str) -> None:
+    scanned = scan_markdown(text)
+    embeds = [ref for ref in scanned.local_refs if ref.kind == "embed"]
+    replacements = [Replacement(ref, f"https://img.test/{i}.png") for i, ref in enumerate(embeds)]
+
+    try:
+        new = rewrite_markdown(text, replacements, scanned)
+    except RewriteRefused as refused:
+        # Only the re-check may refuse, when the new image would change what is around it:
+        # `[ref]: ![[a.png]]` is text, `[ref]: ![](url)` a definition; an embed as the value
+        # of a tag Markdown shows as text changes that tag's problem. Never a bad span.
+        reason = str(refused)
+        assert "overlap" not in reason and "stale" not in reason and "changed since" not in reason
+        assert "cannot write" not in reason
+        return
+
+    rendered = MD.render(new)
+    for replacement in replacements:
+        # the browser's view: an <img> with the new URL (markdown-it renders the alt as text)
+        assert rendered.count(f'<img src="{replacement.url}"') == 1
+    assert [ref for ref in scan_markdown(new).refs if ref.kind == "embed"] == [
+        ref for ref in scanned.refs if ref.kind == "embed" and not ref.is_local
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "![ ![[a.png]] ](b.png)\n",
+        "![`c` ![[a.png]]](b.png)\n",
+        "![x ![y ![[a.png]]](c.png)](b.png)\n",
+        "# <!-- x --> ![`c` *d* ![[a.png|300]]](b.png)\n",
+    ],
+)
+def test_an_embed_in_an_images_alt_text_is_that_texts(text: str) -> None:
+    """Alt text is shown as plain text: Obsidian embeds nothing there."""
+    assert [ref.kind for ref in scan_markdown(text).refs] == ["image"]
+
+
+def test_an_alt_texts_code_and_escapes_hide_what_they_hold_where_they_stand() -> None:
+    """markdown-it reads an alt text as a text of its own: what is code or escaped there is
+    placed in the block's offsets, not the alt text's (an `<img` after them stays HTML)."""
+    for alt in ["x \\*y", "`c`", "a `b`"]:
+        text = f"# <!-- <img src='c.png'> -->![{alt}](https://img.test/0.png)\n"
+        assert scan_markdown(text).problems == [], alt
+    assert scan_markdown('![a `b` <img src="x.png">](a.png)\n').problems == []
