@@ -95,6 +95,9 @@ LEFT_ALONE = {
     "code inside the brackets": "![[a`b`.png]]\n",
     "a remote URL": "![[https://example.com/a.png]]\n",
     "a line break inside": "![[a\n.png]]\n",
+    "a link's title": '[x](a.md "![[a.png]]")\n',
+    "a link's title over lines": '[](\n a.md\n " ![[a.png]] multi line")\n',
+    "a link's destination": "[x](<![[a.png]]>)\n",
 }
 
 

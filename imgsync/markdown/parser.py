@@ -39,8 +39,9 @@ MAX_INLINE_TOKENS = 400_000  # in one block (`*a* ` a million times), all held a
 # one shown inside code.
 NOT_TEXT = frozenset({"backticks", "math_inline", "autolink", "html_inline", "escape"})
 NOT_TEXT_SPANS = "imgsync_not_text"
-# With `env[IMAGE_SPANS] = []`, each image's span is noted there: an image's alt text is no
-# place for an Obsidian embed (scan.py).
+# With `env[IMAGE_SPANS] = []`, each image's span is noted there, and the destination and
+# title of each inline link (from its label's `]` on): no place for an Obsidian embed, as an
+# alt text is shown as plain text (scan.py).
 IMAGE_SPANS = "imgsync_image_spans"
 # The block text being parsed, and where in it the alt text being parsed begins (markdown-it
 # parses an image's alt text as a text of its own): the spans above are the block's offsets.
@@ -157,7 +158,7 @@ def _counted_inline(name: str, original: Any) -> Any:
         env = state.env
         # Where this text begins in the block's: markdown-it parses an image's alt text as a
         # text of its own, so what is noted there is moved to where the alt text stands.
-        offset = 0 if state.src is env.get(_BLOCK_TEXT) else env.get(_ALT_TEXT_AT, 0)
+        offset = _offset(state)
         if name == "image" and not silent:
             env[_ALT_TEXT_AT] = offset + start + 2  # after `![`
         try:
@@ -178,6 +179,12 @@ def _counted_inline(name: str, original: Any) -> Any:
         return True
 
     return rule
+
+
+def _offset(state: StateInline) -> int:
+    """Where the text `state` reads begins in the block's text (see `_ALT_TEXT_AT`)."""
+    env = state.env
+    return 0 if state.src is env.get(_BLOCK_TEXT) else int(env.get(_ALT_TEXT_AT, 0))
 
 
 def _count(state: Any, what: str, pos: int | None = None, line: int | None = None) -> None:
@@ -228,6 +235,9 @@ def _note_destination(state: StateInline, start: int, token: Token) -> None:
     result = parseLinkDestination(src, pos, maximum)
     if result.ok and (token.attrs.get("src" if is_image else "href") or ""):
         token.meta["imgsync_dest"] = (pos, result.pos)
+    if not is_image and (spans := state.env.get(IMAGE_SPANS)) is not None:
+        offset = _offset(state)
+        spans.append((offset + label_end, offset + state.pos))  # `](dest "title")`
 
 
 def _note_definition(state: StateBlock, start_line: int) -> None:
