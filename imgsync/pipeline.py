@@ -41,9 +41,11 @@ from .state.stamps import ImageFacts, Stamps
 
 if TYPE_CHECKING:
     from .images import LocalImage
+    from .markdown.destinations import LocalTarget
     from .nearest import Nearby
     from .progress import Progress
     from .scan import ImageRef, Problem, ScanResult
+    from .vault import Vault
 
 
 @dataclass
@@ -104,12 +106,14 @@ def check(paths: Sequence[Path], settings: Settings) -> Report:
 def _note_pending(scanned: list[_Scanned], run: _Run) -> None:
     settings, report, stamps = run.settings, run.report, run.stamps
     from .nearest import Nearby  # the Markdown seam
+    from .vault import Vault
 
     nearby = Nearby(settings.root)  # one for the run: each folder listed once at most
+    vault = Vault(settings.root)  # one for the run: walked once at most, when first needed
     there: list[tuple[int, Path]] = []  # the pending whose file is there, by index
     for item in scanned:
         path = item.markdown.path
-        for ref, found in _resolve_refs(item, run, nearby):
+        for ref, found in _resolve_refs(item, run, nearby, vault):
             if isinstance(found, ImageError):
                 status: PendingStatus = "missing" if found.missing else "unusable"
                 pending = Pending(Location(path, ref.line), ref.raw, status, found.reason)
@@ -162,35 +166,59 @@ def _note_already_uploaded(
 
 
 def _resolve_refs(
-    item: _Scanned, run: _Run, nearby: Nearby
+    item: _Scanned, run: _Run, nearby: Nearby, vault: Vault
 ) -> Iterator[tuple[ImageRef, Path | ImageError]]:
     """Each local reference of a scanned file, with the project file it names or why none;
-    but those ignored (by the `ignore` key or a marker), which go to the report instead."""
+    but those ignored (by the `ignore` key or a marker), which go to the report instead.
+    An Obsidian embed is first looked up in the `vault` (one per run), as Obsidian does."""
     from .images import reference_path, resolve_target  # the Markdown seam
-    from .markdown.destinations import local_target
 
     settings, path = run.settings, item.markdown.path
     marked = _marked(item, run.report)
     for ref in item.scan.local_refs:
-        target = local_target(ref.url)
-        assert target is not None  # local_refs are exactly those with a target
+        written = ref.target
+        assert written is not None  # local_refs are exactly those with a target
+        target = _embed_target(written, path, vault) if ref.kind == "embed" else written
         entry = "" if ref.start in marked else None
         if entry is None and run.ignores.entries:
-            points_to = reference_path(target, path, settings.site_root)
+            points_to = reference_path(target, path, settings.site_root) if target else None
             entry = run.ignores.match(
                 project_path(path, settings.root) or path.as_posix(),
-                written_path(target.path),
-                project_path(points_to, settings.root),
+                written_path(written.path),
+                project_path(points_to, settings.root) if points_to else None,
             )
         if entry is not None:
             run.report.ignored.append(Ignored(Location(path, ref.line), ref.raw, entry))
             continue
         found: Path | ImageError
         try:
+            if target is None:
+                raise ImageError(_NOT_IN_VAULT.format(name=ref.url), missing=True)
             found = resolve_target(target, path, settings.root, settings.site_root, nearby=nearby)
         except ImageError as error:
             found = error
         yield ref, found
+
+
+# What a bare embed name that names no file of the vault (the project) is told.
+_NOT_IN_VAULT = (
+    "not found: no file named {name!r} anywhere in the project, which Obsidian reads as its "
+    "vault; fix the embed, or put the file in the project"
+)
+
+
+def _embed_target(written: LocalTarget, note: Path, vault: Vault) -> LocalTarget | None:
+    """The file an Obsidian embed names, by Obsidian's rule (vault.py), as a path from the
+    note's folder for `resolve_target` to confine; None for a bare name no file has. A path
+    with a `/` that names no file is looked for from the vault's root (the error says where)."""
+    from .markdown.destinations import LocalTarget  # the Markdown seam
+
+    found = vault.locate(written.path, note)
+    if found is None:
+        if "/" not in written.path:
+            return None
+        found = vault.root / written.path.lstrip("/")
+    return LocalTarget(os.path.relpath(found, note.parent).replace(os.sep, "/"), "")
 
 
 def _marked(item: _Scanned, report: Report) -> set[int]:
@@ -374,14 +402,16 @@ def _collect(paths: Sequence[Path], run: _Run) -> list[_FileWork]:
     if not scanned:
         return []
     from .nearest import Nearby  # the Markdown seam
+    from .vault import Vault
 
     nearby = Nearby(settings.root)  # one for the run: each folder listed once at most
+    vault = Vault(settings.root)  # one for the run: walked once at most, when first needed
     works = []
     for item in scanned:
         markdown = item.markdown
         _note_problems(markdown.path, item.scan.problems, report)
         work = _FileWork(markdown, item.scan)
-        for ref, found in _resolve_refs(item, run, nearby):
+        for ref, found in _resolve_refs(item, run, nearby, vault):
             if isinstance(found, ImageError):
                 report.failures.append(_failure(markdown.path, ref, found.reason))
             else:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -59,8 +60,17 @@ def rewrite_markdown(
     return new_text
 
 
+# An Obsidian embed's display text that is a size: a width, or a width and a height.
+_SIZE = re.compile(r"\d+(?:x\d+)?")
+# ASCII punctuation but `|`, backslash-escaped in an alt text so that it stays text.
+_ALT_PUNCTUATION = re.compile(r"[!-/:-@\[-`{}~]")
+
+
 def format_destination(ref: ImageRef, url: str) -> str:
-    """The text to write in place of `ref.raw` so that it reads back as `url`."""
+    """The text to write in place of `ref.raw` so that it reads back as `url` (an embed's:
+    the whole Markdown image that replaces it)."""
+    if ref.kind == "embed":
+        return embed_image(ref, url)
     if ref.kind == "front_matter":
         try:
             return front_matter.encode_value(ref.quote, url)
@@ -78,6 +88,30 @@ def format_destination(ref: ImageRef, url: str) -> str:
         return encode_markdown_destination(url, angle=ref.angle)
     except ValueError as error:
         raise RewriteRefused(f"line {ref.line}: cannot write {url!r}: {error}") from None
+
+
+def embed_image(ref: ImageRef, url: str) -> str:
+    """The Markdown image Obsidian shows as the embed `ref`, at `url`: `![[a.png|300]]` ->
+    `![|300](url)` (Obsidian reads a `|size` at the end of an image's alt text as its size),
+    `![[a.png|a caption]]` -> `![a caption](url)`. In a table cell, where the embed's `|` was
+    written `\\|`, so is the new one."""
+    return f"![{embed_alt_source(ref)}]({format_destination(replace(ref, kind='image'), url)})"
+
+
+def embed_alt_source(ref: ImageRef) -> str:
+    """How the alt text of an embed's new image is written: a size after a `|`, else the
+    display text with its punctuation escaped, so that it stays text."""
+    pipe = "\\|" if "\\|" in ref.raw else "|"  # a table cell's, escaped
+    display = ref.attribute
+    if _SIZE.fullmatch(display):
+        return pipe + display
+    return _ALT_PUNCTUATION.sub(lambda m: "\\" + m.group(), display).replace("|", pipe)
+
+
+def _embed_alt_seen(ref: ImageRef) -> str:
+    """`embed_alt_source(ref)` as the scanner sees it (a table cell's `\\|` read as `|`)."""
+    source = embed_alt_source(ref)
+    return source.replace("\\|", "|") if "\\|" in ref.raw else source
 
 
 def verify_rewrite(
@@ -101,6 +135,7 @@ def verify_rewrite(
     md = _renderer()
     allowed: set[tuple[str, str]] = set()
     shift = 0
+    old_masks, new_masks = _masked_spans(old_scan), _masked_spans(new_scan)
     for old_ref, new_ref in zip(old_scan.refs, new_scan.refs, strict=True):
         replacement = wanted.get(old_ref.start)
         expected, raw = old_ref.url, old_ref.raw
@@ -108,9 +143,12 @@ def verify_rewrite(
             if (replacement.ref.kind, replacement.ref.end) != (old_ref.kind, old_ref.end):
                 raise RewriteRefused(f"line {old_ref.line}: the reference to replace is stale")
             expected, raw = replacement.url, format_destination(old_ref, replacement.url)
+        if replacement is not None and old_ref.kind == "embed":
+            _check_embed_image(old_ref, new_ref, old_ref.start + shift, replacement.url)
+            new_masks.append((old_ref.start + shift, old_ref.start + shift + len(raw)))
         # The parser must find each destination exactly where it was written (a front
         # matter value at the same key).
-        if (new_ref.kind, new_ref.start, new_ref.raw, new_ref.url, new_ref.attribute) != (
+        elif (new_ref.kind, new_ref.start, new_ref.raw, new_ref.url, new_ref.attribute) != (
             old_ref.kind,
             old_ref.start + shift,
             raw,
@@ -128,8 +166,8 @@ def verify_rewrite(
     old_body, new_body = _after_front_matter(old, old_scan), _after_front_matter(new, new_scan)
     if old_body[0] != new_body[0]:
         raise RewriteRefused("the rewrite would change the front matter beyond its image fields")
-    old_shape, old_links = _shape(_mask_shortcodes(old, old_body[1], old_scan))
-    new_shape, new_links = _shape(_mask_shortcodes(new, new_body[1], new_scan))
+    old_shape, old_links = _shape(_mask(old, old_body[1], old_masks))
+    new_shape, new_links = _shape(_mask(new, new_body[1], sorted(new_masks)))
     if old_shape != new_shape:
         raise RewriteRefused("the rewrite would change the document beyond image destinations")
     for before, after in zip(old_links, new_links, strict=True):
@@ -137,16 +175,38 @@ def verify_rewrite(
             raise RewriteRefused(f"the rewrite would change the link {before!r} into {after!r}")
 
 
-def _mask_shortcodes(text: str, body: str, scanned: ScanResult) -> str:
-    """`body` (the end of `text`) with each shortcode value made one NUL: to Markdown, a
-    shortcode is text, and its values are compared reference by reference
-    (`shortcode_can_hold` keeps markup out)."""
+def _check_embed_image(old_ref: ImageRef, new_ref: ImageRef, at: int, url: str) -> None:
+    """The embed `old_ref`, rewritten at `at`, must read back as a Markdown image there, with
+    the alt text that gives Obsidian its size and `url` as its destination."""
+    alt = embed_alt_source(old_ref)
+    if (new_ref.kind, new_ref.start, new_ref.url, new_ref.alt) != (
+        "image",
+        at + len(alt) + 4,  # after `![`, the alt text and `](`
+        url,
+        _embed_alt_seen(old_ref),
+    ):
+        raise RewriteRefused(
+            f"line {old_ref.line}: the embed's new image reads back as {new_ref.url!r} "
+            f"(alt text {new_ref.alt!r}), not {url!r}"
+        )
+
+
+def _masked_spans(scanned: ScanResult) -> list[tuple[int, int]]:
+    """The spans of `scanned`'s text compared reference by reference, not as Markdown: a
+    shortcode's values (to Markdown, a shortcode is text; `shortcode_can_hold` keeps markup
+    out) and Obsidian embeds (text to Markdown, an image to Obsidian, and once rewritten a
+    Markdown image checked by `_check_embed_image`)."""
+    return [(ref.start, ref.end) for ref in scanned.refs if ref.kind in ("shortcode", "embed")]
+
+
+def _mask(text: str, body: str, spans: Sequence[tuple[int, int]]) -> str:
+    """`body` (the end of `text`) with each of the sorted `spans` of `text` made one NUL."""
     offset = len(text) - len(body)
     pieces, cursor = [], 0
-    for ref in scanned.refs:
-        if ref.kind == "shortcode":
-            pieces += [body[cursor : ref.start - offset], "\0"]
-            cursor = ref.end - offset
+    for start, end in spans:
+        if start >= offset:
+            pieces += [body[cursor : start - offset], "\0"]
+            cursor = end - offset
     if not pieces:
         return body
     pieces.append(body[cursor:])

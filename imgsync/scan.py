@@ -26,6 +26,7 @@ from typing import Any, Literal, NamedTuple
 from markdown_it.token import Token
 
 from .markdown.destinations import (
+    LocalTarget,
     decode_html_attribute,
     decode_markdown_destination,
     local_target,
@@ -40,6 +41,7 @@ from .markdown.html_tags import (
     tag_sources,
 )
 from .markdown.parser import (
+    IMAGE_SPANS,
     MAX_LINES,
     MAX_LINKS,
     MAX_NESTING,
@@ -54,8 +56,9 @@ from .markdown.source_lines import SourceLines
 # "definition": the `[label]: dest` of a reference image; one that only links use
 # is a "link", like any other link destination. "shortcode": a value of Hugo's `figure`.
 # "front_matter": an image field of the YAML or TOML block at the top
-# (markdown/front_matter.py), read before the Markdown.
-RefKind = Literal["image", "link", "definition", "html", "shortcode", "front_matter"]
+# (markdown/front_matter.py), read before the Markdown. "embed": an Obsidian image embed
+# `![[name.png|300]]`, whose span is the whole embed (a rewrite writes a Markdown image).
+RefKind = Literal["image", "link", "definition", "html", "shortcode", "front_matter", "embed"]
 # Past a cap (markdown/parser.py) the file is not half-read: none of its references, one problem.
 _LEFT = ": the file is left as it is; split it into smaller files"
 
@@ -72,7 +75,12 @@ _IN_TEXT = re.compile(
     r"(?P<shortcode>\{\{(?P<delimiter>[<%])\s*figure(?=\s))|<(?P<tag>img|a|source|video)(?=[\s/>])",
     re.IGNORECASE,
 )
-_WHAT = {"html": "HTML image source", "shortcode": "shortcode value"}
+_WHAT = {"html": "HTML image source", "shortcode": "shortcode value", "embed": "embed"}
+# Obsidian's embed in a block's text: `![[path|display]]`, on one line, no brackets inside. The
+# path ends at `#` (a heading or block of a note: never an image's) or `|`.
+_EMBED = re.compile(
+    r"!\[\[(?P<path>[^\[\]|#\n]+)(?:#[^\[\]|\n]*)?(?:\|(?P<display>[^\[\]\n]*))?\]\]"
+)
 # Attributes whose value names an image only when it has an image's extension.
 _LINK_ATTRIBUTES = frozenset({"href", "link"})
 
@@ -94,15 +102,23 @@ class ImageRef:
     alt: str = ""
     angle: bool = False  # written as <...>
     # raw HTML, shortcode: "src", "srcset", "poster", "href" or "link"; front matter: the
-    # key ("cover.image")
+    # key ("cover.image"); embed: what follows its `|` (a size such as "300", or an alt text)
     attribute: str = ""
     # raw HTML, shortcode: the quote around the value, "" for none; front matter: the
     # value's style (markdown/front_matter.py), which a new value is written in
     quote: str = ""
 
     @property
+    def target(self) -> LocalTarget | None:
+        """The project file the reference names, as written (None: not a local one)."""
+        if self.kind == "embed":  # a vault path, never percent-encoded, with no query
+            local = local_target(self.url) is not None  # not `![[https://...]]`
+            return LocalTarget(path=self.url, suffix="") if local else None
+        return local_target(self.url)
+
+    @property
     def is_local(self) -> bool:
-        target = local_target(self.url)
+        target = self.target
         if target is None:
             return False
         if self.kind in ("link", "front_matter") or self.attribute in _LINK_ATTRIBUTES:
@@ -256,20 +272,28 @@ class _Scan:
             self.table_heads.append(token.map[0])
         self.block = self._block(parent, token.content, token.map)
         not_text: list[tuple[int, int]] | None = None
-        if _IN_TEXT.search(token.content):
+        images: list[tuple[int, int]] | None = None
+        if "![[" in token.content:
+            env[IMAGE_SPANS] = images = []
+        if _IN_TEXT.search(token.content) or images is not None:
             env[NOT_TEXT_SPANS] = not_text = []
         try:
             children = parse_inline(token, env)
         finally:
             env.pop(NOT_TEXT_SPANS, None)
+            env.pop(IMAGE_SPANS, None)
         content = token.content
         in_text = self._in_text(content, sorted(not_text)) if not_text is not None else []
         in_text.reverse()  # popped from the end, in document order
+        embeds = []
+        if not_text is not None and images is not None:
+            embeds = self._embeds_in_text(content, not_text, images)
         self._text_read = [0, 0]
         for child in children:
             if child.type == "html_inline" and "imgsync_start" in child.meta:
                 # What the HTML so far leaves open (a comment, say) hides the text up to here.
                 self._read_text(content, in_text, before=child.meta["imgsync_start"])
+                self._read_embeds(embeds, before=child.meta["imgsync_start"])
                 self._html(child.content, child.meta["imgsync_start"])
             elif child.type in ("image", "link_open"):
                 kind: RefKind = "image" if child.type == "image" else "link"
@@ -280,6 +304,41 @@ class _Scan:
                     old_alt, by_image = self.labels.get(child.meta["label"], (alt, False))
                     self.labels[child.meta["label"]] = (old_alt, by_image or kind == "image")
         self._read_text(content, in_text, before=len(content) + 1)
+        self._read_embeds(embeds, before=len(content) + 1)
+
+    @staticmethod
+    def _embeds_in_text(
+        content: str, not_text: list[tuple[int, int]], images: list[tuple[int, int]]
+    ) -> list[re.Match[str]]:
+        """The Obsidian image embeds of a block's text, last first: none in its code, math,
+        autolinks, HTML or an image (its alt text is text to show, not to read), nor after a
+        backslash; `![[Note]]` and `![[doc.pdf]]` are no image."""
+        spans: list[tuple[int, int]] = []  # merged: an image holds the code of its alt text
+        for start, end in sorted(not_text + images):
+            if spans and start < spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+            else:
+                spans.append((start, end))
+        starts = [start for start, _ in spans]
+        found = []
+        for match in _EMBED.finditer(content):
+            index = bisect.bisect_right(starts, match.start()) - 1
+            inside = index >= 0 and match.start() < spans[index][1]
+            # ... nor one that code or HTML starts inside of (`![[a`b`.png]]`)
+            inside |= index + 1 < len(spans) and spans[index + 1][0] < match.end()
+            if not inside and looks_like_image_path(match.group("path").strip()):
+                found.append(match)
+        found.reverse()
+        return found
+
+    def _read_embeds(self, embeds: list[re.Match[str]], *, before: int) -> None:
+        """Add the embeds (last first) that start before `before`, but those hidden by HTML
+        left open before them (a comment, a <script>)."""
+        while embeds and embeds[-1].start() < before:
+            match = embeds.pop()
+            if not self.html.hiding:
+                display = match.group("display") or ""
+                self._add("embed", match.start(), match.end(), attribute=display)
 
     @staticmethod
     def _in_text(content: str, not_text: list[tuple[int, int]]) -> list[re.Match[str]]:
@@ -424,9 +483,13 @@ class _Scan:
             url = decode_html_attribute(seen)
         elif kind == "shortcode":
             url = seen  # Hugo reads a shortcode's value as written
+        elif kind == "embed":
+            match = _EMBED.fullmatch(seen)
+            assert match is not None  # `seen` is the embed found in this content
+            url = match.group("path").strip()  # Obsidian trims the path, as written otherwise
         else:
             url = decode_markdown_destination(seen)
-        angle = kind not in ("html", "shortcode") and text.startswith("<", begin)
+        angle = kind in ("image", "link", "definition") and text.startswith("<", begin)
         line = self.lines.line_of(begin)
         if len(self.result.refs) >= MAX_LINKS:  # an <img srcset> may hold many
             raise TooBig(f"more than {MAX_LINKS:,} image references in one file", line=line - 1)

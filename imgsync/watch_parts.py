@@ -13,7 +13,6 @@ from .config import Settings
 from .discover import is_selected
 from .errors import MarkdownError
 from .images import reference_path
-from .markdown.destinations import local_target
 from .markdown.text_file import decode_markdown
 from .scan import scan_markdown
 
@@ -99,7 +98,7 @@ def awaited_images(post: Path, data: bytes, settings: Settings) -> frozenset[Pat
         return frozenset()
     files = set()
     for ref in scan_markdown(text, settings.front_matter_keys).local_refs:
-        target = local_target(ref.url)
+        target = ref.target
         if target is not None:
             path = reference_path(target, post, settings.site_root)
             files.add(Path(os.path.normpath(path)))

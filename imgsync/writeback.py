@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from .errors import MarkdownError, RewriteRefused
 from .markdown.cores import Cores, worth_more_cores
-from .markdown.destinations import join_suffix, local_target
+from .markdown.destinations import join_suffix
 from .markdown.text_file import MarkdownText, write_markdown
 from .report import Failure, Location, Report
 from .rewrite import Replacement, rewrite_markdown
@@ -137,7 +137,7 @@ class Writeback:
         replacements = []
         for ref, md5 in file.refs:
             url = self._urls.get(md5)
-            target = local_target(ref.url)
+            target = ref.target
             if url is not None and target is not None:
                 replacements.append(Replacement(ref, join_suffix(url, target.suffix)))
         return _Job(file.markdown, replacements, file.scan) if replacements else None

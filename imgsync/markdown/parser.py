@@ -39,6 +39,14 @@ MAX_INLINE_TOKENS = 400_000  # in one block (`*a* ` a million times), all held a
 # one shown inside code.
 NOT_TEXT = frozenset({"backticks", "math_inline", "autolink", "html_inline", "escape"})
 NOT_TEXT_SPANS = "imgsync_not_text"
+# With `env[IMAGE_SPANS] = []`, each image's span is noted there, and the destination and
+# title of each inline link (from its label's `]` on): no place for an Obsidian embed, as an
+# alt text is shown as plain text (scan.py).
+IMAGE_SPANS = "imgsync_image_spans"
+# The block text being parsed, and where in it the alt text being parsed begins (markdown-it
+# parses an image's alt text as a text of its own): the spans above are the block's offsets.
+_BLOCK_TEXT = "imgsync_block_text"
+_ALT_TEXT_AT = "imgsync_alt_text_at"
 
 
 class TooBig(Exception):
@@ -120,7 +128,11 @@ def parse_inline(token: Token, env: dict[str, Any]) -> list[Token]:
     """The inline tokens of an "inline" block token, as markdown-it's inline stage makes them."""
     md = scan_parser()
     children: list[Token] = []
-    md.inline.parse(token.content, md, env, children)
+    env[_BLOCK_TEXT] = token.content
+    try:
+        md.inline.parse(token.content, md, env, children)
+    finally:
+        del env[_BLOCK_TEXT]
     return children
 
 
@@ -143,18 +155,36 @@ def _counted_inline(name: str, original: Any) -> Any:
 
     def rule(state: StateInline, silent: bool) -> bool:
         start = state.pos
-        if not original(state, silent):
-            return False
+        env = state.env
+        # Where this text begins in the block's: markdown-it parses an image's alt text as a
+        # text of its own, so what is noted there is moved to where the alt text stands.
+        offset = _offset(state)
+        if name == "image" and not silent:
+            env[_ALT_TEXT_AT] = offset + start + 2  # after `![`
+        try:
+            if not original(state, silent):
+                return False
+        finally:
+            if name == "image" and not silent:
+                env[_ALT_TEXT_AT] = offset
         if not silent:
             if len(state.tokens) > MAX_INLINE_TOKENS:
                 raise TooBig(
                     f"more than {MAX_INLINE_TOKENS:,} inline tokens in one block", pos=start
                 )
-            if marked and (spans := state.env.get(NOT_TEXT_SPANS)) is not None:
-                spans.append((start, state.pos))
+            if marked and (spans := env.get(NOT_TEXT_SPANS)) is not None:
+                spans.append((offset + start, offset + state.pos))
+            if name == "image" and (images := env.get(IMAGE_SPANS)) is not None:
+                images.append((offset + start, offset + state.pos))
         return True
 
     return rule
+
+
+def _offset(state: StateInline) -> int:
+    """Where the text `state` reads begins in the block's text (see `_ALT_TEXT_AT`)."""
+    env = state.env
+    return 0 if state.src is env.get(_BLOCK_TEXT) else int(env.get(_ALT_TEXT_AT, 0))
 
 
 def _count(state: Any, what: str, pos: int | None = None, line: int | None = None) -> None:
@@ -205,6 +235,9 @@ def _note_destination(state: StateInline, start: int, token: Token) -> None:
     result = parseLinkDestination(src, pos, maximum)
     if result.ok and (token.attrs.get("src" if is_image else "href") or ""):
         token.meta["imgsync_dest"] = (pos, result.pos)
+    if not is_image and (spans := state.env.get(IMAGE_SPANS)) is not None:
+        offset = _offset(state)
+        spans.append((offset + label_end, offset + state.pos))  # `](dest "title")`
 
 
 def _note_definition(state: StateBlock, start_line: int) -> None:
