@@ -176,7 +176,7 @@ def _resolve_refs(
         assert target is not None  # local_refs are exactly those with a target
         entry = "" if ref.start in marked else None
         if entry is None and run.ignores.entries:
-            points_to = reference_path(target, path, settings.site_root)
+            points_to = reference_path(target, path, settings.site_root, item.scan.typora_root)
             entry = run.ignores.match(
                 project_path(path, settings.root) or path.as_posix(),
                 written_path(target.path),
@@ -187,7 +187,14 @@ def _resolve_refs(
             continue
         found: Path | ImageError
         try:
-            found = resolve_target(target, path, settings.root, settings.site_root, nearby=nearby)
+            found = resolve_target(
+                target,
+                path,
+                settings.root,
+                settings.site_root,
+                nearby=nearby,
+                typora_root=item.scan.typora_root,
+            )
         except ImageError as error:
             found = error
         yield ref, found

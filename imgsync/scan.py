@@ -31,7 +31,7 @@ from .markdown.destinations import (
     local_target,
     looks_like_image_path,
 )
-from .markdown.front_matter import DEFAULT_KEYS, read_front_matter
+from .markdown.front_matter import DEFAULT_KEYS, front_matter_end, read_front_matter
 from .markdown.html_tags import (
     IMAGE_ATTRIBUTES,
     HtmlReader,
@@ -129,6 +129,9 @@ class ScanResult:
     ignore_marks: list[int] = field(default_factory=list)
     # The front matter keys the text was read with: a rewrite's check reads it back the same.
     front_matter_keys: tuple[str, ...] = DEFAULT_KEYS
+    # The front matter's `typora-root-url`, as it reads (not an image field: never rewritten):
+    # the folder, from the post's, under which Typora, and so imgsync, looks up `/rooted` images.
+    typora_root: str | None = None
 
     @property
     def local_refs(self) -> list[ImageRef]:
@@ -178,7 +181,22 @@ def scan_markdown(text: str, front_matter_keys: Collection[str] = DEFAULT_KEYS) 
     problems = [Problem(line, reason) for line, reason in front.problems]
     problems += [Problem(line + front.lines, reason) for line, reason in body.problems]
     marks = [mark + front.end for mark in body.ignore_marks]
-    return ScanResult(fields + moved, problems, marks, front_matter_keys=keys)
+    return ScanResult(
+        fields + moved, problems, marks, front_matter_keys=keys, typora_root=_typora_root(text)
+    )
+
+
+def _typora_root(text: str) -> str | None:
+    """The `typora-root-url` of the front matter at the top of `text`; None without one.
+    Read by the front matter reader, as one more key, only for its value."""
+    if "typora-root-url" not in text[: front_matter_end(text) or 0]:
+        return None
+    front = read_front_matter(text, (_TYPORA_ROOT_KEY,))
+    values = [f.value for f in front.fields] if front is not None else []
+    return values[0] if values and values[0] else None
+
+
+_TYPORA_ROOT_KEY = "typora-root-url"
 
 
 def _scan_body(text: str) -> ScanResult:
