@@ -364,7 +364,9 @@ def _scan_all(paths: Sequence[Path], run: _Run) -> list[_Scanned]:
     from .scan import scan_markdown  # the Markdown seam (see the module's docstring)
 
     texts = [markdown.text for markdown, _, _ in todo]
-    scan = functools.partial(scan_markdown, front_matter_keys=settings.front_matter_keys)
+    scan = functools.partial(
+        scan_markdown, front_matter_keys=settings.front_matter_keys, dialect=settings.dialect
+    )
     scans = run.cores.map(scan, texts, size=sum(map(len, texts)))
     found = []
     for (markdown, st, seen), scanned in zip(todo, scans, strict=True):
@@ -469,6 +471,8 @@ def _note_problems(path: Path, problems: Sequence[Problem], report: Report) -> N
 
 def _load_stamps(settings: Settings, report: Report) -> Stamps:
     reading = ",".join(settings.front_matter_keys)  # a file clean under other keys may not be
+    if settings.dialect != "commonmark":  # nor one clean (or failing) in another dialect
+        reading += f";dialect={settings.dialect}"
     stamps = Stamps.load(settings.state_dir, project=settings.root, reading=reading)
     if stamps.discarded is not None and stamps.path is not None:
         report.warn(display_path(stamps.path), stamps.discarded)

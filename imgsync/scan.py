@@ -73,6 +73,9 @@ _IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 _WHAT = {"html": "HTML image source", "shortcode": "shortcode value"}
+# Typora's raw-space image: `![alt](` (an alt without brackets), up to its matching `)`.
+_MAYBE_RAW_SPACE = re.compile(r"!\[[^\[\]\n]*\]\([^\n)]*[ \t]")
+_RAW_SPACE_OPEN = re.compile(r"!\[(?P<alt>(?:[^\[\]\n\\]|\\.)*)\]\(")
 # Attributes whose value names an image only when it has an image's extension.
 _LINK_ATTRIBUTES = frozenset({"href", "link"})
 
@@ -99,6 +102,9 @@ class ImageRef:
     # raw HTML, shortcode: the quote around the value, "" for none; front matter: the
     # value's style (markdown/front_matter.py), which a new value is written in
     quote: str = ""
+    # Typora's raw-space image (`![](images/timg (1).jpeg)`), which CommonMark reads as text:
+    # where its whole `![...](...)` stands; its rewrite makes it an image (rewrite.py masks it).
+    text_span: tuple[int, int] | None = None
 
     @property
     def is_local(self) -> bool:
@@ -132,6 +138,8 @@ class ScanResult:
     # The front matter's `typora-root-url`, as it reads (not an image field: never rewritten):
     # the folder, from the post's, under which Typora, and so imgsync, looks up `/rooted` images.
     typora_root: str | None = None
+    # "typora": raw-space images are references; "commonmark": each is a problem with its fix.
+    dialect: str = "commonmark"
 
     @property
     def local_refs(self) -> list[ImageRef]:
@@ -153,19 +161,22 @@ def may_contain_references(text: str) -> bool:
     return _MAYBE_REFERENCE.search(text) is not None
 
 
-def scan_markdown(text: str, front_matter_keys: Collection[str] = DEFAULT_KEYS) -> ScanResult:
+def scan_markdown(
+    text: str, front_matter_keys: Collection[str] = DEFAULT_KEYS, dialect: str = "commonmark"
+) -> ScanResult:
     """Every image reference of `text`, in document order (definitions where they stand).
 
     The image fields of a front matter block come first; the Markdown after the block is
     read as if the file began there, its offsets and lines then moved to where it stands.
+    `dialect` "typora" reads Typora's raw-space images as references (else: problems).
     """
     keys = tuple(front_matter_keys)
     front = read_front_matter(text, keys)
     if front is None:
-        result = _scan_body(text)
-        result.front_matter_keys = keys
+        result = _scan_body(text, dialect)
+        result.front_matter_keys, result.dialect = keys, dialect
         return result
-    body = _scan_body(text[front.end :])
+    body = _scan_body(text[front.end :], dialect)
     fields = [
         ImageRef(
             "front_matter", f.start, f.end, f.raw, f.value, f.line, attribute=f.key, quote=f.style
@@ -174,16 +185,23 @@ def scan_markdown(text: str, front_matter_keys: Collection[str] = DEFAULT_KEYS) 
     ]
     moved = [
         replace(
-            ref, start=ref.start + front.end, end=ref.end + front.end, line=ref.line + front.lines
+            ref,
+            start=ref.start + front.end,
+            end=ref.end + front.end,
+            line=ref.line + front.lines,
+            text_span=_moved(ref.text_span, front.end),
         )
         for ref in body.refs
     ]
     problems = [Problem(line, reason) for line, reason in front.problems]
     problems += [Problem(line + front.lines, reason) for line, reason in body.problems]
     marks = [mark + front.end for mark in body.ignore_marks]
-    return ScanResult(
-        fields + moved, problems, marks, front_matter_keys=keys, typora_root=_typora_root(text)
-    )
+    root = _typora_root(text)
+    return ScanResult(fields + moved, problems, marks, keys, typora_root=root, dialect=dialect)
+
+
+def _moved(span: tuple[int, int] | None, by: int) -> tuple[int, int] | None:
+    return None if span is None else (span[0] + by, span[1] + by)
 
 
 def _typora_root(text: str) -> str | None:
@@ -199,7 +217,7 @@ def _typora_root(text: str) -> str | None:
 _TYPORA_ROOT_KEY = "typora-root-url"
 
 
-def _scan_body(text: str) -> ScanResult:
+def _scan_body(text: str, dialect: str) -> ScanResult:
     """The references of Markdown `text` (no front matter: it was split off before)."""
     if not may_contain_references(text):
         return ScanResult()
@@ -208,7 +226,7 @@ def _scan_body(text: str) -> ScanResult:
     if breaks >= MAX_LINES:
         reason = f"more than {MAX_LINES:,} lines in one file"
         return ScanResult(problems=[Problem(MAX_LINES + 1, reason + _LEFT)])
-    scan = _Scan(text)
+    scan = _Scan(text, dialect)
     try:
         scan.run()
     except TooBig as stop:
@@ -218,8 +236,9 @@ def _scan_body(text: str) -> ScanResult:
 
 
 class _Scan:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, dialect: str = "commonmark") -> None:
         self.lines = SourceLines(text)
+        self.typora = dialect == "typora"  # raw-space images hosted (else reported)
         self.result = ScanResult()
         self.html = HtmlReader()  # one for the document: a comment may span blocks
         self.labels: dict[str, tuple[str, bool]] = {}  # label -> (alt, used by an image)
@@ -274,16 +293,19 @@ class _Scan:
             self.table_heads.append(token.map[0])
         self.block = self._block(parent, token.content, token.map)
         not_text: list[tuple[int, int]] | None = None
-        if _IN_TEXT.search(token.content):
+        if _IN_TEXT.search(token.content) or _MAYBE_RAW_SPACE.search(token.content):
             env[NOT_TEXT_SPANS] = not_text = []
         try:
             children = parse_inline(token, env)
         finally:
             env.pop(NOT_TEXT_SPANS, None)
         content = token.content
-        in_text = self._in_text(content, sorted(not_text)) if not_text is not None else []
+        if not_text is not None:
+            not_text.sort()
+        in_text = self._in_text(content, not_text) if not_text is not None else []
         in_text.reverse()  # popped from the end, in document order
         self._text_read = [0, 0]
+        destinations: list[tuple[int, int]] = []  # of the images and links markdown-it read
         for child in children:
             if child.type == "html_inline" and "imgsync_start" in child.meta:
                 # What the HTML so far leaves open (a comment, say) hides the text up to here.
@@ -293,11 +315,64 @@ class _Scan:
                 kind: RefKind = "image" if child.type == "image" else "link"
                 alt = child.content if kind == "image" else ""
                 if "imgsync_dest" in child.meta:
+                    destinations.append(child.meta["imgsync_dest"])
                     self._add(kind, *child.meta["imgsync_dest"], alt=alt)
                 elif "label" in child.meta:
                     old_alt, by_image = self.labels.get(child.meta["label"], (alt, False))
                     self.labels[child.meta["label"]] = (old_alt, by_image or kind == "image")
         self._read_text(content, in_text, before=len(content) + 1)
+        if not_text is not None and _MAYBE_RAW_SPACE.search(content):
+            self._raw_spaces(content, not_text, destinations)
+
+    def _raw_spaces(
+        self, content: str, not_text: list[tuple[int, int]], destinations: list[tuple[int, int]]
+    ) -> None:
+        """Typora's images whose destination holds a raw space (`![](images/timg (1).jpeg)`):
+        CommonMark reads them as text. Found only in the block's text (not in its code, math,
+        HTML or escapes, nor in a destination markdown-it read), only when the inside names a
+        local image file; hosted in the "typora" dialect, else a problem with the exact fix."""
+        starts = [start for start, _ in not_text]
+        for found in _RAW_SPACE_OPEN.finditer(content):
+            at = found.start()
+            index = bisect.bisect_right(starts, at) - 1
+            if index >= 0 and at < not_text[index][1]:
+                continue  # in code, math, an autolink, HTML, or escaped
+            close = _matching_paren(content, found.end())
+            if close is None:
+                continue
+            inside = content[found.end() : close]
+            begin = found.end() + len(inside) - len(inside.lstrip(" \t"))
+            end = close - (len(inside) - len(inside.rstrip(" \t")))
+            destination = content[begin:end]
+            if not _is_raw_space_image(destination) or any(
+                at <= start < close for start, _ in destinations
+            ):
+                continue
+            alt = found.group("alt")
+            if self.typora:
+                self._raw_space_ref(begin, end, alt, (at, close + 1))
+                continue
+            written = content[at : close + 1]
+            reason = (
+                f"`{written}` is not an image to CommonMark (a destination cannot hold a raw "
+                f"space), so it is not hosted: write it as {_raw_space_fix(alt, destination)}, "
+                'or set dialect = "typora" in the config to host it as Typora shows it'
+            )
+            self.result.problems.append(Problem(self.line_at(at), reason))
+
+    def _raw_space_ref(self, begin: int, end: int, alt: str, whole: tuple[int, int]) -> None:
+        """Add the raw-space image at content[begin:end], noting where all of it stands."""
+        before = len(self.result.refs)
+        self._add("image", begin, end, alt=alt)
+        if len(self.result.refs) == before:
+            return  # not placed exactly: _add said so
+        opens, closes = self.block.to_source(whole[0]), self.block.to_source(whole[1])
+        if opens is None or closes is None:
+            self.result.refs.pop()
+            reason = "could not place this image exactly"
+            self.result.problems.append(Problem(self.line_at(whole[0]), reason))
+            return
+        self.result.refs[-1] = replace(self.result.refs[-1], text_span=(opens, closes))
 
     @staticmethod
     def _in_text(content: str, not_text: list[tuple[int, int]]) -> list[re.Match[str]]:
@@ -468,6 +543,44 @@ class _Scan:
             return _Block(self.lines.heading_map(content, lines[0]), False, content, lines[0])
         to_source = self.lines.block_map(content, lines, keep_last=False)
         return _Block(to_source, False, content, lines[0])
+
+
+def _matching_paren(content: str, pos: int) -> int | None:
+    """Where the `)` that closes the `(` before `pos` is, parentheses inside balanced as Typora
+    writes them (`timg (1).jpeg`) and a backslash escaping the next character; None if none
+    on this line."""
+    depth, size = 0, len(content)
+    while pos < size:
+        char = content[pos]
+        if char == "\n":
+            return None
+        if char == "\\":
+            pos += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                return pos
+            depth -= 1
+        pos += 1
+    return None
+
+
+def _is_raw_space_image(destination: str) -> bool:
+    """A raw-space destination (no `<...>`) that names a local file looking like an image."""
+    if not destination or destination.startswith("<") or not re.search(r"[ \t]", destination):
+        return False
+    target = local_target(decode_markdown_destination(destination))
+    return target is not None and looks_like_image_path(target.path)
+
+
+def _raw_space_fix(alt: str, destination: str) -> str:
+    """The image as CommonMark reads it: the destination in `<...>` (spaces as %20 where
+    angle brackets can't hold it)."""
+    if "<" in destination or ">" in destination:
+        escaped = destination.replace(" ", "%20").replace("\t", "%09")
+        return f"![{alt}]({escaped})"
+    return f"![{alt}](<{destination}>)"
 
 
 def shortcode_params(

@@ -98,7 +98,7 @@ def awaited_images(post: Path, data: bytes, settings: Settings) -> frozenset[Pat
     except MarkdownError:
         return frozenset()
     files = set()
-    scanned = scan_markdown(text, settings.front_matter_keys)
+    scanned = scan_markdown(text, settings.front_matter_keys, settings.dialect)
     for ref in scanned.local_refs:
         target = local_target(ref.url)
         if target is not None:

@@ -1,0 +1,151 @@
+"""Typora's raw-space images (`![](images/timg (1).jpeg)`), read by scan.py and rewritten by
+rewrite.py: reported with their fix by default, hosted in the "typora" dialect; and the
+`typora-root-url` of a post's front matter, read by the scan (never an image field)."""
+
+from __future__ import annotations
+
+import pytest
+
+from imgsync.rewrite import Replacement, rewrite_markdown
+from imgsync.scan import scan_markdown
+
+# Typora's real examples, verbatim (issue 14).
+TIMG = "![](images/timg (1).jpeg)"
+SCREENSHOT = "![](images/屏幕快照 2020-04-29 上午9.59.05.png)"
+URL = "https://img.example.com/a.jpeg"
+
+# (text, the raw-space image written in it): each container a raw-space image appears in.
+CONTAINERS = [
+    (f"{TIMG}\n", TIMG),
+    (f"Before {SCREENSHOT} after.\n", SCREENSHOT),
+    (f"# Notes\n\n- item\n- {TIMG}\n- last\n", TIMG),
+    (f"1. one\n\n   {SCREENSHOT}\n", SCREENSHOT),
+    (f"> quoted\n> {TIMG}\n", TIMG),
+    (f"> - {SCREENSHOT} in a list in a quote\n", SCREENSHOT),
+    (f"| a | b |\n|---|---|\n| {TIMG} | x |\n", TIMG),
+    (f"---\ntypora-root-url: ./\ntitle: t\n---\n\ntext\n\n{SCREENSHOT}\r\nend\r\n", SCREENSHOT),
+    (f"![ok](a.png) {TIMG} ![alt](<b c.png>)\n", TIMG),
+]
+
+
+def _fix(written: str) -> str:
+    opening = written.index("](") + 2
+    return f"{written[:opening]}<{written[opening:-1]}>)"
+
+
+@pytest.mark.parametrize(("text", "written"), CONTAINERS)
+def test_by_default_a_raw_space_image_is_a_problem_with_its_exact_fix(
+    text: str, written: str
+) -> None:
+    scanned = scan_markdown(text)
+
+    line = text[: text.index(written)].count("\n") + 1
+    assert [ref.url for ref in scanned.local_refs if " " in ref.url] == (
+        ["b c.png"] if "b c.png" in text else []
+    )
+    assert len(scanned.problems) == 1
+    assert scanned.problems[0].line == line
+    reason = scanned.problems[0].reason
+    assert f"`{written}` is not an image to CommonMark" in reason
+    assert f"write it as {_fix(written)}" in reason
+    # The fix is what CommonMark reads as the image Typora shows.
+    fixed = scan_markdown(text.replace(written, _fix(written)))
+    assert fixed.problems == []
+    assert written[written.index("](") + 2 : -1] in [ref.url for ref in fixed.local_refs]
+
+
+def test_the_fix_of_issue_14s_first_example_is_said_verbatim() -> None:
+    (problem,) = scan_markdown(f"{TIMG}\n").problems
+
+    assert "write it as ![](<images/timg (1).jpeg>)" in problem.reason
+    assert 'set dialect = "typora"' in problem.reason
+
+
+@pytest.mark.parametrize(("text", "written"), CONTAINERS)
+def test_in_the_typora_dialect_it_is_hosted_and_the_rest_is_byte_identical(
+    text: str, written: str
+) -> None:
+    scanned = scan_markdown(text, dialect="typora")
+    destination = written[written.index("](") + 2 : -1]
+    (ref,) = [ref for ref in scanned.refs if ref.raw == destination]
+    assert scanned.problems == []
+    assert ref.kind == "image"
+    assert ref.text_span is not None
+    assert text[ref.text_span[0] : ref.text_span[1]] == written
+
+    new = rewrite_markdown(text, [Replacement(ref, URL)], scanned)
+
+    assert new == text.replace(written, written.replace(destination, URL))
+    # Now valid CommonMark: an image there for any reader, no raw space left.
+    again = scan_markdown(new)
+    assert again.problems == []
+    assert URL in [r.url for r in again.refs]
+
+
+def test_a_raw_space_image_not_rewritten_leaves_the_others_rewritable() -> None:
+    text = f"- ![one](a.png)\n- {TIMG}\n"
+    scanned = scan_markdown(text, dialect="typora")
+    first = next(ref for ref in scanned.refs if ref.raw == "a.png")
+
+    assert rewrite_markdown(text, [Replacement(first, URL)], scanned) == text.replace("a.png", URL)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"`{TIMG}`\n",  # a code span
+        f"```\n{TIMG}\n```\n",  # a fence
+        f"    {TIMG}\n",  # indented code
+        f"<!-- {TIMG} -->\n",  # an HTML comment block
+        f"text <!-- {TIMG} --> text\n",  # an inline comment
+        f"$x {TIMG} y$\n",  # math
+        f"\\{TIMG}\n",  # an escaped `!`: text on purpose
+        "![](images/notes (1).txt)\n",  # not an image's name
+        "![](https://example.com/a b.png)\n",  # not local
+        "![](images/timg (1.jpeg)\n",  # no matching `)`
+        "![](a b\n.png)\n",  # across lines
+        '![](a.png "title (1).png")\n',  # CommonMark's own image, with a title
+    ],
+)
+def test_a_raw_space_image_is_found_only_in_text_naming_a_local_image(text: str) -> None:
+    for dialect in ("commonmark", "typora"):
+        scanned = scan_markdown(text, dialect=dialect)
+        assert scanned.problems == []
+        assert all(ref.text_span is None for ref in scanned.refs)
+
+
+def test_parentheses_in_the_name_are_balanced_as_typora_writes_them() -> None:
+    text = "![](img/a (1) (2).png) and (after)\n"
+
+    (ref,) = scan_markdown(text, dialect="typora").refs
+
+    assert ref.url == "img/a (1) (2).png"
+    assert ref.text_span == (0, text.index(" and"))
+
+
+def test_a_url_with_a_space_is_written_so_that_it_still_reads_as_the_image() -> None:
+    text = f"> {TIMG}\n"
+    scanned = scan_markdown(text, dialect="typora")
+    (ref,) = scanned.refs
+
+    new = rewrite_markdown(text, [Replacement(ref, "https://x.test/a b.jpeg")], scanned)
+
+    assert new == "> ![](<https://x.test/a b.jpeg>)\n"
+
+
+@pytest.mark.parametrize(
+    ("front", "expected"),
+    [
+        ("---\ntypora-root-url: ../images\n---\n", "../images"),
+        ("---\ntypora-root-url: ./\n---\n", "./"),
+        ("---\ntypora-copy-images-to: ./\n---\n", None),
+        ("typora-root-url: ../images\n", None),  # not front matter
+    ],
+)
+def test_typora_root_url_is_read_and_never_an_image_field(front: str, expected: str) -> None:
+    text = front + "\n![](/algorithm/screenshot-1.png)\n"
+
+    scanned = scan_markdown(text)
+
+    assert scanned.typora_root == expected
+    assert [ref.kind for ref in scanned.local_refs] == ["image"]
