@@ -4,8 +4,12 @@ rewrite.py: reported with their fix by default, hosted in the "typora" dialect; 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from imgsync.config import load_settings
+from imgsync.errors import ConfigError
 from imgsync.rewrite import Replacement, rewrite_markdown
 from imgsync.scan import scan_markdown
 
@@ -149,3 +153,21 @@ def test_typora_root_url_is_read_and_never_an_image_field(front: str, expected: 
 
     assert scanned.typora_root == expected
     assert [ref.kind for ref in scanned.local_refs] == ["image"]
+
+
+@pytest.mark.parametrize("value", ['"typora"', '"commonmark"'])
+def test_the_dialect_key_is_read(tmp_path: Path, value: str) -> None:
+    (tmp_path / "imgsync.toml").write_text(f"dialect = {value}\n")
+
+    assert load_settings(cwd=tmp_path, env={}).dialect == value.strip('"')
+
+
+def test_the_dialect_defaults_to_commonmark_and_refuses_others(tmp_path: Path) -> None:
+    (tmp_path / "imgsync.toml").write_text("")
+    assert load_settings(cwd=tmp_path, env={}).dialect == "commonmark"
+    (tmp_path / "imgsync.toml").write_text('dialect = "Typora"\n')
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(cwd=tmp_path, env={})
+
+    assert '`dialect` must be "commonmark" (the default) or "typora"' in str(caught.value)
