@@ -332,21 +332,24 @@ class _Scan:
         HTML or escapes, nor in a destination markdown-it read), only when the inside names a
         local image file; hosted in the "typora" dialect, else a problem with the exact fix."""
         starts = [start for start, _ in not_text]
+        read = sorted(start for start, _ in destinations)
+        pairs: dict[int, int] | None = None  # made for the first candidate
         for found in _RAW_SPACE_OPEN.finditer(content):
             at = found.start()
             index = bisect.bisect_right(starts, at) - 1
             if index >= 0 and at < not_text[index][1]:
                 continue  # in code, math, an autolink, HTML, or escaped
-            close = _matching_paren(content, found.end())
+            pairs = _paren_pairs(content) if pairs is None else pairs
+            close = pairs.get(found.end() - 1)
             if close is None:
                 continue
             inside = content[found.end() : close]
             begin = found.end() + len(inside) - len(inside.lstrip(" \t"))
             end = close - (len(inside) - len(inside.rstrip(" \t")))
             destination = content[begin:end]
-            if not _is_raw_space_image(destination) or any(
-                at <= start < close for start, _ in destinations
-            ):
+            if bisect.bisect_left(read, at) < bisect.bisect_left(read, close):
+                continue  # markdown-it read a destination in it: its own image, or a link
+            if not _is_raw_space_image(destination):
                 continue
             alt = found.group("alt")
             if self.typora:
@@ -545,25 +548,26 @@ class _Scan:
         return _Block(to_source, False, content, lines[0])
 
 
-def _matching_paren(content: str, pos: int) -> int | None:
-    """Where the `)` that closes the `(` before `pos` is, parentheses inside balanced as Typora
-    writes them (`timg (1).jpeg`) and a backslash escaping the next character; None if none
-    on this line."""
-    depth, size = 0, len(content)
+def _paren_pairs(content: str) -> dict[int, int]:
+    """Where each `(` of `content` is closed: the `)` at the same depth on its line,
+    parentheses inside balanced as Typora writes them (`timg (1).jpeg`), a backslash escaping
+    the next character. One pass for the whole block: a line of a thousand unclosed `![](`
+    costs no more than one."""
+    pairs: dict[int, int] = {}
+    opened: list[int] = []
+    pos, size = 0, len(content)
     while pos < size:
         char = content[pos]
-        if char == "\n":
-            return None
         if char == "\\":
             pos += 1
         elif char == "(":
-            depth += 1
-        elif char == ")":
-            if depth == 0:
-                return pos
-            depth -= 1
+            opened.append(pos)
+        elif char == ")" and opened:
+            pairs[opened.pop()] = pos
+        elif char == "\n":
+            opened.clear()
         pos += 1
-    return None
+    return pairs
 
 
 def _is_raw_space_image(destination: str) -> bool:

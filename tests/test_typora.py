@@ -125,6 +125,11 @@ def test_parentheses_in_the_name_are_balanced_as_typora_writes_them() -> None:
 
     assert ref.url == "img/a (1) (2).png"
     assert ref.text_span == (0, text.index(" and"))
+    # An opener left unclosed on its line leaves the next image whole.
+    (inner,) = scan_markdown("![](a (![](b c.png) x\n", dialect="typora").refs
+    assert (inner.url, inner.text_span) == ("b c.png", (7, 19))
+    escaped = scan_markdown("![](a \\) b.png)\n", dialect="typora")
+    assert [ref.url for ref in escaped.refs] == ["a ) b.png"]
 
 
 def test_a_url_with_a_space_is_written_so_that_it_still_reads_as_the_image() -> None:
