@@ -72,8 +72,9 @@ def resolve_target(
         raise ImageError(reason, missing=True)
     candidate = reference_path(target, markdown_path, site_root, typora_root)
     # Before existence: `../../x.png` leaves the project whether or not the file is there.
+    via = typora_root if rooted else None
     if not is_inside(candidate, root):
-        raise ImageError(_outside(candidate, root))
+        raise ImageError(_outside(candidate, root, via))
     try:
         resolved = _resolve_any_normal_form(candidate)
     except FileNotFoundError:
@@ -88,16 +89,17 @@ def resolve_target(
         why = "a symbolic link loop" if loop else (error.strerror or str(error))
         raise ImageError(f"cannot be opened ({shown(candidate)}: {why})") from None
     if not is_inside(resolved, root):  # moved meanwhile; is_inside above saw the same links
-        raise ImageError(_outside(candidate, root))
+        raise ImageError(_outside(candidate, root, via))
     if not resolved.is_file():
         raise ImageError(f"is not a file ({shown(candidate)})")
     return resolved
 
 
-def _outside(candidate: Path, root: Path) -> str:
+def _outside(candidate: Path, root: Path, typora_root: str | None = None) -> str:
     why = "it is a link that points" if candidate.is_symlink() else "it is"
+    led = f" (where this post's typora-root-url, {typora_root}, leads)" if typora_root else ""
     return (
-        f"refused: {why} outside the project ({root}), at {shown(candidate)}; "
+        f"refused: {why} outside the project ({root}), at {shown(candidate)}{led}; "
         "only files under it are uploaded"
     )
 

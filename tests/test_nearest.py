@@ -213,6 +213,7 @@ def test_a_typora_root_url_out_of_the_project_is_refused(project: Path) -> None:
                 typora_root=root,
             )
         assert caught.value.reason.startswith("refused: it is outside the project")
+        assert f"(where this post's typora-root-url, {root}, leads)" in caught.value.reason
         assert not caught.value.missing
 
 

@@ -12,6 +12,7 @@ from imgsync.config import load_settings
 from imgsync.errors import ConfigError
 from imgsync.rewrite import Replacement, rewrite_markdown
 from imgsync.scan import scan_markdown
+from imgsync.watch_parts import awaited_images
 
 # Typora's real examples, verbatim (issue 14).
 TIMG = "![](images/timg (1).jpeg)"
@@ -176,3 +177,19 @@ def test_the_dialect_defaults_to_commonmark_and_refuses_others(tmp_path: Path) -
         load_settings(cwd=tmp_path, env={})
 
     assert '`dialect` must be "commonmark" (the default) or "typora"' in str(caught.value)
+
+
+def test_watch_awaits_a_missing_rooted_image_where_typora_root_url_puts_it(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "imgsync.toml").write_text('dialect = "typora"\n')
+    (tmp_path / "notes").mkdir()
+    post = tmp_path / "notes" / "post.md"
+    data = f"---\ntypora-root-url: ../images\n---\n![](/algorithm/shot.png)\n{TIMG}\n".encode()
+
+    awaited = awaited_images(post, data, load_settings(cwd=tmp_path, env={}))
+
+    assert awaited == {
+        tmp_path / "images" / "algorithm" / "shot.png",
+        tmp_path / "notes" / "images" / "timg (1).jpeg",
+    }
