@@ -75,6 +75,9 @@ _IN_TEXT = re.compile(
 _WHAT = {"html": "HTML image source", "shortcode": "shortcode value"}
 # Typora's raw-space image: `![alt](` (an alt without brackets), up to its matching `)`.
 _MAYBE_RAW_SPACE = re.compile(r"!\[[^\[\]\n]*\]\([^\n)]*[ \t]")
+# A paragraph that begins `[label]:` (a line break at most) before a raw-space image: once the
+# image is valid, CommonMark reads the whole as a reference definition with it as destination.
+_LABEL_BEFORE = re.compile(r"[ \t]*\[[^\]]*[^\s\]][^\]]*\]:[ \t]*(?:\n[ \t]*)?")
 _RAW_SPACE_OPEN = re.compile(r"!\[(?P<alt>(?:[^\[\]\n\\]|\\.)*)\]\(")
 # Attributes whose value names an image only when it has an image's extension.
 _LINK_ATTRIBUTES = frozenset({"href", "link"})
@@ -352,6 +355,13 @@ class _Scan:
             if not _is_raw_space_image(destination):
                 continue
             alt = found.group("alt")
+            if self.typora and _LABEL_BEFORE.fullmatch(content, 0, at):
+                reason = (
+                    f"`{content[at : close + 1]}` would become the destination of the "
+                    "reference definition before it once hosted: edit it by hand"
+                )
+                self.result.problems.append(Problem(self.line_at(at), reason))
+                continue
             if self.typora:
                 self._raw_space_ref(begin, end, alt, (at, close + 1))
                 continue

@@ -7,12 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from imgsync.config import load_settings
 from imgsync.errors import ConfigError
-from imgsync.rewrite import Replacement, rewrite_markdown
+from imgsync.rewrite import Replacement, format_destination, rewrite_markdown
 from imgsync.scan import scan_markdown
 from imgsync.watch_parts import awaited_images
+from tests.test_properties import SETTINGS, documents, new_url
 
 # Typora's real examples, verbatim (issue 14).
 TIMG = "![](images/timg (1).jpeg)"
@@ -193,3 +196,41 @@ def test_watch_awaits_a_missing_rooted_image_where_typora_root_url_puts_it(
         tmp_path / "images" / "algorithm" / "shot.png",
         tmp_path / "notes" / "images" / "timg (1).jpeg",
     }
+
+
+RAW_SPACE = st.sampled_from(
+    [TIMG, SCREENSHOT, "![a *b*](img/a (1) (2).png)", "![](x y.gif)", "![](a\\) b.png)"]
+)
+
+
+@SETTINGS
+@given(documents(), RAW_SPACE, st.integers(min_value=0), st.sampled_from(["", "- ", "> ", "x "]))
+def test_every_raw_space_image_anywhere_is_rewritten_exactly(
+    text: str, image: str, where: int, lead: str
+) -> None:
+    lines = text.splitlines(keepends=True)
+    at = where % (len(lines) + 1)
+    text = "".join([*lines[:at], f"{lead}{image}\n", *lines[at:]])
+    scanned = scan_markdown(text, dialect="typora")
+    refs = scanned.local_refs
+
+    new = rewrite_markdown(text, [Replacement(ref, new_url(ref)) for ref in refs], scanned)
+
+    expected, cursor = [], 0
+    for ref in refs:
+        expected += [text[cursor : ref.start], format_destination(ref, new_url(ref))]
+        cursor = ref.end
+    assert new == "".join([*expected, text[cursor:]])
+    assert scan_markdown(new, dialect="typora").local_refs == []
+    left = [line for line, reason in scan_markdown(new).problems if "raw space" in reason]
+    said = [line for line, reason in scanned.problems if "would become" in reason]
+    assert left == said  # only those said not to be hosted are left
+
+
+@pytest.mark.parametrize("text", [f"[ref]:\n{TIMG}\n", f"> [my pic]: {TIMG}\n"])
+def test_an_image_that_would_become_a_definitions_destination_is_a_problem(text: str) -> None:
+    scanned = scan_markdown(text, dialect="typora")
+
+    assert scanned.refs == []
+    (problem,) = scanned.problems
+    assert "would become the destination of the reference definition" in problem.reason
