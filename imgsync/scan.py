@@ -77,7 +77,7 @@ _WHAT = {"html": "HTML image source", "shortcode": "shortcode value"}
 _MAYBE_RAW_SPACE = re.compile(r"!\[[^\[\]\n]*\]\([^\n)]*[ \t]")
 # A paragraph that begins `[label]:` (a line break at most) before a raw-space image: once the
 # image is valid, CommonMark reads the whole as a reference definition with it as destination.
-_LABEL_BEFORE = re.compile(r"[ \t]*\[[^\]]*[^\s\]][^\]]*\]:[ \t]*(?:\n[ \t]*)?")
+_LABEL_BEFORE = re.compile(r"[ \t]*\[(?:[^\[\]\\]|\\.)+\]:[ \t]*(?:\n[ \t]*)?")
 _RAW_SPACE_OPEN = re.compile(r"!\[(?P<alt>(?:[^\[\]\n\\]|\\.)*)\]\(")
 # Attributes whose value names an image only when it has an image's extension.
 _LINK_ATTRIBUTES = frozenset({"href", "link"})

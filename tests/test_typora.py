@@ -227,7 +227,9 @@ def test_every_raw_space_image_anywhere_is_rewritten_exactly(
     assert left == said  # only those said not to be hosted are left
 
 
-@pytest.mark.parametrize("text", [f"[ref]:\n{TIMG}\n", f"> [my pic]: {TIMG}\n"])
+@pytest.mark.parametrize(
+    "text", [f"[ref]:\n{TIMG}\n", f"> [my pic]: {TIMG}\n", f"[a\\]b]:\n  {TIMG}\n"]
+)
 def test_an_image_that_would_become_a_definitions_destination_is_a_problem(text: str) -> None:
     scanned = scan_markdown(text, dialect="typora")
 
