@@ -69,6 +69,14 @@ def _front_matter_keys(value: Any) -> tuple[str, ...] | None:
     return tuple(value) if ok else None
 
 
+DIALECTS = ("commonmark", "typora")
+
+
+def _dialect(value: Any) -> str | None:
+    """How Markdown is read: CommonMark, or Typora's raw-space images as images too."""
+    return value if value in DIALECTS else None
+
+
 def _number(low: float, high: float, whole: bool) -> Callable[[Any], float | None]:
     def check(value: Any) -> float | None:
         # type(), not isinstance(): TOML's true must not pass for 1. TOML also has inf and nan.
@@ -106,6 +114,7 @@ KEY_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
         'a list of front matter keys such as ["image", "cover.image"]',
         _front_matter_keys,
     ),
+    "dialect": ('"commonmark" (the default) or "typora"', _dialect),
     "max_size": ('a size such as 5242880 or "5MB"', _size),
     "jobs": ("a whole number from 1 to 64", _number(1, 64, whole=True)),
     "rate_limit_wait": (_WAIT, _number(0, _WEEK, whole=False)),

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from .errors import ImageError
 from .files import is_inside
 from .markdown.destinations import LocalTarget
-from .nearest import CURLY_QUOTES, Nearby, shown, typora_root_url, without_quotes
+from .nearest import CURLY_QUOTES, Nearby, shown, without_quotes
 from .sizes import human_size
 from .svg import MIME as SVG_MIME
 from .svg import SvgCheck, has_svg_root
@@ -55,22 +55,32 @@ def resolve_target(
     site_root: Path,
     *,
     nearby: Nearby | None = None,
+    typora_root: str | None = None,
 ) -> Path:
     """The resolved project file a reference names; ImageError if there is none or it's outside.
 
+    `typora_root` is the post's `typora-root-url` (scan.py reads it): a `/rooted` reference
+    of that post is looked up under it, as Typora does, instead of under `site_root`.
     A missing file's error (`missing` set) offers the files it probably meant, found
     through `nearby` (one per run, so each folder is listed once).
     """
     if "\0" in target.path:  # the system can't even look such a name up (os calls raise)
         raise ImageError("no file can have this name: it holds a NUL character", missing=True)
-    candidate = reference_path(target, markdown_path, site_root)
+    rooted = target.path.startswith("/")
+    if rooted and typora_root is not None and "\0" in typora_root:
+        reason = "this post's typora-root-url names no folder: it holds a NUL character"
+        raise ImageError(reason, missing=True)
+    candidate = reference_path(target, markdown_path, site_root, typora_root)
     # Before existence: `../../x.png` leaves the project whether or not the file is there.
+    via = typora_root if rooted else None
     if not is_inside(candidate, root):
-        raise ImageError(_outside(candidate, root))
+        raise ImageError(_outside(candidate, root, via))
     try:
         resolved = _resolve_any_normal_form(candidate)
     except FileNotFoundError:
-        reason = _not_found(target, candidate, markdown_path, site_root, nearby or Nearby(root))
+        reason = _not_found(
+            target, candidate, markdown_path, site_root, nearby or Nearby(root), typora_root
+        )
         raise ImageError(reason, missing=True) from None
     except RuntimeError:  # a symlink loop, before Python 3.13
         raise ImageError(f"cannot be opened ({shown(candidate)}: a symbolic link loop)") from None
@@ -79,26 +89,37 @@ def resolve_target(
         why = "a symbolic link loop" if loop else (error.strerror or str(error))
         raise ImageError(f"cannot be opened ({shown(candidate)}: {why})") from None
     if not is_inside(resolved, root):  # moved meanwhile; is_inside above saw the same links
-        raise ImageError(_outside(candidate, root))
+        raise ImageError(_outside(candidate, root, via))
     if not resolved.is_file():
         raise ImageError(f"is not a file ({shown(candidate)})")
     return resolved
 
 
-def _outside(candidate: Path, root: Path) -> str:
+def _outside(candidate: Path, root: Path, typora_root: str | None = None) -> str:
     why = "it is a link that points" if candidate.is_symlink() else "it is"
+    led = f" (where this post's typora-root-url, {typora_root}, leads)" if typora_root else ""
     return (
-        f"refused: {why} outside the project ({root}), at {shown(candidate)}; "
+        f"refused: {why} outside the project ({root}), at {shown(candidate)}{led}; "
         "only files under it are uploaded"
     )
 
 
 def _not_found(
-    target: LocalTarget, candidate: Path, markdown_path: Path, site_root: Path, nearby: Nearby
+    target: LocalTarget,
+    candidate: Path,
+    markdown_path: Path,
+    site_root: Path,
+    nearby: Nearby,
+    typora_root: str | None,
 ) -> str:
     """Why nothing is at `candidate`, and what to do: the files meant, or how to fix it."""
     rooted = target.path.startswith("/")
-    where = f" under site_root {_folder(site_root)}" if rooted else ""
+    typora = typora_root if rooted else None
+    where = ""
+    if typora is not None:
+        where = f" under this post's typora-root-url ({typora})"
+    elif rooted:
+        where = f" under site_root {_folder(site_root)}"
     head = f"not found{where} (looked for {shown(candidate)})"
     cut = _cut_hint(target, candidate)
     if cut:
@@ -108,7 +129,7 @@ def _not_found(
     wanted = candidate
     plain = without_quotes(target.path)
     if plain is not None:
-        wanted = reference_path(replace(target, path=plain), markdown_path, site_root)
+        wanted = reference_path(replace(target, path=plain), markdown_path, site_root, typora)
         quotes = "".join(dict.fromkeys(c for c in target.path if c in CURLY_QUOTES))
         hints.append(
             f"the name holds curly quotes ({quotes}), typed by smart quotes for straight ones: "
@@ -116,11 +137,10 @@ def _not_found(
         )
         if os.path.isfile(wanted) and is_inside(wanted, nearby.root):
             meant.append((wanted, "without the quotes"))
-    typora = _typora_hint(target, markdown_path, nearby.root) if rooted else None
     if typora is not None:
-        hints.append(typora[0])
-        if typora[1] is not None:
-            meant.append((typora[1], "where typora-root-url finds it"))
+        under_site_root = reference_path(target, markdown_path, site_root)
+        if os.path.isfile(under_site_root) and is_inside(under_site_root, nearby.root):
+            meant.append((under_site_root, "under site_root, which typora-root-url replaces"))
     if not meant:
         meant += nearby.suggest(wanted)
     if meant:
@@ -131,40 +151,20 @@ def _not_found(
     return "; ".join([head, *hints])
 
 
-def _typora_hint(
-    target: LocalTarget, markdown_path: Path, root: Path
-) -> tuple[str, Path | None] | None:
-    """For a Typora post: whether its `typora-root-url` finds the rooted image imgsync did not
-    (what to say, and the file it finds); None for a post without one."""
-    root_url = typora_root_url(markdown_path)
-    if root_url is None:
-        return None
-    if "\0" in root_url:  # the system can't look such a name up (os calls raise)
-        return "this post's typora-root-url names no folder: it holds a NUL character", None
-    base = markdown_path.parent / root_url  # Typora reads a relative one from the post's folder
-    there = base / target.path.lstrip("/")
-    said = f"this post's typora-root-url ({root_url})"
-    if not is_inside(there, root):
-        return f"{said} leads outside the project ({shown(there)})", None
-    if not os.path.isfile(there):
-        return f"{said} does not find it either (at {shown(there)})", None
-    folder = Path(os.path.relpath(os.path.realpath(base), os.path.realpath(root))).as_posix()
-    return (
-        f"imgsync looks up rooted paths under site_root, not {said}: "
-        f'set site_root = "{folder}" in the config to use the same folder',
-        there,
-    )
-
-
 def _folder(folder: Path) -> str:
     text = shown(folder)
     return "./" if text == "." else text.rstrip("/") + "/"
 
 
-def reference_path(target: LocalTarget, markdown_path: Path, site_root: Path) -> Path:
+def reference_path(
+    target: LocalTarget, markdown_path: Path, site_root: Path, typora_root: str | None = None
+) -> Path:
     """Where a reference points before anything is resolved: beside the Markdown file, or
-    under `site_root` for a `/rooted` one. The file may not exist (yet)."""
+    for a `/rooted` one under the post's `typora_root` (read, as Typora reads it, from the
+    post's folder) if it has one, else under `site_root`. The file may not exist (yet)."""
     if target.path.startswith("/"):
+        if typora_root is not None:
+            return markdown_path.parent / typora_root / target.path.lstrip("/")
         return site_root / target.path.lstrip("/")
     return markdown_path.parent / target.path
 

@@ -157,28 +157,3 @@ def _unique(suggestions: Iterator[Suggestion]) -> Iterator[Suggestion]:
         if suggestion.path not in seen:
             seen.add(suggestion.path)
             yield suggestion
-
-
-_FRONT_MATTER_BYTES = 16 * 1024  # front matter sits at the top; a long one is cut here
-
-
-def typora_root_url(markdown_path: Path) -> str | None:
-    """The `typora-root-url` of a post's YAML front matter, as written; None without one.
-
-    Typora looks up `/rooted` images under it; imgsync looks them up under `site_root`.
-    """
-    try:
-        with markdown_path.open("rb") as stream:
-            head = stream.read(_FRONT_MATTER_BYTES)
-    except OSError:
-        return None
-    lines = head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()
-    if not lines or lines[0].rstrip() != "---":
-        return None
-    for line in lines[1:]:
-        if line.rstrip() in ("---", "..."):
-            break
-        key, colon, value = line.partition(":")
-        if colon and key.strip() == "typora-root-url":
-            return value.strip().strip("\"'") or None
-    return None

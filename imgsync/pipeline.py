@@ -181,7 +181,8 @@ def _resolve_refs(
         target = _embed_target(written, path, vault) if ref.kind == "embed" else written
         entry = "" if ref.start in marked else None
         if entry is None and run.ignores.entries:
-            points_to = reference_path(target, path, settings.site_root) if target else None
+            typora = item.scan.typora_root
+            points_to = reference_path(target, path, settings.site_root, typora) if target else None
             entry = run.ignores.match(
                 project_path(path, settings.root) or path.as_posix(),
                 written_path(written.path),
@@ -194,7 +195,14 @@ def _resolve_refs(
         try:
             if target is None:
                 raise ImageError(_NOT_IN_VAULT.format(name=ref.url), missing=True)
-            found = resolve_target(target, path, settings.root, settings.site_root, nearby=nearby)
+            found = resolve_target(
+                target,
+                path,
+                settings.root,
+                settings.site_root,
+                nearby=nearby,
+                typora_root=item.scan.typora_root,
+            )
         except ImageError as error:
             found = error
         yield ref, found
@@ -385,7 +393,9 @@ def _scan_all(paths: Sequence[Path], run: _Run) -> list[_Scanned]:
     from .scan import scan_markdown  # the Markdown seam (see the module's docstring)
 
     texts = [markdown.text for markdown, _, _ in todo]
-    scan = functools.partial(scan_markdown, front_matter_keys=settings.front_matter_keys)
+    scan = functools.partial(
+        scan_markdown, front_matter_keys=settings.front_matter_keys, dialect=settings.dialect
+    )
     scans = run.cores.map(scan, texts, size=sum(map(len, texts)))
     found = []
     for (markdown, st, seen), scanned in zip(todo, scans, strict=True):
@@ -492,6 +502,8 @@ def _note_problems(path: Path, problems: Sequence[Problem], report: Report) -> N
 
 def _load_stamps(settings: Settings, report: Report) -> Stamps:
     reading = ",".join(settings.front_matter_keys)  # a file clean under other keys may not be
+    if settings.dialect != "commonmark":  # nor one clean (or failing) in another dialect
+        reading += f";dialect={settings.dialect}"
     stamps = Stamps.load(settings.state_dir, project=settings.root, reading=reading)
     if stamps.discarded is not None and stamps.path is not None:
         report.warn(display_path(stamps.path), stamps.discarded)

@@ -126,7 +126,7 @@ def verify_rewrite(
     """
     wanted = {r.ref.start: r for r in replacements}
     old_scan = old_scan or scan_markdown(old)
-    new_scan = scan_markdown(new, old_scan.front_matter_keys)
+    new_scan = scan_markdown(new, old_scan.front_matter_keys, old_scan.dialect)
     if old_scan.problems != new_scan.problems:
         raise RewriteRefused("the rewritten text could not be checked (see its problems)")
     if len(old_scan.refs) != len(new_scan.refs):
@@ -136,6 +136,7 @@ def verify_rewrite(
     allowed: set[tuple[str, str]] = set()
     shift = 0
     old_masks, new_masks = _masked_spans(old_scan), _masked_spans(new_scan)
+    new_raw_spaces: list[tuple[int, int]] = []  # where Typora's raw-space images now stand
     for old_ref, new_ref in zip(old_scan.refs, new_scan.refs, strict=True):
         replacement = wanted.get(old_ref.start)
         expected, raw = old_ref.url, old_ref.raw
@@ -159,6 +160,11 @@ def verify_rewrite(
                 f"line {old_ref.line}: the new destination reads back as {new_ref.url!r}, "
                 f"not {expected!r}"
             )
+        if old_ref.text_span is not None:
+            if replacement is not None and new_ref.text_span is not None:
+                raise RewriteRefused(f"line {old_ref.line}: the new image does not read as one")
+            opens, closes = old_ref.text_span
+            new_raw_spaces.append((opens + shift, closes + shift + len(raw) - len(old_ref.raw)))
         shift += len(raw) - len(old_ref.raw)
         allowed.add((md.normalizeLink(old_ref.url), md.normalizeLink(expected)))
     if len(wanted) != sum(1 for ref in old_scan.refs if ref.start in wanted):
@@ -166,8 +172,10 @@ def verify_rewrite(
     old_body, new_body = _after_front_matter(old, old_scan), _after_front_matter(new, new_scan)
     if old_body[0] != new_body[0]:
         raise RewriteRefused("the rewrite would change the front matter beyond its image fields")
+    old_masks += _raw_space_spans(old_scan)
+    new_masks += new_raw_spaces
     old_shape, old_links = _shape(_mask(old, old_body[1], old_masks))
-    new_shape, new_links = _shape(_mask(new, new_body[1], sorted(new_masks)))
+    new_shape, new_links = _shape(_mask(new, new_body[1], new_masks))
     if old_shape != new_shape:
         raise RewriteRefused("the rewrite would change the document beyond image destinations")
     for before, after in zip(old_links, new_links, strict=True):
@@ -199,11 +207,18 @@ def _masked_spans(scanned: ScanResult) -> list[tuple[int, int]]:
     return [(ref.start, ref.end) for ref in scanned.refs if ref.kind in ("shortcode", "embed")]
 
 
+def _raw_space_spans(scanned: ScanResult) -> list[tuple[int, int]]:
+    """Each whole Typora raw-space image (`![](a b.png)`): text before its rewrite, an image
+    after it; the reference itself is compared reference by reference, at the same spot."""
+    return [ref.text_span for ref in scanned.refs if ref.text_span is not None]
+
+
 def _mask(text: str, body: str, spans: Sequence[tuple[int, int]]) -> str:
-    """`body` (the end of `text`) with each of the sorted `spans` of `text` made one NUL."""
+    """`body` (the end of `text`) with each span of `text` (text offsets; none overlap) that
+    falls in it made one NUL."""
     offset = len(text) - len(body)
     pieces, cursor = [], 0
-    for start, end in spans:
+    for start, end in sorted(spans):
         if start >= offset:
             pieces += [body[cursor : start - offset], "\0"]
             cursor = end - offset

@@ -32,7 +32,7 @@ from .markdown.destinations import (
     local_target,
     looks_like_image_path,
 )
-from .markdown.front_matter import DEFAULT_KEYS, read_front_matter
+from .markdown.front_matter import DEFAULT_KEYS, front_matter_end, read_front_matter
 from .markdown.html_tags import (
     IMAGE_ATTRIBUTES,
     HtmlReader,
@@ -81,6 +81,12 @@ _WHAT = {"html": "HTML image source", "shortcode": "shortcode value", "embed": "
 _EMBED = re.compile(
     r"!\[\[(?P<path>[^\[\]|#\n]+)(?:#[^\[\]|\n]*)?(?:\|(?P<display>[^\[\]\n]*))?\]\]"
 )
+# Typora's raw-space image: `![alt](` (an alt without brackets), up to its matching `)`.
+_MAYBE_RAW_SPACE = re.compile(r"!\[[^\[\]\n]*\]\([^\n)]*[ \t]")
+# A paragraph that begins `[label]:` (a line break at most) before a raw-space image: once the
+# image is valid, CommonMark reads the whole as a reference definition with it as destination.
+_LABEL_BEFORE = re.compile(r"[ \t]*\[(?:[^\[\]\\]|\\.)+\]:[ \t]*(?:\n[ \t]*)?")
+_RAW_SPACE_OPEN = re.compile(r"!\[(?P<alt>(?:[^\[\]\n\\]|\\.)*)\]\(")
 # Attributes whose value names an image only when it has an image's extension.
 _LINK_ATTRIBUTES = frozenset({"href", "link"})
 
@@ -107,6 +113,9 @@ class ImageRef:
     # raw HTML, shortcode: the quote around the value, "" for none; front matter: the
     # value's style (markdown/front_matter.py), which a new value is written in
     quote: str = ""
+    # Typora's raw-space image (`![](images/timg (1).jpeg)`), which CommonMark reads as text:
+    # where its whole `![...](...)` stands; its rewrite makes it an image (rewrite.py masks it).
+    text_span: tuple[int, int] | None = None
 
     @property
     def target(self) -> LocalTarget | None:
@@ -145,6 +154,11 @@ class ScanResult:
     ignore_marks: list[int] = field(default_factory=list)
     # The front matter keys the text was read with: a rewrite's check reads it back the same.
     front_matter_keys: tuple[str, ...] = DEFAULT_KEYS
+    # The front matter's `typora-root-url`, as it reads (not an image field: never rewritten):
+    # the folder, from the post's, under which Typora, and so imgsync, looks up `/rooted` images.
+    typora_root: str | None = None
+    # "typora": raw-space images are references; "commonmark": each is a problem with its fix.
+    dialect: str = "commonmark"
 
     @property
     def local_refs(self) -> list[ImageRef]:
@@ -166,19 +180,22 @@ def may_contain_references(text: str) -> bool:
     return _MAYBE_REFERENCE.search(text) is not None
 
 
-def scan_markdown(text: str, front_matter_keys: Collection[str] = DEFAULT_KEYS) -> ScanResult:
+def scan_markdown(
+    text: str, front_matter_keys: Collection[str] = DEFAULT_KEYS, dialect: str = "commonmark"
+) -> ScanResult:
     """Every image reference of `text`, in document order (definitions where they stand).
 
     The image fields of a front matter block come first; the Markdown after the block is
     read as if the file began there, its offsets and lines then moved to where it stands.
+    `dialect` "typora" reads Typora's raw-space images as references (else: problems).
     """
     keys = tuple(front_matter_keys)
     front = read_front_matter(text, keys)
     if front is None:
-        result = _scan_body(text)
-        result.front_matter_keys = keys
+        result = _scan_body(text, dialect)
+        result.front_matter_keys, result.dialect = keys, dialect
         return result
-    body = _scan_body(text[front.end :])
+    body = _scan_body(text[front.end :], dialect)
     fields = [
         ImageRef(
             "front_matter", f.start, f.end, f.raw, f.value, f.line, attribute=f.key, quote=f.style
@@ -187,17 +204,39 @@ def scan_markdown(text: str, front_matter_keys: Collection[str] = DEFAULT_KEYS) 
     ]
     moved = [
         replace(
-            ref, start=ref.start + front.end, end=ref.end + front.end, line=ref.line + front.lines
+            ref,
+            start=ref.start + front.end,
+            end=ref.end + front.end,
+            line=ref.line + front.lines,
+            text_span=_moved(ref.text_span, front.end),
         )
         for ref in body.refs
     ]
     problems = [Problem(line, reason) for line, reason in front.problems]
     problems += [Problem(line + front.lines, reason) for line, reason in body.problems]
     marks = [mark + front.end for mark in body.ignore_marks]
-    return ScanResult(fields + moved, problems, marks, front_matter_keys=keys)
+    root = _typora_root(text)
+    return ScanResult(fields + moved, problems, marks, keys, typora_root=root, dialect=dialect)
 
 
-def _scan_body(text: str) -> ScanResult:
+def _moved(span: tuple[int, int] | None, by: int) -> tuple[int, int] | None:
+    return None if span is None else (span[0] + by, span[1] + by)
+
+
+def _typora_root(text: str) -> str | None:
+    """The `typora-root-url` of the front matter at the top of `text`; None without one.
+    Read by the front matter reader, as one more key, only for its value."""
+    if "typora-root-url" not in text[: front_matter_end(text) or 0]:
+        return None
+    front = read_front_matter(text, (_TYPORA_ROOT_KEY,))
+    values = [f.value for f in front.fields] if front is not None else []
+    return values[0] if values and values[0] else None
+
+
+_TYPORA_ROOT_KEY = "typora-root-url"
+
+
+def _scan_body(text: str, dialect: str) -> ScanResult:
     """The references of Markdown `text` (no front matter: it was split off before)."""
     if not may_contain_references(text):
         return ScanResult()
@@ -206,7 +245,7 @@ def _scan_body(text: str) -> ScanResult:
     if breaks >= MAX_LINES:
         reason = f"more than {MAX_LINES:,} lines in one file"
         return ScanResult(problems=[Problem(MAX_LINES + 1, reason + _LEFT)])
-    scan = _Scan(text)
+    scan = _Scan(text, dialect)
     try:
         scan.run()
     except TooBig as stop:
@@ -216,8 +255,9 @@ def _scan_body(text: str) -> ScanResult:
 
 
 class _Scan:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, dialect: str = "commonmark") -> None:
         self.lines = SourceLines(text)
+        self.typora = dialect == "typora"  # raw-space images hosted (else reported)
         self.result = ScanResult()
         self.html = HtmlReader()  # one for the document: a comment may span blocks
         self.labels: dict[str, tuple[str, bool]] = {}  # label -> (alt, used by an image)
@@ -275,7 +315,11 @@ class _Scan:
         images: list[tuple[int, int]] | None = None
         if "![[" in token.content:
             env[IMAGE_SPANS] = images = []
-        if _IN_TEXT.search(token.content) or images is not None:
+        if (
+            _IN_TEXT.search(token.content)
+            or images is not None
+            or _MAYBE_RAW_SPACE.search(token.content)
+        ):
             env[NOT_TEXT_SPANS] = not_text = []
         try:
             children = parse_inline(token, env)
@@ -283,12 +327,15 @@ class _Scan:
             env.pop(NOT_TEXT_SPANS, None)
             env.pop(IMAGE_SPANS, None)
         content = token.content
-        in_text = self._in_text(content, sorted(not_text)) if not_text is not None else []
+        if not_text is not None:
+            not_text.sort()
+        in_text = self._in_text(content, not_text) if not_text is not None else []
         in_text.reverse()  # popped from the end, in document order
         embeds = []
         if not_text is not None and images is not None:
             embeds = self._embeds_in_text(content, not_text, images)
         self._text_read = [0, 0]
+        destinations: list[tuple[int, int]] = []  # of the images and links markdown-it read
         for child in children:
             if child.type == "html_inline" and "imgsync_start" in child.meta:
                 # What the HTML so far leaves open (a comment, say) hides the text up to here.
@@ -299,12 +346,15 @@ class _Scan:
                 kind: RefKind = "image" if child.type == "image" else "link"
                 alt = child.content if kind == "image" else ""
                 if "imgsync_dest" in child.meta:
+                    destinations.append(child.meta["imgsync_dest"])
                     self._add(kind, *child.meta["imgsync_dest"], alt=alt)
                 elif "label" in child.meta:
                     old_alt, by_image = self.labels.get(child.meta["label"], (alt, False))
                     self.labels[child.meta["label"]] = (old_alt, by_image or kind == "image")
         self._read_text(content, in_text, before=len(content) + 1)
         self._read_embeds(embeds, before=len(content) + 1)
+        if not_text is not None and _MAYBE_RAW_SPACE.search(content):
+            self._raw_spaces(content, not_text, destinations)
 
     @staticmethod
     def _embeds_in_text(
@@ -339,6 +389,66 @@ class _Scan:
             if not self.html.hiding:
                 display = match.group("display") or ""
                 self._add("embed", match.start(), match.end(), attribute=display)
+
+    def _raw_spaces(
+        self, content: str, not_text: list[tuple[int, int]], destinations: list[tuple[int, int]]
+    ) -> None:
+        """Typora's images whose destination holds a raw space (`![](images/timg (1).jpeg)`):
+        CommonMark reads them as text. Found only in the block's text (not in its code, math,
+        HTML or escapes, nor in a destination markdown-it read), only when the inside names a
+        local image file; hosted in the "typora" dialect, else a problem with the exact fix."""
+        starts = [start for start, _ in not_text]
+        read = sorted(start for start, _ in destinations)
+        pairs: dict[int, int] | None = None  # made for the first candidate
+        for found in _RAW_SPACE_OPEN.finditer(content):
+            at = found.start()
+            index = bisect.bisect_right(starts, at) - 1
+            if index >= 0 and at < not_text[index][1]:
+                continue  # in code, math, an autolink, HTML, or escaped
+            pairs = _paren_pairs(content) if pairs is None else pairs
+            close = pairs.get(found.end() - 1)
+            if close is None:
+                continue
+            inside = content[found.end() : close]
+            begin = found.end() + len(inside) - len(inside.lstrip(" \t"))
+            end = close - (len(inside) - len(inside.rstrip(" \t")))
+            destination = content[begin:end]
+            if bisect.bisect_left(read, at) < bisect.bisect_left(read, close):
+                continue  # markdown-it read a destination in it: its own image, or a link
+            if not _is_raw_space_image(destination):
+                continue
+            alt = found.group("alt")
+            if self.typora and _LABEL_BEFORE.fullmatch(content, 0, at):
+                reason = (
+                    f"`{content[at : close + 1]}` would become the destination of the "
+                    "reference definition before it once hosted: edit it by hand"
+                )
+                self.result.problems.append(Problem(self.line_at(at), reason))
+                continue
+            if self.typora:
+                self._raw_space_ref(begin, end, alt, (at, close + 1))
+                continue
+            written = content[at : close + 1]
+            reason = (
+                f"`{written}` is not an image to CommonMark (a destination cannot hold a raw "
+                f"space), so it is not hosted: write it as {_raw_space_fix(alt, destination)}, "
+                'or set dialect = "typora" in the config to host it as Typora shows it'
+            )
+            self.result.problems.append(Problem(self.line_at(at), reason))
+
+    def _raw_space_ref(self, begin: int, end: int, alt: str, whole: tuple[int, int]) -> None:
+        """Add the raw-space image at content[begin:end], noting where all of it stands."""
+        before = len(self.result.refs)
+        self._add("image", begin, end, alt=alt)
+        if len(self.result.refs) == before:
+            return  # not placed exactly: _add said so
+        opens, closes = self.block.to_source(whole[0]), self.block.to_source(whole[1])
+        if opens is None or closes is None:
+            self.result.refs.pop()
+            reason = "could not place this image exactly"
+            self.result.problems.append(Problem(self.line_at(whole[0]), reason))
+            return
+        self.result.refs[-1] = replace(self.result.refs[-1], text_span=(opens, closes))
 
     @staticmethod
     def _in_text(content: str, not_text: list[tuple[int, int]]) -> list[re.Match[str]]:
@@ -527,6 +637,45 @@ class _Scan:
             return _Block(self.lines.heading_map(content, lines[0]), False, content, lines[0])
         to_source = self.lines.block_map(content, lines, keep_last=False)
         return _Block(to_source, False, content, lines[0])
+
+
+def _paren_pairs(content: str) -> dict[int, int]:
+    """Where each `(` of `content` is closed: the `)` at the same depth on its line,
+    parentheses inside balanced as Typora writes them (`timg (1).jpeg`), a backslash escaping
+    the next character. One pass for the whole block: a line of a thousand unclosed `![](`
+    costs no more than one."""
+    pairs: dict[int, int] = {}
+    opened: list[int] = []
+    pos, size = 0, len(content)
+    while pos < size:
+        char = content[pos]
+        if char == "\\":
+            pos += 1
+        elif char == "(":
+            opened.append(pos)
+        elif char == ")" and opened:
+            pairs[opened.pop()] = pos
+        elif char == "\n":
+            opened.clear()
+        pos += 1
+    return pairs
+
+
+def _is_raw_space_image(destination: str) -> bool:
+    """A raw-space destination (no `<...>`) that names a local file looking like an image."""
+    if not destination or destination.startswith("<") or not re.search(r"[ \t]", destination):
+        return False
+    target = local_target(decode_markdown_destination(destination))
+    return target is not None and looks_like_image_path(target.path)
+
+
+def _raw_space_fix(alt: str, destination: str) -> str:
+    """The image as CommonMark reads it: the destination in `<...>` (spaces as %20 where
+    angle brackets can't hold it)."""
+    if "<" in destination or ">" in destination:
+        escaped = destination.replace(" ", "%20").replace("\t", "%09")
+        return f"![{alt}]({escaped})"
+    return f"![{alt}](<{destination}>)"
 
 
 def shortcode_params(

@@ -97,9 +97,10 @@ def awaited_images(post: Path, data: bytes, settings: Settings) -> frozenset[Pat
     except MarkdownError:
         return frozenset()
     files = set()
-    for ref in scan_markdown(text, settings.front_matter_keys).local_refs:
+    scanned = scan_markdown(text, settings.front_matter_keys, settings.dialect)
+    for ref in scanned.local_refs:
         target = ref.target
         if target is not None:
-            path = reference_path(target, post, settings.site_root)
+            path = reference_path(target, post, settings.site_root, scanned.typora_root)
             files.add(Path(os.path.normpath(path)))
     return frozenset(files)

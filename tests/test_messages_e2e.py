@@ -24,7 +24,7 @@ POST = (
     "![ok](img/ok.png)\n"  # 4: there, not uploaded yet
     "![case](img/photo.png)\n"  # 5: img/Photo.PNG on disk
     "<img src=\u201dimg/quoted.png\u201d>\n"  # 6: smart quotes around the name
-    "![rooted](/images/hero.png)\n"  # 7: Typora's root finds it, site_root doesn't
+    "![rooted](/images/site.png)\n"  # 7: site_root finds it, Typora's root (honoured) doesn't
     "![out](../../escape.png)\n"  # 8: leaves the project
     "![gone](img/nothing-like-it.png)\n"  # 9: nothing close
 )
@@ -55,7 +55,8 @@ def blog(tmp_path: Path) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(png_bytes(rgb=(len(name), 0, 0)))
     (root / "static" / "images").mkdir(parents=True)
-    (root / "static" / "images" / "hero.png").write_bytes(png_bytes(rgb=(0, 9, 0)))
+    (root / "images").mkdir()
+    (root / "images" / "site.png").write_bytes(png_bytes(rgb=(0, 9, 0)))
     (tmp_path / "escape.png").write_bytes(png_bytes())  # exists, but outside the project
     (root / "docs" / "post.md").write_text(POST)
     (root / "imgsync.toml").write_text('[hosts.l]\ntype = "lsky"\nurl = "http://127.0.0.1:9"\n')
@@ -68,10 +69,9 @@ MEANT = {
     6: "not found (looked for docs/\u201dimg/quoted.png\u201d); the name holds curly quotes "
     '(\u201d), typed by smart quotes for straight ones: write straight quotes (") or none; '
     "did you mean docs/img/quoted.png (without the quotes)?",
-    7: "not found under site_root ./ (looked for images/hero.png); imgsync looks up rooted "
-    "paths under site_root, not this post's typora-root-url (../static): "
-    'set site_root = "static" in the config to use the same folder; '
-    "did you mean static/images/hero.png (where typora-root-url finds it)?",
+    7: "not found under this post's typora-root-url (../static) (looked for "
+    "static/images/site.png); did you mean images/site.png (under site_root, which "
+    "typora-root-url replaces)?",
     9: "not found (looked for docs/img/nothing-like-it.png); "
     "fix the reference, or put the file there",
 }

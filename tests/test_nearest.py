@@ -11,7 +11,8 @@ import pytest
 from imgsync.errors import ImageError
 from imgsync.images import resolve_target
 from imgsync.markdown.destinations import LocalTarget
-from imgsync.nearest import Nearby, Suggestion, shown, typora_root_url, without_quotes
+from imgsync.nearest import Nearby, Suggestion, shown, without_quotes
+from imgsync.scan import scan_markdown
 from tests.images import png_bytes
 
 
@@ -111,18 +112,17 @@ def test_curly_quotes_are_stripped_as_smart_quotes_typed_them() -> None:
     ("front", "expected"),
     [
         ("---\ntitle: t\ntypora-root-url: ../static\n---\n", "../static"),
+        ("---\ntypora-root-url: ./\n---\n", "./"),
         ('---\ntypora-root-url: "/Users/me/blog"\n---\n', "/Users/me/blog"),
         ("---\ntitle: t\n---\ntypora-root-url: ../static\n", None),  # in the body: not it
         ("# no front matter\n", None),
     ],
 )
-def test_typora_root_url_is_read_from_front_matter_only(
-    tmp_path: Path, front: str, expected: str | None
-) -> None:
-    post = tmp_path / "post.md"
-    post.write_text(front + "![a](/images/a.png)\n")
+def test_typora_root_url_is_read_from_front_matter_only(front: str, expected: str | None) -> None:
+    scanned = scan_markdown(front + "![a](/images/a.png)\n")
 
-    assert typora_root_url(post) == expected
+    assert scanned.typora_root == expected
+    assert [ref.url for ref in scanned.refs] == ["/images/a.png"]  # the key is no image field
 
 
 def test_paths_are_shown_normalised_and_relative_to_where_the_user_runs(project: Path) -> None:
@@ -173,29 +173,61 @@ def test_a_rooted_path_keeps_its_slash_and_names_site_root(project: Path) -> Non
     )
 
 
-def test_typora_root_url_that_would_find_it_is_said(project: Path) -> None:
+def typora_not_found(project: Path, written: str, typora_root: str) -> str:
+    with pytest.raises(ImageError) as caught:
+        resolve_target(
+            LocalTarget(written, ""),
+            project / "docs" / "post.md",
+            project,
+            project,
+            typora_root=typora_root,
+        )
+    return caught.value.reason
+
+
+def test_a_rooted_path_is_found_under_typora_root_url_not_site_root(project: Path) -> None:
     touch(project / "static" / "images" / "a.png")
     (project / "docs").mkdir()
-    (project / "docs" / "post.md").write_text("---\ntypora-root-url: ../static\n---\n")
+    post = project / "docs" / "post.md"
 
-    reason = not_found(project, "/images/a.png")
-
-    assert reason == (
-        "not found under site_root ./ (looked for images/a.png); imgsync looks up rooted "
-        "paths under site_root, not this post's typora-root-url (../static): "
-        'set site_root = "static" in the config to use the same folder; '
-        "did you mean static/images/a.png (where typora-root-url finds it)?"
+    found = resolve_target(
+        LocalTarget("/images/a.png", ""), post, project, project, typora_root="../static"
     )
 
+    assert found == (project / "static" / "images" / "a.png").resolve()
+    same_folder = resolve_target(
+        LocalTarget("/a.png", ""), post, project, project, typora_root="../static/images/"
+    )
+    assert same_folder == found
 
-def test_typora_root_url_that_finds_nothing_either_is_said(project: Path) -> None:
+
+def test_a_typora_root_url_out_of_the_project_is_refused(project: Path) -> None:
     (project / "docs").mkdir()
-    (project / "docs" / "post.md").write_text("---\ntypora-root-url: ../static\n---\n")
+    for root in ("../..", "/etc"):
+        with pytest.raises(ImageError) as caught:
+            resolve_target(
+                LocalTarget("/passwd", ""),
+                project / "docs" / "post.md",
+                project,
+                project,
+                typora_root=root,
+            )
+        assert caught.value.reason.startswith("refused: it is outside the project")
+        assert f"(where this post's typora-root-url, {root}, leads)" in caught.value.reason
+        assert not caught.value.missing
 
-    reason = not_found(project, "/images/a.png")
 
-    assert "this post's typora-root-url (../static) does not find it either" in reason
-    assert "(at static/images/a.png)" in reason
+def test_a_file_under_site_root_but_not_typora_root_url_is_offered(project: Path) -> None:
+    touch(project / "images" / "a.png")
+    (project / "docs").mkdir()
+
+    reason = typora_not_found(project, "/images/a.png", "../static")
+
+    assert reason == (
+        "not found under this post's typora-root-url (../static) (looked for "
+        "static/images/a.png); did you mean images/a.png (under site_root, which "
+        "typora-root-url replaces)?"
+    )
 
 
 @pytest.mark.parametrize("exists", [True, False])
@@ -260,8 +292,7 @@ def test_a_nul_in_the_name_is_a_missing_file_not_a_crash(project: Path, written:
 def test_a_nul_in_typora_root_url_is_said_not_a_crash(project: Path) -> None:
     # A pull request writes the front matter: the lookup under it must not raise.
     (project / "docs").mkdir()
-    (project / "docs" / "post.md").write_text("---\ntypora-root-url: a\0b\n---\n")
 
-    reason = not_found(project, "/images/a.png")
+    reason = typora_not_found(project, "/images/a.png", "a\0b")
 
     assert "this post's typora-root-url names no folder: it holds a NUL character" in reason
