@@ -129,27 +129,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _paths(args: argparse.Namespace, settings: Settings | None = None) -> list[Path]:
-    """The PATHs given; none means the project (`paths` in the config, else its root).
-
-    The home folder is no project by default: with nothing found (no config, no cache,
-    no git work tree), `imgsync` there would rewrite every Markdown file under it.
-    """
+    """The PATHs given; none means the project (Settings.default_paths)."""
     if not args.paths and settings is not None:
-        if settings.root_found_by == "cwd" and _is_home(settings.root):
-            raise ConfigError(
-                f"{settings.root} is your home folder, and no project was found here (no "
-                "imgsync.toml, no .imgsync-cache.json, no git work tree): name what to sync, "
-                "e.g. `imgsync notes/`, or run imgsync in the project's folder"
-            )
-        return list(settings.project_paths)
+        return list(settings.default_paths())
     return [Path(p) for p in args.paths]
-
-
-def _is_home(folder: Path) -> bool:
-    try:
-        return folder.resolve() == Path.home().resolve()
-    except (RuntimeError, OSError):  # no home folder known
-        return False
 
 
 def _progress(args: argparse.Namespace) -> Progress:

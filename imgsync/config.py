@@ -97,6 +97,23 @@ class Settings:
         """What `imgsync` and `imgsync check` without a PATH work on: `paths`, else the root."""
         return self.paths or (self.root,)
 
+    def default_paths(self) -> tuple[Path, ...]:
+        """`project_paths`, for a command given no PATH.
+
+        The home folder is no project by default: when the root is only the current folder
+        (no config, no cache, no git work tree found) and that is the home folder (HOME, as
+        find_project_root reads it), ConfigError: a bare `imgsync` there would rewrite every
+        Markdown file under it.
+        """
+        home = self.env.get("HOME")
+        if self.root_found_by == "cwd" and home and _same_folder(self.root, Path(home)):
+            raise ConfigError(
+                f"{self.root} is your home folder, and no project was found here (no "
+                "imgsync.toml, no .imgsync-cache.json, no git work tree): name what to sync, "
+                "e.g. `imgsync notes/`, or run imgsync in the project's folder"
+            )
+        return self.project_paths
+
     @property
     def state_dir(self) -> Path:
         """imgsync's own working files (locks, stamps), beside the cache: never committed."""
@@ -376,3 +393,10 @@ def _no_profile(settings: Settings) -> str:
     if not settings.hosts:
         return "no [hosts.NAME] profiles are defined"
     return f"there is no such profile; known: {', '.join(sorted(settings.hosts))}"
+
+
+def _same_folder(one: Path, other: Path) -> bool:
+    try:
+        return one.resolve() == other.resolve()
+    except (RuntimeError, OSError):  # a link loop: not the same folder as far as we can tell
+        return False
