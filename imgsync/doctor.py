@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from .config import CACHE_NAME, Settings, load_settings, resolve_host
-from .doctor_network import reach
 from .environment import LSKY_URL_VARIABLE, PIN_VARIABLE
 from .errors import (
     AuthError,
@@ -31,6 +30,7 @@ from .errors import (
 from .files import made_read_only
 from .hosts.host_url import redact_url
 from .hosts.profile import named_by_origin
+from .hosts.reachability import reach
 from .report import EXIT_OK, EXIT_WORK_LEFT
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 from urllib.request import getproxies_environment, proxy_bypass
 
-from .hosts.host_url import redact_url
-from .hosts.profile import HttpSettings
+from .host_url import redact_url
+from .profile import HttpSettings
 
 
 class Finding(NamedTuple):
