@@ -4,10 +4,6 @@ console script against the fake Lsky host, and the entry matching on its own."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,27 +11,12 @@ import pytest
 from imgsync.ignore import IgnoreList, project_path, split_entry, written_path
 from imgsync.testing.fake_lsky import FakeLsky
 from tests.images import png_bytes
+from tests.test_sync_e2e import host, run
 
-IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
-TOKEN = "7|ignoreTokenThatMustNeverBePrintedAnywhere0"
+__all__ = ["host"]  # the fixture, used by name
+
 HOSTS = '\n[hosts.lsky]\ntype = "lsky"\nurl = "${LSKY_BASE_URL}"\ntoken = "${LSKY_TOKEN}"\n'
 POST = "# Old post\n\n![kept](../img/there.png)\n\n{mark}![lost](../img/gone.png)\n"
-
-
-@pytest.fixture
-def host() -> Iterator[FakeLsky]:
-    with FakeLsky(token=TOKEN) as server:
-        yield server
-
-
-def run(cwd: Path, host: FakeLsky, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_"))}
-    env.update(LSKY_BASE_URL=host.url, LSKY_TOKEN=TOKEN)
-    done = subprocess.run(
-        [IMGSYNC, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert TOKEN not in done.stdout and TOKEN not in done.stderr
-    return done
 
 
 def make_blog(tmp_path: Path, *, ignore: str = "", mark: str = "") -> Path:
