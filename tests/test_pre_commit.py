@@ -26,6 +26,22 @@ TOKEN = "3|preCommitHookTokenNeverPrinted0000000000000"
 POST = "# Post\n\n![a](img/a.png)\n"
 
 
+def hook_env(tmp_path: Path) -> dict[str, str]:
+    """The environment a commit runs in: pre-commit's caches in `tmp_path`, the token set,
+    loopback never proxied, and no LSKY_/IMGSYNC_ variable of the developer's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_"))}
+    env.update(
+        PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"),
+        VIRTUALENV_OVERRIDE_APP_DATA=str(tmp_path / "virtualenv-app-data"),
+        PIP_CACHE_DIR=str(tmp_path / "pip-cache"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        LSKY_TOKEN=TOKEN,
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
+    return env
+
+
 def git(
     cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
@@ -74,16 +90,7 @@ def test_hooks_check_then_sync_then_pass(tmp_path: Path) -> None:
         "      - id: imgsync\n"
     )
     git(blog, "init", "-q")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_"))}
-    env.update(
-        PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"),
-        VIRTUALENV_OVERRIDE_APP_DATA=str(tmp_path / "virtualenv-app-data"),
-        PIP_CACHE_DIR=str(tmp_path / "pip-cache"),
-        XDG_CACHE_HOME=str(tmp_path / "cache"),
-        LSKY_TOKEN=TOKEN,
-        NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
-    )
+    env = hook_env(tmp_path)
 
     def pre_commit(*args: str) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -154,16 +161,7 @@ def test_a_rolled_back_hook_never_uploads_twice(tmp_path: Path) -> None:
         f"repos:\n  - repo: {hook_repo}\n    rev: {rev}\n    hooks:\n      - id: imgsync\n"
     )
     git(blog, "init", "-q")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_"))}
-    env.update(
-        PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"),
-        VIRTUALENV_OVERRIDE_APP_DATA=str(tmp_path / "virtualenv-app-data"),
-        PIP_CACHE_DIR=str(tmp_path / "pip-cache"),
-        XDG_CACHE_HOME=str(tmp_path / "cache"),
-        LSKY_TOKEN=TOKEN,
-        NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
-    )
+    env = hook_env(tmp_path)
 
     def commit() -> str:
         done = git(blog, "commit", "-m", "post", env=env, check=False)
