@@ -17,8 +17,6 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from .destinations import IMAGE_EXTENSIONS
-
 # What the themes and generators name their pictures: Hugo (`images`), PaperMod (`cover.image`),
 # Jekyll's Minimal Mistakes (`header.*`), Open Graph setups (`og_image`, `social_image`), ...
 DEFAULT_KEYS = (
@@ -58,11 +56,10 @@ _TOML_KEY = re.compile(
     r"""(?:[ \t]*\.[ \t]*(?:[A-Za-z0-9_-]+|"[^"\\\n\r]*"|'[^'\n\r]*'))*)[ \t]*=[ \t]*"""
 )
 _TOML_TABLE = re.compile(r"[ \t]*\[[ \t]*([A-Za-z0-9_-]+(?:[ \t]*\.[ \t]*[A-Za-z0-9_-]+)*)[ \t]*\]")
-# A line this reader skips is a problem only when it may name an image (an extension that
-# destinations.py knows).
-_IMAGE_LIKE = re.compile(
-    r"\.(?:" + "|".join(sorted(ext[1:] for ext in IMAGE_EXTENSIONS)) + r")\b", re.IGNORECASE
-)
+# A line this reader skips is a problem only when it may name an image. The extensions are
+# destinations.IMAGE_EXTENSIONS', spelt again: that module loads markdown-it, and this one is
+# loaded on the nothing-to-do path (test_fast_path).
+_IMAGE_LIKE = re.compile(r"\.(?:png|jpe?g|gif|webp|svg|bmp|avif|ico|tiff?)\b", re.IGNORECASE)
 _YAML_ESCAPES = {"\\": "\\", '"': '"', "/": "/", "t": "\t", "n": "\n", "r": "\r", "0": "\0"}
 _TOML_ESCAPES = {"\\": "\\", '"': '"', "t": "\t", "n": "\n", "r": "\r", "b": "\b", "f": "\f"}
 _HEX = {"x": 2, "u": 4, "U": 8}
