@@ -46,6 +46,7 @@ class IgnoreList:
             parts = split_entry(entry)
             assert parts is not None  # config_keys.py refused it
             file, image = parts
+            image = written_path(image)  # `./img/a.png` names what `img/a.png` does
             self._rules.append((entry, compile_glob(file) if file else None, compile_glob(image)))
 
     def match(self, markdown: str, written: str, points_to: str | None) -> str | None:

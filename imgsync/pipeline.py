@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from .markdown.destinations import LocalTarget
     from .nearest import Nearby
     from .progress import Progress
-    from .scan import ImageRef, Problem, ScanResult
+    from .scan import ImageRef, ScanResult
     from .vault import Vault
 
 
@@ -54,6 +54,7 @@ class _Scanned:
 
     markdown: MarkdownText
     scan: ScanResult
+    marked: set[int] | None = None  # where what the inline markers ignore starts (_marked)
 
 
 class _Run(NamedTuple):
@@ -94,7 +95,7 @@ def check(paths: Sequence[Path], settings: Settings) -> Report:
             run = _Run(settings, report, stamps, cores, IgnoreList(settings.ignore))
             scanned = _scan_all(paths, run)
             for item in scanned:
-                _note_problems(item.markdown.path, item.scan.problems, report)
+                _note_problems(item, run)
             if scanned:
                 _note_pending(scanned, run)
             _warn_stale_ignores(paths, run)
@@ -231,9 +232,14 @@ def _embed_target(written: LocalTarget, note: Path, vault: Vault) -> LocalTarget
 
 def _marked(item: _Scanned, report: Report) -> set[int]:
     """Where the references an inline marker ignores start: each marker ignores the first
-    local reference after it. A marker with none after it is a warning, as a stale entry."""
-    starts = sorted(ref.start for ref in item.scan.local_refs)
-    marked = set()
+    local reference (or unhandled image) after it. A marker with none after it is a
+    warning, as a stale entry. Worked out once for the file."""
+    if item.marked is not None:
+        return item.marked
+    starts = sorted(
+        [ref.start for ref in item.scan.local_refs] + [told.start for told in item.scan.unhandled]
+    )
+    marked = item.marked = set()
     for end in item.scan.ignore_marks:
         after = next((start for start in starts if start >= end), None)
         if after is None:
@@ -399,7 +405,7 @@ def _scan_all(paths: Sequence[Path], run: _Run) -> list[_Scanned]:
     scans = run.cores.map(scan, texts, size=sum(map(len, texts)))
     found = []
     for (markdown, st, seen), scanned in zip(todo, scans, strict=True):
-        if scanned.problems or scanned.local_refs:
+        if scanned.problems or scanned.unhandled or scanned.local_refs:
             found.append(_Scanned(markdown, scanned))
         else:
             stamps.note_clean(markdown.path, st, markdown.encode(markdown.text), seen)
@@ -419,7 +425,7 @@ def _collect(paths: Sequence[Path], run: _Run) -> list[_FileWork]:
     works = []
     for item in scanned:
         markdown = item.markdown
-        _note_problems(markdown.path, item.scan.problems, report)
+        _note_problems(item, run)
         work = _FileWork(markdown, item.scan)
         for ref, found in _resolve_refs(item, run, nearby, vault):
             if isinstance(found, ImageError):
@@ -495,9 +501,35 @@ def _failure(path: Path, ref: ImageRef, reason: str, image_key: str = "") -> Fai
     return Failure(Location(path, ref.line), ref.raw, reason, image_key)
 
 
-def _note_problems(path: Path, problems: Sequence[Problem], report: Report) -> None:
-    for problem in problems:
+def _note_problems(item: _Scanned, run: _Run) -> None:
+    """The scan's problems, and its unhandled images but those the project ignores."""
+    path, report = item.markdown.path, run.report
+    for problem in item.scan.problems:
         report.failures.append(Failure(Location(path, problem.line), "", problem.reason))
+    marked = _marked(item, report)
+    for told in item.scan.unhandled:
+        entry = "" if told.start in marked else _ignore_entry(item, run, told.image)
+        if entry is not None:
+            report.ignored.append(Ignored(Location(path, told.line), told.image, entry))
+        else:
+            report.failures.append(Failure(Location(path, told.line), "", told.reason))
+
+
+def _ignore_entry(item: _Scanned, run: _Run, written: str) -> str | None:
+    """The `ignore` entry that matches an image written in a form a sync does not host."""
+    if not run.ignores.entries:
+        return None
+    from .images import reference_path  # the Markdown seam
+    from .markdown.destinations import local_target
+
+    settings, path = run.settings, item.markdown.path
+    target = local_target(written)
+    points_to = None
+    if target is not None:
+        candidate = reference_path(target, path, settings.site_root, item.scan.typora_root)
+        points_to = project_path(candidate, settings.root)
+    markdown = project_path(path, settings.root) or path.as_posix()
+    return run.ignores.match(markdown, written_path(target.path if target else written), points_to)
 
 
 def _load_stamps(settings: Settings, report: Report) -> Stamps:

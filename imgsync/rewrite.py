@@ -127,7 +127,7 @@ def verify_rewrite(
     wanted = {r.ref.start: r for r in replacements}
     old_scan = old_scan or scan_markdown(old)
     new_scan = scan_markdown(new, old_scan.front_matter_keys, old_scan.dialect)
-    if old_scan.problems != new_scan.problems:
+    if old_scan.problems != new_scan.problems or _told(old_scan) != _told(new_scan):
         raise RewriteRefused("the rewritten text could not be checked (see its problems)")
     if len(old_scan.refs) != len(new_scan.refs):
         count = f"{len(old_scan.refs)} -> {len(new_scan.refs)}"
@@ -299,3 +299,8 @@ def _mask_img_sources(content: str, html: HtmlReader) -> str:
         cursor = source.end
     pieces.append(content[cursor:])
     return "".join(pieces)
+
+
+def _told(scan: ScanResult) -> list[tuple[int, str, str]]:
+    """The unhandled images of a scan but where they start, which a rewrite before them moves."""
+    return [(item.line, item.reason, item.image) for item in scan.unhandled]

@@ -52,6 +52,16 @@ from .markdown.parser import (
     parse_inline,
 )
 from .markdown.source_lines import SourceLines
+from .markdown.unhandled import MAYBE as _MAYBE_UNHANDLED
+from .markdown.unhandled import TEXT_FORMS as _UNHANDLED_FORMS
+from .markdown.unhandled import (
+    Finding,
+    curly_title,
+    hexo_tag,
+    mdx_import,
+    mdx_require,
+    mdx_requires,
+)
 
 # "definition": the `[label]: dest` of a reference image; one that only links use
 # is a "link", like any other link destination. "shortcode": a value of Hugo's `figure`.
@@ -67,12 +77,15 @@ _IGNORE_MARK = re.compile(r"<!--\s*imgsync-ignore\s*-->")
 
 # Cheap test before parsing: a text without any of these has no reference.
 _MAYBE_REFERENCE = re.compile(
-    r"!\[|\]\s*[(\[:]|<img|<(?:a|source|video)\s|\{\{[<%]\s*figure", re.IGNORECASE
+    r"!\[|\]\s*[(\[:]|<img|<(?:a|source|video)\s|\{\{[<%]\s*figure|" + _MAYBE_UNHANDLED,
+    re.IGNORECASE,
 )
-# In a block's text (not code, not HTML): a Hugo figure shortcode, or a tag that would name an
-# image had Markdown read it as HTML (left unclosed, say): never passed over in silence.
+# In a block's text (not code, not HTML): a Hugo figure shortcode, a tag that would name an
+# image had Markdown read it as HTML (left unclosed, say), and the forms of unhandled.py (a
+# Hexo tag, an MDX `require(`): never passed over in silence.
 _IN_TEXT = re.compile(
-    r"(?P<shortcode>\{\{(?P<delimiter>[<%])\s*figure(?=\s))|<(?P<tag>img|a|source|video)(?=[\s/>])",
+    r"(?P<shortcode>\{\{(?P<delimiter>[<%])\s*figure(?=\s))|<(?P<tag>img|a|source|video)(?=[\s/>])|"
+    + _UNHANDLED_FORMS,
     re.IGNORECASE,
 )
 _WHAT = {"html": "HTML image source", "shortcode": "shortcode value", "embed": "embed"}
@@ -144,12 +157,23 @@ class Problem(NamedTuple):
     reason: str
 
 
+class Unhandled(NamedTuple):
+    """A local image named in a form a sync does not host (a Hexo tag, an MDX `require`, a
+    raw space, a tag left unclosed): a problem, unless the project ignores it (ignore.py)."""
+
+    line: int
+    reason: str
+    image: str  # the path as written, which `ignore` entries match
+    start: int  # where it is written (text offset): an inline marker before it ignores it
+
+
 @dataclass
 class ScanResult:
     """The references of a text, and the problems of those that can't be handled."""
 
     refs: list[ImageRef] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    unhandled: list[Unhandled] = field(default_factory=list)
     # Where each `<!-- imgsync-ignore -->` that markdown-it read as HTML ends (text offsets).
     ignore_marks: list[int] = field(default_factory=list)
     # The front matter keys the text was read with: a rewrite's check reads it back the same.
@@ -214,9 +238,15 @@ def scan_markdown(
     ]
     problems = [Problem(line, reason) for line, reason in front.problems]
     problems += [Problem(line + front.lines, reason) for line, reason in body.problems]
+    unhandled = [
+        item._replace(line=item.line + front.lines, start=item.start + front.end)
+        for item in body.unhandled
+    ]
     marks = [mark + front.end for mark in body.ignore_marks]
     root = _typora_root(text)
-    return ScanResult(fields + moved, problems, marks, keys, typora_root=root, dialect=dialect)
+    return ScanResult(
+        fields + moved, problems, unhandled, marks, keys, typora_root=root, dialect=dialect
+    )
 
 
 def _moved(span: tuple[int, int] | None, by: int) -> tuple[int, int] | None:
@@ -415,9 +445,12 @@ class _Scan:
             destination = content[begin:end]
             if bisect.bisect_left(read, at) < bisect.bisect_left(read, close):
                 continue  # markdown-it read a destination in it: its own image, or a link
-            if not _is_raw_space_image(destination):
-                continue
             alt = found.group("alt")
+            if not _is_raw_space_image(destination):
+                written = content[at : close + 1]
+                if (curly := curly_title(written, alt, destination, at)) is not None:
+                    self._tell_unhandled(curly)
+                continue
             if self.typora and _LABEL_BEFORE.fullmatch(content, 0, at):
                 reason = (
                     f"`{content[at : close + 1]}` would become the destination of the "
@@ -434,7 +467,8 @@ class _Scan:
                 f"space), so it is not hosted: write it as {_raw_space_fix(alt, destination)}, "
                 'or set dialect = "typora" in the config to host it as Typora shows it'
             )
-            self.result.problems.append(Problem(self.line_at(at), reason))
+            image = decode_markdown_destination(destination)
+            self._tell_unhandled(Finding(at, image, reason))
 
     def _raw_space_ref(self, begin: int, end: int, alt: str, whole: tuple[int, int]) -> None:
         """Add the raw-space image at content[begin:end], noting where all of it stands."""
@@ -469,6 +503,10 @@ class _Scan:
         read = self._text_read  # [shortcodes read up to, tags read up to]
         while in_text and in_text[-1].start() < before:
             match = in_text.pop()
+            if match.group("tag") is None and match.group("shortcode") is None:
+                if not self.html.hiding:  # what a tag holds is read too: a JSX `src={require(`
+                    self._unhandled_form(content, match)
+                continue
             if self.html.hiding or match.start() < read[match.group("shortcode") is None]:
                 continue  # hidden by HTML left open before it (a comment, a <script>), or read
             if match.group("shortcode"):
@@ -477,6 +515,28 @@ class _Scan:
                 )
             else:
                 read[1] = self._unread_tag(content, match.start(), match.group("tag").lower())
+
+    def _unhandled_form(self, content: str, match: re.Match[str]) -> None:
+        """A Hexo tag, an MDX `require(` or `import` found in the text: told if it names a
+        local image."""
+        finding: Finding | None
+        if match.group("hexo"):
+            finding, _ = hexo_tag(content, match.start())
+        elif match.group("require"):
+            finding = mdx_require(content, match.start())
+        else:
+            finding = mdx_import(content, match.start())
+        if finding is not None:
+            self._tell_unhandled(finding)
+
+    def _tell_unhandled(self, finding: Finding, offset: int = 0) -> None:
+        """Note a finding of unhandled.py at `offset` + its place in the block's content."""
+        at = offset + finding.at
+        start = self.block.to_source(at)
+        if start is None:  # not placed exactly: its line's start is as good for a marker
+            start = self.lines.starts[self.line_at(at) - 1]
+        line = self.line_at(at)
+        self.result.unhandled.append(Unhandled(line, finding.reason, finding.image, start))
 
     def _block_shortcodes(self, content: str) -> None:
         """The figure shortcodes of an HTML block (Hugo expands them before Markdown reads
@@ -542,11 +602,14 @@ class _Scan:
             f"this <{name}> tag {why}, so it shows as text and {local[0]!r} is not hosted: "
             "write the tag whole on its lines, ending with `>`"
         )
-        self.result.problems.append(Problem(self.line_at(start), reason))
+        self._tell_unhandled(Finding(start, local[0], reason))
         return tag_end
 
     def _html(self, html: str, offset: int) -> None:
         self._ignore_marks(html, offset)
+        if "require(" in html and not self.html.hiding:  # JSX, to MDX: `src={require(...)}`
+            for finding in mdx_requires(html):
+                self._tell_unhandled(finding, offset)
         sources, problems = self.html.read(html)
         for position, reason in problems:
             self.result.problems.append(Problem(self.line_at(offset + position), reason))

@@ -152,7 +152,8 @@ class Writeback:
             self._report.failures.append(Failure(Location(path), "", outcome.refused))
             return
         local_left = len(file.scan.local_refs) - rewritten
-        if outcome.stat is not None and not local_left and not file.scan.problems:
+        told = file.scan.problems or file.scan.unhandled
+        if outcome.stat is not None and not local_left and not told:
             # Nothing local is left in it.
             self._stamps.note_clean(path, outcome.stat, outcome.data, outcome.seen_ns)
         if outcome.changed:

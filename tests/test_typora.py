@@ -51,19 +51,21 @@ def test_by_default_a_raw_space_image_is_a_problem_with_its_exact_fix(
     assert [ref.url for ref in scanned.local_refs if " " in ref.url] == (
         ["b c.png"] if "b c.png" in text else []
     )
-    assert len(scanned.problems) == 1
-    assert scanned.problems[0].line == line
-    reason = scanned.problems[0].reason
+    assert scanned.problems == []
+    (told,) = scanned.unhandled  # a problem the project may choose to ignore
+    assert told.line == line
+    assert told.image == written[written.index("](") + 2 : -1]
+    reason = told.reason
     assert f"`{written}` is not an image to CommonMark" in reason
     assert f"write it as {_fix(written)}" in reason
     # The fix is what CommonMark reads as the image Typora shows.
     fixed = scan_markdown(text.replace(written, _fix(written)))
-    assert fixed.problems == []
+    assert fixed.problems == [] and fixed.unhandled == []
     assert written[written.index("](") + 2 : -1] in [ref.url for ref in fixed.local_refs]
 
 
 def test_the_fix_of_issue_14s_first_example_is_said_verbatim() -> None:
-    (problem,) = scan_markdown(f"{TIMG}\n").problems
+    (problem,) = scan_markdown(f"{TIMG}\n").unhandled
 
     assert "write it as ![](<images/timg (1).jpeg>)" in problem.reason
     assert 'set dialect = "typora"' in problem.reason
@@ -222,7 +224,7 @@ def test_every_raw_space_image_anywhere_is_rewritten_exactly(
         cursor = ref.end
     assert new == "".join([*expected, text[cursor:]])
     assert scan_markdown(new, dialect="typora").local_refs == []
-    left = [line for line, reason in scan_markdown(new).problems if "raw space" in reason]
+    left = [told.line for told in scan_markdown(new).unhandled if "raw space" in told.reason]
     said = [line for line, reason in scanned.problems if "would become" in reason]
     assert left == said  # only those said not to be hosted are left
 

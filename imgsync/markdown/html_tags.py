@@ -203,6 +203,8 @@ def tag_sources(
         seen.add(name)
         if name not in wanted:
             continue
+        if not quote and html.startswith("{", start):
+            continue  # JSX's `src={...}` (MDX): an expression, no path; scan.py reads `require(`
         if name != "srcset":
             while start < end and html[start] in _SPACE:
                 start += 1
