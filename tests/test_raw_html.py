@@ -287,7 +287,7 @@ def test_text_that_html_left_open_hides_is_not_read() -> None:
     # paragraph's `-->` is text, rendered `--&gt;`), and a <script> hides up to its end tag.
     hidden = '<div>\n<!--\n\nText <img src="a.png" / {{< figure src="b.png" >}}\n\n-->\n'
     hidden_scan = scan_markdown(hidden)
-    assert hidden_scan.refs == hidden_scan.problems == hidden_scan.unhandled == []
+    assert hidden_scan.refs == [] and hidden_scan.problems == [] and hidden_scan.unhandled == []
     text = (
         'a <script> <img src="a.png" / </script> <video poster="p.png" / {{< figure src=c.png >}}\n'
     )
