@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 _SKIPPED_FOLDERS = frozenset({"node_modules"})
 
 
-def _key(name: str) -> str:
+def name_key(name: str) -> str:
     """A name as Obsidian's lookup compares it: case ignored (and one Unicode form)."""
     return unicodedata.normalize("NFC", name).casefold()
 
@@ -52,7 +52,7 @@ class Vault:
         return self._by_bare_name(path, note)
 
     def _by_bare_name(self, name: str, note: Path) -> Path | None:
-        found = self._index().get(_key(name), [])
+        found = self._index().get(name_key(name), [])
         if not found:
             return None
         folder = self._vault_folder(note)
@@ -81,6 +81,6 @@ class Vault:
                 where = Path(folder).relative_to(self.root).as_posix()
                 for name in files:
                     path = name if where == "." else f"{where}/{name}"
-                    index.setdefault(_key(name), []).append(path)
+                    index.setdefault(name_key(name), []).append(path)
             self._by_name = index
         return self._by_name

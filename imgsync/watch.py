@@ -32,7 +32,7 @@ from .progress import Progress
 from .render import watch_round_lines
 from .report import EXIT_OK, Report, display_path
 from .terminal import safe_line
-from .watch_parts import Debouncer, OwnWrites, Scope, awaited_images
+from .watch_parts import Awaited, Debouncer, OwnWrites, Scope, awaited_images
 
 QUIET = 0.2  # seconds a file must stay unchanged before its round: an editor's save is one burst
 POLL_INTERVAL = 0.5  # seconds between two scans of the folders with --poll
@@ -82,7 +82,7 @@ class Watcher:
         self.scope = Scope(self.paths, settings)
         self.debouncer = Debouncer(QUIET)
         self.own = OwnWrites()
-        self.awaiting: dict[Path, frozenset[Path]] = {}  # post -> files it waits for
+        self.awaiting: dict[Path, Awaited] = {}  # post -> the files it waits for
         self.changed: queue.Queue[Path] = queue.Queue()
         self._forced: set[Path] = set()  # due because an awaited image came: no content test
         self._stream, self._verbose, self._quiet = stream, verbose, quiet
@@ -114,7 +114,7 @@ class Watcher:
         if self.scope.is_post(path):
             self.debouncer.touch(path, now)
             return
-        waiting = [post for post, files in self.awaiting.items() if path in files]
+        waiting = [post for post, awaited in self.awaiting.items() if awaited.wants(path)]
         for post in waiting:
             self._forced.add(post)
             self.debouncer.touch(post, now)
@@ -160,13 +160,13 @@ class Watcher:
     def _remember_awaited(self, report: Report, posts: Iterable[Path]) -> None:
         failed = {failure.where.path for failure in report.failures}
         for post in posts:
-            files: frozenset[Path] = frozenset()
+            awaited = Awaited()
             if post in failed:
                 with contextlib.suppress(OSError):  # gone, or leads outside: it awaits nothing
                     data = read_inside(post, self.settings.root)
-                    files = awaited_images(post, data, self.settings)
-            if files:
-                self.awaiting[post] = files
+                    awaited = awaited_images(post, data, self.settings)
+            if awaited.files or awaited.names:
+                self.awaiting[post] = awaited
             else:
                 self.awaiting.pop(post, None)
 

@@ -7,6 +7,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from .cache import lock_path
 from .config import Settings
@@ -15,6 +16,7 @@ from .errors import MarkdownError
 from .images import reference_path
 from .markdown.text_file import decode_markdown
 from .scan import scan_markdown
+from .vault import name_key
 
 _TEMP_ENDINGS = ("~", ".tmp", ".swp", ".swx", ".part", ".crdownload")
 
@@ -89,18 +91,36 @@ class OwnWrites:
         return self._digests.get(path) == hashlib.sha256(data).digest()
 
 
-def awaited_images(post: Path, data: bytes, settings: Settings) -> frozenset[Path]:
-    """The files that the local references left in a post (bytes `data`) point at: missing
-    ones, or ones that failed. When one of them appears or changes, the post is due again."""
+class Awaited(NamedTuple):
+    """What a post still waits for: files at known places, and the bare names of its
+    Obsidian embeds (`![[shot.png]]`), which a file of that name anywhere in the vault (the
+    project) fills, wherever the note app saves it."""
+
+    files: frozenset[Path] = frozenset()
+    names: frozenset[str] = frozenset()  # as vault.py compares them: case ignored
+
+    def wants(self, path: Path) -> bool:
+        return path in self.files or (bool(self.names) and name_key(path.name) in self.names)
+
+
+def awaited_images(post: Path, data: bytes, settings: Settings) -> Awaited:
+    """What the local references left in a post (bytes `data`) point at: missing files, or
+    ones that failed. When one of them appears or changes, the post is due again."""
     try:
         text = decode_markdown(post, data).text
     except MarkdownError:
-        return frozenset()
-    files = set()
+        return Awaited()
+    files, names = set(), set()
     scanned = scan_markdown(text, settings.front_matter_keys, settings.dialect)
     for ref in scanned.local_refs:
         target = ref.target
-        if target is not None:
-            path = reference_path(target, post, settings.site_root, scanned.typora_root)
-            files.add(Path(os.path.normpath(path)))
-    return frozenset(files)
+        if target is None:
+            continue
+        if ref.kind == "embed" and "/" not in target.path:
+            names.add(name_key(target.path))
+            continue
+        if ref.kind == "embed":  # a path with a `/` names a file from the vault's root first
+            files.add(Path(os.path.normpath(settings.root / target.path.lstrip("/"))))
+        path = reference_path(target, post, settings.site_root, scanned.typora_root)
+        files.add(Path(os.path.normpath(path)))
+    return Awaited(frozenset(files), frozenset(names))

@@ -263,3 +263,34 @@ def test_a_marker_in_a_fenced_block_is_no_marker(tmp_path: Path, host: FakeLsky)
     )
     checked = run(blog, host, "check")
     assert checked.returncode == 1 and "ignored" not in checked.stderr
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        'ignore = ["Pasted image 2019.png"]',  # the name as the embed writes it
+        'ignore = ["posts/old.md:Pasted*"]',
+        "",  # with the marker instead
+    ],
+)
+def test_a_gone_obsidian_embed_can_be_accepted(tmp_path: Path, host: FakeLsky, accept: str) -> None:
+    blog = make_blog(tmp_path, ignore=accept)
+    mark = "" if accept else "<!-- imgsync-ignore -->\n"
+    post = f"# Note\n\n![kept](../img/there.png)\n\n{mark}![[Pasted image 2019.png|300]]\n"
+    (blog / "posts" / "old.md").write_text(post, encoding="utf-8")
+
+    synced = run(blog, host)
+
+    assert synced.returncode == 0, synced.stderr
+    assert "1 uploaded" in synced.stderr and "1 ignored" in synced.stderr
+    assert (
+        (blog / "posts" / "old.md")
+        .read_text(encoding="utf-8")
+        .endswith(f"{mark}![[Pasted image 2019.png|300]]\n")
+    )
+    listed = run(blog, host, "check", "-v")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert (
+        listed.stdout.startswith("posts/old.md:")
+        and "![[Pasted image 2019.png|300]]" in listed.stdout
+    )

@@ -194,7 +194,8 @@ def test_watch_awaits_a_missing_rooted_image_where_typora_root_url_puts_it(
 
     awaited = awaited_images(post, data, load_settings(cwd=tmp_path, env={}))
 
-    assert awaited == {
+    assert awaited.names == frozenset()
+    assert awaited.files == {
         tmp_path / "images" / "algorithm" / "shot.png",
         tmp_path / "notes" / "images" / "timg (1).jpeg",
     }

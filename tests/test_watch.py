@@ -17,7 +17,7 @@ from imgsync.cli import main
 from imgsync.config import load_settings
 from imgsync.discover import discover_markdown
 from imgsync.testing.fake_lsky import DEFAULT_TOKEN, FakeLsky
-from imgsync.watch_parts import Debouncer, OwnWrites, Scope, awaited_images
+from imgsync.watch_parts import Awaited, Debouncer, OwnWrites, Scope, awaited_images
 from tests.images import png_bytes
 
 IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
@@ -190,6 +190,25 @@ def test_an_image_pasted_a_second_after_its_post_brings_the_post_round_again(
     assert_nothing_more_happens(post, fake_lsky, run)
     assert [u.filename for u in fake_lsky.uploads] == ["shot.png"]
     print(f"latency image pasted -> post rewritten: {latency:.3f}s")
+
+
+def test_a_pasted_embed_image_in_the_vaults_attachment_folder_brings_the_note_round(
+    project: Path, fake_lsky: FakeLsky, watching: Callable[..., WatchProcess]
+) -> None:
+    run = watching(".")  # the vault is the project
+    note = project / "docs/day.md"
+    note.write_text("# Day\n\n![[Pasted image 20261201.png|300]]\n")
+    run.wait_for("docs/day.md:3: ![[Pasted image 20261201.png|300]]: not found")
+
+    # Obsidian saves the paste where its settings say: here a folder of its own, elsewhere.
+    image(project / "attachments/Pasted image 20261201.png", 6)
+    pasted = time.monotonic()
+
+    latency = rewritten_within(note, fake_lsky, pasted)
+    assert latency < ACCEPTED
+    run.wait_for("docs/day.md: 1 uploaded, 1 link rewritten")
+    assert note.read_text().startswith("# Day\n\n![|300](http")
+    assert [u.filename for u in fake_lsky.uploads] == ["Pasted image 20261201.png"]
 
 
 def test_a_failed_round_says_why_and_the_next_save_is_handled(
@@ -458,11 +477,28 @@ def test_awaited_images_are_the_files_the_local_references_left_name(tmp_path: P
     )
     settings = load_settings(cwd=tmp_path, env={})
 
-    files = awaited_images(post, text.encode(), settings)
+    awaited = awaited_images(post, text.encode(), settings)
 
-    assert files == {
+    assert awaited.names == frozenset()
+    assert awaited.files == {
         tmp_path / "docs/img/a.png",
         tmp_path / "static/images/b.png",
         tmp_path / "shared/c d.png",
     }
-    assert awaited_images(post, b"\xff\xfe not utf-8", settings) == frozenset()
+    assert awaited_images(post, b"\xff\xfe not utf-8", settings) == Awaited()
+
+
+def test_a_bare_embed_awaits_its_name_anywhere_in_the_vault(tmp_path: Path) -> None:
+    (tmp_path / "imgsync.toml").write_text("")
+    post = tmp_path / "notes/day.md"
+    text = "![[Pasted image 20261201.png|300]] ![[assets/diagram.png]] ![[Some note]]\n"
+
+    awaited = awaited_images(post, text.encode(), load_settings(cwd=tmp_path, env={}))
+
+    # Obsidian saves a pasted image where its settings say: any folder of the vault will do.
+    assert awaited.wants(tmp_path / "attachments/deep/Pasted image 20261201.png")
+    assert awaited.wants(tmp_path / "notes/pasted IMAGE 20261201.PNG")  # case ignored
+    assert awaited.wants(tmp_path / "assets/diagram.png")  # from the vault's root
+    assert awaited.wants(tmp_path / "notes/assets/diagram.png")  # then from the note's folder
+    assert not awaited.wants(tmp_path / "other/diagram.png")
+    assert not awaited.wants(tmp_path / "Some note")
