@@ -58,9 +58,9 @@ from .markdown.unhandled import (
     Finding,
     curly_title,
     hexo_tag,
+    in_html,
     mdx_import,
     mdx_require,
-    mdx_requires,
 )
 
 # "definition": the `[label]: dest` of a reference image; one that only links use
@@ -607,8 +607,8 @@ class _Scan:
 
     def _html(self, html: str, offset: int) -> None:
         self._ignore_marks(html, offset)
-        if "require(" in html and not self.html.hiding:  # JSX, to MDX: `src={require(...)}`
-            for finding in mdx_requires(html):
+        if ("require(" in html or "{%" in html) and not self.html.hiding:
+            for finding in in_html(html):  # JSX's `src={require(...)}`, a Hexo tag
                 self._tell_unhandled(finding, offset)
         sources, problems = self.html.read(html)
         for position, reason in problems:

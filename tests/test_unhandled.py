@@ -123,6 +123,20 @@ def test_an_mdx_import_at_the_top_names_its_line() -> None:
     assert "an `ignore` entry" in told.reason  # MDX has no HTML comment for the marker
 
 
+def test_a_hexo_tag_in_an_html_block_is_told_but_not_in_its_comment() -> None:
+    text = (
+        "<div class='half'>\n{% asset_img resnet.png Residual block %}\n</div>\n\n"
+        "<div>\n<!-- {% asset_img old.png %} -->\n</div>\n"
+    )
+    ((line, _, image, _),) = scan_markdown(text).unhandled
+    assert (line, image) == (2, "resnet.png")
+
+
+def test_an_upper_case_extension_and_a_close_without_space_are_read() -> None:
+    (told,) = scan_markdown("{% asset_img Request-2.PNG Add the `api` domain%}\n").unhandled
+    assert told.image == "Request-2.PNG"
+
+
 def test_jsx_in_an_html_block_is_no_missing_file_but_a_told_require() -> None:
     text = "<div>\n  <img src={require('./b.png').default} alt=\"b\" />\n</div>\n"
     scanned = scan_markdown(text)

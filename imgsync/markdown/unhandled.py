@@ -29,6 +29,9 @@ _IMPORT = re.compile(
     r"[ \t]*import\s+[^\n;]*?\bfrom\s+(?P<quote>[\"'])(?P<path>[^\"'\n]+)(?P=quote)"
 )
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+_IN_HTML = re.compile(
+    r"(?P<hexo>\{%-?\s*(?:asset_img|asset_path|asset_link|img)\s)|\brequire\(\s*[\"'`]"
+)
 _HEXO_END = re.compile(r"-?%\}")
 _HEXO_NAME = re.compile(r"\{%-?\s*(?P<tag>\w+)")
 _HEXO_ARG = re.compile(r"\"(?P<double>[^\"]*)\"|'(?P<single>[^']*)'|(?P<bare>\S+)")
@@ -95,15 +98,19 @@ def mdx_require(text: str, start: int) -> Finding | None:
     return Finding(start, image, reason)
 
 
-def mdx_requires(html: str) -> list[Finding]:
-    """Each MDX `require('...')` of a local image in a piece of raw HTML (JSX, to MDX), but
-    those in its comments (one left open hides the rest of the piece)."""
+def in_html(html: str) -> list[Finding]:
+    """Each MDX `require('...')` (JSX, to MDX) and Hexo tag (Hexo reads them before Markdown)
+    of a local image in a piece of raw HTML, but those in its comments (one left open hides
+    the rest of the piece)."""
     comments = [match.span() for match in _COMMENT.finditer(html)]
     found = []
-    for match in _REQUIRE.finditer(html):
+    for match in _IN_HTML.finditer(html):
         if any(start <= match.start() < end for start, end in comments):
             continue
-        finding = mdx_require(html, match.start())
+        if match.group("hexo"):
+            finding, _ = hexo_tag(html, match.start())
+        else:
+            finding = mdx_require(html, match.start())
         if finding is not None:
             found.append(finding)
     return found
