@@ -512,7 +512,14 @@ def _note_problems(item: _Scanned, run: _Run) -> None:
         if entry is not None:
             report.ignored.append(Ignored(Location(path, told.line), told.image, entry))
         else:
-            report.failures.append(Failure(Location(path, told.line), "", told.reason))
+            reason = with_post_name(told.reason, told.image, path.stem)  # a Hexo asset's folder
+            report.failures.append(Failure(Location(path, told.line), "", reason))
+
+
+def with_post_name(reason: str, image: str, stem: str) -> str:
+    from .markdown.unhandled import with_post_name as named  # the Markdown seam
+
+    return named(reason, image, stem)
 
 
 def _ignore_entry(item: _Scanned, run: _Run, written: str) -> str | None:

@@ -76,10 +76,14 @@ def format_destination(ref: ImageRef, url: str) -> str:
             return front_matter.encode_value(ref.quote, url)
         except ValueError as error:
             raise RewriteRefused(f"line {ref.line}: cannot write {url!r}: {error}") from None
-    if ref.kind == "html":
+    if ref.kind in ("html", "jsx"):  # JSX decodes a string's entities as HTML does
         if ref.attribute == "srcset" and not srcset_can_hold(url):
             raise RewriteRefused(f"line {ref.line}: {url!r} cannot stand in a srcset list")
-        return encode_html_attribute(url, quoted=bool(ref.quote))
+        encoded = encode_html_attribute(url, quoted=bool(ref.quote))
+        # A JSX tag is text to Markdown, as a shortcode is: the same rule keeps markup out.
+        if ref.kind == "jsx" and not shortcode_can_hold(encoded, ref.quote):
+            raise RewriteRefused(f"line {ref.line}: {url!r} cannot stand in this JSX tag")
+        return encoded
     if ref.kind == "shortcode":
         if not shortcode_can_hold(url, ref.quote):
             raise RewriteRefused(f"line {ref.line}: {url!r} cannot stand in a figure shortcode")
@@ -203,8 +207,9 @@ def _masked_spans(scanned: ScanResult) -> list[tuple[int, int]]:
     """The spans of `scanned`'s text compared reference by reference, not as Markdown: a
     shortcode's values (to Markdown, a shortcode is text; `shortcode_can_hold` keeps markup
     out) and Obsidian embeds (text to Markdown, an image to Obsidian, and once rewritten a
-    Markdown image checked by `_check_embed_image`)."""
-    return [(ref.start, ref.end) for ref in scanned.refs if ref.kind in ("shortcode", "embed")]
+    Markdown image checked by `_check_embed_image`), and JSX sources (text to Markdown too)."""
+    masked = ("shortcode", "embed", "jsx")
+    return [(ref.start, ref.end) for ref in scanned.refs if ref.kind in masked]
 
 
 def _raw_space_spans(scanned: ScanResult) -> list[tuple[int, int]]:

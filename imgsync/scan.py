@@ -40,6 +40,7 @@ from .markdown.html_tags import (
     read_attributes,
     tag_sources,
 )
+from .markdown.jsx_tags import jsx_attributes
 from .markdown.parser import (
     IMAGE_SPANS,
     MAX_LINES,
@@ -68,7 +69,10 @@ from .markdown.unhandled import (
 # "front_matter": an image field of the YAML or TOML block at the top
 # (markdown/front_matter.py), read before the Markdown. "embed": an Obsidian image embed
 # `![[name.png|300]]`, whose span is the whole embed (a rewrite writes a Markdown image).
-RefKind = Literal["image", "link", "definition", "html", "shortcode", "front_matter", "embed"]
+# "jsx": a string source of a JSX tag (MDX) that Markdown shows as text (markdown/jsx_tags.py).
+RefKind = Literal[
+    "image", "link", "definition", "html", "jsx", "shortcode", "front_matter", "embed"
+]
 # Past a cap (markdown/parser.py) the file is not half-read: none of its references, one problem.
 _LEFT = ": the file is left as it is; split it into smaller files"
 
@@ -88,7 +92,12 @@ _IN_TEXT = re.compile(
     + _UNHANDLED_FORMS,
     re.IGNORECASE,
 )
-_WHAT = {"html": "HTML image source", "shortcode": "shortcode value", "embed": "embed"}
+_WHAT = {
+    "html": "HTML image source",
+    "jsx": "JSX image source",
+    "shortcode": "shortcode value",
+    "embed": "embed",
+}
 # Obsidian's embed in a block's text: `![[path|display]]`, on one line, no brackets inside. The
 # path ends at `#` (a heading or block of a note: never an image's) or `|`.
 _EMBED = re.compile(
@@ -583,10 +592,21 @@ class _Scan:
 
     def _unread_tag(self, content: str, start: int, name: str) -> int:
         """A tag Markdown shows as text: a problem if it would name a local image.
-        Returns where the tag ends as a browser would read it (the content's end if it doesn't)."""
+        Returns where the tag ends as a browser would read it (the content's end if it doesn't).
+        A JSX tag (MDX: a value in braces) is read as MDX does: its string sources are hosted."""
+        jsx = jsx_attributes(content, start + 1 + len(name))
+        if jsx is not None:
+            strings, jsx_end = jsx
+            sources: list[ImgSource] = []
+            tag_sources(content, IMAGE_ATTRIBUTES[name], [a[:3] for a in strings], sources, [])
+            for source in sources:
+                self._add(
+                    "jsx", source.start, source.end, attribute=source.attribute, quote=source.quote
+                )
+            return jsx_end
         attributes, end = read_attributes(content, start + 1 + len(name))
         tag_end = end if end >= 0 else len(content)
-        sources: list[ImgSource] = []
+        sources = []
         tag_sources(content, IMAGE_ATTRIBUTES[name], attributes, sources, [])
         urls = [decode_html_attribute(content[source.start : source.end]) for source in sources]
         local = [
@@ -652,7 +672,7 @@ class _Scan:
             return
         begin, stop = span
         text = self.lines.text
-        if kind == "html":
+        if kind in ("html", "jsx"):
             url = decode_html_attribute(seen)
         elif kind == "shortcode":
             url = seen  # Hugo reads a shortcode's value as written

@@ -30,6 +30,11 @@ FORMS = {
     "source unquoted": ("<picture><source srcset={u} media=(min-width:1px)></picture>", ["srcset"]),
     "video poster": ('<video poster="{u}" controls src="movie.mp4"></video>', ["poster"]),
     "video poster unquoted": ("<video poster={u} controls></video>", ["poster"]),
+    "jsx img (MDX)": ('<img src="{u}" width={{280}} style={{{{ margin: 10 }}}} />', ["src"]),
+    "jsx img, src last": (
+        "<img style={{{{ 'max-height': \"600px\", a: `}}` }}}} alt={{x}} src='{u}'/>",
+        ["src"],
+    ),
     "figure shortcode": ('{{{{< figure src="{u}" title="A title" >}}}}', ["src"]),
     "figure shortcode, %": ("{{{{% figure alt='Alt' src='{u}' class=\"wide\" %}}}}", ["src"]),
     "figure shortcode, bare, link": (
@@ -305,6 +310,8 @@ def test_text_that_html_left_open_hides_is_not_read() -> None:
         "{{< figure ",  # each would read to the end, looking for its `>}}`
         '{{< figure src="a.png ',
         '<a href="x.png" title="',
+        "<img a={",  # JSX: each brace would be read to the end, looking for its `}`
+        "<img a={'",
     ],
 )
 @pytest.mark.parametrize("block", ["", "<div>\n"])
@@ -353,3 +360,13 @@ def test_a_shortcode_whose_end_is_further_away_is_still_a_problem() -> None:
 
     ((_, reason),) = scan_markdown(text).problems
     assert "figure shortcode has no end" in reason
+
+
+@pytest.mark.parametrize("url", ["https://h/a*b*.png", "https://h/`x`.png", "https://h/_a_.png"])
+def test_a_url_that_would_bring_markup_into_a_jsx_tag_is_refused(url: str) -> None:
+    # The tag is text to Markdown: a `*` or a backtick in its new value could change the page.
+    text = '<img src="a.png" style={{ margin: 10 }} />\n'
+    (ref,) = scan_markdown(text).local_refs
+    assert ref.kind == "jsx"
+    with pytest.raises(RewriteRefused, match="cannot stand in this JSX tag"):
+        rewrite_markdown(text, [Replacement(ref, url)])

@@ -18,7 +18,7 @@ __all__ = ["host"]  # the fixture, used by name
 # (form as written, the image it names, words of its reason)
 FORMS = [
     ("{% asset_img c.png A caption %}", "c.png", "Hexo's `{% asset_img %}` tag names 'c.png'"),
-    ('{% asset_img "my shot.png" "A caption" %}', "my shot.png", "`![](post-name/<my shot.png>)`"),
+    ('{% asset_img "my shot.png" "A caption" %}', "my shot.png", "`![](<post-name>/my shot.png)`"),
     ("{%- asset_path e.png -%}", "e.png", "Hexo's `{% asset_path %}`"),
     ("{% asset_link f.png Download %}", "f.png", "Hexo's `{% asset_link %}`"),
     (
@@ -179,6 +179,10 @@ def test_sync_tells_each_form_and_leaves_its_bytes(tmp_path: Path, host: FakeLsk
     errors = [line for line in synced.stderr.splitlines() if line.startswith("error:")]
     assert [line.split(" ", 2)[1] for line in errors] == ["post.md:5:", "post.md:7:", "post.md:9:"]
     assert "`{% asset_img %}` tag names 'shot.png'" in errors[0]
+    assert (
+        "write it as a Markdown image with its path from this file, such as `![](post/shot.png)`"
+        in errors[0]
+    )
     assert "`require('./img/gone.png')`" in errors[1]
     assert 'write straight quotes, `![c](img/there.png "Title")`' in errors[2]
     checked = run(blog, host, "check")

@@ -38,6 +38,9 @@ _HEXO_ARG = re.compile(r"\"(?P<double>[^\"]*)\"|'(?P<single>[^']*)'|(?P<bare>\S+
 # An opening curly quote (double or single), as smart quotes type it, written as escapes.
 _CURLY_OPENERS = "\u201c\u2018\u201e\u00ab"
 _CURLY_CLOSERS = "\u201d\u2019\u201c\u00bb"
+# Where a Hexo asset's fix names the post's asset folder: the scan (pure) doesn't know the
+# post's name; the pipeline puts it in (`with_post_name`).
+POST_FOLDER = "<post-name>/"
 _ACCEPT = "or accept it as it is with `<!-- imgsync-ignore -->` before it"
 # MDX has no HTML comments: an `ignore` entry is the way to accept one there.
 _ACCEPT_MDX = "or accept it as it is with an `ignore` entry in the config"
@@ -79,7 +82,7 @@ def hexo_tag(text: str, start: int) -> tuple[Finding | None, int]:
             f"Hexo's `{{% {tag} %}}` tag names {image!r} in the post's asset folder (the "
             "folder named after the post), which imgsync does not read, so it is not "
             f"hosted: write it as a Markdown image with its path from this file, such as "
-            f"`![](post-name/{_shown(image)})`, {_ACCEPT}"
+            f"`![]({POST_FOLDER}{image})`, {_ACCEPT}"
         )
     return Finding(start, image, reason), close.end()
 
@@ -162,3 +165,9 @@ def _is_local_image(path: str) -> bool:
 def _shown(path: str) -> str:
     """A path as a Markdown destination would hold it (in `<...>` when it has a space)."""
     return f"<{path}>" if re.search(r"[ \t()]", path) else path
+
+
+def with_post_name(reason: str, image: str, stem: str) -> str:
+    """A Hexo asset's reason with the post's asset folder named: `stem` is the post's file
+    name without its extension, as Hexo names the folder."""
+    return reason.replace(f"`![]({POST_FOLDER}{image})`", f"`![]({_shown(f'{stem}/{image}')})`")
