@@ -49,6 +49,7 @@ def main() -> int:
     before = {path: path.read_bytes() for path in files}
     scans = {path: _scan(path, settings) for path in files}
     _print_forms(scans, len(files))
+    _print_unaccounted(scans, settings.root)
 
     with FakeLsky(token=DEFAULT_TOKEN, rate_limit=None) as host:
         first = _run(root, host)
@@ -95,6 +96,47 @@ def _print_forms(scans: dict[Path, ScanResult], count: int) -> None:
     print(f"told, not hosted: {sum(told.values())}; other problems: {problems}")
     for form, number in told.most_common(12):
         print(f"  {number:6}  {form}")
+
+
+# A name with an image's extension, anywhere in the text: what the audit looks for.
+_IMAGE_NAME = re.compile(
+    r"[^\s\"'()\[\]<>=`|{}]+\.(?:png|jpe?g|gif|svg|webp|avif|bmp)(?![\w/])", re.IGNORECASE
+)
+
+
+def _print_unaccounted(scans: dict[Path, ScanResult], root: Path) -> None:
+    """The audit: names of image files outside code that no reference, told form or problem
+    covers, with the file and line of a few. Each is silence to explain (a remote URL, prose
+    about a file, a form not read yet)."""
+    from imgsync.markdown.parser import parse_blocks
+
+    found: list[str] = []
+    for path, scan in scans.items():
+        text = read_markdown(path).text
+        covered = [ref.text_span or (ref.start, ref.end) for ref in scan.refs]
+        told_lines = {item.line for item in scan.unhandled} | {p.line for p in scan.problems}
+        code_lines = set()
+        for token in parse_blocks(text, {}):
+            if token.type in ("fence", "code_block") and token.map:
+                code_lines.update(range(token.map[0] + 1, token.map[1] + 1))
+        for match in _IMAGE_NAME.finditer(text):
+            name = match.group()
+            if re.match(r"(?:[a-z][a-z0-9+.-]*:|//)", name, re.IGNORECASE):
+                continue  # a URL with a scheme: not local
+            line = text.count("\n", 0, match.start()) + 1
+            if line in code_lines or line in told_lines:
+                continue
+            if any(start <= match.start() < end for start, end in covered):
+                continue
+            start_of_line = text.rfind("\n", 0, match.start()) + 1
+            if text.count("`", start_of_line, match.start()) % 2:
+                continue  # in a code span, most likely
+            end_of_line = text.find("\n", match.start())
+            shown = text[start_of_line : end_of_line if end_of_line >= 0 else len(text)]
+            found.append(f"{path.relative_to(root)}:{line}: {shown.strip()[:120]}")
+    print(f"audit: {len(found)} image names outside code that no reference covers")
+    for example in found[:15]:
+        print(f"  {example}")
 
 
 class _Done:

@@ -62,6 +62,7 @@ from .markdown.unhandled import (
     in_html,
     mdx_import,
     mdx_require,
+    other_shortcode,
 )
 
 # "definition": the `[label]: dest` of a reference image; one that only links use
@@ -81,15 +82,15 @@ _IGNORE_MARK = re.compile(r"<!--\s*imgsync-ignore\s*-->")
 
 # Cheap test before parsing: a text without any of these has no reference.
 _MAYBE_REFERENCE = re.compile(
-    r"!\[|\]\s*[(\[:]|<img|<(?:a|source|video)\s|\{\{[<%]\s*figure|" + _MAYBE_UNHANDLED,
+    r"!\[|\]\s*[(\[:]|<img|<(?:a|source|video)\s|\{\{[<%]|" + _MAYBE_UNHANDLED,
     re.IGNORECASE,
 )
 # In a block's text (not code, not HTML): a Hugo figure shortcode, a tag that would name an
 # image had Markdown read it as HTML (left unclosed, say), and the forms of unhandled.py (a
 # Hexo tag, an MDX `require(`): never passed over in silence.
 _IN_TEXT = re.compile(
-    r"(?P<shortcode>\{\{(?P<delimiter>[<%])\s*figure(?=\s))|<(?P<tag>img|a|source|video)(?=[\s/>])|"
-    + _UNHANDLED_FORMS,
+    r"(?P<shortcode>\{\{(?P<delimiter>[<%])\s*(?P<code>\w[\w/.-]*)(?=\s))"
+    r"|<(?P<tag>img|a|source|video)(?=[\s/>])|" + _UNHANDLED_FORMS,
     re.IGNORECASE,
 )
 _WHAT = {
@@ -519,9 +520,7 @@ class _Scan:
             if self.html.hiding or match.start() < read[match.group("shortcode") is None]:
                 continue  # hidden by HTML left open before it (a comment, a <script>), or read
             if match.group("shortcode"):
-                read[0] = read[1] = self._shortcode(
-                    content, match.end(), match.group("delimiter"), match.start()
-                )
+                read[0] = read[1] = self._shortcode(content, match)
             else:
                 read[1] = self._unread_tag(content, match.start(), match.group("tag").lower())
 
@@ -560,11 +559,13 @@ class _Scan:
                 pos, in_comment = mark + (3 if in_comment else 4), not in_comment
             pos = at  # no `<!--` or `-->` holds the `{{` found here
             if not in_comment:
-                end = self._shortcode(content, match.end(), match.group("delimiter"), at)
+                end = self._shortcode(content, match)
 
-    def _shortcode(self, content: str, pos: int, delimiter: str, start: int) -> int:
-        """Add the figure shortcode's images; where it ends (the content's end if it doesn't)."""
-        closer = ">}}" if delimiter == "<" else "%}}"
+    def _shortcode(self, content: str, match: re.Match[str]) -> int:
+        """Add the figure shortcode's images, tell those another shortcode names; where it
+        ends (the content's end if it doesn't)."""
+        pos, start, code = match.end(), match.start(), match.group("code")
+        closer = ">}}" if match.group("delimiter") == "<" else "%}}"
         read = shortcode_params(content, pos, closer)
         if read is None and self._closed_after_block(content, closer):
             # Hugo reads shortcodes before Markdown: a `>}}` at the start of the next line
@@ -573,10 +574,16 @@ class _Scan:
             if read is not None:
                 read = (read[0], len(content))
         if read is None:
-            reason = f"this figure shortcode has no end (`{closer}`): its image is not hosted"
-            self.result.problems.append(Problem(self.line_at(start), reason))
+            if code == "figure":  # another one is Hugo's error to tell (the build stops)
+                reason = f"this figure shortcode has no end (`{closer}`): its image is not hosted"
+                self.result.problems.append(Problem(self.line_at(start), reason))
             return len(content)
         params, shortcode_end = read
+        if code != "figure":
+            finding = other_shortcode(content, code, params, start)
+            if finding is not None:
+                self._tell_unhandled(finding)
+            return shortcode_end
         for name, begin, end, quote in params:
             if name in ("src", "link") and begin < end:  # each, whichever one Hugo keeps
                 self._add("shortcode", begin, end, attribute=name, quote=quote)

@@ -42,6 +42,12 @@ FORMS = [
         'write straight quotes, `![curly](a.png "A title")`',
     ),
     ("![single](a.png \u2018t\u2019)", "a.png", '`![single](a.png "t")`'),
+    (
+        '{{< img src="images/lake.jpg" alt="A lake" filter="Grayscale" >}}',
+        "images/lake.jpg",
+        "the `img` shortcode names 'images/lake.jpg' (src=), which is not hosted",
+    ),
+    ("{{% gallery/photo image=shots/b.webp %}}", "shots/b.webp", "`gallery/photo` shortcode"),
 ]
 IDS = [
     "asset_img",
@@ -53,6 +59,8 @@ IDS = [
     "jsx-inline",
     "curly",
     "single",
+    "theme-shortcode",
+    "theme-shortcode-%",
 ]
 
 # Each container a form appears in: `{}` is where it goes; the line it lands on.
@@ -109,10 +117,25 @@ def test_code_math_and_comments_hold_nothing_to_tell(text: str) -> None:
         "import Tabs from '@theme/Tabs';\n",
         "![ok](a.png \"straight\") and ![ok](b.png 'single')\n",
         "We import data from 'the past'.\n",
+        "{{< code-toggle config=imaging.avif />}}\n",  # a config key, not an image parameter
+        '{{< img src="https://cdn.example/lake.jpg" >}}\n',
+        "{{</* img src=a.png */>}} is Hugo's way to show one as text\n",
+        '{{< img src="a.png" \n\nnever ended\n',  # Hugo's own error to tell
     ],
 )
 def test_forms_that_name_no_local_image_are_not_told(text: str) -> None:
     assert scan_markdown(text).unhandled == []
+
+
+def test_a_theme_shortcode_over_several_lines_is_told_at_its_first() -> None:
+    text = (
+        'Text.\n\n{{< img\n  src="images/examples/lake.jpg"\n  alt="Lake"\n'
+        '  filter="Brightness"\n  filterArgs="12"\n>}}\n\nAfter ![x](a.png).\n'
+    )
+    scanned = scan_markdown(text)
+    ((line, _, image, _),) = scanned.unhandled
+    assert (line, image) == (3, "images/examples/lake.jpg")
+    assert [ref.url for ref in scanned.local_refs] == ["a.png"]
 
 
 def test_an_mdx_import_at_the_top_names_its_line() -> None:

@@ -28,6 +28,10 @@ _REQUIRE = re.compile(r"\brequire\(\s*(?P<quote>[\"'`])(?P<path>[^\"'`\n]+)(?P=q
 _IMPORT = re.compile(
     r"[ \t]*import\s+[^\n;]*?\bfrom\s+(?P<quote>[\"'])(?P<path>[^\"'\n]+)(?P=quote)"
 )
+# The parameters of a shortcode other than `figure` that name an image, by their names.
+_IMAGE_PARAMS = frozenset(
+    {"src", "image", "img", "poster", "cover", "thumbnail", "thumb", "photo", "picture", "file"}
+)
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _IN_HTML = re.compile(
     r"(?P<hexo>\{%-?\s*(?:asset_img|asset_path|asset_link|img)\s)|\brequire\(\s*[\"'`]"
@@ -85,6 +89,28 @@ def hexo_tag(text: str, start: int) -> tuple[Finding | None, int]:
             f"`![]({POST_FOLDER}{image})`, {_ACCEPT}"
         )
     return Finding(start, image, reason), close.end()
+
+
+def other_shortcode(
+    text: str, code: str, params: list[tuple[str, int, int, str]], start: int
+) -> Finding | None:
+    """A Hugo shortcode other than `figure` (a theme's `img`, `image`, ...), with its named
+    `params` as scan.shortcode_params reads them: a finding when an image parameter names a
+    local image. How a theme's shortcode finds its file (the page's folder, `assets/`, ...)
+    is the theme's own, so its value is never rewritten: told, and accepted or moved to
+    `figure`."""
+    for name, begin, end, _ in params:
+        value = text[begin:end]
+        if name.lower() in _IMAGE_PARAMS and _is_local_image(value):
+            reason = (
+                f"the `{code}` shortcode names {value!r} ({name}=), which is not hosted: "
+                "imgsync hosts the values of Hugo's own `figure` only, as how another "
+                "shortcode finds its file is its theme's own; write it as a figure, "
+                f'`{{{{< figure src="{value}" >}}}}`, or accept it with an `ignore` entry or '
+                "`<!-- imgsync-ignore -->` before it"
+            )
+            return Finding(start, value, reason)
+    return None
 
 
 def mdx_require(text: str, start: int) -> Finding | None:
