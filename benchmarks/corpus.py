@@ -115,6 +115,7 @@ def _print_unaccounted(scans: dict[Path, ScanResult], root: Path) -> None:
         text = read_markdown(path).text
         covered = [ref.text_span or (ref.start, ref.end) for ref in scan.refs]
         told_lines = {item.line for item in scan.unhandled} | {p.line for p in scan.problems}
+        told_images = {item.image for item in scan.unhandled}
         code_lines = set()
         for token in parse_blocks(text, {}):
             if token.type in ("fence", "code_block") and token.map:
@@ -124,7 +125,7 @@ def _print_unaccounted(scans: dict[Path, ScanResult], root: Path) -> None:
             if re.match(r"(?:[a-z][a-z0-9+.-]*:|//)", name, re.IGNORECASE):
                 continue  # a URL with a scheme: not local
             line = text.count("\n", 0, match.start()) + 1
-            if line in code_lines or line in told_lines:
+            if line in code_lines or line in told_lines or name.strip("'\"") in told_images:
                 continue
             if any(start <= match.start() < end for start, end in covered):
                 continue

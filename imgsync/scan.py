@@ -57,6 +57,7 @@ from .markdown.unhandled import MAYBE as _MAYBE_UNHANDLED
 from .markdown.unhandled import TEXT_FORMS as _UNHANDLED_FORMS
 from .markdown.unhandled import (
     Finding,
+    component_tag,
     curly_title,
     hexo_tag,
     in_html,
@@ -93,6 +94,7 @@ _IN_TEXT = re.compile(
     r"|<(?P<tag>img|a|source|video)(?=[\s/>])|" + _UNHANDLED_FORMS,
     re.IGNORECASE,
 )
+_COMPONENT = re.compile(r"<[A-Z]")  # an MDX component's tag, in raw HTML
 _WHAT = {
     "html": "HTML image source",
     "jsx": "JSX image source",
@@ -525,9 +527,13 @@ class _Scan:
                 read[1] = self._unread_tag(content, match.start(), match.group("tag").lower())
 
     def _unhandled_form(self, content: str, match: re.Match[str]) -> None:
-        """A Hexo tag, an MDX `require(` or `import` found in the text: told if it names a
-        local image."""
+        """A Hexo tag, an MDX `require(`, `import` or component found in the text: told if it
+        names a local image."""
         finding: Finding | None
+        if match.group("component"):
+            for finding in component_tag(content, match.start(), match.group("component"))[0]:
+                self._tell_unhandled(finding)
+            return
         if match.group("hexo"):
             finding, _ = hexo_tag(content, match.start())
         elif match.group("require"):
@@ -634,8 +640,8 @@ class _Scan:
 
     def _html(self, html: str, offset: int) -> None:
         self._ignore_marks(html, offset)
-        if ("require(" in html or "{%" in html) and not self.html.hiding:
-            for finding in in_html(html):  # JSX's `src={require(...)}`, a Hexo tag
+        if ("require(" in html or "{%" in html or _COMPONENT.search(html)) and not self.html.hiding:
+            for finding in in_html(html):  # JSX's `src={require(...)}`, a component, a Hexo tag
                 self._tell_unhandled(finding, offset)
         sources, problems = self.html.read(html)
         for position, reason in problems:

@@ -138,6 +138,38 @@ def test_a_theme_shortcode_over_several_lines_is_told_at_its_first() -> None:
     assert [ref.url for ref in scanned.local_refs] == ["a.png"]
 
 
+def test_an_mdx_component_names_its_images_in_strings_and_expressions() -> None:
+    text = (
+        'Before.\n\n<ThemedImage\nalt="Xcode settings"\nsources={{\n'
+        "    light: '/docs/assets/Tools.png',\n"
+        '    dark: useBaseUrl("/docs/assets/ToolsDark.png"),\n'
+        "  }}\n/>\n\n"
+        "<Figure src=\"./shot.webp\" caption={`Shot ${n}.png`} icon={require('./i.svg')} />\n"
+    )
+    told = [(item.line, item.image) for item in scan_markdown(text).unhandled]
+    assert told == [
+        (6, "/docs/assets/Tools.png"),
+        (7, "/docs/assets/ToolsDark.png"),
+        (11, "./shot.webp"),
+        (11, "./i.svg"),  # as a `require`, once
+    ]
+    (first,) = scan_markdown("<Gallery items={['a.png']} />\n").unhandled
+    assert "the MDX component `<Gallery>` names 'a.png' (a JavaScript string)" in first.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<Tabs groupId="os">\n<TabItem value="mac" label="macOS">\n',
+        'A `<Figure src="a.png" />` in code.\n',
+        "List<String> of a.png names, in prose\n",
+        '<Figure src="https://cdn.example/a.png" />\n',
+    ],
+)
+def test_components_without_a_local_image_are_not_told(text: str) -> None:
+    assert scan_markdown(text).unhandled == []
+
+
 def test_an_mdx_import_at_the_top_names_its_line() -> None:
     text = "import Shot from './img/shot.png';\nimport Tabs from '@theme/Tabs';\n\n# Title\n"
     (told,) = scan_markdown(text).unhandled

@@ -9,6 +9,7 @@ end (strings, template literals and nested braces skipped whole), never taken fo
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 _NAME = re.compile(r"[A-Za-z_$][\w$.:-]*")
 _SPACE = " \t\n\r"
@@ -17,26 +18,45 @@ _SPACE = " \t\n\r"
 MAX_TAG = 4096
 
 
+class JsxTag(NamedTuple):
+    """The attributes of a JSX tag as read: its string values, its values in braces."""
+
+    strings: list[tuple[str, int, int, str]]  # (name, value start, value end, quote)
+    expressions: list[tuple[int, int]]  # the spans of its `{...}`, braces included
+    end: int  # where the tag ends, after its `>`
+
+
 def jsx_attributes(text: str, pos: int) -> tuple[list[tuple[str, int, int, str]], int] | None:
     """(name, value start, value end, quote) of each string-valued attribute of the JSX tag
     whose attributes begin at `pos` (after `<img`), and where the tag ends; None when it is
     not a JSX tag that ends (`>` or `/>`), or when no value is in braces (then it is HTML's)."""
+    tag = read_jsx_tag(text, pos)
+    if tag is None or not tag.expressions:
+        return None
+    return tag.strings, tag.end
+
+
+def read_jsx_tag(text: str, pos: int) -> JsxTag | None:
+    """The JSX tag whose attributes begin at `pos` (after `<Name`); None when it does not
+    end (`>` or `/>`) within MAX_TAG characters, or is not JSX."""
     attributes: list[tuple[str, int, int, str]] = []
-    size, braced = min(len(text), pos + MAX_TAG), False
+    expressions: list[tuple[int, int]] = []
+    size = min(len(text), pos + MAX_TAG)
     while True:
         while pos < size and text[pos] in _SPACE:
             pos += 1
         if pos >= size:
             return None
         if text.startswith("/>", pos):
-            return (attributes, pos + 2) if braced else None
+            return JsxTag(attributes, expressions, pos + 2)
         if text.startswith(">", pos):
-            return (attributes, pos + 1) if braced else None
+            return JsxTag(attributes, expressions, pos + 1)
         if text.startswith("{", pos):  # a spread, `{...props}`
             end = _braces_end(text, pos, size)
             if end is None:
                 return None
-            pos, braced = end, True
+            expressions.append((pos, end))
+            pos = end
             continue
         name = _NAME.match(text, pos)
         if name is None:
@@ -59,7 +79,8 @@ def jsx_attributes(text: str, pos: int) -> tuple[list[tuple[str, int, int, str]]
             end = _braces_end(text, pos, size)
             if end is None:
                 return None
-            pos, braced = end, True
+            expressions.append((pos, end))
+            pos = end
         else:
             return None
 
@@ -98,3 +119,20 @@ def _string_end(text: str, pos: int, size: int) -> int:
             return -1
         pos += 1
     return -1
+
+
+def expression_strings(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The spans of the contents of the JavaScript strings in `text[start:end]` (one
+    expression), template literals with `${` left out (not one path)."""
+    spans, pos = [], start
+    while pos < end:
+        if text[pos] in "\"'`":
+            close = _string_end(text, pos, end)
+            if close < 0:
+                break
+            if not (text[pos] == "`" and "${" in text[pos:close]):
+                spans.append((pos + 1, close - 1))
+            pos = close
+        else:
+            pos += 1
+    return spans

@@ -13,16 +13,18 @@ import re
 from typing import NamedTuple
 
 from .destinations import decode_markdown_destination, local_target, looks_like_image_path
+from .jsx_tags import expression_strings, read_jsx_tag
 
 # What the scanner's text pattern adds for these forms (named groups, one per form): a Hexo
 # tag that may name an image, an MDX `require(`, and an MDX `import` at a line's start.
 TEXT_FORMS = (
+    r"(?-i:<(?P<component>[A-Z][\w.]*)(?=[\s/>]))|"
     r"(?P<hexo>\{%-?\s*(?:asset_img|asset_path|asset_link|img)\s)"
     r"|(?P<require>\brequire\(\s*[\"'`])"
     r"|(?P<mdx_import>(?:^|(?<=\n))[ \t]*import\s)"
 )
 # The same, for the cheap test that a text holds nothing to read (scan.may_contain_references).
-MAYBE = r"\{%-?\s*(?:asset_|img\s)|\brequire\(|(?:^|\n)[ \t]*import\s"
+MAYBE = r"\{%-?\s*(?:asset_|img\s)|\brequire\(|(?:^|\n)[ \t]*import\s|(?-i:<[A-Z])"
 
 _REQUIRE = re.compile(r"\brequire\(\s*(?P<quote>[\"'`])(?P<path>[^\"'`\n]+)(?P=quote)\s*\)")
 _IMPORT = re.compile(
@@ -35,7 +37,9 @@ _IMAGE_PARAMS = frozenset(
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _IN_HTML = re.compile(
     r"(?P<hexo>\{%-?\s*(?:asset_img|asset_path|asset_link|img)\s)|\brequire\(\s*[\"'`]"
+    r"|<(?P<component>[A-Z][\w.]*)(?=[\s/>])"
 )
+_REQUIRE_BEFORE = re.compile(r"\brequire\(\s*$")
 _HEXO_END = re.compile(r"-?%\}")
 _HEXO_NAME = re.compile(r"\{%-?\s*(?P<tag>\w+)")
 _HEXO_ARG = re.compile(r"\"(?P<double>[^\"]*)\"|'(?P<single>[^']*)'|(?P<bare>\S+)")
@@ -113,6 +117,33 @@ def other_shortcode(
     return None
 
 
+def component_tag(text: str, start: int, name: str) -> tuple[list[Finding], int]:
+    """The JSX component tag `<Name ...>` at `text[start]` (MDX: a site's own component, such
+    as Docusaurus's `<ThemedImage sources={{ light: '/img/a.png' }} />`): a finding for each
+    local image it names, in a string attribute or a string of an expression, since how a
+    component reads its paths is its own; and where the tag ends (`start` + 1 if it doesn't)."""
+    tag = read_jsx_tag(text, start + 1 + len(name))
+    if tag is None:
+        return [], start + 1
+    values = [(begin, end, f"{attribute}=") for attribute, begin, end, _ in tag.strings]
+    for begin, end in tag.expressions:
+        for string_begin, string_end in expression_strings(text, begin, end):
+            if not _REQUIRE_BEFORE.search(text, max(begin, string_begin - 40), string_begin - 1):
+                values.append((string_begin, string_end, "a JavaScript string"))
+    found = []
+    for begin, end, where in sorted(values):
+        image = text[begin:end]
+        if _is_local_image(image):
+            reason = (
+                f"the MDX component `<{name}>` names {image!r} ({where}), which is not "
+                "hosted: how a site's component reads its paths is its own, so imgsync "
+                "rewrites plain Markdown images and HTML tags only; show the file with "
+                f"`![]({_shown(image)})`, {_ACCEPT_MDX}"
+            )
+            found.append(Finding(begin, image, reason))
+    return found, tag.end
+
+
 def mdx_require(text: str, start: int) -> Finding | None:
     """The MDX `require('...')` at `text[start]`, when it names a local image."""
     found = _REQUIRE.match(text, start)
@@ -135,6 +166,9 @@ def in_html(html: str) -> list[Finding]:
     found = []
     for match in _IN_HTML.finditer(html):
         if any(start <= match.start() < end for start, end in comments):
+            continue
+        if match.group("component"):
+            found += component_tag(html, match.start(), match.group("component"))[0]
             continue
         if match.group("hexo"):
             finding, _ = hexo_tag(html, match.start())
