@@ -164,6 +164,8 @@ def test_an_mdx_component_names_its_images_in_strings_and_expressions() -> None:
         'A `<Figure src="a.png" />` in code.\n',
         "List<String> of a.png names, in prose\n",
         '<Figure src="https://cdn.example/a.png" />\n',
+        "0\n\n<IMG alt='x' src=\"a.png\">\n",  # HTML, whatever its case: a reference
+        '<A HREF="big.png">Big</A>\n',
     ],
 )
 def test_components_without_a_local_image_are_not_told(text: str) -> None:

@@ -6,7 +6,7 @@ loading this module) and are re-exported here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
@@ -16,14 +16,20 @@ from .profile import HostProfile, HttpSettings
 
 __all__ = [
     "Access",
+    "Album",
+    "AlbumHost",
     "BatchHost",
     "CheckableHost",
+    "DeletingHost",
     "Host",
     "HostProfile",
+    "HostedImage",
     "HttpSettings",
+    "ListingHost",
     "UploadRequest",
     "UploadResult",
     "make_http_client",
+    "supports",
 ]
 
 if TYPE_CHECKING:
@@ -117,6 +123,86 @@ class CheckableHost(Host, Protocol):
         TransientHostError when one was made and failed (a timeout, a 5xx).
         """
         ...
+
+
+# What a host can do beyond uploading (`imgsync list`, `prune`, `delete`, `albums`): each
+# is a protocol a host class implements or not; `supports` says which, and a command the
+# host can't do says so in one line (exit 2).
+
+
+@dataclass(frozen=True)
+class HostedImage:
+    """One image on the host account, as the host's listing shows it."""
+
+    url: str  # the public URL, as the upload reply gave it
+    handle: Mapping[str, str]  # what `delete` takes: {"key": ...} (Lsky), {"id": ...} (PicHub)
+    size: int | None = None  # bytes, when the listing says
+    uploaded_at: str = ""  # UTC, "2026-11-23T11:30:05Z"; "" when unknown
+    name: str = ""  # the name it was uploaded under, when the listing says
+    album: str = ""  # the album's id, "" for none
+
+
+@dataclass(frozen=True)
+class Album:
+    """An album on the host account."""
+
+    id: str
+    name: str
+    image_count: int | None = None  # when the host says
+
+
+@runtime_checkable
+class ListingHost(Host, Protocol):
+    """A host whose API lists the account's images."""
+
+    def list_images(
+        self, progress: Callable[[int, int | None], None] | None = None
+    ) -> Iterator[HostedImage]:
+        """Every image of the account, each once, page after page, paced by the host's
+        limits; `progress(listed so far, total or None)` after each page. An image deleted
+        or added by someone else while listing must neither be skipped nor listed twice.
+        Raise a HostError subclass when a page can't be read."""
+        ...
+
+
+@runtime_checkable
+class DeletingHost(Host, Protocol):
+    """A host whose API deletes an image by the handle its upload reply gave."""
+
+    def delete(self, handle: Mapping[str, str]) -> None:
+        """Delete the image; an image already gone is no error. Raise a HostError subclass
+        when the host refuses or can't be reached, and ValueError for a handle this host
+        can't use (an entry recorded without one)."""
+        ...
+
+
+@runtime_checkable
+class AlbumHost(Host, Protocol):
+    """A host with albums the API can list (and maybe create)."""
+
+    can_create_albums: ClassVar[bool]
+
+    def albums(self) -> list[Album]:
+        """Every album of the account."""
+        ...
+
+    def create_album(self, name: str) -> Album:
+        """Create an album (only when `can_create_albums`)."""
+        ...
+
+
+def supports(host: Host) -> frozenset[str]:
+    """What `host` can do beyond uploading: "list", "delete", "albums", "create_album"."""
+    can = set()
+    if isinstance(host, ListingHost):
+        can.add("list")
+    if isinstance(host, DeletingHost):
+        can.add("delete")
+    if isinstance(host, AlbumHost):
+        can.add("albums")
+        if host.can_create_albums:
+            can.add("create_album")
+    return frozenset(can)
 
 
 def make_http_client(settings: HttpSettings) -> httpx.Client:

@@ -39,6 +39,7 @@ _IN_HTML = re.compile(
     r"(?P<hexo>\{%-?\s*(?:asset_img|asset_path|asset_link|img)\s)|\brequire\(\s*[\"'`]"
     r"|<(?P<component>[A-Z][\w.]*)(?=[\s/>])"
 )
+_HTML_IMAGE_TAGS = frozenset({"img", "a", "source", "video"})  # html_tags.py reads them
 _REQUIRE_BEFORE = re.compile(r"\brequire\(\s*$")
 _HEXO_END = re.compile(r"-?%\}")
 _HEXO_NAME = re.compile(r"\{%-?\s*(?P<tag>\w+)")
@@ -121,7 +122,10 @@ def component_tag(text: str, start: int, name: str) -> tuple[list[Finding], int]
     """The JSX component tag `<Name ...>` at `text[start]` (MDX: a site's own component, such
     as Docusaurus's `<ThemedImage sources={{ light: '/img/a.png' }} />`): a finding for each
     local image it names, in a string attribute or a string of an expression, since how a
-    component reads its paths is its own; and where the tag ends (`start` + 1 if it doesn't)."""
+    component reads its paths is its own; and where the tag ends (`start` + 1 if it doesn't).
+    `<IMG>`, `<A>`, `<Source>`, `<Video>` are HTML's, whose case HTML ignores: read as HTML."""
+    if name.lower() in _HTML_IMAGE_TAGS:
+        return [], start + 1
     tag = read_jsx_tag(text, start + 1 + len(name))
     if tag is None:
         return [], start + 1
