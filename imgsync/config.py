@@ -70,7 +70,9 @@ class Settings:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     ignore: tuple[str, ...] = ()  # references left alone on purpose (ignore.py)
     front_matter_keys: tuple[str, ...] = DEFAULT_FRONT_MATTER_KEYS  # image fields of front matter
-    dialect: str = "commonmark"  # "typora": its raw-space images are hosted, not reported
+    # "typora": its raw-space images are hosted, not reported; "obsidian": a Markdown image's
+    # path that names no file from the note's folder is looked up in the vault, as Obsidian does
+    dialect: str = "commonmark"
     max_size: int | None = None  # bytes; the host's own limit applies as well
     jobs: int = DEFAULT_JOBS
     default_host: str | None = None

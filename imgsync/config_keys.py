@@ -69,11 +69,12 @@ def _front_matter_keys(value: Any) -> tuple[str, ...] | None:
     return tuple(value) if ok else None
 
 
-DIALECTS = ("commonmark", "typora")
+DIALECTS = ("commonmark", "typora", "obsidian")
 
 
 def _dialect(value: Any) -> str | None:
-    """How Markdown is read: CommonMark, or Typora's raw-space images as images too."""
+    """How Markdown is read: CommonMark; or Typora's raw-space images as images too; or
+    Obsidian's bare names, which name a file anywhere in the vault (the project)."""
     return value if value in DIALECTS else None
 
 
@@ -114,7 +115,7 @@ KEY_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
         'a list of front matter keys such as ["image", "cover.image"]',
         _front_matter_keys,
     ),
-    "dialect": ('"commonmark" (the default) or "typora"', _dialect),
+    "dialect": ('"commonmark" (the default), "typora" or "obsidian"', _dialect),
     "max_size": ('a size such as 5242880 or "5MB"', _size),
     "jobs": ("a whole number from 1 to 64", _number(1, 64, whole=True)),
     "rate_limit_wait": (_WAIT, _number(0, _WEEK, whole=False)),

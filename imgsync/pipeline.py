@@ -206,7 +206,34 @@ def _resolve_refs(
             )
         except ImageError as error:
             found = error
+            if error.missing and _obsidian(settings) and ref.kind != "embed" and target:
+                found = _in_vault(target, path, settings, vault, nearby) or error
         yield ref, found
+
+
+def _obsidian(settings: Settings) -> bool:
+    """Whether the project is read as an Obsidian vault: said in the config, or a vault's own
+    settings folder at the project's top."""
+    return settings.dialect == "obsidian" or (settings.root / ".obsidian").is_dir()
+
+
+def _in_vault(
+    target: LocalTarget, note: Path, settings: Settings, vault: Vault, nearby: Nearby
+) -> Path | None:
+    """A Markdown image's relative path that names no file from the note's folder, looked up
+    as Obsidian looks up a link's path (a bare name anywhere in the vault, a path from its
+    root); None when the vault has none either."""
+    from .images import resolve_target  # the Markdown seam
+
+    if target.path.startswith("/"):
+        return None
+    found = _embed_target(target, note, vault)
+    if found is None:
+        return None
+    try:
+        return resolve_target(found, note, settings.root, settings.site_root, nearby=nearby)
+    except ImageError:
+        return None
 
 
 # What a bare embed name that names no file of the vault (the project) is told.

@@ -118,3 +118,37 @@ def test_an_embed_no_file_has_is_listed_with_the_reason(tmp_path: Path, host: Fa
     assert "note.md:3:" in said and "no file named 'Pasted image 20261201.png' anywhere" in said
     assert "note.md:4:" in said and "gone/x.png" in said
     assert host.uploads == []
+
+
+@pytest.mark.parametrize("vault_by", ["dialect", ".obsidian folder", "neither"])
+def test_a_markdown_image_by_bare_name_is_found_as_obsidian_finds_it(
+    tmp_path: Path, host: FakeLsky, vault_by: str
+) -> None:
+    # Obsidian resolves a Markdown link's path like an embed's: a bare name anywhere in the
+    # vault, when it names no file beside the note.
+    (tmp_path / "Attachments").mkdir()
+    (tmp_path / "Attachments/bases.png").write_bytes(png_bytes(rgb=(1, 2, 3)))
+    (tmp_path / "Bases").mkdir()
+    note = tmp_path / "Bases/Intro.md"
+    note.write_text("# Bases\n\n![A table view](bases.png#interface)\n\n![Gone](nowhere.png)\n")
+    config = '[hosts.main]\ntype = "lsky"\nurl = "${LSKY_BASE_URL}"\ntoken = "${LSKY_TOKEN}"\n'
+    if vault_by == "dialect":
+        config = 'dialect = "obsidian"\n' + config
+    if vault_by == ".obsidian folder":
+        (tmp_path / ".obsidian").mkdir()
+    (tmp_path / "imgsync.toml").write_text(config)
+
+    synced = run(tmp_path, host)
+
+    assert synced.returncode == 3  # nowhere.png is nowhere in the vault either
+    assert "Bases/Intro.md:5: nowhere.png: not found" in synced.stderr
+    text = note.read_text()
+    if vault_by == "neither":
+        assert "Bases/Intro.md:3: bases.png#interface: not found" in synced.stderr
+        assert "did you mean Attachments/bases.png" in synced.stderr
+        assert host.uploads == [] and "](bases.png#interface)" in text
+        return
+    (upload,) = host.uploads
+    assert upload.filename == "bases.png"
+    assert text.startswith(f"# Bases\n\n![A table view]({host.site}")
+    assert text.endswith(".png#interface)\n\n![Gone](nowhere.png)\n")
