@@ -73,3 +73,67 @@ def test_every_form_in_one_post_is_hosted_once_and_the_rest_is_left_as_it_was(
     assert again.returncode == 0 and len(host.uploads) == 3
     assert "nothing to do" in again.stderr and "2 ignored" in again.stderr
     assert run(tmp_path, host, "check").returncode == 0
+
+
+NOTE = """\
++++
+title = "Every form"
+images = ["shots/cover.png"]
++++
+
+An embed ![[shot.png|300]] and a raw space ![](shots/timg (1).png) in one line.
+
+<picture><source srcset="shots/wide.png 2x"><img src="shots/narrow.png"></picture>
+
+<video poster="shots/poster.png" controls></video>
+
+<img src="shots/jsx.png" style={{ margin: 10 }} />
+
+- {{% figure src="shots/fig.png" %}}
+
+<!-- imgsync-ignore -->
+{% asset_img kept-as-is.png %}
+
+<Shot src={require('./shots/bundled.png').default} />
+"""
+
+
+def test_the_forms_of_notes_apps_and_generators_together(tmp_path: Path, host: FakeLsky) -> None:
+    shots = tmp_path / "notes" / "shots"
+    shots.mkdir(parents=True)
+    names = ["cover", "timg (1)", "wide", "narrow", "poster", "jsx", "fig", "bundled"]
+    for number, name in enumerate(names):
+        (shots / f"{name}.png").write_bytes(png_bytes(rgb=(number, 9, 9)))
+    (tmp_path / "attachments").mkdir()
+    (tmp_path / "attachments" / "shot.png").write_bytes(png_bytes(rgb=(99, 9, 9)))
+    config = 'dialect = "typora"\nignore = ["notes/*.md:./shots/bundled.png"]\n'
+    (tmp_path / "imgsync.toml").write_text(config)
+    note = tmp_path / "notes" / "all.md"
+    note.write_text(NOTE)
+
+    synced = run(tmp_path, host, "--json")
+
+    assert synced.returncode == 0, synced.stderr
+    document = json.loads(synced.stdout)
+    assert len(host.uploads) == 8 and document["links_rewritten"] == 8
+    assert len(document["ignored"]) == 2  # the Hexo tag (marker) and the require (entry)
+    urls = {Path(u["image"]).stem: u["url"] for u in document["uploaded"]}
+    expected = (
+        NOTE.replace('"shots/cover.png"', f'"{urls["cover"]}"')
+        .replace("![[shot.png|300]]", f"![|300]({urls['shot']})")
+        .replace("![](shots/timg (1).png)", f"![]({urls['timg (1)']})")
+        .replace("shots/wide.png 2x", f"{urls['wide']} 2x")
+        .replace('"shots/narrow.png"', f'"{urls["narrow"]}"')
+        .replace('"shots/poster.png"', f'"{urls["poster"]}"')
+        .replace('"shots/jsx.png"', f'"{urls["jsx"]}"')
+        .replace('"shots/fig.png"', f'"{urls["fig"]}"')
+    )
+    assert note.read_text() == expected
+
+    requests = host.requests
+    again = run(tmp_path, host)
+    assert again.returncode == 0 and "nothing to do" in again.stderr
+    assert host.requests == requests  # a second run asks the host nothing
+    checked = run(tmp_path, host, "check")
+    assert checked.returncode == 0, checked.stderr
+    assert "2 ignored" in checked.stderr
