@@ -3,9 +3,12 @@
 Obsidian resolves a link path with `MetadataCache.getFirstLinkpathDest(linkpath, sourcePath)`,
 "the best match for a linkpath". The vault is the project. A path with a `/` names a file from
 the vault's root (then, as a fallback, from the note's folder). A bare name is found anywhere
-in the vault, its case ignored; when several files share it, the one in the note's own folder
-wins, else the one with the shortest vault path (fewest folders, then fewest characters, then
-the first in alphabetical order, so that the choice never depends on the listing order).
+in the vault, its case ignored; when several files share it, the one at the vault's root (the
+exact vault path) wins, then the one in the note's own folder (an ancestor folder counts for
+nothing), else the one with the shortest vault path in characters (not in folders: `a/b/x.png`
+before `zzzz/x.png`), then the first in alphabetical order, so that the choice never depends on
+the listing order. That order is Obsidian's as observed through getFirstLinkpathDest on
+Obsidian 1.13.7 (markdown-vault-mcp#1380, which tried each rule against the others).
 
 The name index is built once per run, and only when a bare name is first looked up: a vault
 without embeds is never walked. Nothing outside the project is listed (folder links are not
@@ -55,9 +58,10 @@ class Vault:
         found = self._index().get(name_key(name), [])
         if not found:
             return None
+        at_root = [path for path in found if "/" not in path]
         folder = self._vault_folder(note)
         beside = [path for path in found if str(PurePosixPath(path).parent) == folder]
-        best = min(beside or found, key=lambda path: (path.count("/"), len(path), path))
+        best = min(at_root or beside or found, key=lambda path: (len(path), path))
         return self.root / best
 
     def _vault_folder(self, note: Path) -> str:

@@ -116,7 +116,7 @@ def _vault(root: Path, files: list[str]) -> Path:
     return root
 
 
-SHARED = ["attachments/shot.png", "notes/deep/shot.png"]
+SHARED = ["attachments/shot.png", "notes/deeper/shot.png"]
 
 
 @pytest.mark.parametrize("order", [SHARED, SHARED[::-1]], ids=["listed first", "listed last"])
@@ -126,21 +126,35 @@ def test_a_shared_name_resolves_to_the_notes_folder_else_the_shortest_path(
     root = _vault(tmp_path / "vault", order)
     vault = Vault(root)
 
-    beside = vault.locate("shot.png", root / "notes/deep/today.md")
+    beside = vault.locate("shot.png", root / "notes/deeper/today.md")
     elsewhere = vault.locate("shot.png", root / "other/today.md")
     at_root = vault.locate("SHOT.PNG", root / "today.md")  # Obsidian ignores the case
 
-    assert beside == vault.root / "notes/deep/shot.png"
+    assert beside == vault.root / "notes/deeper/shot.png"
     assert elsewhere == at_root == vault.root / "attachments/shot.png"
     assert vault.walks == 1
 
 
-def test_the_shortest_path_counts_folders_first_then_characters(tmp_path: Path) -> None:
-    root = _vault(tmp_path / "v", ["a/b/x.png", "long-folder-name/x.png", "zz/x.png", "yy/x.png"])
+def test_the_shortest_path_counts_characters_not_folders(tmp_path: Path) -> None:
+    # Obsidian 1.13.7: `a/b/Note.md` over `zzzz/Note.md`; equal lengths: alphabetical.
+    root = _vault(tmp_path / "v", ["a/b/x.png", "long-folder-name/x.png", "zzzz/x.png", "yy/x.png"])
 
     found = Vault(root).locate("x.png", root / "n.md")
+    three = Vault(_vault(tmp_path / "w", ["a/b/x.png", "zzzz/x.png"])).locate(
+        "x.png", root / "n.md"
+    )
 
     assert found == Path(os.path.realpath(root)) / "yy/x.png"
+    assert three == Path(os.path.realpath(tmp_path / "w")) / "a/b/x.png"
+
+
+def test_a_file_at_the_vault_root_wins_even_over_one_beside_the_note(tmp_path: Path) -> None:
+    # The exact vault path first; then the note's own folder, where an ancestor counts for nothing.
+    root = _vault(tmp_path / "v", ["x.png", "notes/x.png", "notes/deep/y.png", "b/y.png"])
+    vault = Vault(root)
+
+    assert vault.locate("x.png", root / "notes/today.md") == vault.root / "x.png"
+    assert vault.locate("y.png", root / "notes/deep/more/today.md") == vault.root / "b/y.png"
 
 
 def test_a_path_is_from_the_vault_root_then_from_the_note(tmp_path: Path) -> None:
