@@ -107,7 +107,7 @@ _EMBED = re.compile(
     r"!\[\[(?P<path>[^\[\]|#\n]+)(?:#[^\[\]|\n]*)?(?:\|(?P<display>[^\[\]\n]*))?\]\]"
 )
 # Typora's raw-space image: `![alt](` (an alt without brackets), up to its matching `)`.
-_MAYBE_RAW_SPACE = re.compile(r"!\[[^\[\]\n]*\]\([^\n)]*[ \t]")
+_MAYBE_RAW_SPACE = re.compile(r"!\[[^\[\]\n]*\]\((?:[^\n)\\]|\\.)*[ \t]")  # `\)` is escaped
 # A paragraph that begins `[label]:` (a line break at most) before a raw-space image: once the
 # image is valid, CommonMark reads the whole as a reference definition with it as destination.
 _LABEL_BEFORE = re.compile(r"[ \t]*\[(?:[^\[\]\\]|\\.)+\]:[ \t]*(?:\n[ \t]*)?")

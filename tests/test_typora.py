@@ -181,7 +181,9 @@ def test_the_dialect_defaults_to_commonmark_and_refuses_others(tmp_path: Path) -
     with pytest.raises(ConfigError) as caught:
         load_settings(cwd=tmp_path, env={})
 
-    assert '`dialect` must be "commonmark" (the default) or "typora"' in str(caught.value)
+    assert '`dialect` must be "commonmark" (the default), "typora" or "obsidian"' in str(
+        caught.value
+    )
 
 
 def test_watch_awaits_a_missing_rooted_image_where_typora_root_url_puts_it(
@@ -228,6 +230,13 @@ def test_every_raw_space_image_anywhere_is_rewritten_exactly(
     left = [told.line for told in scan_markdown(new).unhandled if "raw space" in told.reason]
     said = [line for line, reason in scanned.problems if "would become" in reason]
     assert left == said  # only those said not to be hosted are left
+
+
+def test_a_raw_space_after_an_escaped_parenthesis_is_found_alone() -> None:
+    # Found by the property test above: `\)` stopped the cheap test before parsing, so the
+    # image was found only when another one in the paragraph had a space.
+    scanned = scan_markdown("Text\n![](a\\) b.png)\n", dialect="typora")
+    assert [ref.url for ref in scanned.local_refs] == ["a) b.png"]
 
 
 @pytest.mark.parametrize(
