@@ -19,15 +19,17 @@ an image nor list one twice:
 - the albums are walked first, the images in no album last: an album deleted
   meanwhile gives its images back to "no album" (Lsky's foreign key sets null), where
   they are then found.
-- MySQL may order images of the same second differently from one page to the next (a
-  burst of uploads shares seconds), which can hide an image: when fewer keys were seen
-  than the listing's `total`, it is read again, at most twice more, keeping the new keys.
+- Lsky orders by one column with no tie-breaker, and MySQL may order images of the
+  same second differently from one page to the next (a burst of uploads shares
+  seconds), which can hide an image: when fewer keys were seen than the listing's
+  `total`, it is read again ordered by size (`least`, then `utmost`), keeping the new
+  keys; images of the same second and the same size (to 10 bytes) are rare.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -44,7 +46,10 @@ from .kit import ReplyRules, text
 
 PER_PAGE = 40  # Lsky's paginators are fixed at 40
 _LSKY_ZONE = timezone(timedelta(hours=8))  # 'timezone' => 'PRC' in Lsky Pro's config/app.php
-_EXTRA_PASSES = 2  # readings of a listing again when ties of its order hid images
+# The orders a listing is read in: oldest first, then, only when ties of created_at hid
+# some, by size (Lsky's other orders), as images of the same second rarely share a size.
+IMAGE_ORDERS = ("earliest", "least", "utmost")
+ALBUM_ORDERS = ("earliest", "least", "most")  # Album::scopeFilter: by image count
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ class LskyPages:
     def albums(self) -> list[Album]:
         """Every album, with Lsky's own count of its images (`image_num`)."""
         found: dict[str, Album] = {}
-        for item in self._walk("/albums", {}, lambda seen, total: None):
+        for item in self._walk("/albums", {}, ALBUM_ORDERS, lambda seen, total: None):
             album_id, name = item.get("id"), text(item.get("name"))
             if type(album_id) is int and name is not None:
                 count = item.get("image_num")
@@ -108,7 +113,7 @@ class LskyPages:
             listing = "" if album is None else album.id
             query = {} if album is None else {"album_id": album.id}
             on_page = lambda _n, total, last=album is None: told(total, last)  # noqa: E731
-            for item in self._walk("/images", query, on_page):
+            for item in self._walk("/images", query, IMAGE_ORDERS, on_page):
                 image = _hosted(item, listing)
                 if image is not None and image.handle["key"] not in seen:
                     seen.add(image.handle["key"])
@@ -118,19 +123,21 @@ class LskyPages:
         self,
         path: str,
         query: Mapping[str, str],
+        orders: Sequence[str],
         progress: Callable[[int, int | None], None],
     ) -> Iterator[Mapping[str, Any]]:
-        """Every item of one listing, oldest first read from the last page (see the module's
-        docstring); an item may come twice (its caller keeps one by its key)."""
+        """Every item of one listing, read from the last page to the first in `orders[0]`,
+        then in the next order while fewer keys were seen than the listing holds (see the
+        module's docstring); an item may come twice (its caller keeps one by its key)."""
         keys: set[str] = set()
-        for _ in range(1 + _EXTRA_PASSES):
+        for order in orders:
             # Page 1 first only to learn how many there are: it is read again at the end,
             # as a delete meanwhile may pull an image from page 2 onto it.
-            page = self._page(path, {**query, "order": "earliest", "page": "1"})
+            page = self._page(path, {**query, "order": order, "page": "1"})
             last, total = _paging(page)
             for number in range(last, 0, -1):
                 if last > 1:
-                    page = self._page(path, {**query, "order": "earliest", "page": str(number)})
+                    page = self._page(path, {**query, "order": order, "page": str(number)})
                     total = _paging(page)[1]
                 for item in _items(page):
                     keys.add(str(item.get("key", item.get("id"))))
