@@ -102,6 +102,8 @@ class FakeLsky(FakeServer[Fault]):
     plus: bool = False
     default_album: int | None = None
     shuffle_ties: bool = False  # images of the same second come in any order, per query
+    albums: list[str] = field(default_factory=list)  # names of the albums it starts with
+    album_listings: int = field(default=0, init=False)  # GET /albums answered
     _uploads: list[ReceivedUpload] = field(default_factory=list, init=False, repr=False)
     _records: list[_Record] = field(default_factory=list, init=False, repr=False)
     _paths: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # md5.ext -> path
@@ -110,6 +112,11 @@ class FakeLsky(FakeServer[Fault]):
     _albums: dict[int, _Album] = field(default_factory=dict, init=False, repr=False)
     _ids: int = field(default=0, init=False, repr=False)  # the last image's id
     _album_ids: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in self.albums:
+            self.add_album(name)
 
     # ---- test hooks: what only Lsky's web pages can do ---------------------------------
 
@@ -190,6 +197,8 @@ class FakeLsky(FakeServer[Fault]):
             if denied or owner is None:
                 return denied or self._unauthenticated(req)
             if (req.method, route) == ("GET", "albums"):
+                with self._lock:
+                    self.album_listings += 1
                 return self._list_albums(owner, req.path, req.query)
             if req.method == "DELETE" and route != "albums":
                 with self._lock:  # a query delete: the database sets the images' album_id null
@@ -403,6 +412,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = fake_parser("imgsync.testing.fake_lsky")
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the one valid bearer token")
     parser.add_argument("--no-guest", action="store_true", help="refuse guest uploads")
+    parser.add_argument(
+        "--plus", action="store_true", help="play Lsky Pro+: uploads land in their album_id"
+    )
+    parser.add_argument(
+        "--album", action="append", default=[], help="an album of the account (repeatable)"
+    )
     parser.add_argument("--max-size-kb", type=float, default=5120)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each reply")
     parser.add_argument(
@@ -432,6 +447,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(
         args,
         FakeLsky,
+        albums=args.album,
+        plus=args.plus,
         token=args.token,
         guest_uploads=not args.no_guest,
         max_size_kb=args.max_size_kb,
