@@ -263,3 +263,40 @@ def test_an_album_a_host_cant_list_is_refused_naming_album_id(tmp_path: Path) ->
 
     assert "the chevereto API lists none: set album_id" in str(refused.value)
     assert str(refused.value).startswith("imgsync.toml: host profile 'chev': ")
+
+
+def doctor_checks(root: Path, fake: FakeLsky) -> tuple[int, dict[str, tuple[str, str, str]]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_"))}
+    env = {k: v for k, v in env.items() if not k.lower().endswith("_proxy")}
+    env.update(SECRET=TOKEN, LSKY_URL=fake.url)
+    done = subprocess.run(
+        [IMGSYNC, "doctor", "--json"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    checks = json.loads(done.stdout)["checks"]
+    return done.returncode, {c["name"]: (c["verdict"], c["found"], c["advice"]) for c in checks}
+
+
+@pytest.mark.parametrize(
+    ("more", "verdict", "words"),
+    [
+        ('album = "blog"', "note", "album 'blog' is id 2 on the host, 0 image(s); only Lsky Pro+"),
+        ("album_id = 2", "note", "uploads go to album_id 2; only Lsky Pro+ reads album_id"),
+        ('album = "travel"', "fail", "album 'travel' is not among the host's 2 album(s)"),
+    ],
+)
+def test_doctor_finds_the_album_and_says_who_reads_album_id(
+    fake: FakeLsky, tmp_path: Path, more: str, verdict: str, words: str
+) -> None:
+    root = project(tmp_path, more, images=0)
+
+    status, checks = doctor_checks(root, fake)
+
+    assert list(checks)[-2:] == ["album", "sync"]
+    assert checks["album"][0] == verdict and words in checks["album"][1]
+    assert status == (1 if verdict == "fail" else 0)
+    assert fake.album_names() == {1: "notes", 2: "blog"} and fake.uploads == []

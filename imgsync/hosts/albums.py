@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from ..errors import ConfigError
+from ..errors import ConfigError, HostError
 from . import create_host
 from .album_option import split_album
 from .base import AlbumHost, Host, HostProfile
@@ -81,3 +81,53 @@ def _find_or_make(host: AlbumHost, name: str, profile: HostProfile) -> str:
 
 def _id_order(album_id: str) -> tuple[int, int | str]:
     return (0, int(album_id)) if album_id.isdigit() else (1, album_id)
+
+
+Finding = tuple[Literal["ok", "note", "fail"], str, str]  # verdict, what was found, advice
+
+
+def album_finding(profile: HostProfile, host: Host) -> Finding | None:
+    """What `imgsync doctor` says of the profile's album, asking the host only to list:
+    (verdict, what was found, advice); None when the profile names no album."""
+    bare, name = split_album(profile)
+    note = getattr(type(host), "album_note", "")  # e.g. who reads album_id (Lsky Pro+ only)
+    told = f"; {note}" if note else ""
+    if name is None:
+        if "album_id" not in bare.options:
+            return None
+        return (
+            "note" if note else "ok",
+            f"uploads go to album_id {bare.options['album_id']}{told}",
+            "",
+        )
+    if not isinstance(host, AlbumHost):
+        return (
+            "fail",
+            f"'album' {name!r} can't be found by name: the {profile.type} API lists no albums",
+            "set album_id (the id the host's web page shows) instead",
+        )
+    try:
+        albums = host.albums()
+    except HostError as error:
+        return (
+            "fail",
+            f"the host's albums could not be listed: {error}",
+            "read the host's message",
+        )
+    named = sorted((a for a in albums if a.name == name), key=lambda a: _id_order(a.id))
+    if named:
+        count = f", {named[0].image_count} image(s)" if named[0].image_count is not None else ""
+        found = f"album {name!r} is id {named[0].id} on the host{count}{told}"
+        return ("note" if note else "ok", found, "")
+    if host.can_create_albums:
+        return (
+            "ok",
+            f"album {name!r} is not on the host yet: the first sync that uploads creates it",
+            "",
+        )
+    return (
+        "fail",
+        f"album {name!r} is not among the host's {len(albums)} album(s), and the "
+        f"{profile.type} API can't create albums",
+        "create it on the host's web page, or set album_id to an album's id",
+    )

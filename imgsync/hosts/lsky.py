@@ -82,6 +82,11 @@ class LskyHost(KitHost):
     type_name: ClassVar[str] = "lsky"
     can_create_albums: ClassVar[bool] = False  # Lsky's API has no call that makes one
     patience = Patience()  # how long listing and deleting wait out limits; tests shorten it
+    # Said by `imgsync doctor` for a profile that names an album.
+    album_note: ClassVar[str] = (
+        "only Lsky Pro+ reads album_id on upload: the open-source Lsky Pro ignores it and "
+        "puts API uploads into the default album its settings page names (默认上传相册)"
+    )
 
     def __init__(self, profile: HostProfile, http: httpx.Client) -> None:
         options = ProfileOptions(profile, _OPTIONS)
