@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
+from imgsync.errors import HostError
 from imgsync.hosts.base import (
     AlbumHost,
     DeletingHost,
@@ -168,7 +169,7 @@ class AlbumContract(LifeContract):
             assert album.name == "made-by-api"
             assert album.id in {a.id for a in host.albums()}
         else:
-            with pytest.raises(Exception) as refused:
+            with pytest.raises(HostError) as refused:
                 host.create_album("made-by-api")
             assert "can't create albums" in str(refused.value)
             assert "made-by-api" not in {a.name for a in host.albums()}

@@ -204,10 +204,11 @@ class LskyPages:
 
 
 def _paging(page: Mapping[str, Any]) -> tuple[int, int]:
-    """(last page, total) as a page says them; at least (1, 0)."""
+    """(last page, total) as a page says them; at least (1, 0). A last page beyond what the
+    total fills (a broken or hostile reply) is not believed: no endless walk."""
     last = whole_number(page.get("last_page")) or 1
     total = whole_number(page.get("total")) or 0
-    return max(1, last), total
+    return max(1, min(last, -(-total // PER_PAGE))), total
 
 
 def _items(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
