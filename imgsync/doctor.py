@@ -243,7 +243,8 @@ def _host_checks(settings: Settings, host_name: str | None, diagnosis: Diagnosis
             found = f"profile {profile.name!r} ({profile.type}) at {redact_url(url)}; {token}"
             diagnosis.add("host", "ok", found)
             if diagnosis.add("network", *reach(url, settings.http)):
-                _token(host, diagnosis)
+                if _token(host, diagnosis):
+                    _album(profile, host, diagnosis)
             else:
                 diagnosis.skip(("token",), "the host can't be reached")
         diagnosis.name_variables(first, profile.from_environment)
@@ -269,7 +270,18 @@ def _token_source(profile: HostProfile, cls: type[Host], settings: Settings) -> 
     )
 
 
-def _token(host: Host, diagnosis: Diagnosis) -> None:
+def _album(profile: HostProfile, host: Host, diagnosis: Diagnosis) -> None:
+    """album: only for a profile that names one (`album` or `album_id`)."""
+    from .hosts.albums import album_finding
+
+    finding = album_finding(profile, host)
+    if finding is not None:
+        verdict, found, advice = finding
+        diagnosis.add("album", verdict, found, advice)
+
+
+def _token(host: Host, diagnosis: Diagnosis) -> bool:
+    """token: True unless the host refused or could not be asked."""
     from .hosts.base import CheckableHost
 
     if not isinstance(host, CheckableHost):
@@ -279,7 +291,7 @@ def _token(host: Host, diagnosis: Diagnosis) -> None:
             f"the {host.identity.partition(' ')[0]} host offers no check that uploads nothing: "
             "the credentials are first used by an upload",
         )
-        return
+        return True
     try:
         access = host.check_access()
     except AuthError as error:
@@ -301,7 +313,8 @@ def _token(host: Host, diagnosis: Diagnosis) -> None:
         )
         diagnosis.add("token", "fail", f"{verdict}: {error}", advice)
     else:
-        diagnosis.add("token", "ok" if access.verified else "note", access.detail)
+        return diagnosis.add("token", "ok" if access.verified else "note", access.detail)
+    return False
 
 
 def _sync(

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cache import CacheEntry, UploadCache, utc_now, write_back_journal
 from .config import Settings, resolve_host
@@ -15,9 +16,15 @@ from .files import private_folder
 from .hosted_url import base_url_of, site
 from .hosts import create_host
 from .hosts.base import Host, UploadRequest, UploadResult, make_http_client
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .hosts.base import HostProfile
 from .images import LocalImage
 from .progress import Progress
 from .report import Location, Report, Uploaded, display_path
+from .state.album_ids import AlbumIds
 from .state.claims import UploadClaims
 from .transfer.pool import upload_many
 
@@ -63,6 +70,15 @@ def open_host(settings: Settings, host_name: str | None) -> Iterator[Host]:
         yield create_host(profile, http)
 
 
+@contextmanager
+def _profile_and_client(
+    settings: Settings, host_name: str | None
+) -> Iterator[tuple[HostProfile, httpx.Client]]:
+    profile = resolve_host(settings, host_name)
+    with make_http_client(settings.http) as http:
+        yield profile, http
+
+
 def host_images(
     images: Mapping[str, LocalImage],
     settings: Settings,
@@ -87,7 +103,8 @@ def host_images(
         settings.cache_path, project=settings.root, allow_http=settings.allow_http
     )
     try:
-        with open_host(settings, host_name) as host:
+        with _profile_and_client(settings, host_name) as (profile, http):
+            host = create_host(profile, http)
             writable = not dry_run and not cache.read_only
             foreign = _ForeignSites(host.identity)
             for md5, image in images.items():
@@ -106,7 +123,17 @@ def host_images(
                 if note is not None:
                     report.warn(display_path(cache.path), note)
             if hosted.missing and not dry_run:
-                _Uploads(hosted, host, cache, settings, report, progress).run(alts or {})
+                from .hosts.albums import create_upload_host
+
+                # The profile's `album`, found by name: only now that something goes up.
+                memory = AlbumIds(settings.state_dir, settings.root)
+                host, album = create_upload_host(profile, http, memory)
+                try:
+                    _Uploads(hosted, host, cache, settings, report, progress).run(alts or {})
+                finally:
+                    if hosted.failed and album is not None and album.remembered:
+                        # Maybe the album is gone: the next run looks it up again by name.
+                        album.forget(memory)
                 cache.settle_journal()  # leaves the journal's mark for the next run
     finally:
         for (path, line), text in cache.warnings.items():

@@ -113,6 +113,24 @@ class HostContract(ABC):
     # What a file that can't be read raises: a batch host fails that file alone, as a HostError.
     unreadable_error: type[ImgsyncError] = ImageError
 
+    # ---- hooks of the life contract (tests/host_life_contract.py) ------------------------
+    page_size: ClassVar[int] = 40  # images a page of the fake's listing holds
+
+    def unthrottle(self, fake: FakeServer[Any]) -> None:
+        """Lift the fake's rate limits: the life contract uploads a hundred images."""
+        return None  # a fake without limits needs nothing
+
+    def stored_handles(self, fake: FakeServer[Any]) -> list[dict[str, str]]:
+        """The handles (as the upload gave them) of every image the fake holds."""
+        raise NotImplementedError(f"{type(self).__name__} must say what its fake holds")
+
+    def make_album(self, fake: FakeServer[Any], host: Host, name: str) -> str:
+        """An album named `name` on the fake, made as its users make one: its id."""
+        from imgsync.hosts.base import AlbumHost
+
+        assert isinstance(host, AlbumHost) and host.can_create_albums
+        return host.create_album(name).id
+
     def provoke_rate_limit(self, fake: FakeServer[Any]) -> None:
         fake.fail_next(self.rate_limit_fault)
 

@@ -19,6 +19,7 @@ from imgsync.testing.fake_lsky import FakeLsky
 from imgsync.testing.fake_pichub import FakePicHub
 from imgsync.testing.http import FakeServer
 from tests.host_contract import SIZE_LIMIT_KB, HostContract
+from tests.host_life_contract import CAPABILITY_CONTRACTS, LifeContract, capabilities
 from tests.images import png_bytes
 
 LSKY_TOKEN = "2|contractLskyTokenXXXXXXXXXXXXXXXXXXXXXXXXX"
@@ -67,6 +68,18 @@ class TestLskyContract(HostContract):
     def provoke_refusal(self, fake: FakeServer[Any], host: Host, request: UploadRequest) -> None:
         assert isinstance(fake, FakeLsky)
         fake.strategies = set()  # the configured strategy no longer exists
+
+    def unthrottle(self, fake: FakeServer[Any]) -> None:
+        assert isinstance(fake, FakeLsky)
+        fake.rate_limit = None
+
+    def stored_handles(self, fake: FakeServer[Any]) -> list[dict[str, str]]:
+        assert isinstance(fake, FakeLsky)
+        return [{"key": key} for key in fake.stored()]
+
+    def make_album(self, fake: FakeServer[Any], host: Host, name: str) -> str:
+        assert isinstance(fake, FakeLsky)
+        return str(fake.add_album(name))  # on Lsky's web page: its API can't
 
     def probe_cli_fake(self, url: str, client: httpx.Client) -> None:
         assert url.endswith("/api/v1")
@@ -203,3 +216,32 @@ class TestPicHubContract(HostContract):
         assert refused.status_code == 401
         reply = client.post(f"{url}/upload", headers={"Authorization": "Bearer T"}, files=files)
         assert json.loads(reply.text)["data"]["url"].endswith(".webp")
+
+
+# What each host does beyond uploading, tested for every host whose `supports()` says it
+# can (tests/host_life_contract.py): a class per host and capability, made here.
+HOST_CONTRACTS = (TestCheveretoContract, TestLskyContract, TestPicHubContract)
+for _contract in HOST_CONTRACTS:
+    for _capability in sorted(capabilities(_contract)):
+        if _capability in CAPABILITY_CONTRACTS:
+            _base = CAPABILITY_CONTRACTS[_capability]
+            _name = f"{_contract.__name__.removesuffix('Contract')}{_base.__name__}"
+            globals()[_name] = type(_name, (_base,), {"host_contract": _contract})
+
+
+def test_every_built_in_host_has_a_contract_class() -> None:
+    from imgsync.hosts import BUILTIN_HOSTS
+
+    assert sorted(c.host_class.type_name for c in HOST_CONTRACTS) == sorted(BUILTIN_HOSTS)
+
+
+def test_lsky_is_held_to_listing_deleting_and_albums() -> None:
+    made = {
+        name
+        for name, value in globals().items()
+        if isinstance(value, type)
+        and issubclass(value, LifeContract)
+        and name.startswith("TestLsky")
+    }
+
+    assert made == {"TestLskyListingContract", "TestLskyDeletingContract", "TestLskyAlbumContract"}

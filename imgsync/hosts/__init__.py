@@ -43,7 +43,14 @@ def host_types() -> list[str]:
 
 
 def create_host(profile: HostProfile, http: httpx.Client) -> Host:
-    """Build the host a profile describes; ConfigError if its type is unknown or won't load."""
+    """Build the host a profile describes; ConfigError if its type is unknown or won't load.
+
+    The generic `album` option is checked and left out: albums.py finds the album by
+    name for the runs that upload (create_upload_host).
+    """
+    from .album_option import split_album
+
+    profile, _album = split_album(profile)
     target = BUILTIN_HOSTS.get(profile.type) or _outside_hosts().get(profile.type)
     if target is None:
         known = ", ".join(host_types())

@@ -18,7 +18,7 @@ from ..errors import HostError, ImageError, TransientHostError, WrongEndpoint
 from ._http import REDIRECTS, HostErrors, retry_after
 from ._pacing import RateBudget, reset_at
 from .base import UploadRequest
-from .bounded import get_bounded, post_bounded
+from .bounded import delete_bounded, get_bounded, post_bounded
 from .host_url import redact_url
 from .profile import named_by_origin
 
@@ -223,6 +223,17 @@ class KitHost:
         TransientHostError. Never retried: a check reports what it found."""
         with self.errors.transport(self.url):
             return get_bounded(
+                self._http,
+                f"{self.url}{path}",
+                headers={"Accept": "application/json", **headers},
+                host=self.identity,
+            )
+
+    def remove(self, path: str, *, headers: Mapping[str, str]) -> httpx.Response:
+        """DELETE `{url}{path}` once, read within bounds like `read`; the caller paces and
+        retries."""
+        with self.errors.transport(self.url):
+            return delete_bounded(
                 self._http,
                 f"{self.url}{path}",
                 headers={"Accept": "application/json", **headers},

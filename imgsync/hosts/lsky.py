@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import ClassVar, NoReturn
+from urllib.parse import quote
 
 import httpx
 
@@ -12,10 +13,13 @@ from ..errors import AuthError, HostError, WrongEndpoint
 from ..sizes import human_size
 from ._http import json_object
 from ._pacing import RateBudget
-from .base import Access, HostProfile, UploadRequest, UploadResult
+from .base import Access, Album, HostedImage, HostProfile, UploadRequest, UploadResult
 from .kit import KitHost, ReplyRules, text
+from .lsky_listing import LskyPages, Patience
 from .options import ProfileOptions
 
+# A key as Lsky makes them (Str::random: letters and digits, 6 and more), and no path.
+_KEY_RE = re.compile(r"[A-Za-z0-9]{1,64}")
 _OPTIONS = ("album_id", "expired_at", "permission", "strategy_id", "token", "url")
 # Lsky sends no Retry-After on 429; its throttle window is one minute.
 _QUOTA_RE = re.compile(r"每\s*(分钟|小时|天|周|月)\s*内你最多可以上传\s*(\d+)\s*张图片")
@@ -72,9 +76,17 @@ _REPLIES = ReplyRules(
 
 
 class LskyHost(KitHost):
-    """Uploads to a Lsky Pro 2.x server (and Lsky Pro+, which reads a few more fields)."""
+    """Uploads to a Lsky Pro 2.x server (and Lsky Pro+, which reads a few more fields);
+    lists and deletes the account's images and lists its albums (lsky_listing.py)."""
 
     type_name: ClassVar[str] = "lsky"
+    can_create_albums: ClassVar[bool] = False  # Lsky's API has no call that makes one
+    patience = Patience()  # how long listing and deleting wait out limits; tests shorten it
+    # Said by `imgsync doctor` for a profile that names an album.
+    album_note: ClassVar[str] = (
+        "only Lsky Pro+ reads album_id on upload: the open-source Lsky Pro ignores it and "
+        "puts API uploads into the default album its settings page names (默认上传相册)"
+    )
 
     def __init__(self, profile: HostProfile, http: httpx.Client) -> None:
         options = ProfileOptions(profile, _OPTIONS)
@@ -84,6 +96,60 @@ class LskyHost(KitHost):
         also = (secret if len(secret) >= 8 else None,)
         super().__init__(url, self._token, http, also_secret=also, origins=options.origins)
         self._budget = RateBudget("the host's request limit", self.errors)
+        self.requests_made = 0  # listing, album and delete calls sent, for reports and tests
+
+    def list_images(
+        self, progress: Callable[[int, int | None], None] | None = None
+    ) -> Iterator[HostedImage]:
+        pages = self._pages()
+        try:
+            yield from pages.images(progress)
+        finally:
+            self.requests_made += pages.requests
+
+    def albums(self) -> list[Album]:
+        pages = self._pages()
+        try:
+            return pages.albums()
+        finally:
+            self.requests_made += pages.requests
+
+    def create_album(self, name: str) -> Album:
+        self.errors.fail(
+            HostError,
+            f"Lsky Pro's API can't create albums: create {name!r} on the host's web page",
+            None,
+        )
+
+    def delete(self, handle: Mapping[str, str]) -> None:
+        """DELETE /images/{key}. Lsky answers success for a key it doesn't know (another
+        account's, or one deleted already), so success says only that none is left."""
+        key = handle.get("key")
+        if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
+            raise ValueError("a Lsky image is deleted by the 'key' its upload gave; none is known")
+        pages = self._pages()
+        try:
+            pages.patiently(
+                lambda where: self.remove(where, headers=self._auth()),
+                f"/images/{quote(key)}",
+                f"delete the image {key}",
+            )
+        finally:
+            self.requests_made += pages.requests
+
+    def _pages(self) -> LskyPages:
+        if not self._token:
+            self.errors.fail(
+                AuthError,
+                "listing, deleting and albums need the account's token: set 'token' in the "
+                "host profile (guest uploads belong to no account)",
+                None,
+            )
+        read = lambda where: self.read(where, headers=self._auth())  # noqa: E731
+        return LskyPages(read, _REPLIES, self.errors, self._budget, self.patience)
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
     def upload(self, request: UploadRequest) -> UploadResult:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import html
 import math
+import random
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -12,6 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, get_args
 
 from .command_line import fake_parser, serve
+from .fake_lsky_pages import (
+    ALBUM_FIELDS,
+    album_filter,
+    listed_image,
+    ordered,
+    page_number,
+    paginate,
+)
 from .http import (
     FakeServer,
     GenericFault,
@@ -30,7 +39,6 @@ __all__ = ["DEFAULT_TOKEN", "FakeLsky", "Fault", "ReceivedUpload", "parse_multip
 DEFAULT_TOKEN = "1|" + "f4k3" * 10  # a Sanctum token's shape: id, bar, 40 characters
 _ALLOWED = "png jpg jpeg gif webp bmp tif tiff ico psd svg"  # Lsky's default extension list
 EXTENSIONS = frozenset(_ALLOWED.split())
-PER_PAGE = 40  # Lsky's paginator size is fixed
 Fault = Literal["429", "quota", "500", "502", "redirect", "html"] | GenericFault
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "token"})
 
@@ -51,9 +59,20 @@ class ReceivedUpload:
 class _Record:
     key: str
     owner: str | None  # None for a guest upload
-    album_id: str | None
+    album_id: int | None
     seq: int
     data: dict[str, Any]
+    created_at: int = 0  # Unix seconds: MySQL's timestamp keeps no fraction
+
+
+@dataclass
+class _Album:
+    id: int
+    owner: str
+    name: str
+    created_at: float
+    intro: str = ""
+    image_num: int = 0  # Lsky's own count, kept by upload and delete (not by album deletes)
 
 
 def _refuse(message: str) -> Reply:
@@ -78,11 +97,53 @@ class FakeLsky(FakeServer[Fault]):
     reset_header: bool = False  # also send X-RateLimit-Reset (Lsky doesn't; proxies may)
     quota_unit: str = "分钟"  # 分钟/小时/天/周/月, for the "quota" fault
     account_name: str = "writer"  # the signed-in user's name, as GET /profile shows it
+    # Lsky Pro+ reads `album_id` on upload; the open-source server ignores it and puts an
+    # account's uploads in the album its settings page names (默认上传相册), if any.
+    plus: bool = False
+    default_album: int | None = None
+    shuffle_ties: bool = False  # images of the same second come in any order, per query
+    albums: list[str] = field(default_factory=list)  # names of the albums it starts with
+    album_listings: int = field(default=0, init=False)  # GET /albums answered
     _uploads: list[ReceivedUpload] = field(default_factory=list, init=False, repr=False)
     _records: list[_Record] = field(default_factory=list, init=False, repr=False)
     _paths: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # md5.ext -> path
     _files: dict[str, Part] = field(default_factory=dict, init=False, repr=False)  # path -> file
     _window: tuple[float, int] = field(default=(0.0, 0), init=False, repr=False)
+    _albums: dict[int, _Album] = field(default_factory=dict, init=False, repr=False)
+    _ids: int = field(default=0, init=False, repr=False)  # the last image's id
+    _album_ids: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in self.albums:
+            self.add_album(name)
+
+    # ---- test hooks: what only Lsky's web pages can do ---------------------------------
+
+    def add_album(self, name: str, *, owner: str = "user") -> int:
+        """Create an album as the web page does (the API can't); its id."""
+        with self._lock:
+            self._album_ids += 1
+            self._albums[self._album_ids] = _Album(self._album_ids, owner, name, time.time())
+            return self._album_ids
+
+    def move_to_album(self, key: str, album_id: int | None) -> None:
+        """Move an image into an album (or out of any), as the web page does."""
+        with self._lock:
+            record = next(r for r in self._records if r.key == key)
+            for old in (record.album_id, album_id):
+                if old in self._albums:
+                    self._albums[old].image_num += 1 if old == album_id else -1
+            record.album_id = album_id
+
+    def stored(self) -> dict[str, int | None]:
+        """Every stored image: key -> its album's id (None: in no album)."""
+        with self._lock:
+            return {r.key: r.album_id for r in self._records}
+
+    def album_names(self) -> dict[int, str]:
+        with self._lock:
+            return {a.id: a.name for a in self._albums.values()}
 
     @property
     def uploads(self) -> list[ReceivedUpload]:
@@ -126,12 +187,29 @@ class FakeLsky(FakeServer[Fault]):
             if denied or owner is None:
                 return denied or self._unauthenticated(req)
             if (req.method, route) == ("GET", "images"):
-                return self._list(owner, req.query)
+                return self._list(owner, req.path, req.query)
             if req.method == "DELETE" and route != "images":
-                key = route.removeprefix("images/")
-                with self._lock:
-                    self._records = [r for r in self._records if (r.key, r.owner) != (key, owner)]
+                self._delete(owner, route.removeprefix("images/"))
                 # Lsky answers success even for a key it doesn't know.
+                return json_reply(200, {"status": True, "message": "删除成功", "data": {}})
+        if route == "albums" or route.startswith("albums/"):
+            owner, denied = self._user(req)
+            if denied or owner is None:
+                return denied or self._unauthenticated(req)
+            if (req.method, route) == ("GET", "albums"):
+                with self._lock:
+                    self.album_listings += 1
+                return self._list_albums(owner, req.path, req.query)
+            if req.method == "DELETE" and route != "albums":
+                with self._lock:  # a query delete: the database sets the images' album_id null
+                    gone = {
+                        a.id
+                        for a in self._albums.values()
+                        if a.owner == owner and str(a.id) == route.removeprefix("albums/")
+                    }
+                    self._albums = {i: a for i, a in self._albums.items() if i not in gone}
+                    for record in self._records:
+                        record.album_id = None if record.album_id in gone else record.album_id
                 return json_reply(200, {"status": True, "message": "删除成功", "data": {}})
         return json_reply(404, {"message": "Not Found"}) if req.wants_json else not_found()
 
@@ -179,10 +257,32 @@ class FakeLsky(FakeServer[Fault]):
             )
             self._files[path] = file
             key = secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")  # 8 letters/digits
-            record = _Record(key, owner, fields.get("album_id"), len(self._records) + 1, {})
+            album = self._album_for(owner, fields.get("album_id"))
+            self._ids += 1
+            record = _Record(key, owner, album, self._ids, {}, int(time.time()))
             record.data = self._describe(key, path, file)
             self._records.append(record)
+            if album is not None:
+                self._albums[album].image_num += 1
         return json_reply(200, {"status": True, "message": "上传成功", "data": record.data}), key
+
+    def _album_for(self, owner: str | None, asked: str | None) -> int | None:
+        """The album an upload lands in (lock held): Lsky Pro+ reads `album_id`, the
+        open-source server the account's default album; each only if the account has it."""
+        if owner is None:
+            return None
+        wanted = self.default_album
+        if self.plus and asked is not None:
+            wanted = int(asked) if asked.isdigit() else None
+        album = self._albums.get(wanted) if wanted is not None else None
+        return album.id if album is not None and album.owner == owner else None
+
+    def _delete(self, owner: str, key: str) -> None:
+        with self._lock:
+            for record in [r for r in self._records if (r.key, r.owner) == (key, owner)]:
+                if record.album_id in self._albums:
+                    self._albums[record.album_id].image_num -= 1
+                self._records.remove(record)
 
     def _describe(self, key: str, pathname: str, file: Part) -> dict[str, Any]:
         origin, data, mime = file.filename or "", file.data, file.content_type
@@ -212,7 +312,7 @@ class FakeLsky(FakeServer[Fault]):
         """The fields Lsky's UserController makes visible, and no others."""
         with self._lock:
             mine = [r for r in self._records if r.owner == owner]
-        used = sum(r.data["size"] for r in mine)
+            used = sum(r.data["size"] for r in mine)
         profile = {
             "name": self.account_name,
             "avatar": f"{self.site}/avatar.png",
@@ -221,31 +321,38 @@ class FakeLsky(FakeServer[Fault]):
             "used_capacity": used,
             "url": "",
             "image_num": len(mine),
-            "album_num": 0,
+            "album_num": sum(a.owner == owner for a in self._albums.values()),
             "registered_ip": "127.0.0.1",
         }
         return json_reply(200, {"status": True, "message": "success", "data": profile})
 
-    def _list(self, owner: str, query: Mapping[str, list[str]]) -> Reply:
-        page = int(query.get("page", ["1"])[0]) if query.get("page", [""])[0].isdigit() else 1
-        album = query.get("album_id", [None])[0]  # without one: only images in no album
-        order = query.get("order", ["newest"])[0]
+    def _list(self, owner: str, path: str, query: Mapping[str, list[str]]) -> Reply:
+        album = album_filter(query)  # without one: only the images in no album
+        order = query.get("order", [""])[0] or "newest"
         with self._lock:
             mine = [r for r in self._records if r.owner == owner and r.album_id == album]
-        by_size = order in ("utmost", "least")
-        descending = order not in ("earliest", "least")  # "newest" is the default
-        mine.sort(key=lambda r: r.data["size"] if by_size else r.seq, reverse=descending)
-        items = [r.data for r in mine[(max(page, 1) - 1) * PER_PAGE :][:PER_PAGE]]
-        last = max(1, -(-len(mine) // PER_PAGE))
-        listing = {
-            "current_page": page,
-            "last_page": last,
-            "per_page": PER_PAGE,
-            "total": len(mine),
-        }
-        return json_reply(
-            200, {"status": True, "message": "success", "data": listing | {"data": items}}
+        ties = random.Random() if self.shuffle_ties else None
+        rows = ordered(
+            mine, order, lambda r: r.created_at, lambda r: r.data["size"], shuffle_ties=ties
         )
+        now = time.time()
+        items = [listed_image(r.data, r.created_at, now) for r in rows]
+        listing = paginate(items, page_number(query), f"{self.url}/images", query)
+        return json_reply(200, {"status": True, "message": "success", "data": listing})
+
+    def _list_albums(self, owner: str, path: str, query: Mapping[str, list[str]]) -> Reply:
+        order = query.get("order", [""])[0] or "newest"
+        with self._lock:
+            mine = [a for a in self._albums.values() if a.owner == owner]
+        if order == "most":
+            mine.sort(key=lambda a: a.image_num, reverse=True)
+        elif order == "least":
+            mine.sort(key=lambda a: a.image_num)
+        else:
+            mine.sort(key=lambda a: a.created_at, reverse=order != "earliest")
+        items = [{k: getattr(a, k) for k in ALBUM_FIELDS} for a in mine]
+        listing = paginate(items, page_number(query), f"{self.url}/albums", query)
+        return json_reply(200, {"status": True, "message": "success", "data": listing})
 
     def _user(self, req: Request) -> tuple[str | None, Reply | None]:
         """(owner, None); (None, None) for a guest; (None, refusal): never a guest fallback."""
@@ -305,6 +412,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = fake_parser("imgsync.testing.fake_lsky")
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the one valid bearer token")
     parser.add_argument("--no-guest", action="store_true", help="refuse guest uploads")
+    parser.add_argument(
+        "--plus", action="store_true", help="play Lsky Pro+: uploads land in their album_id"
+    )
+    parser.add_argument(
+        "--album", action="append", default=[], help="an album of the account (repeatable)"
+    )
     parser.add_argument("--max-size-kb", type=float, default=5120)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each reply")
     parser.add_argument(
@@ -334,6 +447,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(
         args,
         FakeLsky,
+        albums=args.album,
+        plus=args.plus,
         token=args.token,
         guest_uploads=not args.no_guest,
         max_size_kb=args.max_size_kb,
