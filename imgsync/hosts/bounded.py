@@ -77,6 +77,20 @@ def get_bounded(
     return _send_bounded(http, request, host, limit, deadline)
 
 
+def delete_bounded(
+    http: httpx.Client,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    host: str,
+    limit: int = MAX_REPLY,
+    deadline: float | None = None,
+) -> httpx.Response:
+    """DELETE, read within the same bounds as post_bounded (a host's delete call)."""
+    request = http.build_request("DELETE", url, headers=headers)
+    return _send_bounded(http, request, host, limit, deadline)
+
+
 def _send_bounded(
     http: httpx.Client,
     request: httpx.Request,
