@@ -176,6 +176,47 @@ def test_an_id_is_sent_as_one_path_segment(
     assert fake_pichub.image_ids == [ident]
 
 
+def network(handler: Any, calls: list[httpx.Request] | None = None, **options: Any) -> PicHubHost:
+    """A host whose requests go to `handler` (the network seam) instead of a server."""
+
+    def record(request: httpx.Request) -> httpx.Response:
+        if calls is not None:
+            calls.append(request)
+        response: httpx.Response = handler(request)
+        return response
+
+    client = httpx.Client(transport=httpx.MockTransport(record))
+    return PicHubHost(HostProfile("pic", "pichub", {"token": "t"} | options), client)
+
+
+def test_a_204_with_no_body_is_a_deletion() -> None:
+    calls: list[httpx.Request] = []
+    network(lambda request: httpx.Response(204), calls).delete({"id": "a1"})
+    [call] = calls
+    assert (call.method, call.url.path) == ("DELETE", "/api/v1/images/a1")
+
+
+def test_laravels_plain_404_counts_as_gone_once_the_listing_answers() -> None:
+    calls: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE":
+            return httpx.Response(404, json={"message": "No query results for model [Image]."})
+        return httpx.Response(200, json={"success": True, "data": []})
+
+    network(answer, calls).delete({"id": "a1"})
+    assert [(c.method, c.url.path) for c in calls] == [
+        ("DELETE", "/api/v1/images/a1"),
+        ("GET", "/api/v1/images"),
+    ]
+
+
+def test_a_404_web_page_is_a_wrong_url_not_a_deletion() -> None:
+    page = httpx.Response(404, text="<html><h1>Not Found</h1></html>")
+    with pytest.raises(WrongEndpoint):
+        network(lambda request: page).delete({"id": "a1"})
+
+
 # Albums
 
 

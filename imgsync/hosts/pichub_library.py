@@ -98,19 +98,23 @@ class PicHubLibrary:
     def delete(self, handle: Mapping[str, str]) -> None:
         """DELETE /images/{id}, which PicHub can't undo.
 
-        An image already gone is done: PicHub answers 404 with its JSON error. A wrong
-        'url' may answer 404 too, so such a 404 counts as gone only once a listing of the
-        same API has worked (one GET /images?per_page=1, made at the first 404 if none
-        was made yet): else every delete would "succeed" against a wrong URL.
+        An image already gone is done: PicHub answers 404 with a JSON error (its own, or
+        Laravel's `{"message": ...}`). A wrong 'url' may answer 404 too, so such a 404
+        counts as gone only once a listing of the same API has worked (one GET
+        /images?per_page=1, made at the first 404 if none was made yet): else every
+        delete would "succeed" against a wrong URL. A 2xx with no body (204) is done too.
         """
         ident = handle.get("id", "")
         if not isinstance(ident, str) or not ident.strip() or len(ident) > 128:
             raise ValueError("no PicHub image id recorded for this upload (the handle has no 'id')")
         response, body = self._call("DELETE", f"/images/{quote(ident.strip(), safe='')}")
-        if response.status_code == 404 and body is not None and body.get("success") is False:
+        code = response.status_code
+        if code == 404 and body is not None:  # JSON, in whichever error shape: not a web page
             if not self._api_answered:
                 self._json("GET", "/images?per_page=1")  # raises for a wrong 'url' or token
             return
+        if 200 <= code < 300 and not response.content.strip():
+            return  # 204 No Content, as many APIs answer a DELETE
         self._check(response, body)
 
     def albums(self) -> list[Album]:
