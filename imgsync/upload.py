@@ -15,7 +15,7 @@ from .errors import CacheNotWritten, HostError
 from .files import private_folder
 from .hosted_url import base_url_of, site
 from .hosts import create_host
-from .hosts.base import Host, UploadRequest, UploadResult, make_http_client
+from .hosts.base import Host, LinkingHost, UploadRequest, UploadResult, make_http_client
 
 if TYPE_CHECKING:
     import httpx
@@ -34,7 +34,8 @@ class Hosted:
     """By MD5: the URLs known or made, the reasons of failures, the images still to upload.
 
     `listener(md5, url or None)` hears of each image the moment its outcome is known
-    (from any thread), so files can be rewritten while other uploads go on.
+    (from any thread), so files can be rewritten while other uploads go on. `link` turns
+    a hosted URL into the one to write (LinkingHost), for `urls` and the listener alike.
     """
 
     urls: dict[str, str] = field(default_factory=dict)
@@ -43,12 +44,14 @@ class Hosted:
     # Why the host was given up, when it was: the reason of every image it failed.
     verdict: str | None = None
     listener: Callable[[str, str | None], None] | None = None
+    link: Callable[[str], str] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def got_url(self, md5: str, url: str) -> None:
         with self._lock:
             if md5 in self.urls:
                 return
+            url = url if self.link is None else self.link(url)
             self.urls[md5] = url
         if self.listener is not None:
             self.listener(md5, url)
@@ -105,6 +108,8 @@ def host_images(
     try:
         with _profile_and_client(settings, host_name) as (profile, http):
             host = create_host(profile, http)
+            if isinstance(host, LinkingHost):  # PicHub's `transform`: links with parameters
+                hosted.link = host.link_url
             writable = not dry_run and not cache.read_only
             foreign = _ForeignSites(host.identity)
             for md5, image in images.items():

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from imgsync.cache import CacheEntry, UploadCache
 from imgsync.errors import (
     AuthError,
     HostError,
@@ -18,7 +19,7 @@ from imgsync.errors import (
     WrongEndpoint,
 )
 from imgsync.hosts import create_host
-from imgsync.hosts.base import HostProfile, UploadRequest
+from imgsync.hosts.base import HostProfile, UploadRequest, supports
 from imgsync.hosts.chevereto import CheveretoHost
 from imgsync.testing.fake_chevereto import (
     DAY,
@@ -75,6 +76,38 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+# What Chevereto can't do
+
+
+def test_chevereto_claims_no_listing_deleting_or_albums_and_says_why(
+    fake_chevereto: FakeChevereto, http_client: httpx.Client
+) -> None:
+    host = chevereto_host(fake_chevereto, http_client)
+    assert supports(host) == frozenset()
+    assert set(host.unsupported_hints) == {"list", "delete", "albums", "create_album"}
+    assert host.unsupported_hints["delete"] == host.cannot_delete_hint
+    assert "delete_url" in host.cannot_delete_hint and "browser" in host.cannot_delete_hint
+    assert all("\n" not in hint for hint in host.unsupported_hints.values())  # one line each
+
+
+def test_the_cache_keeps_v4s_delete_url_for_a_person_to_open(
+    fake_chevereto: FakeChevereto, http_client: httpx.Client, make_png: MakePng, tmp_path: Path
+) -> None:
+    result = chevereto_host(fake_chevereto, http_client).upload(request_for(make_png("a.png")))
+    cache = UploadCache.open(tmp_path / "cache.json", project=tmp_path, allow_http=True)
+    entry = CacheEntry(
+        result.url, dict(result.handle), 1, "0" * 64, "2026-12-02T08:00:00Z", "a.png"
+    )
+    cache.record("chevereto x", "d41d8cd98f00b204e9800998ecf8427e", entry)
+    again = UploadCache.open(tmp_path / "cache.json", project=tmp_path, allow_http=True)
+    found = again.lookup("chevereto x", "d41d8cd98f00b204e9800998ecf8427e", "0" * 64)
+    assert found is not None
+    if fake_chevereto.edition == "v4":
+        assert found.handle == {"delete_url": result.handle["delete_url"]}
+    else:
+        assert found.handle == {}
 
 
 # Success

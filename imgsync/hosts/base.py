@@ -25,6 +25,7 @@ __all__ = [
     "HostProfile",
     "HostedImage",
     "HttpSettings",
+    "LinkingHost",
     "ListingHost",
     "UploadRequest",
     "UploadResult",
@@ -188,6 +189,16 @@ class AlbumHost(Host, Protocol):
 
     def create_album(self, name: str) -> Album:
         """Create an album (only when `can_create_albums`)."""
+        ...
+
+
+@runtime_checkable
+class LinkingHost(Host, Protocol):
+    """A host whose links in Markdown may differ from the URL its upload gave: PicHub adds
+    its processing parameters (`transform`). The cache keeps the URL the upload gave."""
+
+    def link_url(self, url: str) -> str:
+        """The link to write (or print) for the hosted `url`."""
         ...
 
 

@@ -27,6 +27,23 @@ _OPTIONS = (
     "title",
     "url",
 )
+# What Chevereto can't do beyond uploading, said by the commands that would need it (read
+# from Chevereto 4.2's and Chevereto Free's source): API v1.1 has one call, the upload; V4's
+# API 4 is "work in progress", its routes to list and delete images commented out.
+CANNOT_DELETE_HINT = (
+    "Chevereto's API can't delete images. Chevereto V4 gives each upload a delete_url, a web "
+    "link that deletes the image as soon as it is opened; imgsync keeps it in the cache entry "
+    "(handle.delete_url): open the ones to delete in a browser. Chevereto Free gives none: "
+    "delete in its web pages"
+)
+CANNOT_LIST_HINT = (
+    "Chevereto's API can't list an account's images (its only call is the upload): see them "
+    "in the site's web pages"
+)
+CANNOT_ALBUMS_HINT = (
+    "Chevereto's API can't list or create albums: create one in the site's web pages, then "
+    "set its id as album_id in the host profile (V4)"
+)
 _TITLE_LIMIT = 100  # Chevereto keeps 100 characters of a title; long alt text is cut to fit
 # An ISO-8601 duration as PHP's DateInterval reads it: P3D, PT5M, P1Y2M10DT2H30M, P2W.
 _EXPIRATION_RE = re.compile(
@@ -102,6 +119,15 @@ class CheveretoHost(KitHost):
 
     type_name: ClassVar[str] = "chevereto"
     secret_option: ClassVar[str] = "key"
+    # No ListingHost, DeletingHost or AlbumHost: `supports()` is empty, and these say why,
+    # by the names `supports()` uses.
+    cannot_delete_hint: ClassVar[str] = CANNOT_DELETE_HINT
+    unsupported_hints: ClassVar[Mapping[str, str]] = {
+        "list": CANNOT_LIST_HINT,
+        "delete": CANNOT_DELETE_HINT,
+        "albums": CANNOT_ALBUMS_HINT,
+        "create_album": CANNOT_ALBUMS_HINT,
+    }
 
     def __init__(self, profile: HostProfile, http: httpx.Client) -> None:
         url, self._key, self._title, self._fields = _read_options(profile)

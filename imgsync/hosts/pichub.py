@@ -1,8 +1,12 @@
-"""The PicHub image host: several files a request to `{url}/upload`, paced by its rate limits."""
+"""The PicHub image host: several files a request to `{url}/upload`, paced by its rate limits.
+
+Beyond uploading it lists, deletes and makes albums (pichub_library.py), and may link
+its processing URLs instead of the plain ones (pichub_links.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, ClassVar
@@ -13,9 +17,11 @@ from ..errors import AuthError, HostError, WrongEndpoint
 from ..sizes import human_size
 from ._http import json_object
 from ._pacing import RateBudget
-from .base import Access, HostProfile, UploadRequest, UploadResult
+from .base import Access, Album, HostedImage, HostProfile, UploadRequest, UploadResult
 from .kit import KitHost, ReplyRules
 from .options import ProfileOptions
+from .pichub_library import PicHubLibrary
+from .pichub_links import processing_url, read_transform
 from .pichub_reply import Slot, batch_slots, item_url, said
 
 DEFAULT_URL = "https://api.pichub.app/api/v1"
@@ -24,7 +30,7 @@ _TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}  # all that PicH
 # Option -> form field; booleans go as 1/0, the form PicHub documents for is_public.
 _FLAGS = {"auto_rename": "auto_rename", "convert_to_webp": "convertToWebP"}
 _FLAGS |= {"is_public": "is_public", "remove_exif": "remove_exif"}
-_OPTIONS = ("album_id", "batch_size", "format", "quality", "token", "url", *_FLAGS)
+_OPTIONS = ("album_id", "batch_size", "format", "quality", "token", "transform", "url", *_FLAGS)
 _FORMATS = ("auto", "jpeg", "png", "webp")
 _WEBP = (
     "PicHub converts every upload to WebP unless told not to (its convertToWebP is on by "
@@ -62,14 +68,17 @@ _REPLIES = ReplyRules(
 
 
 class PicHubHost(KitHost):
-    """Uploads to PicHub, a batch of files a request, waiting its upload budget out in line."""
+    """Uploads to PicHub, a batch of files a request, waiting its upload budget out in line;
+    lists, deletes and makes albums (a ListingHost, DeletingHost and AlbumHost)."""
 
     type_name: ClassVar[str] = "pichub"
+    can_create_albums: ClassVar[bool] = True
 
     def __init__(self, profile: HostProfile, http: httpx.Client) -> None:
         self._settings = _read_options(profile)
         super().__init__(self._settings.url, self._settings.token, http)
         self._pacer = RateBudget("PicHub's upload limit", self.errors)
+        self._library = PicHubLibrary(self._settings.url, self._settings.token, http, self.errors)
 
     @property
     def max_size(self) -> int | None:
@@ -84,6 +93,25 @@ class PicHubHost(KitHost):
         if isinstance(outcome, HostError):
             raise outcome
         return outcome
+
+    def link_url(self, url: str) -> str:
+        """The link to write for a hosted `url`: with the profile's `transform` parameters."""
+        return processing_url(url, self._settings.transform)
+
+    def list_images(
+        self, progress: Callable[[int, int | None], None] | None = None
+    ) -> Iterator[HostedImage]:
+        return self._library.list_images(progress)
+
+    def delete(self, handle: Mapping[str, str]) -> None:
+        self._library.delete(handle)
+
+    def albums(self) -> list[Album]:
+        return self._library.albums()
+
+    def create_album(self, name: str) -> Album:
+        public = self._settings.fields.get("is_public")
+        return self._library.create_album(name, {} if public is None else {"is_public": public})
 
     def check_access(self) -> Access:
         """GET /images?per_page=1: PicHub's list of the account's images, which uploads nothing
@@ -184,6 +212,7 @@ class _Settings:
     token: str
     batch_size: int
     fields: dict[str, str]
+    transform: dict[str, str]
 
     @property
     def webp_by_default(self) -> bool:
@@ -209,4 +238,4 @@ def _read_options(profile: HostProfile) -> _Settings:
         flag = options.flag(key, why=why.get(key, ""))
         if flag is not None:
             fields[name] = "1" if flag else "0"
-    return _Settings(url, token, batch_size or 5, fields)
+    return _Settings(url, token, batch_size or 5, fields, read_transform(options))

@@ -9,6 +9,7 @@ import json
 import math
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, NamedTuple
@@ -40,6 +41,7 @@ _MAGIC = {b"\x89PNG\r\n\x1a\n": ("png", "image/png"), b"\xff\xd8\xff": ("jpg", "
 _MAGIC |= {b"GIF87a": ("gif", "image/gif"), b"GIF89a": ("gif", "image/gif")}
 _API_WINDOWS = {"minute": (0, 1), "hour": (1, 60), "day": (2, 1440)}  # limit index, windows
 Item = dict[str, Any]
+MAX_PER_PAGE = 100  # the most images a listing page holds, whatever per_page asks
 
 
 class ReceivedFile(NamedTuple):
@@ -99,6 +101,13 @@ class FakePicHub(FakeServer[Fault]):
     `response_style` picks the reply shapes: "object" (one file's `data` is an object) or "list"
     (always a list), and "error_object" (`error: {code, message, details}`) or "flat"
     (`message` and `errors`); join two with "+", e.g. "list+flat".
+
+    The library: `GET /images` lists the newest first, `per_page` (default 20, PicHub's
+    documented default) up to MAX_PER_PAGE, with the counts in `meta` (`listing_style`
+    "meta") or the whole page as a Laravel paginator in `data` ("paginator");
+    `DELETE /images/{id}` answers 404 NOT_FOUND for an id not (or no longer) there;
+    `GET /albums` gives each album's `images_count`. `remove` and
+    `delete_between_pages` delete as another client of the account would.
     """
 
     api_path: ClassVar[str] = "/api/v1"
@@ -110,16 +119,40 @@ class FakePicHub(FakeServer[Fault]):
     window_seconds: float = 60.0  # the "minute"; the hour and the day scale with it
     max_size_mb: float = 50
     storage_full: bool = False  # every upload gets 507
+    listing_style: Literal["meta", "paginator"] = "meta"
+    list_requests: list[dict[str, str]] = field(default_factory=list, init=False)  # queries
     now: Callable[[], float] = time.time
     _uploads: list[ReceivedUpload] = field(default_factory=list, init=False, repr=False)
     _images: dict[str, tuple[Item, Part]] = field(default_factory=dict, init=False, repr=False)
     _albums: dict[int, Item] = field(default_factory=dict, init=False, repr=False)
     _windows: dict[str, _Window] = field(default_factory=dict, init=False, repr=False)
+    _after_page: dict[int, list[str]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def uploads(self) -> list[ReceivedUpload]:
         with self._lock:
             return list(self._uploads)
+
+    @property
+    def image_ids(self) -> list[str]:
+        """The ids of the images stored now, oldest first: the fake's own records."""
+        with self._lock:
+            return list(self._images)
+
+    def album_of(self, ident: str) -> int | None:
+        with self._lock:
+            album: int | None = self._images[ident][0]["album_id"]
+            return album
+
+    def remove(self, ident: str) -> bool:
+        """Delete an image as another client (the web page, a teammate) would."""
+        with self._lock:
+            return self._images.pop(ident, None) is not None
+
+    def delete_between_pages(self, after_page: int, ident: str) -> None:
+        """Delete `ident` right after the next listing of page `after_page` is answered."""
+        with self._lock:
+            self._after_page.setdefault(after_page, []).append(ident)
 
     def respond(self, req: Request) -> Reply:
         base = next((p for p in (self.api_path, "/v1") if req.path.startswith(f"{p}/")), None)
@@ -293,14 +326,7 @@ class FakePicHub(FakeServer[Fault]):
     def _other(self, req: Request, route: str) -> Reply:
         self._authorize(req)
         if (req.method, route) == ("GET", "images"):
-            page, per_page = (_number(req.query.get(k, [""])[0]) for k in ("page", "per_page"))
-            page, per_page = page or 1, min(100, per_page or 20)
-            album = req.query.get("album_id", [None])[0]
-            with self._lock:
-                items = [i for i, _ in self._images.values() if album in (None, str(i["album_id"]))]
-            meta = {"current_page": page, "per_page": per_page, "total": len(items)}
-            items = items[(page - 1) * per_page :][:per_page]
-            return json_reply(200, {"success": True, "data": items, "meta": meta})
+            return self._list(req)
         if req.method == "DELETE" and route.startswith("images/"):  # irreversible
             with self._lock:
                 if self._images.pop(route.removeprefix("images/"), None) is None:
@@ -308,7 +334,9 @@ class FakePicHub(FakeServer[Fault]):
             return json_reply(200, {"success": True, "message": "Image deleted"})
         if (req.method, route) == ("GET", "albums"):
             with self._lock:
-                return json_reply(200, {"success": True, "data": list(self._albums.values())})
+                counts = Counter(item["album_id"] for item, _ in self._images.values())
+                albums = [a | {"images_count": counts[a["id"]]} for a in self._albums.values()]
+            return json_reply(200, {"success": True, "data": albums})
         if (req.method, route) == ("POST", "albums"):
             fields = req.form().fields()
             with contextlib.suppress(ValueError, AttributeError):  # a JSON body, most likely
@@ -323,6 +351,29 @@ class FakePicHub(FakeServer[Fault]):
                 self._albums[ident] = made | {"description": fields.get("description")}
                 return json_reply(201, {"success": True, "data": self._albums[ident]})
         raise _Refusal(404, "NOT_FOUND", "Route not found")
+
+    def _list(self, req: Request) -> Reply:
+        """One page of the account's images (or an album's), the newest first."""
+        query = {k: v[0] for k, v in req.query.items() if v}
+        page = _number(query.get("page", "")) or 1
+        per_page = min(MAX_PER_PAGE, _number(query.get("per_page", "")) or 20)
+        album = query.get("album_id")
+        with self._lock:
+            self.list_requests.append(query)
+            newest = [item for item, _ in reversed(self._images.values())]
+            items = [i for i in newest if album in (None, str(i["album_id"]))]
+            total, start = len(items), (page - 1) * per_page
+            shown = items[start : start + per_page]
+            for ident in self._after_page.pop(page, []):
+                self._images.pop(ident, None)
+        counts: Item = {"current_page": page, "per_page": per_page, "total": total}
+        counts["last_page"] = max(1, math.ceil(total / per_page))
+        counts |= {"from": start + 1 if shown else None, "to": start + len(shown) or None}
+        if self.listing_style == "paginator":
+            body = {"success": True, "data": counts | {"data": shown}}
+        else:
+            body = {"success": True, "data": shown, "meta": counts}
+        return json_reply(200, body)
 
     def _styles(self) -> set[str]:
         styles = set(self.response_style.split("+"))
