@@ -197,6 +197,17 @@ class TestPicHubContract(HostContract):
         assert isinstance(fake, FakePicHub)
         fake.storage_full = True
 
+    page_size = 100  # the client asks for 100 a page, the most the fake gives (MAX_PER_PAGE)
+
+    def unthrottle(self, fake: FakeServer[Any]) -> None:
+        assert isinstance(fake, FakePicHub)
+        fake.upload_limit = None
+        fake.request_limits = (10**6, 10**6, 10**6)
+
+    def stored_handles(self, fake: FakeServer[Any]) -> list[dict[str, str]]:
+        assert isinstance(fake, FakePicHub)
+        return [{"id": ident} for ident in fake.image_ids]
+
     def more_secret_errors(
         self, fake: FakeServer[Any], host: Host, wrong: Host, folder: Path
     ) -> list[HostError]:

@@ -167,13 +167,17 @@ def test_delete_needs_the_recorded_id(fake_pichub: FakePicHub, http_client: http
     assert fake_pichub.requests == 0
 
 
-def test_an_id_is_sent_as_one_path_segment(
-    fake_pichub: FakePicHub, http_client: httpx.Client, tmp_path: Path
+@pytest.mark.parametrize("written", ["../{ident}", "{ident}/x", "{ident}?a=1", "{ident}#"])
+def test_an_id_that_is_no_id_is_refused_and_nothing_sent(
+    fake_pichub: FakePicHub, http_client: httpx.Client, tmp_path: Path, written: str
 ) -> None:
+    # A cache is a file in a repository: a tampered id must not reach another path.
     host = pichub_host(fake_pichub, http_client)
     [ident] = stock(host, tmp_path, 1)
-    host.delete({"id": f"../{ident}"})  # not "images/../<id>": an id that is not there
-    assert fake_pichub.image_ids == [ident]
+    before = fake_pichub.requests
+    with pytest.raises(ValueError, match="is not a PicHub image id"):
+        host.delete({"id": written.format(ident=ident)})
+    assert fake_pichub.requests == before and fake_pichub.image_ids == [ident]
 
 
 def network(handler: Any, calls: list[httpx.Request] | None = None, **options: Any) -> PicHubHost:

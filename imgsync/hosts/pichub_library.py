@@ -10,6 +10,7 @@ RateLimited with the time to wait, for the command to say.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -45,6 +46,9 @@ _RULES = ReplyRules(
     },
 )
 Progress = Callable[[int, int | None], None]
+
+
+_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # an image id as PicHub gives them
 
 
 class PicHubLibrary:
@@ -105,8 +109,11 @@ class PicHubLibrary:
         delete would "succeed" against a wrong URL. A 2xx with no body (204) is done too.
         """
         ident = handle.get("id", "")
-        if not isinstance(ident, str) or not ident.strip() or len(ident) > 128:
+        if not isinstance(ident, str) or not ident.strip():
             raise ValueError("no PicHub image id recorded for this upload (the handle has no 'id')")
+        if not _ID.fullmatch(ident.strip()):
+            # A cache is a file in a repository: what it says is checked before it is sent.
+            raise ValueError(f"{ident!r} is not a PicHub image id (letters, digits, - and _)")
         response, body = self._call("DELETE", f"/images/{quote(ident.strip(), safe='')}")
         code = response.status_code
         if code == 404 and body is not None:  # JSON, in whichever error shape: not a web page
