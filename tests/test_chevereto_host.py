@@ -88,26 +88,22 @@ def test_chevereto_claims_no_listing_deleting_or_albums_and_says_why(
     assert supports(host) == frozenset()
     assert set(host.unsupported_hints) == {"list", "delete", "albums", "create_album"}
     assert host.unsupported_hints["delete"] == host.cannot_delete_hint
-    assert "delete_url" in host.cannot_delete_hint and "browser" in host.cannot_delete_hint
+    assert "web pages" in host.cannot_delete_hint and "never keeps" in host.cannot_delete_hint
     assert all("\n" not in hint for hint in host.unsupported_hints.values())  # one line each
 
 
-def test_the_cache_keeps_v4s_delete_url_for_a_person_to_open(
+def test_v4s_delete_url_is_never_kept_since_opening_it_deletes(
     fake_chevereto: FakeChevereto, http_client: httpx.Client, make_png: MakePng, tmp_path: Path
 ) -> None:
+    # The cache is committed: a delete_url there would let any reader delete the image.
     result = chevereto_host(fake_chevereto, http_client).upload(request_for(make_png("a.png")))
     cache = UploadCache.open(tmp_path / "cache.json", project=tmp_path, allow_http=True)
     entry = CacheEntry(
         result.url, dict(result.handle), 1, "0" * 64, "2026-12-02T08:00:00Z", "a.png"
     )
     cache.record("chevereto x", "d41d8cd98f00b204e9800998ecf8427e", entry)
-    again = UploadCache.open(tmp_path / "cache.json", project=tmp_path, allow_http=True)
-    found = again.lookup("chevereto x", "d41d8cd98f00b204e9800998ecf8427e", "0" * 64)
-    assert found is not None
-    if fake_chevereto.edition == "v4":
-        assert found.handle == {"delete_url": result.handle["delete_url"]}
-    else:
-        assert found.handle == {}
+    assert result.handle == {}
+    assert "/delete/" not in (tmp_path / "cache.json").read_text()  # the fake's V4 link form
 
 
 # Success
@@ -122,10 +118,7 @@ def test_upload_returns_the_url_and_on_v4_the_delete_page(
     [received] = fake_chevereto.uploads
     assert result.url.startswith(f"{fake_chevereto.site}/images/")
     assert result.url.endswith("/photo.png") and result.warning is None
-    if fake_chevereto.edition == "v4":
-        assert result.handle["delete_url"].startswith(f"{fake_chevereto.site}/image/")
-    else:
-        assert result.handle == {}  # Free has no delete_url
+    assert result.handle == {}  # V4's delete_url is a secret, never kept; Free has none
     assert (received.filename, received.error) == ("photo.png", None)
     assert received.md5 == hashlib.md5(path.read_bytes()).hexdigest()
     assert http_client.get(result.url).content == path.read_bytes()

@@ -31,10 +31,9 @@ _OPTIONS = (
 # from Chevereto 4.2's and Chevereto Free's source): API v1.1 has one call, the upload; V4's
 # API 4 is "work in progress", its routes to list and delete images commented out.
 CANNOT_DELETE_HINT = (
-    "Chevereto's API can't delete images. Chevereto V4 gives each upload a delete_url, a web "
-    "link that deletes the image as soon as it is opened; imgsync keeps it in the cache entry "
-    "(handle.delete_url): open the ones to delete in a browser. Chevereto Free gives none: "
-    "delete in its web pages"
+    "Chevereto's API can't delete images: delete them in the site's web pages, signed in "
+    "(imgsync never keeps V4's delete_url, a link that deletes the image for anyone who "
+    "opens it, since the cache is a file committed to the repository)"
 )
 CANNOT_LIST_HINT = (
     "Chevereto's API can't list an account's images (its only call is the upload): see them "
@@ -178,8 +177,11 @@ class CheveretoHost(KitHost):
             _REPLIES.not_the_api(self.errors, response, said)
         image = body.get("image")
         image = image if isinstance(image, Mapping) else {}
-        url, viewer, delete = (text(image.get(k)) for k in ("url", "url_viewer", "delete_url"))
-        handle = {"delete_url": delete} if delete else {}
+        url, viewer = (text(image.get(k)) for k in ("url", "url_viewer"))
+        # V4's delete_url deletes the image for anyone who opens it (a plain GET, no sign-in:
+        # Chevereto 4.2's app/legacy/routes/image.php). It is a secret, like a token: never
+        # kept in the cache, a file committed to the repository, nor shown.
+        handle: dict[str, str] = {}
         if url:
             return UploadResult(url=url, handle=handle)
         if viewer:  # held for moderation: the viewer page is the only link there is
