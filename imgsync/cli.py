@@ -141,6 +141,7 @@ def _manage(args: argparse.Namespace, settings: Settings) -> int:
             undated=args.undated,
             sources=sources,
             progress=_progress(args),
+            verbose=args.verbose,
         )
     if args.command == "delete":
         return commands.delete(settings, args.host, args.names, force=args.force)

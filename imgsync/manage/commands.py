@@ -113,6 +113,7 @@ def prune(
     undated: bool,
     sources: Sequence[str] | None,
     progress: Progress,
+    verbose: bool = False,
 ) -> int:
     cache = _open_cache(settings)
     with open_host(settings, host_name) as host:
@@ -133,7 +134,7 @@ def prune(
         for warning in refs.warnings:
             _err(f"imgsync: warning: {warning}")
         if not yes or not plan.doomed:
-            _show_plan(plan, by_hand=problem is not None)
+            _show_plan(plan, by_hand=problem is not None, verbose=verbose)
             if problem is not None and plan.doomed:
                 _err(f"imgsync: {problem}: open each delete_url above to delete it by hand")
             return EXIT_WORK_LEFT if plan.doomed else EXIT_OK
@@ -143,7 +144,7 @@ def prune(
             plan.doomed, host, cache, settings.state_dir, recount, on_each=progress.advance
         )
         progress.finish()
-    _show_kept(plan.kept)
+    _show_kept(plan.kept, verbose=verbose)
     for upload in done.used_meanwhile:
         _out(f"kept {upload.entry.url}: used meanwhile, at {_places(upload)}")
     for upload, reason in done.failed:
@@ -153,8 +154,8 @@ def prune(
     return EXIT_FAILED if done.failed else EXIT_OK
 
 
-def _show_plan(plan: PrunePlan, *, by_hand: bool) -> None:
-    _show_kept(plan.kept)
+def _show_plan(plan: PrunePlan, *, by_hand: bool, verbose: bool) -> None:
+    _show_kept(plan.kept, verbose=verbose)
     for upload in plan.doomed:
         entry = upload.entry
         where = f" (uploaded from {entry.source})" if entry.source else ""
@@ -169,10 +170,20 @@ def _show_plan(plan: PrunePlan, *, by_hand: bool) -> None:
         _out("nothing to prune: every upload of this project is used or kept")
 
 
-def _show_kept(kept: list[Upload]) -> None:
+def _show_kept(kept: list[Upload], *, verbose: bool) -> None:
+    """Each upload kept for a reason a user may not expect: used only on another branch or
+    tag, only mentioned, too young, undated, without a handle. Those used in the work tree
+    too are counted, and listed with --verbose."""
+    plain = 0
     for upload in kept:
+        here = any(u.where == "" and u.how == "reference" for u in upload.uses)
+        if here and not verbose:
+            plain += 1
+            continue
         why = f"used at {_places(upload)}" if upload.uses else upload.kept_because
         _out(f"kept {upload.entry.url}: {why}")
+    if plain:
+        _out(f"kept {plain} upload(s) referenced in the work tree (--verbose lists them)")
 
 
 def _places(upload: Upload, most: int = 3) -> str:
