@@ -313,6 +313,7 @@ then the totals, with bytes. A progress bar on stderr while pages are read.
     + """
   imgsync list
   imgsync list --json > images.json      the schema: docs/host-images.md
+  imgsync list posts/2024/               images used in or uploaded from there
   imgsync list --host pichub
 """
 )
@@ -380,7 +381,13 @@ def _add_manage_commands(command: Callable[..., _Parser]) -> None:
         epilog="exit status: 0 listed; 2 usage or configuration error, or a host that\n"
         "can't list; 3 the host's listing failed.",
     )
-    listing.add_argument("paths", nargs="*", metavar="PATH", help=argparse.SUPPRESS)
+    listing.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="only the images used in, or uploaded from, these files or folders (uses are "
+        "always counted over the whole project)",
+    )
     prune = command(
         "prune",
         "chqv",

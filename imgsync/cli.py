@@ -127,12 +127,12 @@ def _manage(args: argparse.Namespace, settings: Settings) -> int:
     from .manage import commands  # the upload seam: httpx, the host
     from .manage.durations import parse_duration
 
+    sources = [project_relative(Path(p), settings.root) for p in args.paths] or None
     if args.command == "list":
         return commands.list_images(
-            settings, args.host, as_json=args.json, progress=_progress(args)
+            settings, args.host, as_json=args.json, progress=_progress(args), within=sources
         )
     if args.command == "prune":
-        sources = [project_relative(Path(p), settings.root) for p in args.paths] or None
         return commands.prune(
             settings,
             args.host,

@@ -249,6 +249,9 @@ def test_list_joins_the_host_with_the_project(tmp_path: Path, lsky: FakeLsky) ->
     assert document["totals"]["all"]["images"] == 4
     assert document["totals"]["all"]["bytes"] > 0
 
+    only = json.loads(run(root, "list", "--json", "post0.md", lsky=lsky).stdout)
+    assert [i["references"][0]["file"] for i in only["images"]] == ["post0.md"]
+
     text = run(root, "list", lsky=lsky)
     assert text.returncode == 0
     assert "unreferenced: 1 image(s)" in text.stdout

@@ -189,3 +189,23 @@ def test_outside_a_git_work_tree_no_branch_is_read(tmp_path: Path) -> None:
     refs = References()
     assert branch_references(settings, refs, Mentions([URL])) == []
     assert refs.warnings == []
+
+
+def test_a_branch_git_cannot_read_is_said_and_a_tag_of_a_blob_is_passed_over(repo: Path) -> None:
+    git(repo, "checkout", "-qb", "broken")
+    (repo / "draft.md").write_text(f"![b]({OTHER})\n")
+    git(repo, "add", "draft.md")
+    git(repo, "commit", "-qm", "draft")
+    tree = git(repo, "rev-parse", "broken^{tree}").strip()
+    git(repo, "checkout", "-q", "main")
+    blob = git(repo, "hash-object", "-w", "post.md").strip()
+    git(repo, "tag", "a-blob", blob)
+    (repo / ".git" / "objects" / tree[:2] / tree[2:]).unlink()  # the branch's tree is lost
+
+    settings = load_settings(cwd=repo, config_file=None, env={})
+    refs = References()
+    read = branch_references(settings, refs, Mentions([OTHER]))
+
+    assert read == []
+    assert len(refs.unread) == 1 and refs.unread[0].startswith("branch broken: ")
+    assert refs.uses(OTHER) == []

@@ -42,7 +42,12 @@ def _open_cache(settings: Settings) -> UploadCache:
 
 
 def list_images(
-    settings: Settings, host_name: str | None, *, as_json: bool, progress: Progress
+    settings: Settings,
+    host_name: str | None,
+    *,
+    as_json: bool,
+    progress: Progress,
+    within: list[str] | None = None,
 ) -> int:
     cache = _open_cache(settings)
     with open_host(settings, host_name) as host:
@@ -61,6 +66,8 @@ def list_images(
         progress.finish()
     refs = count_uses(settings, [image.url for image in images])
     listing = join_listing(images, entries, refs)
+    if within is not None:
+        listing = listing.within(within)
     totals = listing.totals()
     if as_json:
         document = {
@@ -68,7 +75,7 @@ def list_images(
             "images": [row.to_json() for row in listing.rows],
             "totals": totals,
             "recorded_not_listed": listing.not_listed,
-            "warnings": refs.warnings,
+            "warnings": refs.warnings + refs.unread,
         }
         print(json.dumps(document, ensure_ascii=True, indent=2))
         return EXIT_OK
@@ -85,8 +92,8 @@ def list_images(
             f"{listing.not_listed} upload(s) the cache records were not in the host's listing"
             " (deleted by hand, or in an album the listing leaves out)"
         )
-    for warning in refs.warnings:
-        _err(f"imgsync: warning: {warning}")
+    for warning in refs.warnings + refs.unread:
+        _err(f"imgsync: warning: {warning} (its uses are not counted)")
     return EXIT_OK
 
 
@@ -131,8 +138,10 @@ def prune(
         plan = plan_prune(
             entries, refs, now=now, older_than=older_than, undated=undated, sources=sources
         )
-        for warning in refs.warnings:
-            _err(f"imgsync: warning: {warning}")
+        for warning in refs.warnings + (refs.unread if not yes else []):
+            _err(f"imgsync: warning: {warning} (its uses are not counted)")
+        if yes and plan.doomed and refs.unread:
+            return _unread(refs)
         if not yes or not plan.doomed:
             _show_plan(plan, by_hand=problem is not None, verbose=verbose)
             if problem is not None and plan.doomed:
@@ -152,6 +161,18 @@ def prune(
     size = sum(u.entry.size for u in done.deleted)
     _out(f"deleted {len(done.deleted)} upload(s) from the host ({human_size(size)})")
     return EXIT_FAILED if done.failed else EXIT_OK
+
+
+def _unread(refs: References) -> int:
+    """Nothing deleted while git can't say where the images are used."""
+    for what in refs.unread:
+        _err(f"imgsync: error: {what}")
+    _err(
+        "imgsync: nothing was deleted: git could not be read, so uses on other branches and"
+        " tags are unknown; fix what git says (e.g. `git config --global --add"
+        " safe.directory DIR`), then run again"
+    )
+    return EXIT_USAGE
 
 
 def _show_plan(plan: PrunePlan, *, by_hand: bool, verbose: bool) -> None:
@@ -205,6 +226,8 @@ def delete(settings: Settings, host_name: str | None, names: Sequence[str], *, f
         if problems:
             return EXIT_USAGE
         refs = count_uses(settings, [u.entry.url for u in uploads])
+        if refs.unread and not force:
+            return _unread(refs)
         broken = {u.md5: refs.by_url.get(url_key(u.entry.url), set()) for u in uploads}
         chosen: list[Upload] = []
         refused: list[Upload] = []

@@ -28,27 +28,41 @@ def branch_references(settings: Settings, refs: References, mentions: Mentions) 
     root = settings.root.resolve()
     try:
         top = Path(_git(root, "rev-parse", "--show-toplevel").decode().strip()).resolve()
-    except (GitError, OSError):
+    except OSError:
+        return []  # no git installed: no repository it could read either
+    except GitError as error:
+        if "not a git repository" not in str(error):  # one git refuses to read (ownership)
+            refs.unread.append(f"the git repository here: {error}")
         return []
     prefix = root.relative_to(top).as_posix() if root != top else ""
     try:
         head = _git(root, "symbolic-ref", "-q", "HEAD").decode().strip()
     except GitError:
         head = ""  # a detached HEAD: its work tree is no branch, every branch is read
-    names = _git(root, "for-each-ref", "--format=%(refname)", "refs/heads", "refs/tags")
+    try:
+        names = _git(
+            root,
+            "for-each-ref",
+            "--format=%(refname) %(objecttype) %(*objecttype)",
+            "refs/heads",
+            "refs/tags",
+        )
+    except GitError as error:
+        refs.unread.append(f"the branches and tags: {error}")
+        return []
     read = []
     blobs = _Blobs(root)
-    for refname in names.decode().split():
-        if refname == head:
-            continue
+    for line in names.decode().splitlines():
+        refname, *types = line.split()
+        if refname == head or types[-1] not in ("commit", "tree"):
+            continue  # a tag of a blob (a key, a file) holds no Markdown
         where = refname.replace("refs/heads/", "branch ", 1).replace("refs/tags/", "tag ", 1)
         try:
-            tree = _tree(root, refname, prefix)
-        except GitError as error:
-            refs.warnings.append(f"{where}: not read ({error}), so its references are not counted")
+            _count(_tree(root, refname, prefix), where, settings, refs, mentions, blobs)
+        except (GitError, ValueError) as error:
+            refs.unread.append(f"{where}: {error}")
             continue
         read.append(where)
-        _count(tree, where, settings, refs, mentions, blobs)
     return read
 
 

@@ -56,6 +56,17 @@ class Listing:
     rows: list[Row] = field(default_factory=list)
     not_listed: int = 0
 
+    def within(self, folders: list[str]) -> Listing:
+        """Only the images used in, or uploaded from, these project files or folders."""
+
+        def inside(path: str) -> bool:
+            return any(
+                f in ("", ".") or path == f or path.startswith(f.rstrip("/") + "/") for f in folders
+            )
+
+        rows = [r for r in self.rows if inside(r.source) or any(inside(u.file) for u in r.uses)]
+        return Listing(rows, self.not_listed)
+
     def totals(self) -> dict[str, dict[str, int]]:
         """By status, and "all": how many images and how many bytes (those the host told)."""
         totals = {status: {"images": 0, "bytes": 0} for status in _STATUSES}

@@ -57,7 +57,10 @@ class References:
 
     by_url: dict[str, set[Use]] = field(default_factory=dict)
     by_md5: dict[str, set[Use]] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)  # what could not be read, and so counted
+    warnings: list[str] = field(default_factory=list)  # files not read, so not counted
+    # Whole branches or repositories git could not read: uses may be missing, so nothing
+    # is deleted (prune --yes, delete) until they can be read.
+    unread: list[str] = field(default_factory=list)
 
     def uses(self, url: str, md5: str = "") -> list[Use]:
         """Every use of the upload at `url` whose bytes have `md5`, sorted."""
@@ -146,7 +149,7 @@ def work_tree_references(settings: Settings, refs: References, mentions: Mention
         [root], root=root, include=settings.include, exclude=settings.exclude
     )
     for folder, reason in unreadable:
-        refs.warnings.append(f"{folder}: not read ({reason}), so its references are not counted")
+        refs.warnings.append(f"{folder}: not read ({reason})")
     vault = Vault(root)
     hashes: dict[Path, str | None] = {}
     for path in files:
@@ -154,7 +157,7 @@ def work_tree_references(settings: Settings, refs: References, mentions: Mention
         try:
             markdown = read_markdown(path, project=root)
         except (OSError, MarkdownError) as error:
-            refs.warnings.append(f"{rel}: not read ({error}), so its references are not counted")
+            refs.warnings.append(f"{rel}: not read ({error})")
             continue
         for written, line, embed in scan_text(markdown.text, settings, ("", rel), refs, mentions):
             found = vault.locate(written, path) if embed else None
