@@ -209,3 +209,22 @@ def test_a_branch_git_cannot_read_is_said_and_a_tag_of_a_blob_is_passed_over(rep
     assert read == []
     assert len(refs.unread) == 1 and refs.unread[0].startswith("branch broken: ")
     assert refs.uses(OTHER) == []
+
+
+def test_a_bare_name_no_file_has_beside_the_note_counts_as_a_vault_name(repo: Path) -> None:
+    data = png_bytes(rgb=(4, 5, 6))
+    (repo / "attachments").mkdir()
+    (repo / "attachments" / "pasted.png").write_bytes(data)
+    (repo / "notes").mkdir()
+    (repo / "notes" / "n.md").write_text("![](pasted.png)\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "vault")
+    git(repo, "branch", "kept")
+
+    refs = uses(repo)
+
+    md5 = hashlib.md5(data).hexdigest()
+    assert refs.uses("https://x.example/p.png", md5) == [
+        Use("", "notes/n.md", 1),
+        Use("branch kept", "notes/n.md", 1),
+    ]

@@ -89,16 +89,18 @@ def _count(
     for path in markdown:
         text = texts.get(tree[path], b"").decode("utf-8", "replace").removeprefix("\ufeff")
         for written, line, embed in scan_text(text, settings, (where, path), refs, mentions):
-            if embed and "/" not in written:
+            if written.startswith("/"):
+                found = [posixpath.normpath(posixpath.join(site, written.lstrip("/")))]
+            else:
+                found = [posixpath.normpath(posixpath.join(posixpath.dirname(path), written))]
+            if (embed and "/" not in written) or found[0] not in tree:
+                # An embed's bare name, or a name no file has there: a vault's name,
+                # found anywhere (Obsidian): every file so named counts, to be safe.
                 if by_name is None:
                     by_name = {}
                     for each in tree:
                         by_name.setdefault(name_key(posixpath.basename(each)), []).append(each)
-                found = by_name.get(name_key(written), [])
-            elif written.startswith("/"):
-                found = [posixpath.normpath(posixpath.join(site, written.lstrip("/")))]
-            else:
-                found = [posixpath.normpath(posixpath.join(posixpath.dirname(path), written))]
+                found = by_name.get(name_key(posixpath.basename(written)), [])
             images += [(tree[image], Use(where, path, line)) for image in found if image in tree]
     md5s = blobs.md5s(oid for oid, _ in images)
     for oid, use in images:

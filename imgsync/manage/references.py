@@ -163,9 +163,14 @@ def work_tree_references(settings: Settings, refs: References, mentions: Mention
             found = vault.locate(written, path) if embed else None
             try:
                 target = LocalTarget(written, "")
-                image = found or resolve_target(target, path, root, settings.site_root)
-            except ImageError:
+                found = found or resolve_target(target, path, root, settings.site_root)
+            except ImageError as error:
+                # A name no file has from the note's folder may be a vault's (Obsidian finds
+                # bare names anywhere): counted so, to be safe, in every dialect.
+                found = vault.locate(written, path) if error.missing else None
+            if found is None:
                 continue  # a missing or outside file uses no upload
+            image = found
             if image not in hashes:
                 hashes[image] = _md5_of(image)
             md5 = hashes[image]
