@@ -50,6 +50,7 @@ def list_images(
     within: list[str] | None = None,
 ) -> int:
     cache = _open_cache(settings)
+    progress.action = "listing"
     with open_host(settings, host_name) as host:
         if (problem := cannot(host, "list")) is not None or not isinstance(host, ListingHost):
             _err(f"imgsync: {problem}")
@@ -130,8 +131,8 @@ def prune(
             _err(f"imgsync: {problem}; nothing was deleted")
             return EXIT_USAGE
 
-        def recount() -> References:
-            return count_uses(settings, [e.url for e in cache.entries_for(host.identity).values()])
+        def recount() -> References:  # mentions of every URL planned for, deleted ones too
+            return count_uses(settings, [e.url for e in entries.values()])
 
         refs = recount()
         now = datetime.now(UTC)
@@ -148,6 +149,7 @@ def prune(
                 _err(f"imgsync: {problem}: open each delete_url above to delete it by hand")
             return EXIT_WORK_LEFT if plan.doomed else EXIT_OK
         assert isinstance(host, DeletingHost)
+        progress.action = "deleting"
         progress.start(len(plan.doomed))
         done = delete_uploads(
             plan.doomed, host, cache, settings.state_dir, recount, on_each=progress.advance
@@ -241,7 +243,9 @@ def delete(settings: Settings, host_name: str | None, names: Sequence[str], *, f
                 f"imgsync: {upload.entry.url} is still used, at {_places(upload, 10)}; not"
                 " deleted (remove those references first, or --force)"
             )
-        done = delete_uploads(chosen, host, cache, settings.state_dir, None)
+        urls = [u.entry.url for u in uploads]
+        recount = None if force else (lambda: count_uses(settings, urls))
+        done = delete_uploads(chosen, host, cache, settings.state_dir, recount)
     for upload in done.deleted:
         _out(f"deleted {upload.entry.url}")
         dangling = [u for u in upload.uses if u in broken[upload.md5]]
@@ -254,9 +258,11 @@ def delete(settings: Settings, host_name: str | None, names: Sequence[str], *, f
             _out("  still used here (the next sync uploads it again):")
             for use in local:
                 _out(f"    {use}")
+    for upload in done.used_meanwhile:
+        _err(f"imgsync: {upload.entry.url} became used meanwhile, at {_places(upload, 10)}; kept")
     for upload, reason in done.failed:
         _err(f"imgsync: error: {upload.entry.url}: not deleted: {reason}")
-    return EXIT_FAILED if refused or done.failed else EXIT_OK
+    return EXIT_FAILED if refused or done.failed or done.used_meanwhile else EXIT_OK
 
 
 def albums(settings: Settings, host_name: str | None, *, as_json: bool) -> int:
