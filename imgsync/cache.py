@@ -208,6 +208,9 @@ class UploadCache:
                     f"{problem}; this line is skipped (delete it to silence this warning)"
                 )
             self._journal_at = read.position
+            seen = self._forgets_at  # the forgets read here are applied: not read again
+            if read.position.inode != seen.inode or read.position.size > seen.size:
+                self._forgets_at = read.position
         return added
 
     def _drop_forgotten(self) -> None:
