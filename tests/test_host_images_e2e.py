@@ -93,6 +93,18 @@ def on_host(lsky: FakeLsky) -> set[str]:
         page += 1
 
 
+def upload_by_hand(lsky: FakeLsky, tmp_path: Path) -> str:
+    """An image uploaded to the account by another tool; its URL."""
+    reply = httpx.post(
+        f"{lsky.url}/upload",
+        files={"file": ("stranger.png", png_bytes(rgb=(7, 7, 7)), "image/png")},
+        headers={"Authorization": f"Bearer {SECRET}", "Accept": "application/json"},
+    )
+    reply.raise_for_status()
+    url: str = reply.json()["data"]["links"]["url"]
+    return url
+
+
 def cached(root: Path, host: str = "lsky") -> dict[str, Any]:
     uploads = json.loads((root / ".imgsync-cache.json").read_text())["uploads"]
     return next((v for k, v in uploads.items() if k.startswith(host + " ")), {})
@@ -114,7 +126,8 @@ def unreference(root: Path, *posts: int) -> set[str]:
 def test_prune_lists_then_deletes_exactly_the_unreferenced(tmp_path: Path, lsky: FakeLsky) -> None:
     root = blog(tmp_path)
     assert run(root, "sync", lsky=lsky).returncode == 0
-    assert len(on_host(lsky)) == 10
+    stranger = upload_by_hand(lsky, tmp_path)  # not in the cache: never deleted
+    assert len(on_host(lsky)) == 11
     gone = unreference(root, 2, 5, 7)
 
     listed = run(root, "prune", "--older-than", "0d", lsky=lsky)
@@ -123,16 +136,16 @@ def test_prune_lists_then_deletes_exactly_the_unreferenced(tmp_path: Path, lsky:
     would = {line.split()[2] for line in listed.stdout.splitlines() if line.startswith("would")}
     assert would == gone
     assert "3 upload(s) used nowhere" in listed.stdout
-    assert len(on_host(lsky)) == 10  # listing deletes nothing
+    assert len(on_host(lsky)) == 11  # listing deletes nothing
 
     pruned = run(root, "prune", "--older-than", "0d", "--yes", lsky=lsky)
 
     assert pruned.returncode == 0, pruned.stderr
     assert "deleted 3 upload(s)" in pruned.stdout
     left = on_host(lsky)
-    assert len(left) == 7 and not left & gone
+    assert len(left) == 8 and not left & gone and stranger in left
     assert len(cached(root)) == 7
-    assert {entry["url"] for entry in cached(root).values()} == left
+    assert {entry["url"] for entry in cached(root).values()} == left - {stranger}
 
     again = run(root, "prune", "--older-than", "0d", lsky=lsky)
     assert again.returncode == 0, again.stderr
@@ -230,13 +243,7 @@ def test_list_joins_the_host_with_the_project(tmp_path: Path, lsky: FakeLsky) ->
     root = blog(tmp_path, images=3)
     assert run(root, "sync", lsky=lsky).returncode == 0
     unreference(root, 2)
-    stranger = tmp_path / "stranger.png"
-    stranger.write_bytes(png_bytes(rgb=(7, 7, 7)))
-    httpx.post(
-        f"{lsky.url}/upload",
-        files={"file": ("stranger.png", stranger.read_bytes(), "image/png")},
-        headers={"Authorization": f"Bearer {SECRET}", "Accept": "application/json"},
-    ).raise_for_status()
+    upload_by_hand(lsky, tmp_path)
 
     listed = run(root, "list", "--json", lsky=lsky)
 
