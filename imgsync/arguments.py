@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import NoReturn
 
 from . import __version__
 from .terminal import safe_line
 
-COMMANDS = ("sync", "check", "watch", "upload", "doctor", "init")
+COMMANDS = (
+    "sync",
+    "check",
+    "watch",
+    "upload",
+    "doctor",
+    "init",
+    "list",
+    "prune",
+    "delete",
+    "albums",
+)
 
 _DESCRIPTION = """\
 Upload the local images of your Markdown files to an image host and point the
@@ -22,6 +34,10 @@ uploaded once, ever: the cache file (commit it) remembers the MD5 of its bytes.
   imgsync upload a.png b.png    upload files, print one URL a line
   imgsync init                  write a starter imgsync.toml
   imgsync doctor                check the set-up end to end (uploads nothing)
+  imgsync list                  the host's images: used here, unused, unknown
+  imgsync prune                 list uploads nothing uses (--yes deletes them)
+  imgsync delete a.png          delete one upload (refused while it is used)
+  imgsync albums                the host's albums
 
 Without PATH a command works on the project: the folders listed in `paths` in the
 config, else the project's root: the config file's folder; without one, the folder
@@ -259,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to count as a sync would (default: the project, as for `imgsync` alone)",
     )
 
+    _add_manage_commands(command)
+
     init = sub.add_parser(
         "init",
         help="write a starter imgsync.toml",
@@ -271,6 +289,162 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(**(_ABSENT | {"config": None}))
     return parser
+
+
+_USES = """\
+What counts as a use: a reference to the hosted URL (its ?query and #fragment
+ignored), a local reference to a file with the same bytes, or the URL anywhere in
+a Markdown file's text (a code block: "mentioned"). Uses are counted in every
+Markdown file of the project, and in a git work tree also in the committed
+Markdown of every other local branch and every tag (read through git, nothing
+checked out).
+"""
+
+_LIST_DESCRIPTION = (
+    """\
+List every image on the host account, joined with the project:
+  referenced    used here (each use printed under it, FILE:LINE [on branch B])
+  unreferenced  uploaded by this project (in its cache), used nowhere any more
+  unknown       the cache doesn't record it: uploaded by hand or by another tool
+then the totals, with bytes. A progress bar on stderr while pages are read.
+
+"""
+    + _USES
+    + """
+  imgsync list
+  imgsync list --json > images.json      the schema: docs/host-images.md
+  imgsync list posts/2024/               images used in or uploaded from there
+  imgsync list --host pichub
+"""
+)
+
+_PRUNE_DESCRIPTION = (
+    """\
+Delete from the host the uploads of this project (recorded in its cache, for
+this host) that nothing uses any more. Without --yes it only lists them.
+
+Kept, and listed with the reason: an upload used anywhere; one younger than
+--older-than; one of unknown upload time (unless --undated); one the cache
+records without a handle to delete it with. An image the cache doesn't record
+is never deleted. A sync or watch running meanwhile can't lose an image: each
+upload is taken out of the cache under its lock, its uses counted again, and
+only then deleted.
+
+"""
+    + _USES
+    + """
+  imgsync prune                          what would be deleted (exit 1 if any)
+  imgsync prune --yes                    delete them
+  imgsync prune --older-than 2w --yes    only uploads at least two weeks old
+  imgsync prune posts/2023/              only uploads made from posts/2023/
+"""
+)
+_PRUNE_EXIT = """\
+exit status: 0 nothing to prune, or all deleted; 1 something would be deleted
+(without --yes); 2 usage or configuration error, or a host that can't delete
+(Chevereto: without --yes the list shows each delete_url to open by hand);
+3 some deletions failed (they stay in the cache).
+"""
+
+_DELETE_DESCRIPTION = """\
+Delete chosen uploads from the host and forget them in the cache, each named by
+its local image file (its bytes, or the path it was uploaded from) or by its
+hosted URL. An upload still used is refused, saying where; --force deletes it all
+the same and lists the references that now point at a deleted image. No Markdown
+file is rewritten.
+
+  imgsync delete posts/img/old-plot.png
+  imgsync delete https://img.example.com/i/2026/11/23/abc.png
+  imgsync delete --force img/draft.png
+"""
+_DELETE_EXIT = """\
+exit status: 0 all deleted; 2 usage or configuration error, a name that names no
+upload, or a host that can't delete; 3 some were refused (still used) or failed.
+"""
+
+_ALBUMS_DESCRIPTION = """\
+List the albums of the host account, with their image counts when the host says.
+A host without albums says so in one line (exit 2).
+
+  imgsync albums
+  imgsync albums --json
+"""
+
+
+def _add_manage_commands(command: Callable[..., _Parser]) -> None:
+    """list, prune, delete, albums: the life of an image on the host."""
+    listing = command(
+        "list",
+        "chjqv",
+        help="the host's images, joined with the project",
+        description=_LIST_DESCRIPTION,
+        epilog="exit status: 0 listed; 2 usage or configuration error, or a host that\n"
+        "can't list; 3 the host's listing failed.",
+    )
+    listing.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="only the images used in, or uploaded from, these files or folders (uses are "
+        "always counted over the whole project)",
+    )
+    prune = command(
+        "prune",
+        "chqv",
+        help="delete uploads nothing uses (lists unless --yes)",
+        description=_PRUNE_DESCRIPTION,
+        epilog=_PRUNE_EXIT,
+    )
+    prune.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="only uploads made from these files or folders (uses are always counted "
+        "over the whole project)",
+    )
+    prune.add_argument("-y", "--yes", action="store_true", help="delete them (else only list)")
+    prune.add_argument(
+        "--older-than",
+        default="7d",
+        type=_duration,
+        metavar="AGE",
+        help="keep uploads younger than this: 30m, 12h, 7d, 2w, 0d for none (default: 7d)",
+    )
+    prune.add_argument(
+        "--undated",
+        action="store_true",
+        help="also delete uploads whose upload time the cache doesn't know (taken over "
+        "from the legacy Lsky cache); they are kept by default",
+    )
+    delete = command(
+        "delete",
+        "chqv",
+        help="delete chosen uploads (refused while used)",
+        description=_DELETE_DESCRIPTION,
+        epilog=_DELETE_EXIT,
+    )
+    delete.add_argument("names", nargs="+", metavar="FILE|URL", help="local images or hosted URLs")
+    delete.add_argument(
+        "--force", action="store_true", help="delete even while used (rewrites nothing)"
+    )
+    command(
+        "albums",
+        "chj",
+        help="the host's albums",
+        description=_ALBUMS_DESCRIPTION,
+        epilog="exit status: 0 listed; 2 usage or configuration error, or a host without\n"
+        "albums; 3 the host's listing failed.",
+    )
+
+
+def _duration(text: str) -> str:
+    from .manage.durations import parse_duration
+
+    try:
+        parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def _add_options(parser: argparse.ArgumentParser, letters: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
@@ -89,6 +89,7 @@ class UploadCache:
         self._last_written = 0  # ...and of those written
         self.journal = UploadJournal(journal_path(path), self.project)
         self._journal_at: Position | None = None  # how far the journal was taken into memory
+        self._forgets_at = START  # how far it was read for uploads forgotten (_drop_forgotten)
         self.from_journal = 0  # entries the file lacked when opened, taken from the journal
         # What to tell the user (where, what): bad journal lines, a journal not written.
         self.warnings: dict[tuple[Path, int | None], str] = {}  # by file and line
@@ -191,6 +192,11 @@ class UploadCache:
             return 0
         added = 0
         with self._mutex:
+            again = {(host, md5, entry.url) for host, md5, entry in read.uploads}
+            for host, md5, url in read.forgotten:  # deleted from the host since
+                known = self._uploads.get(host, {})
+                if (host, md5, url) not in again and md5 in known and known[md5].url == url:
+                    del known[md5]
             for host, md5, entry in read.uploads:
                 known = self._uploads.setdefault(host, {})
                 if md5 not in known:
@@ -202,7 +208,29 @@ class UploadCache:
                     f"{problem}; this line is skipped (delete it to silence this warning)"
                 )
             self._journal_at = read.position
+            seen = self._forgets_at  # the forgets read here are applied: not read again
+            if read.position.inode != seen.inode or read.position.size > seen.size:
+                self._forgets_at = read.position
         return added
+
+    def _drop_forgotten(self) -> None:
+        """Drop from memory the uploads the journal forgot since last looked (another
+        process deleted them from the host), so that no write puts them back."""
+        at = self._forgets_at
+        try:
+            st = os.stat(self.journal.path)
+            if (st.st_ino, st.st_size) == (at.inode, at.size):
+                return
+            read = self.journal.uploads(allow_http=self._allow_http, since=at)
+        except (OSError, CacheError):  # told by _merge_journal, which reads it too
+            return
+        again = {(host, md5, entry.url) for host, md5, entry in read.uploads}
+        with self._mutex:
+            for host, md5, url in read.forgotten:
+                known = self._uploads.get(host, {})
+                if (host, md5, url) not in again and md5 in known and known[md5].url == url:
+                    del known[md5]
+            self._forgets_at = read.position
 
     def lookup(self, host_identity: str, md5: str, sha256: str) -> CacheEntry | None:
         """The upload of these bytes to this host, or None.
@@ -293,6 +321,50 @@ class UploadCache:
             if self._last_written < ticket:
                 self._write_queued()
 
+    def forget(self, host_identity: str, md5s: Iterable[str]) -> dict[str, CacheEntry]:
+        """Take uploads out of the cache for good (they were deleted from the host): what
+        was taken, by MD5; MD5s it doesn't hold are passed over.
+
+        Under the file lock, as `record()` writes: each is first forgotten in the journal
+        (a line that cancels its upload there, so that no process merges it back), then
+        the file is written without them, atomically. Another process that still holds
+        one in memory drops it when it next reads the journal, which it does before each
+        write. CacheError if either can't be written (a read-only file included).
+        """
+        if self.read_only:
+            raise CacheError(self.path, read_only_reason(self.path))
+        with self._writing(CacheError):
+            self._write_queued()  # the journal merged, anything queued written first
+            document, uploads = read_document(
+                _inside(self.path, self.project), allow_http=self._allow_http
+            )
+            with self._mutex:
+                known = {**uploads.get(host_identity, {}), **self._uploads.get(host_identity, {})}
+            gone = {md5: known[md5] for md5 in dict.fromkeys(md5s) if md5 in known}
+            if not gone:
+                return {}
+            for md5, entry in gone.items():
+                self.journal.forget(host_identity, md5, entry.url)
+            in_file = document["uploads"].get(host_identity, {})
+            for md5 in gone:
+                in_file.pop(md5, None)
+                uploads.get(host_identity, {}).pop(md5, None)
+            if host_identity in document["uploads"] and not in_file:
+                del document["uploads"][host_identity]
+            atomic_write(self.path, dump_document(document, self._rendered), project=self.project)
+            with self._mutex:
+                for md5 in gone:
+                    self._uploads.get(host_identity, {}).pop(md5, None)
+                for host, by_md5 in self._uploads.items():
+                    known_here = uploads.setdefault(host, {})
+                    for key, entry in by_md5.items():
+                        known_here.setdefault(key, entry)
+                self._uploads = uploads
+                self._document = document
+                self._seen = _identity(self.path)
+            self._merge_journal()  # its own lines, and uploads others appended meanwhile
+        return gone
+
     def _keep_in_journal(self, host_identity: str, md5: str, entry: CacheEntry) -> bool:
         """Append the upload to the journal; False (and a warning) if it can't be."""
         try:
@@ -312,6 +384,7 @@ class UploadCache:
 
         Nothing is written when there is nothing new. How many the file had lost.
         """
+        self._drop_forgotten()  # uploads deleted meanwhile (prune) must not come back
         # Edit the document as read from disk, so that keys this version of imgsync
         # doesn't know (written by a newer one) survive the rewrite; unless the file is
         # still the one this object last wrote or read, whose document it kept.

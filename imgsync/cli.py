@@ -63,6 +63,8 @@ def _run(args: argparse.Namespace) -> int:
         _show(doctor_output(diagnosis, as_json=args.json), document=args.json)
         return diagnosis.exit_status()
     settings = _settings(args)
+    if args.command in ("list", "prune", "delete", "albums"):
+        return _manage(args, settings)
     if args.command == "check":
         report = check(_paths(args, settings), settings)
         if args.format == "github" and not args.json:
@@ -118,6 +120,40 @@ def _run(args: argparse.Namespace) -> int:
     )
     _show(output, document=args.json)
     return report.exit_status()
+
+
+def _manage(args: argparse.Namespace, settings: Settings) -> int:
+    """list, prune, delete, albums: the life of an image on the host (manage/)."""
+    from .manage import commands  # the upload seam: httpx, the host
+    from .manage.durations import parse_duration
+
+    sources = [project_relative(Path(p), settings.root) for p in args.paths] or None
+    if args.command == "list":
+        return commands.list_images(
+            settings, args.host, as_json=args.json, progress=_progress(args), within=sources
+        )
+    if args.command == "prune":
+        return commands.prune(
+            settings,
+            args.host,
+            yes=args.yes,
+            older_than=parse_duration(args.older_than),
+            undated=args.undated,
+            sources=sources,
+            progress=_progress(args),
+            verbose=args.verbose,
+        )
+    if args.command == "delete":
+        return commands.delete(settings, args.host, args.names, force=args.force)
+    return commands.albums(settings, args.host, as_json=args.json)
+
+
+def project_relative(path: Path, root: Path) -> str:
+    """A PATH as the cache records sources: relative to the project's root, `/`s."""
+    try:
+        return path.absolute().relative_to(root.absolute()).as_posix()
+    except ValueError:
+        raise ConfigError(f"{path}: not inside the project ({root})") from None
 
 
 def _settings(args: argparse.Namespace) -> Settings:

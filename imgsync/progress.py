@@ -26,6 +26,7 @@ class Progress:
         self.quiet = quiet
         self.verbose = verbose
         self.bar = bar and not quiet
+        self.action = "uploading"  # what the bar says is going on ("listing", "deleting")
         self._lock = threading.Lock()
         self._total = 0
         self._done = 0
@@ -78,7 +79,7 @@ class Progress:
             return
         width = max(10, min(30, shutil.get_terminal_size().columns - 50))
         filled = width * self._done // self._total
-        text = f"uploading [{'#' * filled}{'.' * (width - filled)}] {self._done}/{self._total}"
+        text = f"{self.action} [{'#' * filled}{'.' * (width - filled)}] {self._done}/{self._total}"
         if label:  # a file name or host URL: never raw on a terminal
             label = safe_line(label)
             text += " " + label[: max(0, shutil.get_terminal_size().columns - len(text) - 2)]

@@ -57,3 +57,13 @@ def test_says_whether_it_prints_each_event_so_no_list_repeats_them() -> None:
     assert not Progress(stream, quiet=True, bar=False).prints_each_event
     assert Progress(stream, verbose=True, bar=True).prints_details
     assert not Progress(stream, verbose=True, quiet=True).prints_details
+
+
+def test_the_bar_says_what_is_going_on() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, bar=True)
+    progress.action = "listing"
+    progress.start(80)
+    progress.advance("")
+    assert "listing [" in stream.getvalue() and "1/80" in stream.getvalue()
+    assert "uploading" not in stream.getvalue()

@@ -10,7 +10,13 @@ opens the cache merges back what the file lost (cache.py).
     {"entry": {CACHE ENTRY}, "host": HOST IDENTITY, "md5": MD5}
 
 one JSON object a line, appended with one write under a lock, flushed and fsync'd
-before the cache is written. Nothing here trusts a line: cache.py checks each one
+before the cache is written. An upload deleted from the host (`imgsync prune`, `delete`)
+is forgotten by a later line, which cancels the lines before it of that host, MD5 and URL:
+
+    {"forget": URL, "host": HOST IDENTITY, "md5": MD5}
+
+The journal is only ever appended to: rewriting it could lose a line another process
+appends meanwhile. Nothing here trusts a line: cache.py checks each one
 as it checks a cache entry. A marker beside it (`<journal>.merged`) says which cache
 file held every line read so far, so a run with nothing to upload can tell in two
 stat() calls that there is nothing to merge.
@@ -73,19 +79,24 @@ class JournalRead:
 
 
 class JournalUploads:
-    """The uploads a journal keeps, the lines that failed the checks, the bytes read."""
+    """The uploads a journal keeps, those it forgot, the lines that failed the checks, the
+    bytes read."""
 
-    __slots__ = ("position", "problems", "uploads")
+    __slots__ = ("forgotten", "position", "problems", "uploads")
 
     def __init__(
         self,
         uploads: list[tuple[str, str, CacheEntry]],
         problems: dict[int, str],
         position: Position,
+        forgotten: list[tuple[str, str, str]] | None = None,
     ) -> None:
         self.uploads = uploads  # (host identity, MD5, entry), in the order appended
         self.problems = problems  # by line number: why the line is skipped
         self.position = position
+        # (host identity, MD5, URL) forgotten after the uploads read: a reader that took
+        # them in before (reading from an earlier position) drops them too.
+        self.forgotten = forgotten or []
 
 
 def journal_path(cache_path: Path) -> Path:
@@ -109,13 +120,18 @@ class UploadJournal:
         crash gets its newline before the next one, so it spoils only itself; a write
         that fails half-way (disk full) is cut back off. OSError if it can't be written.
         """
+        self._append_record({"entry": entry, "host": host, "md5": md5})
+
+    def forget(self, host: str, md5: str, url: str) -> None:
+        """Cancel the uploads kept so far of these bytes at `url` on `host` (deleted from
+        it): one line, appended as `append` does. OSError if it can't be written."""
+        self._append_record({"forget": url, "host": host, "md5": md5})
+
+    def _append_record(self, record: dict[str, Any]) -> None:
         from .os_lock import lock_file, unlock_file  # fcntl: only when appending
 
         line = json.dumps(
-            {"entry": entry, "host": host, "md5": md5},
-            ensure_ascii=False,
-            separators=(",", ":"),
-            sort_keys=True,
+            record, ensure_ascii=False, separators=(",", ":"), sort_keys=True
         ).encode()
         private_folder(self.path.parent, project=self.project)
         fd = open_inside(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, self.project)
@@ -186,17 +202,24 @@ class UploadJournal:
         from .cache_file import journal_record  # loads datetime: only when a journal is read
 
         read = self.read(since)
-        uploads, problems = [], {}
+        uploads: list[tuple[str, str, CacheEntry]] = []
+        problems: dict[int, str] = {}
+        forgotten: list[tuple[str, str, str]] = []
         for line in read.lines:
             problem = line.problem
             if problem is None:
                 try:
-                    uploads.append(journal_record(line.record, allow_http=allow_http))
+                    if isinstance(line.record, dict) and "forget" in line.record:
+                        gone = _forget_record(line.record)
+                        uploads = [u for u in uploads if (u[0], u[1], u[2].url) != gone]
+                        forgotten.append(gone)
+                    else:
+                        uploads.append(journal_record(line.record, allow_http=allow_http))
                     continue
                 except ValueError as error:
                     problem = str(error)
             problems[line.number] = problem
-        return JournalUploads(uploads, problems, read.position)
+        return JournalUploads(uploads, problems, read.position, forgotten)
 
     # The marker: the cache file known to hold the journal's first `size` bytes.
 
@@ -227,6 +250,15 @@ class UploadJournal:
         with contextlib.suppress(OSError, ValueError):
             data = json.dumps([size, *_identity(cache_path)]).encode()
             atomic_write(self.marker, data, project=self.project)
+
+
+def _forget_record(record: dict[str, Any]) -> tuple[str, str, str]:
+    """(host identity, MD5, URL) of a forget line; ValueError says what is wrong."""
+    host, md5, url = record.get("host"), record.get("md5"), record.get("forget")
+    if not all(isinstance(value, str) and value for value in (host, md5, url)):
+        raise ValueError('a "forget" line needs "forget", "host" and "md5" strings')
+    assert isinstance(host, str) and isinstance(md5, str) and isinstance(url, str)
+    return host, md5, url
 
 
 def _identity(path: Path) -> tuple[int, int, int]:

@@ -1,0 +1,1 @@
+"""The life of an image on the host: `imgsync list`, `prune`, `delete` and `albums`."""
