@@ -137,7 +137,13 @@ def prune(
         refs = recount()
         now = datetime.now(UTC)
         plan = plan_prune(
-            entries, refs, now=now, older_than=older_than, undated=undated, sources=sources
+            entries,
+            refs,
+            now=now,
+            older_than=older_than,
+            undated=undated,
+            sources=sources,
+            need_handle=problem is None,
         )
         for warning in refs.warnings + (refs.unread if not yes else []):
             _err(f"imgsync: warning: {warning} (its uses are not counted)")
@@ -146,7 +152,7 @@ def prune(
         if not yes or not plan.doomed:
             _show_plan(plan, by_hand=problem is not None, verbose=verbose)
             if problem is not None and plan.doomed:
-                _err(f"imgsync: {problem}: open each delete_url above to delete it by hand")
+                _err(f"imgsync: {problem}: delete each one above by hand, in the site's pages")
             return EXIT_WORK_LEFT if plan.doomed else EXIT_OK
         assert isinstance(host, DeletingHost)
         progress.action = "deleting"
@@ -182,9 +188,8 @@ def _show_plan(plan: PrunePlan, *, by_hand: bool, verbose: bool) -> None:
     for upload in plan.doomed:
         entry = upload.entry
         where = f" (uploaded from {entry.source})" if entry.source else ""
+        # A delete_url an older imgsync kept (Chevereto) is a secret: never shown.
         _out(f"would delete {entry.url}{where}")
-        if by_hand and entry.handle.get("delete_url"):
-            _out(f"    delete it at {entry.handle['delete_url']}")
     size = sum(u.entry.size for u in plan.doomed)
     if plan.doomed:
         hint = "" if by_hand else "; `imgsync prune --yes` deletes them"

@@ -27,7 +27,6 @@ def cannot(host: Host, ability: str) -> str | None:
     """The one line for a host that can't do `ability` ("list", "delete", "albums"), or None."""
     if ability in supports(host):
         return None
-    why = {
-        "chevereto": " (its API only uploads; each upload's delete_url is a web page to open)",
-    }.get(host.type_name, "")
+    hint = getattr(type(host), "unsupported_hints", {}).get(ability)  # the host's own advice
+    why = f" ({hint})" if isinstance(hint, str) and hint else ""
     return f"{host.type_name} hosts can't {_CAN[ability]} through their API{why}"

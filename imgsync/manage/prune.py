@@ -55,12 +55,15 @@ def plan_prune(
     older_than: timedelta,
     undated: bool = False,
     sources: Sequence[str] | None = None,
+    need_handle: bool = True,
 ) -> PrunePlan:
     """Which of `entries` (the cache's, for one host, by MD5) nothing uses.
 
     Kept: those used anywhere (`refs`), those uploaded less than `older_than` ago, those of
     unknown upload time (unless `undated`), those recorded without a handle (which can't be
     deleted). `sources` (project-relative folders or files) keeps to uploads made from there.
+    `need_handle` False: a host whose API can't delete (Chevereto), where each is deleted by
+    hand in its web pages, so a handle doesn't matter.
     """
     plan = PrunePlan()
     for md5, entry in sorted(entries.items(), key=lambda item: (item[1].source, item[0])):
@@ -76,7 +79,7 @@ def plan_prune(
             why = (
                 f"uploaded {describe_age(now - when)} ago, younger than {describe_age(older_than)}"
             )
-        elif not entry.handle:
+        elif not entry.handle and need_handle:
             why = "the cache has no handle to delete it with (upload made by an older tool)"
         else:
             why = ""
