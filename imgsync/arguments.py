@@ -342,7 +342,7 @@ only then deleted.
 _PRUNE_EXIT = """\
 exit status: 0 nothing to prune, or all deleted; 1 something would be deleted
 (without --yes); 2 usage or configuration error, or a host that can't delete
-(Chevereto: without --yes the list shows each delete_url to open by hand);
+(Chevereto: without --yes it lists what to delete by hand in the site's pages);
 3 some deletions failed (they stay in the cache).
 """
 

@@ -21,6 +21,7 @@ from imgsync.errors import (
 from imgsync.hosts import create_host
 from imgsync.hosts.base import HostProfile, UploadRequest, supports
 from imgsync.hosts.chevereto import CheveretoHost
+from imgsync.manage.project import cannot
 from imgsync.testing.fake_chevereto import (
     DAY,
     DEFAULT_KEY,
@@ -89,6 +90,10 @@ def test_chevereto_claims_no_listing_deleting_or_albums_and_says_why(
     assert set(host.unsupported_hints) == {"list", "delete", "albums", "create_album"}
     assert host.unsupported_hints["delete"] == host.cannot_delete_hint
     assert "web pages" in host.cannot_delete_hint and "never keeps" in host.cannot_delete_hint
+    assert (
+        cannot(host, "delete")
+        == f"chevereto hosts can't delete images through their API: {host.cannot_delete_hint}"
+    )
     assert all("\n" not in hint for hint in host.unsupported_hints.values())  # one line each
 
 

@@ -27,21 +27,17 @@ _OPTIONS = (
     "title",
     "url",
 )
-# What Chevereto can't do beyond uploading, said by the commands that would need it (read
-# from Chevereto 4.2's and Chevereto Free's source): API v1.1 has one call, the upload; V4's
-# API 4 is "work in progress", its routes to list and delete images commented out.
+# What to do instead, for what Chevereto can't do beyond uploading: the commands that would
+# need it say "chevereto hosts can't ... through their API: " and this (read from Chevereto
+# 4.2's and Chevereto Free's source: API v1.1 has one call, the upload; V4's API 4 is "work
+# in progress", its routes to list and delete images commented out).
 CANNOT_DELETE_HINT = (
-    "Chevereto's API can't delete images: delete them in the site's web pages, signed in "
-    "(imgsync never keeps V4's delete_url, a link that deletes the image for anyone who "
-    "opens it, since the cache is a file committed to the repository)"
+    "delete them in the site's web pages, signed in (imgsync never keeps V4's delete_url, a "
+    "link that deletes the image for anyone who opens it, since the cache is committed)"
 )
-CANNOT_LIST_HINT = (
-    "Chevereto's API can't list an account's images (its only call is the upload): see them "
-    "in the site's web pages"
-)
+CANNOT_LIST_HINT = "its only call is the upload: see the images in the site's web pages"
 CANNOT_ALBUMS_HINT = (
-    "Chevereto's API can't list or create albums: create one in the site's web pages, then "
-    "set its id as album_id in the host profile (V4)"
+    "create an album in the site's web pages, then set its id as album_id in the host profile (V4)"
 )
 _TITLE_LIMIT = 100  # Chevereto keeps 100 characters of a title; long alt text is cut to fit
 # An ISO-8601 duration as PHP's DateInterval reads it: P3D, PT5M, P1Y2M10DT2H30M, P2W.

@@ -28,5 +28,5 @@ def cannot(host: Host, ability: str) -> str | None:
     if ability in supports(host):
         return None
     hint = getattr(type(host), "unsupported_hints", {}).get(ability)  # the host's own advice
-    why = f" ({hint})" if isinstance(hint, str) and hint else ""
+    why = f": {hint}" if isinstance(hint, str) and hint else ""
     return f"{host.type_name} hosts can't {_CAN[ability]} through their API{why}"
