@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__
 from .terminal import safe_line
 
-COMMANDS = ("sync", "check", "watch", "upload", "doctor", "init")
+COMMANDS = ("sync", "check", "watch", "upload", "doctor", "init", "verify")
 
 _DESCRIPTION = """\
 Upload the local images of your Markdown files to an image host and point the
@@ -22,6 +22,7 @@ uploaded once, ever: the cache file (commit it) remembers the MD5 of its bytes.
   imgsync upload a.png b.png    upload files, print one URL a line
   imgsync init                  write a starter imgsync.toml
   imgsync doctor                check the set-up end to end (uploads nothing)
+  imgsync verify                every hosted image URL still serves its image
 
 Without PATH a command works on the project: the folders listed in `paths` in the
 config, else the project's root: the config file's folder; without one, the folder
@@ -259,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to count as a sync would (default: the project, as for `imgsync` alone)",
     )
 
+    _add_verify(command)
+
     init = sub.add_parser(
         "init",
         help="write a starter imgsync.toml",
@@ -271,6 +274,55 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(**(_ABSENT | {"config": None}))
     return parser
+
+
+_VERIFY_DESCRIPTION = """\
+Fetch every image URL of the Markdown hosted by one of the project's host profiles
+(its URL in the cache, or under a profile's `serves` prefix) and report each
+reference, as FILE:LINE: URL: reason, whose image is gone (404/410), redirected to a
+login or error page, not an image, or no longer the bytes uploaded (SHA-256 against
+the cache, where the host keeps the bytes; PicHub re-encodes: "not comparable").
+Each URL is fetched once, a few at a time per server; a ranged GET of its first
+bytes where the whole image isn't needed. Loopback, private, link-local and
+metadata addresses are refused. Foreign URLs are skipped unless --foreign.
+
+  imgsync verify                       the whole project
+  imgsync verify docs/ --format github annotations in a scheduled CI job
+  imgsync verify --foreign --format json > links.json
+"""
+_VERIFY_EXIT = """\
+exit status: 0 every URL checked serves its image; 1 some references are broken
+(listed); 2 usage or configuration error; 3 a Markdown file could not be read.
+"""
+
+
+def _add_verify(command: Any) -> None:
+    verify = command(
+        "verify",
+        "cjqJ",
+        help="check that every hosted image URL still serves its image",
+        description=_VERIFY_DESCRIPTION,
+        epilog=_VERIFY_EXIT,
+    )
+    verify.add_argument("paths", nargs="*", metavar="PATH", help=_PROJECT_PATHS)
+    verify.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text: FILE:LINE: URL: reason lines (default); json: one document "
+        "(docs/ci.md); github: GitHub Actions error annotations",
+    )
+    verify.add_argument(
+        "--foreign",
+        action="store_true",
+        help="also check image URLs of other sites (that each serves an image)",
+    )
+    verify.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        help="let URLs reach loopback and private addresses (an intranet host, tests); "
+        "never in CI on pull requests",
+    )
 
 
 def _add_options(parser: argparse.ArgumentParser, letters: str) -> None:

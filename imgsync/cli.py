@@ -74,6 +74,8 @@ def _run(args: argparse.Namespace) -> int:
             )
             _show(output, document=as_json)
         return report.exit_status()
+    if args.command == "verify":
+        return _verify(args, settings)
     if args.command == "watch":
         from .watch import watch  # loads watchdog: only for watch mode
 
@@ -117,6 +119,21 @@ def _run(args: argparse.Namespace) -> int:
         report, command="sync", as_json=args.json, verbose=args.verbose, quiet=args.quiet
     )
     _show(output, document=args.json)
+    return report.exit_status()
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from .render_verify import verify_output  # fetches: the upload seam
+    from .verify import VerifyOptions, verify
+
+    options = VerifyOptions(args.foreign, args.allow_private_addresses, args.jobs)
+    report = verify(_paths(args, settings), settings, options)
+    output = "json" if args.json else args.format
+    _show(
+        verify_output(report, output=output, quiet=args.quiet),
+        document=output == "json",
+        annotations=output == "github",
+    )
     return report.exit_status()
 
 
