@@ -194,3 +194,33 @@ def test_sync_and_check_leave_remote_references_alone_with_serves_set(
     assert "0 uploaded" in synced.stderr or "nothing to do" in synced.stderr.lower()
     assert {p: p.read_bytes() for p in root.glob("*.md")} == before
     assert len(host.uploads) == uploads
+
+
+def test_a_server_is_asked_a_few_urls_at_a_time(tmp_path: Path, host: FakeLsky) -> None:
+    root = site(tmp_path, host.url, 12)
+    host.latency = 0.2
+    host.most_at_once = 0
+    done = run(root, "verify", LOOPBACK, "--jobs", "16")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 1 < host.most_at_once <= 4  # PER_ORIGIN, however many jobs
+
+
+def test_a_429_is_waited_out_once(tmp_path: Path, host: FakeLsky) -> None:
+    asked = []
+
+    def answer(request: bytes, stop: threading.Event) -> Iterator[bytes]:
+        asked.append(request)
+        if len(asked) == 1:
+            yield head(429, 0, Retry_After="1")
+        else:
+            image = png_bytes()
+            yield head(200, len(image)).replace(b"application/json", b"image/png") + image
+
+    with Attacker(answer) as cdn:
+        origin = cdn.origin
+        root = site(tmp_path, host.url, 1, extra=f'serves = ["{origin}/i/"]\n')
+        with (root / "two.md").open("a") as post:
+            post.write(f"\n![cdn]({origin}/i/a.png)\n")
+        done = run(root, "verify", LOOPBACK)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(asked) == 2
