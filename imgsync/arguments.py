@@ -299,12 +299,20 @@ exit status: 0 every URL checked serves its image; 1 some references are broken
 def _add_verify(command: Any) -> None:
     verify = command(
         "verify",
-        "cjqJ",
+        "cjq",
         help="check that every hosted image URL still serves its image",
         description=_VERIFY_DESCRIPTION,
         epilog=_VERIFY_EXIT,
     )
     verify.add_argument("paths", nargs="*", metavar="PATH", help=_PROJECT_PATHS)
+    verify.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="URLs fetched at a time (default: `jobs` in the config, else 8; at most 4 "
+        "to one server)",
+    )
     verify.add_argument(
         "--format",
         choices=("text", "json", "github"),

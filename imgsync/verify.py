@@ -162,8 +162,8 @@ def _references(
 def _check(http: httpx.Client, item: RemoteRef, options: VerifyOptions) -> LinkResult:
     hosted = item.hosted
     profile = hosted.profile if hosted else None
-    whole = hosted is not None and hosted.entry is not None and not hosted.re_encodes
-    whole = whole and bool(hosted and hosted.entry and hosted.entry.sha256)
+    # The whole image only where its hash can be held against the cache's.
+    whole = bool(hosted and hosted.entry and hosted.entry.sha256 and not hosted.re_encodes)
     shown = redact_url(item.url)
 
     def result(status: Status, reason: str) -> LinkResult:
@@ -230,5 +230,8 @@ def _judge(
 
 
 def _origin(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # `https://[::1/x.png`: fetch says why, on its own line
+        return url
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"

@@ -3,6 +3,7 @@ credentials kept to their origin, and the address rule (which the tests lift to 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -220,3 +221,25 @@ def test_download_image_refuses_what_is_not_an_image(http: httpx.Client) -> None
         pytest.raises(DownloadError, match="not an image"),
     ):
         download_image(http, f"{server.origin}/a.png", limit=1000, deadline=5, allow_private=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://xn--/x.png", "names a host that can't exist"),
+        ("https://user:pw@images.example.com/x.png", "holds a user name or password"),
+        ("https://[::1/x.png", "is not a URL that can be fetched"),
+        ("ftp://images.example.com/x.png", "is not an http"),
+    ],
+)
+def test_urls_a_pull_request_may_write_fail_in_one_line_without_a_request(
+    url: str, reason: str
+) -> None:
+    def no_network(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"a request was sent to {request.url}")
+
+    with (
+        httpx.Client(transport=httpx.MockTransport(no_network)) as client,
+        pytest.raises(DownloadError, match=re.escape(reason)),
+    ):
+        fetch(client, url, limit=100, deadline=5, resolve=lambda host, port: ["93.184.216.34"])

@@ -30,9 +30,10 @@ def host() -> Iterator[FakeLsky]:
         yield server
 
 
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(cwd: Path, *args: str, token: bool = True) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_", "CI"))}
-    env["LSKY_TOKEN"] = TOKEN
+    if token:
+        env["LSKY_TOKEN"] = TOKEN
     done = subprocess.run(
         [IMGSYNC, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
@@ -224,3 +225,18 @@ def test_a_429_is_waited_out_once(tmp_path: Path, host: FakeLsky) -> None:
         done = run(root, "verify", LOOPBACK)
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(asked) == 2
+
+
+def test_a_scheduled_job_needs_no_token_and_an_odd_url_is_one_line(
+    tmp_path: Path, host: FakeLsky
+) -> None:
+    root = site(tmp_path, host.url, 3)
+    urls = hosted_urls(root)
+    host.alter_served_file(urls["p2"][0], None)
+    with (root / "two.md").open("a") as post:
+        post.write("\n![odd](https://[::1/x.png)\n")  # no DNS: httpx refuses it
+    done = run(root, "verify", LOOPBACK, "--foreign", token=False)
+    assert done.returncode == 1, done.stderr
+    assert f"{urls['p2'][1]}: {urls['p2'][0]}: gone" in done.stdout  # hosted, without the token
+    assert "two.md:5: (an unreadable URL): is not a URL that can be fetched" in done.stdout
+    assert "Traceback" not in done.stderr

@@ -97,9 +97,12 @@ def fetch(
     if head is not None:
         sent["Range"] = f"bytes=0-{head - 1}"
     redirects: list[str] = []
-    current = httpx.URL(url)
+    current = _parsed(url)
     while True:
-        response = _one(http, current, sent, allow_private, until, deadline, resolve)
+        try:
+            response = _one(http, current, sent, allow_private, until, deadline, resolve)
+        except UnicodeError:  # a host name IDNA can't encode (`xn--`)
+            raise DownloadError("names a host that can't exist", url=redact_url(url)) from None
         try:
             location = response.headers.get("Location", "")
             if response.status_code not in _REDIRECTS or not location:
@@ -115,7 +118,7 @@ def fetch(
                 )
         finally:
             response.close()
-        target = current.join(location)
+        target = _parsed(location, current)
         if len(redirects) >= max_redirects:
             status = response.status_code
             return Fetched(str(current), status, "", b"", tuple(redirects), str(target))
@@ -166,24 +169,23 @@ def _one(
     shown = redact_url(str(url))
     if url.scheme not in ("http", "https") or not url.host:
         raise DownloadError("is not an http(s) URL", url=shown)
+    if url.userinfo:  # httpx would send it as Basic credentials: not ours to send
+        raise DownloadError("holds a user name or password; imgsync sends none", url=shown)
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
         addresses = resolve(url.host, port)
-    except (OSError, UnicodeError) as error:
+        refused = [a for a in addresses if address_refused(a)]
+    except (OSError, UnicodeError, ValueError) as error:
         raise DownloadError(f"looking up {url.host!r} failed ({error})", url=shown) from None
     if not addresses:
         raise DownloadError(f"{url.host!r} has no address", url=shown)
-    if not allow_private:
-        refused = [a for a in addresses if address_refused(a)]
-        if refused:
-            said = (
-                refused[0] if refused[0] == url.host else f"{url.host!r} is at {refused[0]}, which"
-            )
-            raise DownloadError(
-                f"{said}: {ADDRESS_RULE}",
-                url=shown,
-                refused_address=True,
-            )
+    if not allow_private and refused:
+        said = refused[0] if refused[0] == url.host else f"{url.host!r} is at {refused[0]}"
+        raise DownloadError(
+            f"{said}, and {ADDRESS_RULE} unless explicitly allowed",
+            url=shown,
+            refused_address=True,
+        )
     address = addresses[0]
     sent = dict(headers)
     sent["Host"] = url.netloc.decode("ascii")
@@ -229,6 +231,15 @@ def _read(response: httpx.Response, limit: int, whole: bool, until: float, shown
     if fired.is_set() or time.monotonic() > until:
         raise DownloadError("the reply was not whole within the deadline", url=shown)
     return bytes(body)
+
+
+def _parsed(url: str, base: httpx.URL | None = None) -> httpx.URL:
+    """`url` (joined to `base`, a redirect's Location) as httpx reads it; DownloadError if it
+    can't be read: a pull request's Markdown may hold anything."""
+    try:
+        return base.join(url) if base is not None else httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, UnicodeError):
+        raise DownloadError("is not a URL that can be fetched", url=redact_url(url)) from None
 
 
 def _timeout(http: httpx.Client) -> float:
