@@ -222,10 +222,13 @@ class TransientHostError(HostError):
 class DownloadError(ImgsyncError):
     """An image URL could not be downloaded (hosts/download.py); `url` is redacted."""
 
-    def __init__(self, reason: str, *, url: str, refused_address: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, url: str, refused_address: bool = False, too_large: bool = False
+    ) -> None:
         self.reason = reason
         self.url = url
         self.refused_address = refused_address  # the address rule said no: nothing was sent
+        self.too_large = too_large  # the reply went past the size cap
         super().__init__(f"{url}: {reason}")
 
 

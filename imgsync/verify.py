@@ -121,7 +121,13 @@ def verify(paths: Sequence[Path], settings: Settings, options: VerifyOptions) ->
                     report.notes.append(finding)
                 elif result.status != "ok":
                     report.broken.append(finding)
+    report.broken.sort(key=_in_file_order)
+    report.notes.sort(key=_in_file_order)
     return report
+
+
+def _in_file_order(finding: LinkFinding) -> tuple[Path, int]:
+    return finding.where.path, finding.where.line or 0
 
 
 def _references(
@@ -164,6 +170,9 @@ def _check(http: httpx.Client, item: RemoteRef, options: VerifyOptions) -> LinkR
     profile = hosted.profile if hosted else None
     # The whole image only where its hash can be held against the cache's.
     whole = bool(hosted and hosted.entry and hosted.entry.sha256 and not hosted.re_encodes)
+    # Bytes past the size recorded can't be the image uploaded: no need to read them.
+    size = hosted.entry.size if hosted and hosted.entry else 0
+    limit = size if whole and size > 0 else FULL_CAP
     shown = redact_url(item.url)
 
     def result(status: Status, reason: str) -> LinkResult:
@@ -175,13 +184,15 @@ def _check(http: httpx.Client, item: RemoteRef, options: VerifyOptions) -> LinkR
             fetched = fetch(
                 http,
                 item.url,
-                limit=FULL_CAP,
+                limit=limit,
                 deadline=options.deadline,
                 head=None if whole else HEAD_BYTES,
                 allow_private=options.allow_private,
                 resolve=options.resolve,
             )
         except DownloadError as error:
+            if error.too_large and whole:
+                return result("changed", "the image is larger than the one uploaded")
             status: Status = "refused" if error.refused_address else "error"
             return result(status, error.reason)
         if fetched.status != 429 or attempt == 2:

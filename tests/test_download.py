@@ -243,3 +243,11 @@ def test_urls_a_pull_request_may_write_fail_in_one_line_without_a_request(
         pytest.raises(DownloadError, match=re.escape(reason)),
     ):
         fetch(client, url, limit=100, deadline=5, resolve=lambda host, port: ["93.184.216.34"])
+
+
+def test_an_error_page_is_an_answer_whatever_its_size(http: httpx.Client) -> None:
+    page = b"<html>" + b"x" * 50_000 + b"</html>"
+    with Attacker(reply(404, page, "text/html")) as server:
+        fetched = fetch(http, f"{server.origin}/a.png", limit=100, deadline=5, allow_private=True)
+    assert fetched.status == 404 and fetched.content_type == "text/html"
+    assert fetched.body == page[:4096]

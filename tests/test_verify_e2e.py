@@ -240,3 +240,14 @@ def test_a_scheduled_job_needs_no_token_and_an_odd_url_is_one_line(
     assert f"{urls['p2'][1]}: {urls['p2'][0]}: gone" in done.stdout  # hosted, without the token
     assert "two.md:5: (an unreadable URL): is not a URL that can be fetched" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_bytes_larger_than_the_upload_are_changed_without_reading_them_all(
+    tmp_path: Path, host: FakeLsky
+) -> None:
+    root = site(tmp_path, host.url, 1)
+    url, where = hosted_urls(root)["p0"]
+    host.alter_served_file(url, png_bytes(300, 300))
+    done = run(root, "verify", LOOPBACK)
+    assert done.returncode == 1
+    assert done.stdout == f"{where}: {url}: the image is larger than the one uploaded\n"

@@ -106,8 +106,10 @@ def fetch(
         try:
             location = response.headers.get("Location", "")
             if response.status_code not in _REDIRECTS or not location:
-                wanted = head if head is not None else limit
-                body = _read(response, wanted, head is None, until, redact_url(url))
+                # Only a 2xx body is the image; of an error page its start is enough.
+                whole = head is None and 200 <= response.status_code < 300
+                wanted = limit if whole else (head or HEAD_BYTES)
+                body = _read(response, wanted, whole, until, redact_url(url))
                 return Fetched(
                     str(current),
                     response.status_code,
@@ -211,7 +213,9 @@ def _read(response: httpx.Response, limit: int, whole: bool, until: float, shown
     announced = response.headers.get("Content-Length", "").strip()
     if whole and announced.isdecimal() and int(announced) > limit:
         raise DownloadError(
-            f"is {human_size(int(announced))}, above the cap of {human_size(limit)}", url=shown
+            f"is {human_size(int(announced))}, above the cap of {human_size(limit)}",
+            url=shown,
+            too_large=True,
         )
     body = bytearray()
     seconds = max(0.0, until - time.monotonic())
@@ -222,7 +226,9 @@ def _read(response: httpx.Response, limit: int, whole: bool, until: float, shown
                 if len(body) > limit:
                     if not whole:
                         return bytes(body[:limit])
-                    raise DownloadError(f"is larger than the cap of {human_size(limit)}", url=shown)
+                    raise DownloadError(
+                        f"is larger than the cap of {human_size(limit)}", url=shown, too_large=True
+                    )
                 if time.monotonic() > until:
                     break
         except httpx.HTTPError:
