@@ -193,8 +193,9 @@ def _check(http: httpx.Client, item: RemoteRef, options: VerifyOptions) -> LinkR
         except DownloadError as error:
             if error.too_large and whole:
                 return result("changed", "the image is larger than the one uploaded")
-            status: Status = "refused" if error.refused_address else "error"
-            return result(status, error.reason)
+            if error.refused_address:
+                return result("refused", f"{error.reason} (--allow-private-addresses allows it)")
+            return result("error", error.reason)
         if fetched.status != 429 or attempt == 2:
             break
         wait = retry_after(fetched.retry_after) or 5.0

@@ -41,7 +41,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 Resolver = Callable[[str, int], list[str]]
 ADDRESS_RULE = (
     "imgsync never downloads from loopback, private, link-local or cloud-metadata addresses "
-    "(a pull request must not make CI fetch internal URLs)"
+    "unless explicitly allowed, so that a pull request can't make CI fetch internal URLs"
 )
 
 
@@ -182,9 +182,9 @@ def _one(
     if not addresses:
         raise DownloadError(f"{url.host!r} has no address", url=shown)
     if not allow_private and refused:
-        said = refused[0] if refused[0] == url.host else f"{url.host!r} is at {refused[0]}"
+        said = refused[0] if refused[0] == url.host else f"{url.host!r} is at {refused[0]}, which"
         raise DownloadError(
-            f"{said}, and {ADDRESS_RULE} unless explicitly allowed",
+            f"{said} is not a public address: {ADDRESS_RULE}",
             url=shown,
             refused_address=True,
         )
