@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__
 from .terminal import safe_line
@@ -20,6 +20,7 @@ COMMANDS = (
     "prune",
     "delete",
     "albums",
+    "verify",
 )
 
 _DESCRIPTION = """\
@@ -38,6 +39,7 @@ uploaded once, ever: the cache file (commit it) remembers the MD5 of its bytes.
   imgsync prune                 list uploads nothing uses (--yes deletes them)
   imgsync delete a.png          delete one upload (refused while it is used)
   imgsync albums                the host's albums
+  imgsync verify                every hosted image URL still serves its image
 
 Without PATH a command works on the project: the folders listed in `paths` in the
 config, else the project's root: the config file's folder; without one, the folder
@@ -276,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_manage_commands(command)
+    _add_verify(command)
 
     init = sub.add_parser(
         "init",
@@ -445,6 +448,63 @@ def _duration(text: str) -> str:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
+
+
+_VERIFY_DESCRIPTION = """\
+Fetch every image URL of the Markdown hosted by one of the project's host profiles
+(its URL in the cache, or under a profile's `serves` prefix) and report each
+reference, as FILE:LINE: URL: reason, whose image is gone (404/410), redirected to a
+login or error page, not an image, or no longer the bytes uploaded (SHA-256 against
+the cache, where the host keeps the bytes; PicHub re-encodes: "not comparable").
+Each URL is fetched once, a few at a time per server; a ranged GET of its first
+bytes where the whole image isn't needed. Loopback, private, link-local and
+metadata addresses are refused. Foreign URLs are skipped unless --foreign.
+
+  imgsync verify                       the whole project
+  imgsync verify docs/ --format github annotations in a scheduled CI job
+  imgsync verify --foreign --format json > links.json
+"""
+_VERIFY_EXIT = """\
+exit status: 0 every URL checked serves its image; 1 some references are broken
+(listed); 2 usage or configuration error; 3 a Markdown file could not be read.
+"""
+
+
+def _add_verify(command: Any) -> None:
+    verify = command(
+        "verify",
+        "cjq",
+        help="check that every hosted image URL still serves its image",
+        description=_VERIFY_DESCRIPTION,
+        epilog=_VERIFY_EXIT,
+    )
+    verify.add_argument("paths", nargs="*", metavar="PATH", help=_PROJECT_PATHS)
+    verify.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="URLs fetched at a time (default: `jobs` in the config, else 8; at most 4 "
+        "to one server)",
+    )
+    verify.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text: FILE:LINE: URL: reason lines (default); json: one document "
+        "(docs/ci.md); github: GitHub Actions error annotations",
+    )
+    verify.add_argument(
+        "--foreign",
+        action="store_true",
+        help="also check image URLs of other sites (that each serves an image)",
+    )
+    verify.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        help="let URLs reach loopback and private addresses (an intranet host, tests); "
+        "never in CI on pull requests",
+    )
 
 
 def _add_options(parser: argparse.ArgumentParser, letters: str) -> None:

@@ -76,6 +76,8 @@ def _run(args: argparse.Namespace) -> int:
             )
             _show(output, document=as_json)
         return report.exit_status()
+    if args.command == "verify":
+        return _verify(args, settings)
     if args.command == "watch":
         from .watch import watch  # loads watchdog: only for watch mode
 
@@ -154,6 +156,21 @@ def project_relative(path: Path, root: Path) -> str:
         return path.absolute().relative_to(root.absolute()).as_posix()
     except ValueError:
         raise ConfigError(f"{path}: not inside the project ({root})") from None
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from .render_verify import verify_output  # fetches: the upload seam
+    from .verify import VerifyOptions, verify
+
+    options = VerifyOptions(args.foreign, args.allow_private_addresses, args.jobs)
+    report = verify(_paths(args, settings), settings, options)
+    output = "json" if args.json else args.format
+    _show(
+        verify_output(report, output=output, quiet=args.quiet),
+        document=output == "json",
+        annotations=output == "github",
+    )
+    return report.exit_status()
 
 
 def _settings(args: argparse.Namespace) -> Settings:

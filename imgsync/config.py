@@ -20,7 +20,7 @@ from .environment import (
 )
 from .errors import ConfigError, OutsideProject
 from .files import confined, is_inside, state_dir
-from .hosts.profile import HostProfile, HttpSettings, Trusted
+from .hosts.profile import HostProfile, HttpSettings, Trusted, served_prefixes
 from .markdown.cores import PARALLEL_FROM_CHARS
 from .markdown.front_matter import DEFAULT_KEYS as DEFAULT_FRONT_MATTER_KEYS
 from .transfer.retry_policy import RetryPolicy
@@ -261,8 +261,12 @@ def _profiles(hosts: Any, path: Path, prefix: str) -> dict[str, HostProfile]:
         if not isinstance(kind, str) or not kind:
             where = f"`{prefix}hosts.{name}`"
             raise ConfigError(f'{where} must be a table with a `type`, such as "lsky"', path)
-        options = {k: v for k, v in table.items() if k != "type"}
-        profiles[name] = HostProfile(name=name, type=kind, options=options, source=path)
+        options = {k: v for k, v in table.items() if k not in ("type", "serves")}
+        try:  # every host type takes `serves`: read here, so no host sees it
+            serves = served_prefixes(table.get("serves", []))
+        except ValueError as error:
+            raise ConfigError(f"`{prefix}hosts.{name}.serves` {error}", path) from None
+        profiles[name] = HostProfile(name, kind, options, source=path, serves=serves)
     return profiles
 
 

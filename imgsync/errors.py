@@ -8,6 +8,8 @@
     ├── MarkdownError            a Markdown file can't be read or safely rewritten
     ├── ImageError               a referenced image can't be uploaded (missing,
     │                            outside the project, not an image, too large)
+    ├── DownloadError            an image could not be downloaded: an address refused,
+    │                            too large, too slow, too many redirects, not an image
     ├── OutsideProject           a file that leads outside the project once symlinks are
     │                            resolved: never read or written. An OSError too, so
     │                            every reader's and writer's error path reports it;
@@ -215,6 +217,19 @@ class TransientHostError(HostError):
     """A timeout, a dropped connection or a server error: worth retrying."""
 
     retryable = True
+
+
+class DownloadError(ImgsyncError):
+    """An image URL could not be downloaded (hosts/download.py); `url` is redacted."""
+
+    def __init__(
+        self, reason: str, *, url: str, refused_address: bool = False, too_large: bool = False
+    ) -> None:
+        self.reason = reason
+        self.url = url
+        self.refused_address = refused_address  # the address rule said no: nothing was sent
+        self.too_large = too_large  # the reply went past the size cap
+        super().__init__(f"{url}: {reason}")
 
 
 class RewriteRefused(Exception):

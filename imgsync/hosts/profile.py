@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,35 @@ class HostProfile:
     # option -> the environment variable that set it, when no file did (LSKY_BASE_URL made
     # the profile): messages then name the variable, never a key the user never wrote.
     from_environment: Mapping[str, str] = field(default_factory=dict)
+    # `serves`: URL prefixes under which the host's images are served (a CDN in front of
+    # it, an old domain), normalised by served_prefixes; a reference under one is hosted
+    # there even when the cache doesn't know its URL (remote.py).
+    serves: tuple[str, ...] = ()
+
+
+def served_prefixes(value: Any) -> tuple[str, ...]:
+    """A profile's `serves` value checked and normalised (scheme and host lower-case, the path
+    ending in `/`, so `https://cdn.example/i` never covers `https://cdn.example/img/`).
+    ValueError says, without quoting a value, what is wrong."""
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError(
+            'must be a URL prefix or a list of them, e.g. ["https://cdn.example.com/i/"]'
+        )
+    prefixes = []
+    for text in values:
+        parts = urlsplit(text.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError("entries must start with http:// or https:// and name a host")
+        if "@" in parts.netloc or parts.query or parts.fragment or "?" in text or "#" in text:
+            raise ValueError("entries must hold no user name, password, query or fragment")
+        try:
+            port = f":{parts.port}" if parts.port else ""
+        except ValueError:
+            raise ValueError("entries must have a port that is a number") from None
+        path = parts.path if parts.path.endswith("/") else parts.path + "/"
+        prefixes.append(f"{parts.scheme.lower()}://{parts.hostname.lower()}{port}{path}")
+    return tuple(dict.fromkeys(prefixes))
 
 
 def named_by_origin(text: str, variables: Mapping[str, str]) -> str:

@@ -395,6 +395,18 @@ class FakeLsky(FakeServer[Fault]):
             return self._unauthenticated(req, force_html=True)
         return html_reply(200, "Lsky Pro", "<p>Welcome to Lsky Pro, the image hosting site.</p>")
 
+    def alter_served_file(self, url: str, data: bytes | None) -> None:
+        """A test's hand on the host's disk, behind its API: the file at `url` (one this fake
+        served) replaced by `data`, or gone for None. Its record stays (listing still shows
+        it): what an admin's cleanup or a broken storage leaves. KeyError for an unknown URL."""
+        path = url.removeprefix(f"{self.site}/i/")
+        with self._lock:
+            found = self._files[path]
+            if data is None:
+                del self._files[path]
+            else:
+                self._files[path] = found._replace(data=data)
+
     def _serve_file(self, path: str) -> Reply:
         if path == "/login":
             return html_reply(
