@@ -25,6 +25,7 @@ from .state.cache_file import (
     CacheEntry,
     read_document,
     read_legacy,
+    scrub_secrets,
     utc_now,
 )
 from .state.cache_writer import RenderedEntries, dump_document
@@ -416,6 +417,7 @@ class UploadCache:
         for host, key, new in [*lost, *queued]:
             uploads.setdefault(host, {})[key] = new
             document["uploads"].setdefault(host, {})[key] = new.to_json()
+        scrub_secrets(document)  # a delete_url an older imgsync kept leaves the file
         try:
             atomic_write(self.path, dump_document(document, self._rendered), project=self.project)
         except BaseException:

@@ -676,3 +676,43 @@ def test_a_journal_upload_taken_in_by_reload_is_written_with_the_next_entry(
 
     _, on_disk = read_document(path)
     assert set(on_disk[LSKY]) == {hashes(seed)[0] for seed in "xyz"}
+
+
+def test_a_delete_url_an_older_imgsync_kept_is_dropped_and_leaves_the_file(
+    tmp_path: Path,
+) -> None:
+    # Chevereto V4's delete_url deletes the image for anyone who opens it; the cache is
+    # committed. imgsync 0.2 kept it in the handle.
+    md5, sha = hashes("old")
+    secret = "https://chv.example/image/abc/delete/0123456789abcdef"
+    document = {
+        "uploads": {
+            "chevereto https://chv.example/api/1": {
+                md5: {
+                    "url": "https://chv.example/images/a.png",
+                    "handle": {"delete_url": secret},
+                    "size": 3,
+                    "sha256": sha,
+                    "uploaded_at": "2026-11-01T00:00:00Z",
+                    "source": "a.png",
+                }
+            }
+        },
+        "version": 1,
+    }
+    path = tmp_path / ".imgsync-cache.json"
+    path.write_text(json.dumps(document))
+    cache = UploadCache.open(path, project=tmp_path)
+    entry = cache.lookup("chevereto https://chv.example/api/1", md5, sha)
+    assert entry is not None and entry.handle == {}  # never used, never shown
+
+    new_md5, new_sha = hashes("new")
+    cache.record(
+        "chevereto https://chv.example/api/1",
+        new_md5,
+        CacheEntry("https://chv.example/images/b.png", {}, 3, new_sha, utc_now(), "b.png"),
+    )
+
+    text = path.read_text()
+    assert secret not in text and "delete_url" not in text
+    assert "https://chv.example/images/a.png" in text  # the entry itself is kept

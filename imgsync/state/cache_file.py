@@ -92,7 +92,24 @@ class CacheEntry:
             raise ValueError(f'"sha256" is {sha256!r}, not 64 lowercase hex digits')
         if not data["url"]:
             raise ValueError('"url" is empty')
-        return cls(data["url"], dict(handle), size, sha256, data["uploaded_at"], data["source"])
+        kept = {name: value for name, value in handle.items() if name not in SECRET_HANDLE_KEYS}
+        return cls(data["url"], kept, size, sha256, data["uploaded_at"], data["source"])
+
+
+# Handle fields that are secrets, never kept: Chevereto V4's delete_url deletes the image for
+# anyone who opens it, and the cache is committed. imgsync 0.2 kept it: read, it is dropped,
+# and `scrub_secrets` takes it out of the file at its next write.
+SECRET_HANDLE_KEYS = frozenset({"delete_url"})
+
+
+def scrub_secrets(document: dict[str, Any]) -> None:
+    """Take the SECRET_HANDLE_KEYS out of every entry of a cache document, in place."""
+    for by_md5 in document.get("uploads", {}).values():
+        for entry in by_md5.values() if isinstance(by_md5, dict) else ():
+            handle = entry.get("handle") if isinstance(entry, dict) else None
+            if isinstance(handle, dict):
+                for name in SECRET_HANDLE_KEYS & handle.keys():
+                    del handle[name]
 
 
 def journal_record(record: object, *, allow_http: bool) -> tuple[str, str, CacheEntry]:
