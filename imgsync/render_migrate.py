@@ -71,12 +71,23 @@ def migrate_summary(report: MigrateReport) -> str:
         text = (
             f"moved {sync.links_rewritten} of {len(report.moves)} reference(s) in "
             f"{len(sync.files_changed)} file(s) to {report.target}: "
-            f"{report.from_local} image(s) from local files, {report.downloaded} downloaded and "
-            f"verified, {report.already_there} already there; {len(sync.uploaded)} uploaded"
+            f"{report.from_local} image(s) from local files, {_downloaded(report)}, "
+            f"{report.already_there} already there; {len(sync.uploaded)} uploaded"
         )
     if report.foreign:
         text += f"; {report.foreign} foreign reference(s) left alone"
     return text
+
+
+def _downloaded(report: MigrateReport) -> str:
+    unverified = len(report.notes)
+    if not unverified:
+        return f"{report.downloaded} downloaded and verified"
+    verified = report.downloaded - unverified
+    return (
+        f"{report.downloaded} downloaded ({verified} verified against the cache, "
+        f"{unverified} only checked to be an image: see the notes)"
+    )
 
 
 def migrate_document(report: MigrateReport) -> dict[str, Any]:

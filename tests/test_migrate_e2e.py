@@ -252,3 +252,45 @@ def test_three_sigkills_then_a_rerun_upload_nothing_twice(tmp_path: Path, lsky: 
         assert by_image(work) == final
         assert not list((work / ".imgsync" / "migrate").glob("*/*"))  # no staged file left
         shutil.rmtree(tmp_path / "reference")
+
+
+def test_leaving_a_re_encoding_host_says_what_was_not_verified(
+    tmp_path: Path, lsky: FakeLsky
+) -> None:
+    """From PicHub (WebP, `transform` links) to Lsky: its parameters stay behind, the
+    reference's own fragment moves, and the downloaded WebP is said to be unverifiable."""
+    with FakePicHub(token=PICHUB_TOKEN, upload_limit=None) as pichub:
+        root = tmp_path / "site"
+        root.mkdir()
+        (root / "imgsync.toml").write_text(
+            config(lsky, pichub, "transform = { w = 800 }\n").replace(
+                'host = "blog"', 'host = "hub"'
+            )
+        )
+        (root / "img").mkdir()
+        for i in range(3):
+            (root / "img" / f"p{i}.png").write_bytes(png_bytes(rgb=(i, 9, 9)))
+        (root / "post.md").write_text(
+            "![p0](img/p0.png#left)\n\n![p1](img/p1.png)\n\n![p2](img/p2.png)\n"
+        )
+        assert run(root, ".").returncode == 0
+        text = (root / "post.md").read_text()
+        assert text.count("?w=800") == 3 and "?w=800#left" in text
+        (root / "img" / "p0.png").unlink()
+        # The real PicHub serves WebP; the fake keeps the bytes it got: stand in for it.
+        [p0] = re.findall(r"/cdn/(\w+)\.webp\?w=800#left", text)
+        webp = b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00/\x00\x00\x00\x10\x07"
+        webp += b"\x10\x11\x11\x88\x88\xfe\x07\x00"
+        with pichub._lock:
+            item, part = pichub._images[p0]
+            pichub._images[p0] = (item, part._replace(data=webp, content_type="image/webp"))
+
+        done = run(root, "migrate", "--to", "blog", LOOPBACK)
+        assert done.returncode == 0, done.stderr
+        assert "note: " in done.stderr and "re-encodes uploads" in done.stderr
+        assert "1 downloaded (0 verified against the cache, 1 only checked to be" in done.stderr
+        moved = (root / "post.md").read_text()
+        site = lsky.url.split("/api")[0]
+        assert moved.count(site) == 3 and "w=800" not in moved
+        assert re.search(r"!\[p0\]\(\S+\.webp#left\)", moved), moved
+        assert len(lsky.uploads) == 3
