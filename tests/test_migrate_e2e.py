@@ -191,6 +191,15 @@ def test_downloads_from_loopback_are_refused_without_the_switch(
     with FakePicHub(token=PICHUB_TOKEN, upload_limit=None) as pichub:
         root = site(tmp_path / "site", lsky, pichub, count=2)
         (root / "img" / "p0.png").unlink()
+        planned = run(root, "migrate", "--to", "hub", "--dry-run", "--json")
+        assert planned.returncode == 1, planned.stderr
+        document = json.loads(planned.stdout)
+        assert [m["bytes_from"] for m in document["moves"]] == [
+            "download",
+            "download",
+            "local",
+        ]  # p0 twice
+        assert document["exit_status"] == 1 and document["dry_run"] is True
         done = run(root, "migrate", "--to", "hub")
         assert done.returncode == 3, done.stderr
         assert "--allow-private-addresses allows it" in done.stderr
