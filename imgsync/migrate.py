@@ -89,6 +89,8 @@ def migrate(
     cache = UploadCache.open(
         settings.cache_path, project=settings.root, allow_http=settings.allow_http
     )
+    for (path, line), text in cache.warnings.items():  # a journal line it could not take
+        report.sync.warn(str(Location(path, line)), text)
     views = profile_views(settings)
     identity = next((v.identity for v in views if v.name == profile.name), None)
     if identity is None:
