@@ -280,7 +280,8 @@ def _host_and_rewrite(
                 )
                 continue
             unique.setdefault(got.md5, got)
-            if hosted.entry is not None and hosted.entry.source:
+            staged = got.path.is_relative_to(settings.state_dir)  # downloaded
+            if staged and hosted.entry is not None and hosted.entry.source:
                 sources.setdefault(got.md5, hosted.entry.source)
             if item.ref.alt:
                 alts.setdefault(got.path, item.ref.alt)

@@ -97,8 +97,8 @@ def host_images(
     """URLs for `images` (by MD5): from the cache, else uploaded (unless `dry_run`).
 
     `on_settled(md5, url or None)` hears of each image's outcome as soon as it is known.
-    `sources` (by MD5) is the path to record for an image sent from elsewhere than where the
-    project keeps it (migrate's downloads, staged in `.imgsync/`).
+    `sources` (by MD5) is the path to record (and show) for an image sent from elsewhere than
+    where the project keeps it (migrate's downloads, staged in `.imgsync/`).
     Uploads the journal keeps count as made (see cache.py), and go back into the cache
     file. CacheError before anything is sent if the cache file is read-only and there
     is something to upload; CacheNotWritten once the uploads in flight are done if it
@@ -261,7 +261,8 @@ class _Uploads:
                 )
 
     def finished(self, md5: str, outcome: UploadResult | HostError) -> None:
-        shown = display_path(self.images[md5].path)
+        source = self.sources.get(md5)  # a staged download is named by the file it was
+        shown = f"{source} (downloaded)" if source else display_path(self.images[md5].path)
         if isinstance(outcome, HostError):
             self.hosted.failed_with(md5, str(outcome))
             # The host given up is said once, at the end; not once per image.

@@ -163,6 +163,11 @@ def test_migrate_moves_twenty_images_downloading_the_three_deleted(
         for post in root.glob("*.md"):
             assert post.read_bytes().startswith(f"# {post.name}\r\n\r\nText.\n\n".encode())
 
+        cached = (root / ".imgsync-cache.json").read_text()
+        assert ".imgsync/migrate" not in cached  # downloads recorded as the files they were
+        assert cached.count('"source": "img/p3.png"') == 2  # on Lsky, then on PicHub
+        assert not list((root / ".imgsync" / "migrate").glob("*/*"))  # staged files removed
+
         again = run(root, "migrate", "--to", "hub", LOOPBACK)
         assert again.returncode == 0, again.stderr
         assert "nothing to move" in again.stderr
