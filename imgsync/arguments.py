@@ -21,6 +21,7 @@ COMMANDS = (
     "delete",
     "albums",
     "verify",
+    "migrate",
 )
 
 _DESCRIPTION = """\
@@ -40,6 +41,7 @@ uploaded once, ever: the cache file (commit it) remembers the MD5 of its bytes.
   imgsync delete a.png          delete one upload (refused while it is used)
   imgsync albums                the host's albums
   imgsync verify                every hosted image URL still serves its image
+  imgsync migrate --to pichub   move every hosted image to another host profile
 
 Without PATH a command works on the project: the folders listed in `paths` in the
 config, else the project's root: the config file's folder; without one, the folder
@@ -279,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_manage_commands(command)
     _add_verify(command)
+    _add_migrate(command)
 
     init = sub.add_parser(
         "init",
@@ -504,6 +507,56 @@ def _add_verify(command: Any) -> None:
         action="store_true",
         help="let URLs reach loopback and private addresses (an intranet host, tests); "
         "never in CI on pull requests",
+    )
+
+
+_MIGRATE_DESCRIPTION = """\
+Move every image reference hosted by another of the project's host profiles (its
+URL in the cache, or under a profile's `serves` prefix) to the profile NAME. Each
+image's bytes come from its local file while that still matches the cache's hashes,
+else they are downloaded from the old URL and checked against the cache's MD5 and
+SHA-256 (a host that re-encodes, such as PicHub's WebP, can't be checked that way:
+said for each such image). Each image is uploaded once (one already on NAME is not
+uploaded again), recorded in the cache, and only then are its references rewritten,
+a URL's own ?query and #fragment kept. Foreign and local references stay as they
+are; so do the old host's images (`imgsync prune --host OLD` can delete them later).
+Interrupted, it is run again: it finishes without uploading anything twice.
+
+  imgsync migrate --to pichub --dry-run   what would move, and where bytes come from
+  imgsync migrate --to pichub             move the whole project
+  imgsync migrate --to pichub posts/      only the posts under posts/
+"""
+_MIGRATE_EXIT = """\
+exit status: 0 every hosted reference is on NAME; 1 --dry-run found references to
+move; 2 usage or configuration error; 3 some images failed (the rest were moved and
+saved: run it again once fixed); 130 interrupted.
+"""
+
+
+def _add_migrate(command: Any) -> None:
+    migrate = command(
+        "migrate",
+        "cjqvJ",
+        help="move every hosted image to another host profile",
+        description=_MIGRATE_DESCRIPTION,
+        epilog=_MIGRATE_EXIT,
+    )
+    migrate.add_argument("paths", nargs="*", metavar="PATH", help=_PROJECT_PATHS)
+    migrate.add_argument(
+        "--to", required=True, metavar="NAME", help="the [hosts.NAME] profile to move to"
+    )
+    migrate.add_argument(
+        "-n",
+        "--dry-run",
+        action="store_true",
+        help="download, upload and write nothing; list each reference that would move "
+        "and where its bytes would come from (exit 1 if any)",
+    )
+    migrate.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        help="let downloads reach loopback and private addresses (an intranet host, "
+        "tests); never in CI on pull requests",
     )
 
 

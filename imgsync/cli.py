@@ -78,6 +78,8 @@ def _run(args: argparse.Namespace) -> int:
         return report.exit_status()
     if args.command == "verify":
         return _verify(args, settings)
+    if args.command == "migrate":
+        return _migrate(args, settings)
     if args.command == "watch":
         from .watch import watch  # loads watchdog: only for watch mode
 
@@ -170,6 +172,17 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
         document=output == "json",
         annotations=output == "github",
     )
+    return report.exit_status()
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from .migrate import MigrateOptions, migrate  # downloads and uploads: the upload seam
+    from .render_migrate import migrate_output
+
+    options = MigrateOptions(args.dry_run, args.allow_private_addresses, lambda: _progress(args))
+    report = migrate(_paths(args, settings), settings, args.to, options)
+    output = migrate_output(report, as_json=args.json, verbose=args.verbose, quiet=args.quiet)
+    _show(output, document=args.json)
     return report.exit_status()
 
 

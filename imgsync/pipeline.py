@@ -89,7 +89,7 @@ def check(paths: Sequence[Path], settings: Settings) -> Report:
     """Offline: list the local image references left under `paths`, each with whether its
     file is there to upload or the reference needs fixing."""
     report = Report()
-    stamps = _load_stamps(settings, report)
+    stamps = load_stamps(settings, report)
     try:
         with Cores(settings.parallel_from_chars) as cores:
             run = _Run(settings, report, stamps, cores, IgnoreList(settings.ignore))
@@ -309,7 +309,7 @@ def sync(
     """
     options = _Options(host_name, dry_run, progress, on_written)
     report = Report(dry_run=dry_run)
-    stamps = _load_stamps(settings, report)
+    stamps = load_stamps(settings, report)
     try:
         with Cores(settings.parallel_from_chars) as cores:
             run = _Run(settings, report, stamps, cores, IgnoreList(settings.ignore))
@@ -566,7 +566,7 @@ def _ignore_entry(item: _Scanned, run: _Run, written: str) -> str | None:
     return run.ignores.match(markdown, written_path(target.path if target else written), points_to)
 
 
-def _load_stamps(settings: Settings, report: Report) -> Stamps:
+def load_stamps(settings: Settings, report: Report) -> Stamps:
     reading = ",".join(settings.front_matter_keys)  # a file clean under other keys may not be
     if settings.dialect != "commonmark":  # nor one clean (or failing) in another dialect
         reading += f";dialect={settings.dialect}"

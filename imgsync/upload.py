@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,10 +92,13 @@ def host_images(
     dry_run: bool = False,
     alts: Mapping[Path, str] | None = None,
     on_settled: Callable[[str, str | None], None] | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> Hosted:
     """URLs for `images` (by MD5): from the cache, else uploaded (unless `dry_run`).
 
     `on_settled(md5, url or None)` hears of each image's outcome as soon as it is known.
+    `sources` (by MD5) is the path to record (and show) for an image sent from elsewhere than
+    where the project keeps it (migrate's downloads, staged in `.imgsync/`).
     Uploads the journal keeps count as made (see cache.py), and go back into the cache
     file. CacheError before anything is sent if the cache file is read-only and there
     is something to upload; CacheNotWritten once the uploads in flight are done if it
@@ -134,7 +137,9 @@ def host_images(
                 memory = AlbumIds(settings.state_dir, settings.root)
                 host, album = create_upload_host(profile, http, memory)
                 try:
-                    _Uploads(hosted, host, cache, settings, report, progress).run(alts or {})
+                    uploads = _Uploads(hosted, host, cache, settings, report, progress)
+                    uploads.sources = sources or {}
+                    uploads.run(alts or {})
                 finally:
                     if hosted.failed and album is not None and album.remembered:
                         # Maybe the album is gone: the next run looks it up again by name.
@@ -199,6 +204,7 @@ class _Uploads:
         self._counting = threading.Lock()  # report.reused is counted from worker threads
         self.stop = threading.Event()  # set: send nothing more (the cache can't be written)
         self.unwritten: list[CacheNotWritten] = []  # uploads kept in the journal only
+        self.sources: Mapping[str, str] = {}  # by MD5: the source to record instead (migrate)
 
     def requests(self, alts: Mapping[Path, str]) -> dict[str, UploadRequest]:
         """What to send, by MD5; an image above the host's known limit fails here."""
@@ -239,6 +245,8 @@ class _Uploads:
 
     def record(self, md5: str, result: UploadResult) -> None:
         entry = _entry(result.url, result.handle, self.images[md5], self.settings)
+        if md5 in self.sources:
+            entry = replace(entry, source=self.sources[md5])
         try:
             self.cache.record(self.host.identity, md5, entry)
         except CacheNotWritten as error:  # kept in the journal: a success all the same
@@ -253,7 +261,8 @@ class _Uploads:
                 )
 
     def finished(self, md5: str, outcome: UploadResult | HostError) -> None:
-        shown = display_path(self.images[md5].path)
+        source = self.sources.get(md5)  # a staged download is named by the file it was
+        shown = f"{source} (downloaded)" if source else display_path(self.images[md5].path)
         if isinstance(outcome, HostError):
             self.hosted.failed_with(md5, str(outcome))
             # The host given up is said once, at the end; not once per image.

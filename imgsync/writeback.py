@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,11 +32,16 @@ if TYPE_CHECKING:
 
 @dataclass
 class FileToRewrite:
-    """A Markdown file with its local references, each with the MD5 of the image it names."""
+    """A Markdown file with its local references, each with the MD5 of the image it names.
+
+    `suffixes`: for remote references (migrate), by where each starts, the part of the old
+    URL's query and fragment that belongs to the reference, kept on the new URL.
+    """
 
     markdown: MarkdownText
     scan: ScanResult
     refs: list[tuple[ImageRef, str]]
+    suffixes: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,8 +143,9 @@ class Writeback:
         for ref, md5 in file.refs:
             url = self._urls.get(md5)
             target = ref.target
-            if url is not None and target is not None:
-                replacements.append(Replacement(ref, join_suffix(url, target.suffix)))
+            suffix = target.suffix if target is not None else file.suffixes.get(ref.start)
+            if url is not None and suffix is not None:
+                replacements.append(Replacement(ref, join_suffix(url, suffix)))
         return _Job(file.markdown, replacements, file.scan) if replacements else None
 
     def _job_size(self, index: int) -> int:
@@ -151,7 +157,7 @@ class Writeback:
         if outcome.refused:
             self._report.failures.append(Failure(Location(path), "", outcome.refused))
             return
-        local_left = len(file.scan.local_refs) - rewritten
+        local_left = len(file.scan.local_refs) - (0 if file.suffixes else rewritten)
         told = file.scan.problems or file.scan.unhandled
         if outcome.stat is not None and not local_left and not told:
             # Nothing local is left in it.
