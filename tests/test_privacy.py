@@ -192,3 +192,30 @@ def test_the_stream_seeks_and_reads_across_edits(tmp_path: Path) -> None:
         stream.seek(5)
         pieces = [stream.read(7) for _ in range(len(whole) // 7 + 1)]
     assert b"".join(pieces) == whole[5:]
+
+
+def test_strip_metadata_is_read_globally_and_per_profile_and_no_host_sees_it(
+    tmp_path: Path,
+) -> None:
+    import httpx
+
+    from imgsync.config import load_settings, resolve_host
+    from imgsync.errors import ConfigError
+    from imgsync.hosts import create_host
+
+    (tmp_path / "imgsync.toml").write_text(
+        'strip_metadata = "all"\nhost = "a"\n'
+        '[hosts.a]\ntype = "lsky"\nurl = "https://img.example.com/api/v1"\ntoken = "t"\n'
+        'strip_metadata = "none"\n'
+        '[hosts.b]\ntype = "lsky"\nurl = "https://img.example.com/api/v1"\ntoken = "t"\n'
+    )
+    settings = load_settings(cwd=tmp_path, env={})
+    assert settings.strip_metadata == "all"
+    a, b = resolve_host(settings, "a"), resolve_host(settings, "b")
+    assert (a.strip_metadata, b.strip_metadata) == ("none", None)
+    assert "strip_metadata" not in a.options
+    with httpx.Client() as http:
+        create_host(a, http)  # Lsky's own option check would refuse a key it doesn't know
+    (tmp_path / "imgsync.toml").write_text('strip_metadata = "gps"\n')
+    with pytest.raises(ConfigError, match='`strip_metadata` must be "location"'):
+        load_settings(cwd=tmp_path, env={})
