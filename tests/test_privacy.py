@@ -219,3 +219,13 @@ def test_strip_metadata_is_read_globally_and_per_profile_and_no_host_sees_it(
     (tmp_path / "imgsync.toml").write_text('strip_metadata = "gps"\n')
     with pytest.raises(ConfigError, match='`strip_metadata` must be "location"'):
         load_settings(cwd=tmp_path, env={})
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_a_tiff_file_loses_its_gps_in_place(tmp_path: Path, order: str) -> None:
+    original = exif_tiff(order) + ENTROPY  # a TIFF file's structure, image strips after it
+    for mode in ("location", "all"):
+        out = sent(tmp_path, original, "image/tiff", mode)
+        assert len(out) == len(original) and out.endswith(ENTROPY)
+        assert GPS not in ifd0_tags(out) and ORIENTATION in ifd0_tags(out)
+        no_location(out, order)

@@ -2,8 +2,8 @@
 
 `send_plan(path, mime, mode)` (a mode of config_keys.STRIP_MODES) says what goes up for
 one image: the file on disk seen through a few edits (edits.py), streamed by
-`SendPlan.open`. One module per format
-(jpeg.py, png.py, webp.py), the Exif/TIFF structure (tiff.py) and XMP (xmp.py) shared.
+`SendPlan.open`. One module per format (jpeg.py, png.py, webp.py); the Exif/TIFF
+structure (tiff.py, TIFF files too) and XMP (xmp.py) are shared.
 docs/privacy.md tells what each mode removes and keeps.
 """
 
@@ -15,9 +15,15 @@ from .edits import Edit, SendPlan, pieces
 from .jpeg import jpeg_edits
 from .malformed import MetadataError
 from .png import png_edits
+from .tiff import tiff_file_edits
 from .webp import webp_edits
 
-_FORMATS = {"image/jpeg": jpeg_edits, "image/png": png_edits, "image/webp": webp_edits}
+_FORMATS = {
+    "image/jpeg": jpeg_edits,
+    "image/png": png_edits,
+    "image/webp": webp_edits,
+    "image/tiff": tiff_file_edits,
+}
 
 __all__ = ["MetadataError", "SendPlan", "send_plan"]
 
@@ -27,7 +33,7 @@ def send_plan(path: Path, mime: str, mode: str) -> SendPlan:
 
     OSError if the file can't be read; MetadataError if its structure can't be followed
     far enough to be sure what it holds (the image is then refused, never sent as is).
-    Types without a known metadata layout (GIF, BMP, AVIF...) are sent unchanged.
+    Types without a known metadata layout (GIF, BMP, ICO, SVG, AVIF) are sent unchanged.
     """
     size = path.stat().st_size
     find = _FORMATS.get(mime)

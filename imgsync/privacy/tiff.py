@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO
 
 from .edits import Edit, patch
 from .malformed import MetadataError
@@ -139,6 +140,17 @@ class Tiff:
             if entry.length > 4 and entry.value_at + entry.length <= self.size:
                 edits.append(patch(entry.value_at, bytes(entry.length)))
         return edits
+
+
+def tiff_file_edits(file: IO[bytes], size: int, mode: str) -> tuple[list[Edit], list[str]]:
+    """A TIFF file's location removed in place, read through the file (never whole). In "all"
+    mode too: a TIFF file's metadata is its own structure, so only location can go."""
+
+    def read(offset: int, length: int) -> bytes:
+        file.seek(offset)
+        return file.read(length)
+
+    return Tiff(read, size).location_edits()
 
 
 def tiff_of(data: bytes) -> Tiff:
