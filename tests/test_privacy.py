@@ -229,3 +229,20 @@ def test_a_tiff_file_loses_its_gps_in_place(tmp_path: Path, order: str) -> None:
         assert len(out) == len(original) and out.endswith(ENTROPY)
         assert GPS not in ifd0_tags(out) and ORIENTATION in ifd0_tags(out)
         no_location(out, order)
+
+
+def test_iptc_place_names_are_blanked_in_location_mode(tmp_path: Path) -> None:
+    def dataset(number: int, value: bytes) -> bytes:
+        return b"\x1c\x02" + bytes([number]) + struct.pack(">H", len(value)) + value
+
+    iim = dataset(5, b"Holiday") + dataset(90, b"London") + dataset(101, b"United Kingdom")
+    resource = b"8BIM\x04\x04\0\0" + struct.pack(">I", len(iim)) + iim + b"\0" * (len(iim) & 1)
+    app13 = b"Photoshop 3.0\0" + resource
+    original = jpeg_bytes(exif_tiff())
+    at = original.index(b"\xff\xdb")
+    original = original[:at] + b"\xff\xed" + struct.pack(">H", len(app13) + 2) + app13
+    original += jpeg_bytes(exif_tiff())[at:]
+    out = sent(tmp_path, original, "image/jpeg")
+    assert len(out) == len(original) and b"Holiday" in out
+    no_location(out)
+    assert b"Photoshop 3.0" not in sent(tmp_path, original, "image/jpeg", "all")

@@ -2,7 +2,8 @@
 
 Only the segments between SOI and the first SOS are read; the scan's entropy-coded
 data and everything after it are copied as they are. Exif (APP1) is edited in place by
-tiff.py, XMP (APP1) blanked by xmp.py; a block that can't be read is dropped whole.
+tiff.py, XMP (APP1) blanked by xmp.py, IPTC place names (APP13) by iptc.py; a block that
+can't be read is dropped whole.
 ICC profiles (APP2), JFIF (APP0) and Adobe (APP14) segments are always kept.
 """
 
@@ -12,6 +13,7 @@ import struct
 from typing import IO
 
 from .edits import Edit, patch
+from .iptc import PHOTOSHOP_ID, blank_places
 from .malformed import MetadataError, read_exact
 from .tiff import orientation_only, stripped_exif
 from .xmp import JPEG_EXTENDED_XMP_ID, JPEG_XMP_ID, blank_location
@@ -87,6 +89,19 @@ def _segment(kind: int, payload: bytes, start: int, end: int, mode: str) -> tupl
     if kind == APP1 and payload.startswith(JPEG_EXTENDED_XMP_ID):
         # Extended XMP is a packet cut across segments: it can't be edited piece by piece.
         return dropped, "extended XMP"
+    if kind == APP13 and mode == "location" and payload.startswith(PHOTOSHOP_ID):
+        try:
+            blanked = blank_places(payload)
+        except MetadataError:
+            return dropped, "unreadable IPTC"
+        return (
+            (patch(start + 4, blanked), "location in IPTC")
+            if blanked != payload
+            else (
+                None,
+                "",
+            )
+        )
     if mode == "all":  # IPTC (Photoshop's APP13), comments, any other APP1
         return dropped, {APP13: "IPTC", COM: "comment"}.get(kind, "APP1 metadata")
     return None, ""
