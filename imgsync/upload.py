@@ -285,10 +285,12 @@ class _Uploads:
         if outcome.warning:
             self.report.warn(shown, outcome.warning)
         self.report.uploaded.append(Uploaded(self.images[md5].path, outcome.url))
-        if md5 in self.plans:
+        stripped = ""
+        if (plan := self.plans.get(md5)) is not None:
+            stripped = f" ({', '.join(plan.removed)} stripped)"
             with self._counting:
                 self.report.stripped += 1
-        self.progress.advance(f"uploaded {shown} -> {outcome.url}")
+        self.progress.advance(f"uploaded {shown} -> {outcome.url}{stripped}")
 
     def run(self, alts: Mapping[Path, str], strip: str) -> None:
         requests = self.requests(alts, strip)

@@ -93,6 +93,9 @@ def test_the_hosted_copies_have_no_location_and_keep_orientation_profile_and_pix
     done = run(root, ".")
     assert done.returncode == 0, done.stderr
     assert "4 uploaded (3 with metadata stripped)" in done.stderr
+    assert re.search(
+        r"uploaded img/photo.jpg -> \S+ \(GPS in Exif, location in XMP stripped\)", done.stderr
+    )
     got = hosted(root)
 
     jpeg = got["photo.jpg"]

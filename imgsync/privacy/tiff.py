@@ -24,6 +24,9 @@ ORIENTATION = 0x0112
 XMP_PACKET = 700
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
 _MAX_IFDS = 16  # a loop of next-IFD offsets stops here
+# A value read or zeroed is held in memory: in a TIFF file (read in place, of any size) one
+# above this is taken for damage, never allocated.
+_LARGEST_VALUE = 16 * 1024 * 1024
 
 
 Read = Callable[[int, int], bytes]  # (offset, length) -> at most `length` bytes
@@ -107,6 +110,8 @@ class Tiff:
                 edits.append(self._without(ifd, entries, following, gps))
                 removed.append("GPS in Exif")
             for entry in entries:
+                if entry.tag == XMP_PACKET and entry.length > _LARGEST_VALUE:
+                    raise MetadataError("the XMP packet in IFD0 is implausibly large")
                 if entry.tag == XMP_PACKET and entry.length > 0:
                     packet = self._exact(entry.value_at, entry.length, "the XMP packet")
                     blanked = blank_location(packet)
@@ -136,8 +141,12 @@ class Tiff:
         except MetadataError:
             return []
         edits = [patch(offset, bytes(2 + len(entries) * 12 + 4))]
+        total = 0
         for entry in entries:
             if entry.length > 4 and entry.value_at + entry.length <= self.size:
+                total += entry.length
+                if total > _LARGEST_VALUE:
+                    raise MetadataError("the GPS values are implausibly large")
                 edits.append(patch(entry.value_at, bytes(entry.length)))
         return edits
 
