@@ -6,6 +6,8 @@ import struct
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from imgsync.privacy import MetadataError, send_plan
 from imgsync.privacy.xmp import blank_location
@@ -246,3 +248,44 @@ def test_iptc_place_names_are_blanked_in_location_mode(tmp_path: Path) -> None:
     assert len(out) == len(original) and b"Holiday" in out
     no_location(out)
     assert b"Photoshop 3.0" not in sent(tmp_path, original, "image/jpeg", "all")
+
+
+def test_png_all_mode_keeps_a_minimal_exif_with_the_orientation(tmp_path: Path) -> None:
+    original = png_with(png_chunk(b"eXIf", exif_tiff(">", orientation=3)))
+    chunks = png_chunks(sent(tmp_path, original, "image/png", "all"))
+    exif = next(data for kind, data, _ in chunks if kind == b"eXIf")
+    assert ifd0_tags(exif) == {ORIENTATION: b"\3\0\0\0"}
+    assert all(right for _, _, right in chunks)
+
+
+_DAMAGEABLE = {
+    "image/jpeg": jpeg_bytes(exif_tiff(">"), XMP_WITH_LOCATION),
+    "image/png": png_with(png_chunk(b"eXIf", exif_tiff()), png_xmp_chunk(XMP_WITH_LOCATION)),
+    "image/webp": webp_bytes(exif_tiff(), XMP_WITH_LOCATION),
+    "image/tiff": exif_tiff(">") + ENTROPY,
+}
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    mime=st.sampled_from(sorted(_DAMAGEABLE)),
+    mode=st.sampled_from(["location", "all"]),
+    damage=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=6),
+    cut=st.integers(0, 3000),
+)
+def test_damaged_metadata_never_crashes(
+    tmp_path: Path, mime: str, mode: str, damage: list[tuple[int, int]], cut: int
+) -> None:
+    data = bytearray(_DAMAGEABLE[mime])
+    for at, value in damage:
+        data[at % len(data)] = value
+    path = tmp_path / "damaged"
+    path.write_bytes(bytes(data[: max(cut, 8)]))
+    try:
+        plan = send_plan(path, mime, mode)
+    except MetadataError:
+        return
+    with plan.open() as stream:
+        assert len(stream.read()) == plan.size
