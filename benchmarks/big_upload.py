@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/big_upload.py [--size-mb 200]
 
-Writes a PNG-signed file of the given size into a temporary folder, starts the
-project's fake Lsky in its own process (its memory is not counted), and runs
+Writes a PNG of the given size (with GPS in an eXIf chunk, which the default
+strip_metadata = "location" takes out while streaming the rest) into a temporary
+folder, starts the project's fake Lsky in its own process (its memory is not counted), and runs
 the real console script twice, as a user would: `imgsync upload big.png`, and
 `imgsync sync` on a post that references it. Each child's peak resident memory
 comes from the kernel (wait4's ru_maxrss), beside the same command on a tiny
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
@@ -26,16 +29,37 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHUNK = 4 * 1024 * 1024
 
 
+def _chunk_head(kind: bytes, length: int) -> bytes:
+    return struct.pack(">I", length) + kind
+
+
+def _gps_exif() -> bytes:
+    """A little-endian Exif block whose IFD0 points at a GPS IFD (latitude ref "N")."""
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8825, 4, 1, 26) + bytes(4)
+    gps = struct.pack("<H", 1) + struct.pack("<HHI4s", 0x0001, 2, 2, b"N\0\0\0") + bytes(4)
+    return b"II*\0" + struct.pack("<I", 8) + ifd0 + gps
+
+
 def write_image(path: Path, size: int) -> None:
-    """A file that sniffs as PNG: the signature, an IHDR chunk, then random bytes."""
-    header = PNG_SIGNATURE + bytes.fromhex("0000000d4948445200000001000000010802000000907753de")
+    """A PNG of `size` bytes: IHDR, an eXIf chunk with GPS (so that stripping, on by default,
+    has work to do), one IDAT chunk of random bytes, IEND; every CRC right."""
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    exif = _gps_exif()
+    head = PNG_SIGNATURE
+    for kind, data in ((b"IHDR", ihdr), (b"eXIf", exif)):
+        head += _chunk_head(kind, len(data)) + data
+        head += struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    left = max(0, size - len(head) - 12 - 12)
     with path.open("wb") as out:
-        out.write(header)
-        left = size - len(header)
+        out.write(head + _chunk_head(b"IDAT", left))
+        crc = zlib.crc32(b"IDAT")
         while left > 0:
             block = os.urandom(min(CHUNK, left))
             out.write(block)
+            crc = zlib.crc32(block, crc)
             left -= len(block)
+        out.write(struct.pack(">I", crc & 0xFFFFFFFF))
+        out.write(_chunk_head(b"IEND", 0) + struct.pack(">I", zlib.crc32(b"IEND")))
 
 
 def start_fake_host(

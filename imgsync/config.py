@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from .config_keys import KEY_RULES, OWNED_KEYS, PATH_KEYS, wrong
+from .config_keys import KEY_RULES, OWNED_KEYS, PATH_KEYS, STRIP_EXPECTED, strip_mode, wrong
 from .environment import (
     ALLOW_HTTP_VARIABLE,
     ALLOW_SCRIPTS_VARIABLE,
@@ -74,6 +74,7 @@ class Settings:
     # path that names no file from the note's folder is looked up in the vault, as Obsidian does
     dialect: str = "commonmark"
     max_size: int | None = None  # bytes; the host's own limit applies as well
+    strip_metadata: str = "location"  # docs/privacy.md; a profile may say otherwise
     jobs: int = DEFAULT_JOBS
     default_host: str | None = None
     hosts: Mapping[str, HostProfile] = field(default_factory=dict)  # as written: ${VAR}s kept
@@ -261,12 +262,19 @@ def _profiles(hosts: Any, path: Path, prefix: str) -> dict[str, HostProfile]:
         if not isinstance(kind, str) or not kind:
             where = f"`{prefix}hosts.{name}`"
             raise ConfigError(f'{where} must be a table with a `type`, such as "lsky"', path)
-        options = {k: v for k, v in table.items() if k not in ("type", "serves")}
+        generic = ("type", "serves", "strip_metadata")
+        options = {k: v for k, v in table.items() if k not in generic}
         try:  # every host type takes `serves`: read here, so no host sees it
             serves = served_prefixes(table.get("serves", []))
         except ValueError as error:
             raise ConfigError(f"`{prefix}hosts.{name}.serves` {error}", path) from None
-        profiles[name] = HostProfile(name, kind, options, source=path, serves=serves)
+        strip = table.get("strip_metadata")  # generic too: what leaves, whatever the host
+        if strip is not None and strip_mode(strip) is None:
+            where = f"`{prefix}hosts.{name}.strip_metadata`"
+            raise ConfigError(f"{where} {wrong(STRIP_EXPECTED, strip)}", path)
+        profiles[name] = HostProfile(
+            name, kind, options, source=path, serves=serves, strip_metadata=strip
+        )
     return profiles
 
 

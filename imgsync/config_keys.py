@@ -78,6 +78,17 @@ def _dialect(value: Any) -> str | None:
     return value if value in DIALECTS else None
 
 
+STRIP_MODES = ("location", "all", "none")
+STRIP_EXPECTED = '"location" (the default), "all" or "none"'
+
+
+def strip_mode(value: Any) -> str | None:
+    """What metadata leaves the machine (docs/privacy.md): "location" strips GPS and place
+    names, "all" every Exif/XMP/IPTC/comment but orientation and colour profile, "none"
+    sends the file as it is on disk."""
+    return value if value in STRIP_MODES else None
+
+
 def _number(low: float, high: float, whole: bool) -> Callable[[Any], float | None]:
     def check(value: Any) -> float | None:
         # type(), not isinstance(): TOML's true must not pass for 1. TOML also has inf and nan.
@@ -117,6 +128,7 @@ KEY_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     ),
     "dialect": ('"commonmark" (the default), "typora" or "obsidian"', _dialect),
     "max_size": ('a size such as 5242880 or "5MB"', _size),
+    "strip_metadata": (STRIP_EXPECTED, strip_mode),
     "jobs": ("a whole number from 1 to 64", _number(1, 64, whole=True)),
     "rate_limit_wait": (_WAIT, _number(0, _WEEK, whole=False)),
     "rate_limit_backoff": (_WAIT, _number(0, _WEEK, whole=False)),

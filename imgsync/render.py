@@ -193,8 +193,9 @@ def sync_summary(report: Report) -> str:
         if report.ignored:
             return f"nothing to do: {report.files_scanned} file(s) scanned, {_ignored(report)}"
         return f"nothing to do: no local images in {report.files_scanned} file(s)"
+    stripped = f" ({report.stripped} with metadata stripped)" if report.stripped else ""
     parts = [
-        f"{len(report.uploaded)} uploaded",
+        f"{len(report.uploaded)} uploaded{stripped}",
         f"{report.reused} already on the host",
         f"{report.links_rewritten} link(s) rewritten in {len(report.files_changed)} file(s)",
         f"{report.files_scanned} file(s) scanned",
@@ -318,6 +319,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "links_rewritten": report.links_rewritten,
         "uploaded": [{"image": display_path(u.image), "url": u.url} for u in report.uploaded],
         "reused": report.reused,
+        "stripped": report.stripped,
         "would_upload": [display_path(p) for p in report.would_upload],
         "pending": [
             {

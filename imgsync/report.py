@@ -90,6 +90,7 @@ class Report:
     links_rewritten: int = 0
     uploaded: list[Uploaded] = field(default_factory=list)
     reused: int = 0  # distinct images found in the cache
+    stripped: int = 0  # of those uploaded, how many went up with metadata stripped
     would_upload: list[Path] = field(default_factory=list)  # --dry-run: not in the cache
     pending: list[Pending] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)

@@ -56,7 +56,11 @@ _NOTES = {
     '# ignore = ["img/gone.png", "posts/2019/*.md:**/screenshot-*.png"]\n',
     "hosts": '# Where rooted paths such as "/images/a.png" are looked up, and the largest\n'
     "# image to upload (the host's own limit applies as well):\n"
-    '# site_root = "static"\n# max_size = "5MB"\n\n'
+    '# site_root = "static"\n# max_size = "5MB"\n'
+    "# GPS and place names are stripped from JPEG, PNG and WebP before upload,\n"
+    '# losslessly; "all" keeps only orientation and colour profile, "none" sends\n'
+    "# the file as it is (docs/privacy.md):\n"
+    '# strip_metadata = "location"\n\n'
     "# Lsky Pro. ${VAR} is read from the environment, so the token stays out of\n"
     "# this file (it works in the token, and in a url that is one variable whole);\n"
     "# add a [hosts.NAME] table for each other host.\n",

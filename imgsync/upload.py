@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import httpx
 
     from .hosts.base import HostProfile
+    from .privacy import MetadataError, SendPlan
 from .images import LocalImage
 from .progress import Progress
 from .report import Location, Report, Uploaded, display_path
@@ -137,9 +138,10 @@ def host_images(
                 memory = AlbumIds(settings.state_dir, settings.root)
                 host, album = create_upload_host(profile, http, memory)
                 try:
+                    strip = profile.strip_metadata or settings.strip_metadata
                     uploads = _Uploads(hosted, host, cache, settings, report, progress)
                     uploads.sources = sources or {}
-                    uploads.run(alts or {})
+                    uploads.run(alts or {}, strip)
                 finally:
                     if hosted.failed and album is not None and album.remembered:
                         # Maybe the album is gone: the next run looks it up again by name.
@@ -205,20 +207,34 @@ class _Uploads:
         self.stop = threading.Event()  # set: send nothing more (the cache can't be written)
         self.unwritten: list[CacheNotWritten] = []  # uploads kept in the journal only
         self.sources: Mapping[str, str] = {}  # by MD5: the source to record instead (migrate)
+        self.plans: dict[str, SendPlan] = {}  # by MD5: the images sent stripped
 
-    def requests(self, alts: Mapping[Path, str]) -> dict[str, UploadRequest]:
-        """What to send, by MD5; an image above the host's known limit fails here."""
+    def requests(self, alts: Mapping[Path, str], strip: str) -> dict[str, UploadRequest]:
+        """What to send, by MD5, its metadata stripped by `strip` (privacy/); an image above
+        the host's known limit, or whose metadata can't be read to strip it, fails here."""
+        from .privacy import MetadataError, send_plan
+
         requests: dict[str, UploadRequest] = {}
         limit = self.host.max_size
         for md5, image in self.images.items():
-            if limit is not None and image.size > limit:
+            try:
+                plan = send_plan(image.path, image.mime, strip)
+            except (OSError, MetadataError) as error:
+                self.hosted.failed_with(md5, _unstrippable(error, strip))
+                continue
+            if limit is not None and plan.size > limit:
                 self.hosted.failed_with(
-                    md5, f"is {image.size} bytes, above the host's limit of {limit}"
+                    md5, f"is {plan.size} bytes, above the host's limit of {limit}"
                 )
                 continue
             alt = alts.get(image.path, "")
             requests[md5] = UploadRequest(
-                image.path, image.upload_name(), image.mime, image.size, alt
+                image.path,
+                image.upload_name(),
+                image.mime,
+                plan.size,
+                alt,
+                plan if plan.removed else None,
             )
         return requests
 
@@ -247,6 +263,10 @@ class _Uploads:
         entry = _entry(result.url, result.handle, self.images[md5], self.settings)
         if md5 in self.sources:
             entry = replace(entry, source=self.sources[md5])
+        plan = self.plans.get(md5)
+        if plan is not None:  # what went up is not the file: its hash is kept for verify
+            with suppress(OSError):  # the file went away since: verify then checks less
+                entry = replace(entry, sent_sha256=plan.sha256())
         try:
             self.cache.record(self.host.identity, md5, entry)
         except CacheNotWritten as error:  # kept in the journal: a success all the same
@@ -272,10 +292,16 @@ class _Uploads:
         if outcome.warning:
             self.report.warn(shown, outcome.warning)
         self.report.uploaded.append(Uploaded(self.images[md5].path, outcome.url))
-        self.progress.advance(f"uploaded {shown} -> {outcome.url}")
+        stripped = ""
+        if (plan := self.plans.get(md5)) is not None:
+            stripped = f" ({', '.join(plan.removed)} stripped)"
+            with self._counting:
+                self.report.stripped += 1
+        self.progress.advance(f"uploaded {shown} -> {outcome.url}{stripped}")
 
-    def run(self, alts: Mapping[Path, str]) -> None:
-        requests = self.requests(alts)
+    def run(self, alts: Mapping[Path, str], strip: str) -> None:
+        requests = self.requests(alts, strip)
+        self.plans = {md5: r.plan for md5, r in requests.items() if r.plan is not None}
         self.progress.start(len(requests))
         try:
             batch = upload_many(
@@ -310,6 +336,15 @@ class _Uploads:
                 f" ({unsent} image(s) were not sent). Fix the cause (disk space, permissions),"
                 " then run imgsync again.",
             )
+
+
+def _unstrippable(error: OSError | MetadataError, strip: str) -> str:
+    if isinstance(error, OSError):
+        return f"can't be read: {error.strerror or error}"
+    return (
+        f"can't have its metadata stripped ({error}), so it is not sent: repair the file, or"
+        f' upload it with strip_metadata = "none" (strip_metadata is "{strip}")'
+    )
 
 
 def _entry(

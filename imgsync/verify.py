@@ -171,7 +171,7 @@ def _check(http: httpx.Client, item: RemoteRef, options: VerifyOptions) -> LinkR
     # The whole image only where its hash can be held against the cache's.
     whole = bool(hosted and hosted.entry and hosted.entry.sha256 and not hosted.re_encodes)
     # Bytes past the size recorded can't be the image uploaded: no need to read them.
-    size = hosted.entry.size if hosted and hosted.entry else 0
+    size = hosted.entry.size if hosted and hosted.entry and not hosted.entry.sent_sha256 else 0
     limit = size if whole and size > 0 else FULL_CAP
     shown = redact_url(item.url)
 
@@ -226,7 +226,9 @@ def _judge(
         return result("not_image", f"not an image: the server sent {said}")
     hosted = item.hosted
     if whole and hosted is not None and hosted.entry is not None:
-        if hashlib.sha256(fetched.body).hexdigest() != hosted.entry.sha256:
+        # What was sent, when stripping made it other than the file (docs/privacy.md).
+        sent = hosted.entry.sent_sha256 or hosted.entry.sha256
+        if hashlib.sha256(fetched.body).hexdigest() != sent:
             return result(
                 "changed",
                 "the bytes changed since the upload: their SHA-256 is not the cache's",

@@ -716,3 +716,17 @@ def test_a_delete_url_an_older_imgsync_kept_is_dropped_and_leaves_the_file(
     text = path.read_text()
     assert secret not in text and "delete_url" not in text
     assert "https://chv.example/images/a.png" in text  # the entry itself is kept
+
+
+def test_sent_sha256_is_written_only_when_the_bytes_sent_differ_and_read_back() -> None:
+    file_hash, sent_hash = "a" * 64, "b" * 64
+    entry = CacheEntry("https://h.example/i/a.png", {}, 10, file_hash, utc_now(), "a.png")
+    assert "sent_sha256" not in entry.to_json()
+    same = CacheEntry(entry.url, {}, 10, file_hash, entry.uploaded_at, "a.png", file_hash)
+    assert "sent_sha256" not in same.to_json()
+    stripped = CacheEntry(entry.url, {}, 10, file_hash, entry.uploaded_at, "a.png", sent_hash)
+    assert stripped.to_json()["sent_sha256"] == sent_hash
+    assert CacheEntry.from_json(stripped.to_json()) == stripped
+    assert CacheEntry.from_json(entry.to_json()).sent_sha256 is None
+    with pytest.raises(ValueError, match='"sent_sha256"'):
+        CacheEntry.from_json({**entry.to_json(), "sent_sha256": "not a hash"})

@@ -267,6 +267,7 @@ def test_the_json_document_is_all_there_is() -> None:
         "links_rewritten": 1,
         "uploaded": [{"image": "img/a.png", "url": "https://h/a.webp"}],
         "reused": 0,
+        "stripped": 0,
         "would_upload": [],
         "pending": [
             {

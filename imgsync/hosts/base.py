@@ -36,6 +36,8 @@ __all__ = [
 if TYPE_CHECKING:
     import httpx  # imported by make_http_client: a run that uploads nothing never loads it
 
+    from ..privacy.edits import SendPlan
+
 
 @dataclass(frozen=True)
 class UploadRequest:
@@ -44,8 +46,11 @@ class UploadRequest:
     path: Path  # resolved, inside the project, already sniffed
     filename: str  # the name to send: stem of the file + extension of its real type
     mime: str  # the real type, from the bytes
-    size: int  # bytes
+    size: int  # bytes, as sent
     alt: str = ""  # alt text of the first reference, for hosts that take a title
+    # The bytes to send when they are not the file's own (metadata stripped: privacy/);
+    # KitHost.open streams them.
+    plan: SendPlan | None = None
 
 
 @dataclass(frozen=True)

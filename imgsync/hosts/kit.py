@@ -175,9 +175,10 @@ class KitHost:
 
     @staticmethod
     def open(request: UploadRequest) -> IO[bytes]:
-        """The file to send, open; ImageError if it can't be read."""
+        """The bytes to send (the file, or its stripped copy streamed), open; ImageError if
+        the file can't be read."""
         try:
-            return request.path.open("rb")
+            return request.plan.open() if request.plan else request.path.open("rb")
         except OSError as exc:
             raise ImageError(f"{request.path} can't be read: {exc.strerror or exc}") from None
 

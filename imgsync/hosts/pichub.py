@@ -13,7 +13,7 @@ from typing import IO, ClassVar
 
 import httpx
 
-from ..errors import AuthError, HostError, WrongEndpoint
+from ..errors import AuthError, HostError, ImageError, WrongEndpoint
 from ..sizes import human_size
 from ._http import json_object
 from ._pacing import RateBudget
@@ -136,11 +136,10 @@ class PicHubHost(KitHost):
             for index, request in enumerate(requests):
                 try:
                     if outcomes[index] is None:
-                        stream = streams.enter_context(request.path.open("rb"))
+                        stream = streams.enter_context(self.open(request))
                         parts.append(("files[]", (request.filename, stream, request.mime)))
-                except OSError as exc:
-                    reason = f"{request.path} can't be read: {exc.strerror or exc}"
-                    outcomes[index] = self._error(reason)
+                except ImageError as exc:
+                    outcomes[index] = self._error(str(exc))
             sent = [index for index, outcome in enumerate(outcomes) if outcome is None]
             if sent:
                 headers = {"Authorization": f"Bearer {self._settings.token}"}

@@ -39,6 +39,8 @@ class HostProfile:
     # it, an old domain), normalised by served_prefixes; a reference under one is hosted
     # there even when the cache doesn't know its URL (remote.py).
     serves: tuple[str, ...] = ()
+    # `strip_metadata` of this profile ("location", "all", "none"), None: the global one.
+    strip_metadata: str | None = None
 
 
 def served_prefixes(value: Any) -> tuple[str, ...]:

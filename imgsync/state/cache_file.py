@@ -49,6 +49,9 @@ class CacheEntry:
     sha256: str  # lowercase hex, guards against MD5 collisions
     uploaded_at: str  # UTC, "2026-11-23T11:30:05Z"; "" when unknown (legacy)
     source: str  # the image's path when it was uploaded, relative to the project
+    # The SHA-256 of the bytes sent, when they were not the file's (metadata stripped: see
+    # docs/privacy.md); written only then, so entries stay readable by older versions.
+    sent_sha256: str | None = None
 
     @classmethod
     def from_legacy_cache(cls, url: str, sha256: str, source: str) -> CacheEntry:
@@ -72,7 +75,11 @@ class CacheEntry:
             "sha256": self.sha256,
             "uploaded_at": self.uploaded_at,
             "source": self.source,
-        }
+        } | (
+            {"sent_sha256": self.sent_sha256}
+            if self.sent_sha256 and self.sent_sha256 != self.sha256
+            else {}
+        )
 
     @classmethod
     def from_json(cls, data: object) -> CacheEntry:
@@ -92,8 +99,11 @@ class CacheEntry:
             raise ValueError(f'"sha256" is {sha256!r}, not 64 lowercase hex digits')
         if not data["url"]:
             raise ValueError('"url" is empty')
+        sent = data.get("sent_sha256")
+        if sent is not None and not (isinstance(sent, str) and _SHA256.fullmatch(sent)):
+            raise ValueError(f'"sent_sha256" is {_kind(sent)}, not 64 lowercase hex digits')
         kept = {name: value for name, value in handle.items() if name not in SECRET_HANDLE_KEYS}
-        return cls(data["url"], kept, size, sha256, data["uploaded_at"], data["source"])
+        return cls(data["url"], kept, size, sha256, data["uploaded_at"], data["source"], sent)
 
 
 # Handle fields that are secrets, never kept: Chevereto V4's delete_url deletes the image for
