@@ -86,7 +86,8 @@ def download_and_verify(
     assert hosted is not None
     entry = hosted.entry
     limit = min(DOWNLOAD_CAP, settings.max_size or DOWNLOAD_CAP)
-    if entry is not None and entry.size > 0 and not hosted.re_encodes:
+    stripped = entry is not None and bool(entry.sent_sha256)  # sent without its metadata
+    if entry is not None and entry.size > 0 and not hosted.re_encodes and not stripped:
         limit = entry.size  # more bytes than uploaded can't be the image uploaded
     try:
         body, _mime = download_image(
@@ -112,6 +113,15 @@ def download_and_verify(
             note = (
                 f"{hosted.host_type} re-encodes uploads: its bytes can't be held against the "
                 "cache's hashes, so only that it is an image was checked, and those bytes moved"
+            )
+    elif stripped:
+        # What went up was the file with its location (or all) metadata stripped (privacy/):
+        # its SHA-256 is the one the cache recorded as sent.
+        if sha256 != entry.sent_sha256:
+            raise DownloadError(
+                "the bytes the host serves are not the image uploaded (their SHA-256 is not "
+                "the one the cache recorded as sent): not moved",
+                url=item.url,
             )
     elif (md5, sha256) != (hosted.md5, entry.sha256) or (entry.size and len(body) != entry.size):
         raise DownloadError(

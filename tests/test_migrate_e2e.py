@@ -310,3 +310,29 @@ def test_leaving_a_re_encoding_host_says_what_was_not_verified(
         assert moved.count(site) == 3 and "w=800" not in moved
         assert re.search(r"!\[p0\]\(\S+\.webp#left\)", moved), moved
         assert len(lsky.uploads) == 3
+
+
+def test_an_image_sent_without_its_location_is_moved_when_downloaded(
+    tmp_path: Path, lsky: FakeLsky
+) -> None:
+    # The host holds the stripped bytes (privacy/): a download is checked against the
+    # SHA-256 the cache recorded as sent, not the file's.
+    from tests.images import exif_tiff, jpeg_bytes
+
+    with FakePicHub(token=PICHUB_TOKEN, upload_limit=None) as pichub:
+        root = tmp_path / "site"
+        root.mkdir()
+        (root / "imgsync.toml").write_text(config(lsky, pichub))
+        (root / "trip.jpg").write_bytes(jpeg_bytes(exif=exif_tiff()))
+        (root / "post.md").write_text("![trip](trip.jpg)\n")
+        assert run(root, ".").returncode == 0
+        cache = json.loads((root / ".imgsync-cache.json").read_text())
+        (entry,) = [e for by_md5 in cache["uploads"].values() for e in by_md5.values()]
+        assert "sent_sha256" in entry  # what went up was stripped
+        (root / "trip.jpg").unlink()
+
+        moved = run(root, "migrate", "--to", "hub", LOOPBACK)
+
+        assert moved.returncode == 0, moved.stderr
+        assert len(pichub.uploads) == 1
+        assert pichub.url.split("/api")[0] in (root / "post.md").read_text()
