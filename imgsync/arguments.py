@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from . import __version__
+from .arguments_moves import add_restore_and_adopt
 from .terminal import safe_line
 
 COMMANDS = (
@@ -21,6 +22,8 @@ COMMANDS = (
     "delete",
     "albums",
     "verify",
+    "restore",
+    "adopt",
 )
 
 _DESCRIPTION = """\
@@ -40,6 +43,8 @@ uploaded once, ever: the cache file (commit it) remembers the MD5 of its bytes.
   imgsync delete a.png          delete one upload (refused while it is used)
   imgsync albums                the host's albums
   imgsync verify                every hosted image URL still serves its image
+  imgsync restore               hosted images back as local files
+  imgsync adopt                 host images hot-linked from other sites
 
 Without PATH a command works on the project: the folders listed in `paths` in the
 config, else the project's root: the config file's folder; without one, the folder
@@ -279,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_manage_commands(command)
     _add_verify(command)
+    add_restore_and_adopt(command)
 
     init = sub.add_parser(
         "init",

@@ -78,6 +78,8 @@ def _run(args: argparse.Namespace) -> int:
         return report.exit_status()
     if args.command == "verify":
         return _verify(args, settings)
+    if args.command in ("restore", "adopt"):
+        return _move(args, settings)
     if args.command == "watch":
         from .watch import watch  # loads watchdog: only for watch mode
 
@@ -170,6 +172,27 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
         document=output == "json",
         annotations=output == "github",
     )
+    return report.exit_status()
+
+
+def _move(args: argparse.Namespace, settings: Settings) -> int:
+    """restore, adopt: hosted images back to local files; foreign ones onto the host."""
+    from .render_moves import move_output
+
+    paths = _paths(args, settings)
+    if args.command == "restore":
+        from .restore import RestoreOptions, restore
+
+        into = Path(args.into) if args.into else None
+        options = RestoreOptions(into, args.dry_run, args.allow_private_addresses, args.jobs)
+        report = restore(paths, settings, options)
+    else:
+        from .adopt import AdoptOptions, adopt
+
+        private = args.allow_private_addresses
+        choice = AdoptOptions(tuple(args.domains), args.host, args.dry_run, private, args.jobs)
+        report = adopt(paths, settings, choice, _progress(args))
+    _show(move_output(report, command=args.command, verbose=args.verbose, quiet=args.quiet))
     return report.exit_status()
 
 

@@ -1,0 +1,176 @@
+"""End to end: `imgsync restore`, the real console script, on a real tree synced to the fake
+Lsky on 127.0.0.1: hosted images back as local files, then `check` and a `sync` that uploads
+nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from imgsync.testing.fake_lsky import FakeLsky
+from tests.images import png_bytes
+
+IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
+TOKEN = "7|restoreTokenThatMustNeverBePrintedAnywhere0"
+LOOPBACK = "--allow-private-addresses"  # the fake host is on 127.0.0.1
+DEST = re.compile(r"!\[(p\d+)\]\(([^)\s]+)(?: '[^']*')?\)")
+
+
+@pytest.fixture
+def host() -> Iterator[FakeLsky]:
+    with FakeLsky(token=TOKEN) as server:
+        yield server
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_", "CI"))}
+    env["LSKY_TOKEN"] = TOKEN
+    done = subprocess.run(
+        [IMGSYNC, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert TOKEN not in done.stdout and TOKEN not in done.stderr
+    return done
+
+
+def synced_site(root: Path, host_url: str, count: int) -> dict[str, bytes]:
+    """`count` images in img/ referenced by posts/one.md and two.md, synced: alt -> bytes."""
+    (root / "imgsync.toml").write_text(
+        f'host = "blog"\n[hosts.blog]\ntype = "lsky"\nurl = "{host_url}"\n'
+        'token = "${LSKY_TOKEN}"\n'
+    )
+    (root / "img").mkdir()
+    (root / "posts").mkdir()
+    originals, posts = {}, {"one.md": "# one\r\n\r\n", "two.md": "# two\n\n"}
+    for i in range(count):
+        originals[f"p{i}"] = data = png_bytes(rgb=(i * 10, 20, 30))
+        (root / "img" / f"p{i}.png").write_bytes(data)
+        name = "one.md" if i % 2 == 0 else "two.md"
+        posts[name] += f"![p{i}](../img/p{i}.png 'title {i}')" + ("\r\n" if i % 2 == 0 else "\n")
+    for name, text in posts.items():
+        (root / "posts" / name).write_bytes(text.encode())
+    done = run(root, ".")
+    assert done.returncode == 0, done.stderr
+    assert len(host_uploads(root)) == count
+    return originals
+
+
+def host_uploads(root: Path) -> dict[str, dict[str, object]]:
+    document = json.loads((root / ".imgsync-cache.json").read_text())
+    (entries,) = document["uploads"].values()
+    return dict(entries)
+
+
+def references(root: Path) -> dict[str, tuple[Path, str]]:
+    """alt -> (the post, its destination)."""
+    found = {}
+    for post in sorted((root / "posts").glob("*.md")):
+        for match in DEST.finditer(post.read_text()):
+            found[match.group(1)] = (post, match.group(2))
+    return found
+
+
+def test_restore_then_check_then_sync_uploads_nothing(tmp_path: Path, host: FakeLsky) -> None:
+    originals = synced_site(tmp_path, host.url, 6)
+    hosted = references(tmp_path)
+    assert len(hosted) == 6
+    assert all(dest.startswith("http://127.0.0.1") for _, dest in hosted.values())
+    (tmp_path / "img" / "p1.png").unlink()  # gone: downloaded from the host
+    (tmp_path / "img" / "p2.png").unlink()
+    (tmp_path / "img" / "p3.png").write_bytes(png_bytes(rgb=(9, 9, 9)))  # another image there
+    texts = {p: p.read_bytes() for p in (tmp_path / "posts").glob("*.md")}
+    uploads = len(host.uploads)
+
+    dry = run(tmp_path, "restore", "--dry-run", LOOPBACK)
+    assert dry.returncode == 1, dry.stderr
+    assert len(dry.stdout.splitlines()) == 6
+    assert "6 hosted image(s) for 6 reference(s) in 2 file(s) would be restored" in dry.stderr
+    assert {p: p.read_bytes() for p in texts} == texts
+
+    done = run(tmp_path, "restore", LOOPBACK)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "6 done, 6 link(s) rewritten in 2 file(s)" in done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("restored img/p1.png <- http://127.0.0.1") for line in lines)
+    assert any(line.startswith("restored images/restored/p3.png <- ") for line in lines)
+    assert sum(line.startswith("already there: img/p") for line in lines) == 3
+
+    restored = references(tmp_path)
+    for alt, (post, dest) in restored.items():
+        assert not dest.startswith("http"), (alt, dest)
+        assert (post.parent / dest).resolve().read_bytes() == originals[alt], alt
+    assert restored["p3"][1] == "../images/restored/p3.png"
+    assert restored["p0"][1] == "../img/p0.png"
+    assert (tmp_path / "img" / "p3.png").read_bytes() == png_bytes(rgb=(9, 9, 9))  # kept
+    # Only the destinations changed: titles, CRLF and LF line endings as they were.
+    for post, before in texts.items():
+        after = post.read_bytes()
+        swapped = before
+        for alt, (_, url) in hosted.items():
+            swapped = swapped.replace(url.encode(), restored[alt][1].encode())
+        assert after == swapped
+
+    check = run(tmp_path, "check")
+    assert check.returncode == 1  # local references left, each already on the host
+    assert len(check.stdout.splitlines()) == 6
+
+    again = run(tmp_path, ".")
+    assert again.returncode == 0, again.stderr
+    assert len(host.uploads) == uploads  # the cache still knows every image
+    assert references(tmp_path) == hosted
+
+
+def test_a_rerun_finds_nothing_and_bytes_changed_on_the_host_are_refused(
+    tmp_path: Path, host: FakeLsky
+) -> None:
+    synced_site(tmp_path, host.url, 3)
+    hosted = references(tmp_path)
+    for i in range(3):
+        (tmp_path / "img" / f"p{i}.png").unlink()
+    host.alter_served_file(hosted["p1"][1], png_bytes(rgb=(1, 2, 3)))  # other bytes
+
+    done = run(tmp_path, "restore", LOOPBACK)
+    assert done.returncode == 3
+    assert re.search(
+        r"posts/two\.md:3: .*the bytes the host serves are not the image uploaded", done.stderr
+    ), done.stderr
+    assert not (tmp_path / "img" / "p1.png").exists()
+    assert (tmp_path / "img" / "p0.png").read_bytes() == png_bytes(rgb=(0, 20, 30))
+    assert references(tmp_path)["p1"] == hosted["p1"]  # left pointing at the host
+
+    rerun = run(tmp_path, "restore", LOOPBACK)
+    assert rerun.returncode == 3  # only p1 is still hosted, and still refused
+    assert "1 hosted image(s) for 1 reference(s)" in rerun.stderr
+
+
+def test_the_address_rule_refuses_loopback_by_default(tmp_path: Path, host: FakeLsky) -> None:
+    synced_site(tmp_path, host.url, 1)
+    (tmp_path / "img" / "p0.png").unlink()
+    before = host.requests
+    done = run(tmp_path, "restore")
+    assert done.returncode == 3
+    assert "never downloads from loopback" in done.stderr
+    assert "--allow-private-addresses allows it" in done.stderr
+    assert host.requests == before
+
+
+def test_a_recorded_path_outside_the_project_is_never_written(
+    tmp_path: Path, host: FakeLsky
+) -> None:
+    root = tmp_path / "site"
+    root.mkdir()
+    synced_site(root, host.url, 1)
+    cache = root / ".imgsync-cache.json"
+    cache.write_text(cache.read_text().replace('"img/p0.png"', '"../escaped.png"'))
+    (root / "img" / "p0.png").unlink()
+    done = run(root, "restore", LOOPBACK, "--into", "pictures")
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "escaped.png").exists()
+    assert (root / "pictures" / "escaped.png").read_bytes() == png_bytes(rgb=(0, 20, 30))
+    assert references(root)["p0"][1] == "../pictures/escaped.png"
