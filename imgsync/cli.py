@@ -191,7 +191,10 @@ def _move(args: argparse.Namespace, settings: Settings) -> int:
 
         private = args.allow_private_addresses
         choice = AdoptOptions(tuple(args.domains), args.host, args.dry_run, private, args.jobs)
-        report = adopt(paths, settings, choice, _progress(args))
+        progress = _progress(args)
+        if not progress.bar:  # its lines would name the temp files; adopt says each image
+            progress.quiet = True
+        report = adopt(paths, settings, choice, progress)
     _show(move_output(report, command=args.command, verbose=args.verbose, quiet=args.quiet))
     return report.exit_status()
 

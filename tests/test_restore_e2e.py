@@ -174,3 +174,53 @@ def test_a_recorded_path_outside_the_project_is_never_written(
     assert not (tmp_path / "escaped.png").exists()
     assert (root / "pictures" / "escaped.png").read_bytes() == png_bytes(rgb=(0, 20, 30))
     assert references(root)["p0"][1] == "../pictures/escaped.png"
+
+
+@pytest.mark.parametrize(
+    ("source", "usable"),
+    [
+        ("img/a.png", True),
+        ("deep/er/a b.JPG", True),
+        ("../a.png", False),
+        ("/etc/a.png", False),
+        ("img/../../a.png", False),
+        (".git/hooks/a.png", False),
+        (".imgsync/a.png", False),
+        ("posts/readme.md", False),  # not an image's name: restore writes no Markdown file
+        ("https://other.example/a.png", False),  # an adopted image's origin
+        ("", False),
+    ],
+)
+def test_only_a_safe_recorded_path_is_written(tmp_path: Path, source: str, usable: bool) -> None:
+    from imgsync.config import Settings
+    from imgsync.restore import recorded_path
+
+    settings = Settings(
+        root=tmp_path, config_path=None, cache_path=tmp_path / "c.json", site_root=tmp_path
+    )
+    assert (recorded_path(source, settings) is not None) is usable
+
+
+def test_destinations_read_back_as_the_path(tmp_path: Path) -> None:
+    from imgsync.config import Settings
+    from imgsync.markdown.destinations import local_target
+    from imgsync.restore import written_path
+
+    (tmp_path / "static").mkdir()
+    plain = Settings(
+        root=tmp_path, config_path=None, cache_path=tmp_path / "c.json", site_root=tmp_path
+    )
+    post = tmp_path / "content" / "post.md"
+    image = tmp_path / "images" / "restored" / "a b%#?.png"
+    written = written_path(image, post, plain)
+    assert written == "../images/restored/a%20b%25%23%3F.png"
+    target = local_target(written)
+    assert target is not None and target.path == "../images/restored/a b%#?.png"
+    hugo = Settings(
+        root=tmp_path,
+        config_path=None,
+        cache_path=tmp_path / "c.json",
+        site_root=tmp_path / "static",
+    )
+    assert written_path(tmp_path / "static" / "img" / "a.png", post, hugo) == "/img/a.png"
+    assert written_path(image, post, hugo) == "../images/restored/a%20b%25%23%3F.png"
