@@ -236,9 +236,9 @@ def _unverified(image: _Image, mime: str) -> str:
 
 def _file_name(image: _Image, extension: str) -> str:
     """A safe file name: the recorded file's, else the URL's last part; the extension of the
-    bytes' type where they are not the bytes recorded (or the name has none)."""
+    bytes' type where they are not the bytes recorded (a re-encoding) or the name has none."""
     entry = image.hosted.entry
-    if image.verified and entry is not None and entry.source and "://" not in entry.source:
+    if entry is not None and entry.source and "://" not in entry.source:
         name = PurePosixPath(entry.source.replace("\\", "/")).name
     else:
         name = unquote(PurePosixPath(urlsplit(image.url).path).name)

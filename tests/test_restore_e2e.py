@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from imgsync.testing.fake_lsky import FakeLsky
+from imgsync.testing.fake_pichub import FakePicHub
 from tests.images import png_bytes
 
 IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
@@ -39,11 +41,13 @@ def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def synced_site(root: Path, host_url: str, count: int) -> dict[str, bytes]:
+def synced_site(
+    root: Path, host_url: str, count: int, kind: str = "lsky", extra: str = ""
+) -> dict[str, bytes]:
     """`count` images in img/ referenced by posts/one.md and two.md, synced: alt -> bytes."""
     (root / "imgsync.toml").write_text(
-        f'host = "blog"\n[hosts.blog]\ntype = "lsky"\nurl = "{host_url}"\n'
-        'token = "${LSKY_TOKEN}"\n'
+        f'host = "blog"\n[hosts.blog]\ntype = "{kind}"\nurl = "{host_url}"\n'
+        f'token = "${{LSKY_TOKEN}}"\n{extra}'
     )
     (root / "img").mkdir()
     (root / "posts").mkdir()
@@ -174,6 +178,50 @@ def test_a_recorded_path_outside_the_project_is_never_written(
     assert not (tmp_path / "escaped.png").exists()
     assert (root / "pictures" / "escaped.png").read_bytes() == png_bytes(rgb=(0, 20, 30))
     assert references(root)["p0"][1] == "../pictures/escaped.png"
+
+
+WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8L" + bytes(18)  # a WebP by its first bytes
+
+
+def test_a_host_that_re_encodes_gives_back_what_it_serves_said_unverified(
+    tmp_path: Path,
+) -> None:
+    with FakePicHub(token=TOKEN) as pichub:
+        originals = synced_site(tmp_path, pichub.url, 2, kind="pichub")
+        hosted = references(tmp_path)
+        for i in range(2):
+            (tmp_path / "img" / f"p{i}.png").unlink()
+        pichub.reencode_served_file(hosted["p1"][1], WEBP, "image/webp")
+        uploads = len(pichub.uploads)
+        done = run(tmp_path, "restore", LOOPBACK)
+        assert done.returncode == 0, done.stderr
+        # Served as uploaded (this fake keeps the bytes): held against the SHA-256 all the same.
+        assert (tmp_path / "img" / "p0.png").read_bytes() == originals["p0"]
+        assert (tmp_path / "images" / "restored" / "p1.webp").read_bytes() == WEBP
+        assert (
+            "note: images/restored/p1.webp: not verified: pichub re-encodes uploads, so the "
+            "bytes restored are the host's (image/webp), not the file uploaded; a sync would "
+            "upload them again"
+        ) in done.stderr.splitlines()
+        assert references(tmp_path)["p1"][1] == "../images/restored/p1.webp"
+        again = run(tmp_path, ".")
+        assert again.returncode == 0, again.stderr
+        assert len(pichub.uploads) == uploads + 1  # the WebP, as said; the PNG was known
+
+
+def test_an_image_known_only_by_a_serves_prefix_comes_back_unverified(
+    tmp_path: Path, host: FakeLsky
+) -> None:
+    synced_site(tmp_path, host.url, 1, extra=f'serves = ["{host.site}/i/"]\n')
+    hosted = references(tmp_path)
+    (tmp_path / ".imgsync-cache.json").unlink()  # the cache forgot it (and so did the journal)
+    shutil.rmtree(tmp_path / ".imgsync")
+    (tmp_path / "img" / "p0.png").unlink()
+    done = run(tmp_path, "restore", LOOPBACK)
+    assert done.returncode == 0, done.stderr
+    name = hosted["p0"][1].rsplit("/", 1)[1]
+    assert (tmp_path / "images" / "restored" / name).read_bytes() == png_bytes(rgb=(0, 20, 30))
+    assert "not verified: known by the `serves` prefix of profile 'blog'" in done.stderr
 
 
 @pytest.mark.parametrize(
