@@ -284,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_manage_commands(command)
     _add_verify(command)
-    add_restore_and_adopt(command)
+    add_restore_and_adopt(command, _jobs)
 
     init = sub.add_parser(
         "init",

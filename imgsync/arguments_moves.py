@@ -3,6 +3,7 @@ foreign images onto your host."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 _PATHS = (
@@ -59,16 +60,19 @@ configuration error; 3 some images failed (FILE:LINE: why; the rest were hosted)
 """
 
 
-def add_restore_and_adopt(command: Any) -> None:
-    """Both commands, made by build_parser's `command(name, letters, ...)`."""
+def add_restore_and_adopt(command: Any, jobs: Callable[[str], int]) -> None:
+    """Both commands, made by build_parser's `command(name, letters, ...)`; `jobs` reads -j."""
     restore = command(
         "restore",
-        "cqvJ",
+        "cqv",
         help="bring hosted images back as local files",
         description=_RESTORE_DESCRIPTION,
         epilog=_RESTORE_EXIT,
     )
     restore.add_argument("paths", nargs="*", metavar="PATH", help=_PATHS)
+    restore.add_argument(
+        "-j", "--jobs", type=jobs, metavar="N", help="downloads at a time (default: `jobs`, 8)"
+    )
     restore.add_argument(
         "--into",
         metavar="DIR",
