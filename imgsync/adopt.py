@@ -1,13 +1,14 @@
 """`imgsync adopt`: images hot-linked from other sites, hosted on your own host.
 
-Each foreign image URL referenced (remote.py: hosted by none of the project's profiles; with
-`--from`, only those of the domains named) is downloaded within hosts/download.py's bounds
-(size: `max_size`, else ADOPT_CAP; time; redirects; never to a loopback, private, link-local
-or metadata address unless allowed), held to be an image by its bytes (as a local file is:
-images.inspect_image), then handed to the upload stage a sync uses (upload.host_images): one
-upload per distinct image (MD5), the cache's entries reused, each upload recorded the moment
-it succeeds. The entry's `source` is then the URL the image was adopted from. References are
-rewritten as remote_files.py does (checked, atomic); an image that fails fails alone.
+Each foreign image URL referenced (remote.py: hosted by none of the project's profiles; a
+link only when it names an image file; with `--from`, only those of the domains named) is
+downloaded within hosts/download.py's bounds (size: `max_size`, else ADOPT_CAP; time;
+redirects; never to a loopback, private, link-local or metadata address unless allowed), held
+to be an image by its bytes (as a local file is: images.inspect_image), then handed to the
+upload stage a sync uses (upload.host_images): one upload per distinct image (MD5), the
+cache's entries reused, each upload recorded the moment it succeeds. The entry's `source` is
+then the URL the image was adopted from (its query dropped). References are rewritten as
+remote_files.py does (checked, atomic); an image that fails fails alone.
 
 The URL's query is part of what is adopted (`?w=300` may be another picture); the hosted URL
 replaces the whole reference.
@@ -29,6 +30,7 @@ from .config import Settings
 from .errors import DownloadError, ImageError
 from .hosts.download import Resolver, download_image, system_resolver
 from .hosts.host_url import redact_url
+from .markdown.destinations import looks_like_image_path
 from .remote import RemoteRef
 from .remote_files import MoveReport, RemoteFile, failure_at, read_remote, rewrite_files
 from .report import Location, Report
@@ -80,6 +82,20 @@ def from_site(url: str, domains: Sequence[str]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
+def names_an_image(item: RemoteRef) -> bool:
+    """Whether a foreign reference names an image, not a page: an image's source always; a
+    link, an `href` or a front matter field only when its path has an image's extension (as
+    for local references: `[home](https://example.com/)` is no picture to adopt)."""
+    ref = item.ref
+    if ref.kind in ("link", "front_matter") or ref.attribute in ("href", "link"):
+        try:
+            path = unquote(urlsplit(item.url).path)
+        except ValueError:
+            return False
+        return looks_like_image_path(path)
+    return True
+
+
 def adopt(
     paths: list[Path], settings: Settings, options: AdoptOptions, progress: Progress
 ) -> MoveReport:
@@ -88,7 +104,7 @@ def adopt(
     domains = [d for d in map(site_name, options.domains) if d]
 
     def chosen(item: RemoteRef) -> bool:
-        return item.foreign and from_site(item.url, domains)
+        return item.foreign and names_an_image(item) and from_site(item.url, domains)
 
     files, _ = read_remote(paths, settings, report, chosen)
     downloads: dict[str, _Download] = {}

@@ -100,6 +100,7 @@ def project(root: Path, host: FakeLsky, origin: str) -> Path:
         f"![big]({origin}/big.png)\n"
         f"![page]({origin}/page.png)\n"
         f"![elsewhere](http://localhost:{port}/a.png)\n"
+        f'\n[a page]({origin}/about) and <a href="{origin}/contact">a link</a>: not images\n'
     )
     return root / "post.md"
 
@@ -167,6 +168,7 @@ def test_adopt_hosts_each_image_once_and_fails_only_the_bad_ones(
     assert rerun.returncode == 3  # the two that can't be adopted, and nothing else
     assert "2 foreign image(s) for 2 reference(s)" in rerun.stderr
     assert len(site.paths) == asked + 2 and len(host.uploads) == uploads + 1
+    assert not {"/about", "/contact"} & set(site.paths)
 
 
 @pytest.mark.parametrize(
