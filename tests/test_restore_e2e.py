@@ -272,3 +272,56 @@ def test_destinations_read_back_as_the_path(tmp_path: Path) -> None:
     )
     assert written_path(tmp_path / "static" / "img" / "a.png", post, hugo) == "/img/a.png"
     assert written_path(image, post, hugo) == "../images/restored/a%20b%25%23%3F.png"
+
+
+def test_every_form_comes_back_relative_to_its_own_file(tmp_path: Path, host: FakeLsky) -> None:
+    synced_site(tmp_path, host.url, 2)
+    url = references(tmp_path)["p0"][1]
+    forms = tmp_path / "notes" / "deep" / "forms.md"
+    forms.parent.mkdir(parents=True)
+    forms.write_bytes(
+        f"---\ncover: {url}\n---\n\n"
+        f'[![p0]({url})]({url}) <img src="{url}" alt="x">\n\n![ref][d]\n\n[d]: <{url}>\n'.encode()
+    )
+    (tmp_path / "img" / "p0.png").unlink()
+    outside = run(tmp_path, "restore", LOOPBACK, "--into", str(tmp_path.parent))
+    assert outside.returncode == 2 and "not a folder of the project" in outside.stderr
+
+    done = run(tmp_path, "restore", LOOPBACK)
+    assert done.returncode == 0, done.stderr
+    assert "7 link(s) rewritten in 3 file(s)" in done.stderr  # 5 in forms.md, 1 in each post
+    assert forms.read_text() == (
+        "---\ncover: ../../img/p0.png\n---\n\n"
+        '[![p0](../../img/p0.png)](../../img/p0.png) <img src="../../img/p0.png" alt="x">\n\n'
+        "![ref][d]\n\n[d]: <../../img/p0.png>\n"
+    )
+    assert references(tmp_path)["p0"][1] == "../img/p0.png"
+    assert (tmp_path / "img" / "p0.png").read_bytes() == png_bytes(rgb=(0, 20, 30))
+
+
+def test_a_file_left_unwritten_is_finished_by_a_rerun_with_nothing_written_twice(
+    tmp_path: Path, host: FakeLsky
+) -> None:
+    synced_site(tmp_path, host.url, 4)
+    for i in range(4):
+        (tmp_path / "img" / f"p{i}.png").unlink()
+    (tmp_path / "img" / "p2.png").write_bytes(b"another file")  # p2 goes to --into
+    two = tmp_path / "posts" / "two.md"
+    before = two.read_bytes()
+    two.chmod(0o444)
+    first = run(tmp_path, "restore", LOOPBACK)
+    assert first.returncode == 3
+    assert "posts/two.md: is read-only; left unchanged" in first.stderr
+    assert two.read_bytes() == before
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.png"))
+
+    two.chmod(0o644)
+    again = run(tmp_path, "restore", LOOPBACK)
+    assert again.returncode == 0, again.stderr
+    lines = again.stdout.splitlines()
+    assert [line.split(" <- ")[0] for line in lines] == [
+        "already there: img/p1.png",
+        "already there: img/p3.png",
+    ]
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.png")) == written
+    assert not any(dest.startswith("http") for _, dest in references(tmp_path).values())
