@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -32,7 +31,14 @@ from .hosts.download import Resolver, download_image, system_resolver
 from .hosts.host_url import redact_url
 from .markdown.destinations import looks_like_image_path
 from .remote import RemoteRef
-from .remote_files import MoveReport, RemoteFile, failure_at, read_remote, rewrite_files
+from .remote_files import (
+    MoveReport,
+    RemoteFile,
+    download_all,
+    failure_at,
+    read_remote,
+    rewrite_files,
+)
 from .report import Location, Report
 
 if TYPE_CHECKING:
@@ -122,9 +128,13 @@ def adopt(
         return report
     from .hosts.base import make_http_client  # the upload seam: httpx
 
-    jobs = options.jobs or settings.jobs
-    with make_http_client(settings.http) as http, ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(lambda d: _download(http, d, settings, options), downloads.values()))
+    with make_http_client(settings.http) as http:
+        download_all(
+            lambda d: _download(http, d, settings, options),
+            downloads.values(),
+            lambda d: d.url,
+            options.jobs or settings.jobs,
+        )
     urls = _host(downloads, settings, options, report, progress)
     for file in files:
         for item in file.refs:

@@ -24,7 +24,6 @@ import contextlib
 import hashlib
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -38,7 +37,14 @@ from .hosts.host_url import redact_url
 from .images import sniff_image_type
 from .markdown.destinations import IMAGE_EXTENSIONS
 from .remote import HostedBy, RemoteRef, bare_url
-from .remote_files import MoveReport, RemoteFile, failure_at, read_remote, rewrite_files
+from .remote_files import (
+    MoveReport,
+    RemoteFile,
+    download_all,
+    failure_at,
+    read_remote,
+    rewrite_files,
+)
 from .report import Location, display_path
 
 if TYPE_CHECKING:
@@ -94,9 +100,13 @@ def restore(paths: list[Path], settings: Settings, options: RestoreOptions) -> M
     into = _into(options.into, settings)
     from .hosts.base import make_http_client  # the upload seam: httpx
 
-    jobs = options.jobs or settings.jobs
-    with make_http_client(settings.http) as http, ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(lambda image: _obtain(http, image, settings, options), images.values()))
+    with make_http_client(settings.http) as http:
+        download_all(
+            lambda image: _obtain(http, image, settings, options),
+            images.values(),
+            lambda image: image.url,
+            options.jobs or settings.jobs,
+        )
     claimed: dict[Path, str] = {}
     for image in images.values():  # one at a time: names are chosen against each other
         if not image.failed:
