@@ -251,8 +251,8 @@ def test_only_a_safe_recorded_path_is_written(tmp_path: Path, source: str, usabl
 
 def test_destinations_read_back_as_the_path(tmp_path: Path) -> None:
     from imgsync.config import Settings
+    from imgsync.local_places import written_path
     from imgsync.markdown.destinations import local_target
-    from imgsync.restore import written_path
 
     (tmp_path / "static").mkdir()
     plain = Settings(
