@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 from .cache import UploadCache
 from .config import Settings
-from .errors import DownloadError, ImageError
+from .errors import ConfigError, DownloadError, ImageError
 from .hosts.download import Resolver, download_image, system_resolver
 from .hosts.host_url import redact_url
 from .markdown.destinations import looks_like_image_path
@@ -107,7 +107,10 @@ def adopt(
 ) -> MoveReport:
     """Host every foreign image referenced under `paths` and point its references at it."""
     report = MoveReport(dry_run=options.dry_run)
-    domains = [d for d in map(site_name, options.domains) if d]
+    domains = [site_name(written) for written in options.domains]
+    for written, domain in zip(options.domains, domains, strict=True):
+        if not domain:  # else `--from ""` would quietly mean every site
+            raise ConfigError(f"--from {written!r}: names no site (say e.g. --from example.com)")
 
     def chosen(item: RemoteRef) -> bool:
         return item.foreign and names_an_image(item) and from_site(item.url, domains)

@@ -131,6 +131,8 @@ def test_adopt_hosts_each_image_once_and_fails_only_the_bad_ones(
     dry = run(tmp_path, "adopt", "--dry-run", "--from", "127.0.0.1", LOOPBACK)
     assert dry.returncode == 1
     assert len(dry.stdout.splitlines()) == 5 and site.paths == []
+    nameless = run(tmp_path, "adopt", "--dry-run", "--from", "https://")
+    assert nameless.returncode == 2 and "--from 'https://': names no site" in nameless.stderr
     every_site = run(tmp_path, "adopt", "--dry-run", LOOPBACK)
     assert len(every_site.stdout.splitlines()) == 6  # localhost's too, without --from
 
