@@ -64,7 +64,8 @@ class AdoptOptions:
 @dataclass
 class _Download:
     url: str
-    data: bytes = b""
+    index: int  # its folder in the temp folder (each keeps the URL's file name)
+    path: Path | None = None  # where its bytes were written, once downloaded
     md5: str = ""
     failed: str = ""
 
@@ -119,7 +120,8 @@ def adopt(
     downloads: dict[str, _Download] = {}
     for file in files:
         for item in file.refs:
-            downloads.setdefault(item.url, _Download(item.url))
+            if item.url not in downloads:
+                downloads[item.url] = _Download(item.url, len(downloads))
     report.images = len(downloads)
     if options.dry_run:
         for file in files:
@@ -131,14 +133,18 @@ def adopt(
         return report
     from .hosts.base import make_http_client  # the upload seam: httpx
 
-    with make_http_client(settings.http) as http:
+    # Each download goes to a file at once: many images are not held in memory.
+    with (
+        tempfile.TemporaryDirectory(prefix="imgsync-adopt-") as folder,
+        make_http_client(settings.http) as http,
+    ):
         download_all(
-            lambda d: _download(http, d, settings, options),
+            lambda d: _download(http, d, Path(folder), settings, options),
             downloads.values(),
             lambda d: d.url,
             options.jobs or settings.jobs,
         )
-    urls = _host(downloads, settings, options, report, progress)
+        urls = _host(downloads, settings, options, report, progress)
     for file in files:
         for item in file.refs:
             failed = downloads[item.url].failed
@@ -153,10 +159,10 @@ def adopt(
 
 
 def _download(
-    http: httpx.Client, download: _Download, settings: Settings, options: AdoptOptions
+    http: httpx.Client, download: _Download, folder: Path, settings: Settings, options: AdoptOptions
 ) -> None:
     try:
-        download.data, _ = download_image(
+        data, _ = download_image(
             http,
             download.url,
             limit=settings.max_size or ADOPT_CAP,
@@ -173,7 +179,12 @@ def _download(
         else:
             download.failed = f"not adopted: {error.reason}"
         return
-    download.md5 = hashlib.md5(download.data).hexdigest()
+    download.md5 = hashlib.md5(data).hexdigest()
+    # Its own folder, under the URL's name: the host is sent that name.
+    path = folder / str(download.index) / _name(download.url)
+    path.parent.mkdir()
+    path.write_bytes(data)
+    download.path = path
 
 
 def _host(
@@ -189,29 +200,24 @@ def _host(
 
     unique: dict[str, LocalImage] = {}
     origin: dict[str, str] = {}  # MD5 -> the first URL it was downloaded from
-    with tempfile.TemporaryDirectory(prefix="imgsync-adopt-") as folder:
-        for index, download in enumerate(downloads.values()):
-            if download.failed or download.md5 in unique:
-                continue
-            # Its own folder, under the URL's name: the host is sent that name.
-            path = Path(folder) / str(index) / _name(download.url)
-            path.parent.mkdir()
-            path.write_bytes(download.data)
-            try:
-                image = inspect_image(
-                    path, settings.max_size, allow_svg_scripts=settings.allow_svg_scripts
-                )
-            except ImageError as error:
-                download.failed = f"not adopted: the download {error.reason}"
-                continue
-            unique[image.md5] = image
-            origin[image.md5] = download.url
-        if not unique:
-            return {}
-        uploads = Report()
-        hosted = host_images(
-            unique, settings, host_name=options.host_name, report=uploads, progress=progress
-        )
+    for download in downloads.values():
+        if download.failed or download.path is None or download.md5 in unique:
+            continue
+        try:
+            image = inspect_image(
+                download.path, settings.max_size, allow_svg_scripts=settings.allow_svg_scripts
+            )
+        except ImageError as error:
+            download.failed = f"not adopted: the download {error.reason}"
+            continue
+        unique[image.md5] = image
+        origin[image.md5] = download.url
+    if not unique:
+        return {}
+    uploads = Report()
+    hosted = host_images(
+        unique, settings, host_name=options.host_name, report=uploads, progress=progress
+    )
     for download in downloads.values():
         reason = hosted.failed.get(download.md5)
         if reason is not None and not download.failed:

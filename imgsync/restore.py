@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -99,19 +100,23 @@ def restore(paths: list[Path], settings: Settings, options: RestoreOptions) -> M
     if not images:
         return report
     into = _into(options.into, settings)
+    jobs = options.jobs or settings.jobs
     from .hosts.base import make_http_client  # the upload seam: httpx
 
-    with make_http_client(settings.http) as http:
-        download_all(
-            lambda image: _obtain(http, image, settings, options),
-            images.values(),
-            lambda image: image.url,
-            options.jobs or settings.jobs,
-        )
     claimed: dict[Path, str] = {}
-    for image in images.values():  # one at a time: names are chosen against each other
+    placing = threading.Lock()  # one at a time: names are chosen against each other
+
+    def bring_back(image: _Image) -> None:
+        _obtain(http, image, settings, options)
         if not image.failed:
-            _place(image, into, claimed, settings, report)
+            with placing:
+                _place(image, into, claimed, settings, report)
+        image.data = b""  # written: a site of many images is not held in memory
+
+    with make_http_client(settings.http) as http:
+        download_all(bring_back, images.values(), lambda image: image.url, jobs)
+    report.done.sort()
+    report.notes.sort()
     for file in files:
         for item in file.refs:
             image = images[_key(item)]
