@@ -251,11 +251,18 @@ def _unverified(image: _Image, mime: str) -> str:
 
 
 def _file_name(image: _Image, extension: str) -> str:
-    """A safe file name: the recorded file's, else the URL's last part; the extension of the
-    bytes' type where they are not the bytes recorded (a re-encoding) or the name has none."""
+    """A safe file name: the recorded file's (an adopted image's: its first URL's), else the
+    hosted URL's last part; the extension of the bytes' type where they are not the bytes
+    recorded (a re-encoding) or the name has none."""
     entry = image.hosted.entry
-    if entry is not None and entry.source and "://" not in entry.source:
-        name = PurePosixPath(entry.source.replace("\\", "/")).name
+    source = entry.source if entry is not None else ""
+    if "://" in source:  # adopted from that URL
+        try:
+            source = unquote(urlsplit(source).path)
+        except ValueError:
+            source = ""
+    if source:
+        name = PurePosixPath(source.replace("\\", "/")).name
     else:
         name = unquote(PurePosixPath(urlsplit(image.url).path).name)
     stem, suffix = os.path.splitext(_UNSAFE_NAME.sub("-", name).strip(".-"))

@@ -188,3 +188,16 @@ def test_from_names_a_site_and_its_subdomains(written: str, url: str, chosen: bo
     from imgsync.adopt import from_site, site_name
 
     assert from_site(url, [site_name(written)]) is chosen
+
+
+def test_an_adopted_image_restores_under_the_name_it_was_adopted_from(
+    tmp_path: Path, host: FakeLsky, site: Site
+) -> None:
+    post = project(tmp_path, host, site.origin)
+    assert run(tmp_path, "adopt", "--from", "127.0.0.1", LOOPBACK).returncode == 3
+    restored = run(tmp_path, "restore", LOOPBACK)
+    assert restored.returncode == 0, restored.stderr
+    assert (tmp_path / "images" / "restored" / "other.png").read_bytes() == OTHER
+    text = post.read_text()
+    assert '<img src="images/restored/other.png" alt="other">' in text
+    assert "![a](local.png)\n![copy](local.png 'same bytes')\n" in text  # its bytes, recorded
