@@ -39,7 +39,7 @@ from .remote_files import (
     read_remote,
     rewrite_files,
 )
-from .report import Location, Report
+from .report import Location, Report, display_path
 
 if TYPE_CHECKING:
     import httpx
@@ -222,7 +222,10 @@ def _host(
         reason = hosted.failed.get(download.md5)
         if reason is not None and not download.failed:
             download.failed = f"not adopted: {reason}"
-    report.notes += [f"{notice.image}: {notice.text}" for notice in uploads.warnings]
+    report.interrupted = uploads.interrupted
+    # Said of the URL it came from, not of the temp file it was uploaded from.
+    shown = {display_path(image.path): redact_url(origin[md5]) for md5, image in unique.items()}
+    report.notes += [f"{shown.get(n.image, n.image)}: {n.text}" for n in uploads.warnings]
     uploaded = {
         md5
         for item in uploads.uploaded
@@ -254,8 +257,9 @@ def _record_origins(
     )
     for md5 in sorted(uploaded):
         entry = cache.lookup(identity, md5, unique[md5].sha256)
-        if entry is not None and entry.source != origin[md5]:
-            cache.record(identity, md5, replace(entry, source=redact_url(origin[md5])))
+        source = redact_url(origin[md5])
+        if entry is not None and entry.source != source:
+            cache.record(identity, md5, replace(entry, source=source))
 
 
 def _name(url: str) -> str:

@@ -23,7 +23,7 @@ from .discover import discover_markdown
 from .errors import MarkdownError, RewriteRefused
 from .markdown.text_file import MarkdownText, read_markdown, write_markdown
 from .remote import RemoteClassifier, RemoteRef, profile_views
-from .report import EXIT_FAILED, EXIT_OK, EXIT_WORK_LEFT, Failure, Location
+from .report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_WORK_LEFT, Failure, Location
 
 if TYPE_CHECKING:
     from .scan import ScanResult
@@ -56,8 +56,11 @@ class MoveReport:
     files_changed: list[Path] = field(default_factory=list)
     links_rewritten: int = 0
     skipped: int = 0  # remote references not chosen (foreign for restore, hosted for adopt...)
+    interrupted: bool = False  # Ctrl-C while uploading: what was done is saved and rewritten
 
     def exit_status(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         if self.failures:
             return EXIT_FAILED
         return EXIT_WORK_LEFT if self.dry_run and self.pending else EXIT_OK
