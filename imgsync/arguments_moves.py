@@ -42,11 +42,12 @@ configuration error; 3 some images failed (FILE:LINE: why; the rest were restore
 
 _ADOPT_DESCRIPTION = """\
 Host the images your Markdown hot-links from other sites (URLs of none of the
-project's host profiles) on your own host, and point the references at it. Each
-image is downloaded (at most `max_size`, else 20 MB, within 60 s, redirects limited),
-held to be an image by its bytes, and uploaded once: one with the bytes of an image
-already in the cache is not uploaded again. The cache records where it came from.
-Downloads never go to loopback, private, link-local or metadata addresses unless
+project's host profiles; a link only when it names an image file) on your own
+host, and point the references at it. Each image is downloaded (at most
+`max_size`, else 20 MB, within 60 s, redirects limited), held to be an image by
+its bytes, and uploaded once: one with the bytes of an image already in the cache
+is not uploaded again. The cache records the URL it came from. Downloads never go
+to loopback, private, link-local or metadata addresses unless
 --allow-private-addresses: a pull request must not make CI fetch internal URLs.
 An image that fails (too large, not an image, refused) fails alone.
 
