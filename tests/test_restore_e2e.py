@@ -8,8 +8,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -325,3 +327,47 @@ def test_a_file_left_unwritten_is_finished_by_a_rerun_with_nothing_written_twice
     ]
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.png")) == written
     assert not any(dest.startswith("http") for _, dest in references(tmp_path).values())
+
+
+def test_killed_three_times_then_rerun_the_end_is_whole_and_exact(
+    tmp_path: Path, host: FakeLsky
+) -> None:
+    originals = synced_site(tmp_path, host.url, 20)
+    for i in range(20):
+        (tmp_path / "img" / f"p{i}.png").unlink()
+    texts = {p: p.read_bytes() for p in (tmp_path / "posts").glob("*.md")}
+    host.latency = 0.1  # each download takes a while: there is time to kill in between
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_", "CI"))}
+    kills = 0
+    for _ in range(3):
+        before = len(list((tmp_path / "img").glob("*.png")))
+        process = subprocess.Popen(
+            [IMGSYNC, "restore", LOOPBACK, "-j", "2"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            if len(list((tmp_path / "img").glob("*.png"))) > before:
+                process.send_signal(signal.SIGKILL)
+                kills += 1
+                break
+            time.sleep(0.01)
+        process.wait(timeout=30)
+        # Killed before any Markdown file was rewritten: each is whole, as it was.
+        assert all(path.read_bytes() == data for path, data in texts.items())
+        for image in (tmp_path / "img").glob("*.png"):  # every image there is whole
+            assert image.read_bytes() == originals[image.stem]
+    assert kills == 3
+
+    host.latency = 0.0
+    done = run(tmp_path, "restore", LOOPBACK)
+    assert done.returncode == 0, done.stderr
+    for alt, (post, dest) in references(tmp_path).items():
+        assert (post.parent / dest).resolve().read_bytes() == originals[alt]
+    assert sorted(p.name for p in (tmp_path / "img").glob("*.png")) == sorted(
+        f"{alt}.png" for alt in originals
+    )
+    assert not (tmp_path / "images").exists()  # nothing went to --into: no image twice
