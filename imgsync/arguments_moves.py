@@ -65,7 +65,7 @@ def add_restore_and_adopt(command: Any, jobs: Callable[[str], int]) -> None:
     """Both commands, made by build_parser's `command(name, letters, ...)`; `jobs` reads -j."""
     restore = command(
         "restore",
-        "cqv",
+        "cjqv",
         help="bring hosted images back as local files",
         description=_RESTORE_DESCRIPTION,
         epilog=_RESTORE_EXIT,
@@ -82,7 +82,7 @@ def add_restore_and_adopt(command: Any, jobs: Callable[[str], int]) -> None:
     )
     adopt = command(
         "adopt",
-        "chqvJ",
+        "chjqvJ",
         help="host images hot-linked from other sites",
         description=_ADOPT_DESCRIPTION,
         epilog=_ADOPT_EXIT,

@@ -192,10 +192,13 @@ def _move(args: argparse.Namespace, settings: Settings) -> int:
         private = args.allow_private_addresses
         choice = AdoptOptions(tuple(args.domains), args.host, args.dry_run, private, args.jobs)
         progress = _progress(args)
-        if not progress.bar:  # its lines would name the temp files; adopt says each image
+        if not progress.bar or args.json:  # its lines would name temp files; adopt says each
             progress.quiet = True
         report = adopt(paths, settings, choice, progress)
-    _show(move_output(report, command=args.command, verbose=args.verbose, quiet=args.quiet))
+    output = move_output(
+        report, command=args.command, verbose=args.verbose, quiet=args.quiet, as_json=args.json
+    )
+    _show(output, document=args.json)
     return report.exit_status()
 
 

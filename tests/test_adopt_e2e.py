@@ -171,6 +171,9 @@ def test_adopt_hosts_each_image_once_and_fails_only_the_bad_ones(
     assert "2 foreign image(s) for 2 reference(s)" in rerun.stderr
     assert len(site.paths) == asked + 2 and len(host.uploads) == uploads + 1
     assert not {"/about", "/contact"} & set(site.paths)
+    document = json.loads(run(tmp_path, "adopt", "--json", "--from", "127.0.0.1", LOOPBACK).stdout)
+    assert document["command"] == "adopt" and document["exit_status"] == 3
+    assert [(e["file"], e["line"]) for e in document["errors"]] == [("post.md", 6), ("post.md", 7)]
 
 
 @pytest.mark.parametrize(

@@ -95,6 +95,9 @@ def test_restore_then_check_then_sync_uploads_nothing(tmp_path: Path, host: Fake
 
     dry = run(tmp_path, "restore", "--dry-run", LOOPBACK)
     assert dry.returncode == 1, dry.stderr
+    document = json.loads(run(tmp_path, "restore", "--dry-run", "--json").stdout)
+    assert document["exit_status"] == 1 and document["images"] == 6
+    assert len(document["pending"]) == 6 and document["errors"] == []
     assert len(dry.stdout.splitlines()) == 6
     assert "6 hosted image(s) for 6 reference(s) in 2 file(s) would be restored" in dry.stderr
     assert {p: p.read_bytes() for p in texts} == texts
