@@ -160,7 +160,8 @@ def _obtain(http: httpx.Client, image: _Image, settings: Settings, options: Rest
     try:
         image.data, _ = download_image(
             http,
-            image.url,
+            # The URL uploaded to, not the reference's: a `?w=300` may ask for other bytes.
+            entry.url if entry is not None else image.url,
             limit=limit,
             deadline=options.deadline,
             allow_private=options.allow_private,

@@ -286,7 +286,8 @@ def test_every_form_comes_back_relative_to_its_own_file(tmp_path: Path, host: Fa
     forms.parent.mkdir(parents=True)
     forms.write_bytes(
         f"---\ncover: {url}\n---\n\n"
-        f'[![p0]({url})]({url}) <img src="{url}" alt="x">\n\n![ref][d]\n\n[d]: <{url}>\n'.encode()
+        f'[![p0]({url})]({url}) <img src="{url}" alt="x">\n\n![ref][d] ![q]({url}?w=3#top)\n\n'
+        f"[d]: <{url}>\n".encode()
     )
     (tmp_path / "img" / "p0.png").unlink()
     outside = run(tmp_path, "restore", LOOPBACK, "--into", str(tmp_path.parent))
@@ -294,11 +295,11 @@ def test_every_form_comes_back_relative_to_its_own_file(tmp_path: Path, host: Fa
 
     done = run(tmp_path, "restore", LOOPBACK)
     assert done.returncode == 0, done.stderr
-    assert "7 link(s) rewritten in 3 file(s)" in done.stderr  # 5 in forms.md, 1 in each post
+    assert "8 link(s) rewritten in 3 file(s)" in done.stderr  # 6 in forms.md, 1 in each post
     assert forms.read_text() == (
         "---\ncover: ../../img/p0.png\n---\n\n"
         '[![p0](../../img/p0.png)](../../img/p0.png) <img src="../../img/p0.png" alt="x">\n\n'
-        "![ref][d]\n\n[d]: <../../img/p0.png>\n"
+        "![ref][d] ![q](../../img/p0.png)\n\n[d]: <../../img/p0.png>\n"
     )
     assert references(tmp_path)["p0"][1] == "../img/p0.png"
     assert (tmp_path / "img" / "p0.png").read_bytes() == png_bytes(rgb=(0, 20, 30))
