@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from . import __version__
+from .arguments_moves import add_restore_and_adopt
 from .terminal import safe_line
 
 COMMANDS = (
@@ -22,6 +23,8 @@ COMMANDS = (
     "albums",
     "verify",
     "migrate",
+    "restore",
+    "adopt",
 )
 
 _DESCRIPTION = """\
@@ -42,6 +45,8 @@ uploaded once, ever: the cache file (commit it) remembers the MD5 of its bytes.
   imgsync albums                the host's albums
   imgsync verify                every hosted image URL still serves its image
   imgsync migrate --to pichub   move every hosted image to another host profile
+  imgsync restore               hosted images back as local files
+  imgsync adopt                 host images hot-linked from other sites
 
 Without PATH a command works on the project: the folders listed in `paths` in the
 config, else the project's root: the config file's folder; without one, the folder
@@ -282,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_manage_commands(command)
     _add_verify(command)
     _add_migrate(command)
+    add_restore_and_adopt(command, _jobs)
 
     init = sub.add_parser(
         "init",

@@ -80,6 +80,8 @@ def _run(args: argparse.Namespace) -> int:
         return _verify(args, settings)
     if args.command == "migrate":
         return _migrate(args, settings)
+    if args.command in ("restore", "adopt"):
+        return _move(args, settings)
     if args.command == "watch":
         from .watch import watch  # loads watchdog: only for watch mode
 
@@ -182,6 +184,33 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     options = MigrateOptions(args.dry_run, args.allow_private_addresses, lambda: _progress(args))
     report = migrate(_paths(args, settings), settings, args.to, options)
     output = migrate_output(report, as_json=args.json, verbose=args.verbose, quiet=args.quiet)
+    _show(output, document=args.json)
+    return report.exit_status()
+
+
+def _move(args: argparse.Namespace, settings: Settings) -> int:
+    """restore, adopt: hosted images back to local files; foreign ones onto the host."""
+    from .render_moves import move_output
+
+    paths = _paths(args, settings)
+    if args.command == "restore":
+        from .restore import RestoreOptions, restore
+
+        into = Path(args.into) if args.into else None
+        options = RestoreOptions(into, args.dry_run, args.allow_private_addresses, args.jobs)
+        report = restore(paths, settings, options)
+    else:
+        from .adopt import AdoptOptions, adopt
+
+        private = args.allow_private_addresses
+        choice = AdoptOptions(tuple(args.domains), args.host, args.dry_run, private, args.jobs)
+        progress = _progress(args)
+        if not progress.bar or args.json:  # its lines would name temp files; adopt says each
+            progress.quiet = True
+        report = adopt(paths, settings, choice, progress)
+    output = move_output(
+        report, command=args.command, verbose=args.verbose, quiet=args.quiet, as_json=args.json
+    )
     _show(output, document=args.json)
     return report.exit_status()
 

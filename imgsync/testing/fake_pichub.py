@@ -405,6 +405,14 @@ class FakePicHub(FakeServer[Fault]):
             return html_reply(502, "502 Bad Gateway", "<hr><center>cloudflare</center>")
         return html_reply(200, "PicHub", "<p>Fast image hosting for developers.</p>")
 
+    def reencode_served_file(self, url: str, data: bytes, content_type: str) -> None:
+        """A test's hand on the CDN: the image at `url` served as `data` from now on, as the
+        real PicHub serves a WebP it made of the upload. KeyError for an unknown URL."""
+        ident = url.removeprefix(f"{self.site}/cdn/").rpartition(".")[0]
+        with self._lock:
+            item, part = self._images[ident]
+            self._images[ident] = (item, Part(part.filename, data, content_type))
+
     def _cdn(self, path: str) -> Reply:
         # Like cdn.pichub.app/{id}.webp?w=&h=, but the resizing query is ignored.
         ident = path.removeprefix("/cdn/").rpartition(".")[0] if path.startswith("/cdn/") else ""
