@@ -144,7 +144,7 @@ def test_adopt_hosts_each_image_once_and_fails_only_the_bad_ones(
         f"error: post.md:6: {site.origin}/big.png: not adopted: is 9.8 KB, above the cap of "
         "4.0 KB (`max_size`)",
         f"error: post.md:7: {site.origin}/page.png: not adopted: the reply is not an image "
-        "(text/html)",
+        "(its bytes start b'<html><body>not ', though the server calls it text/html)",
     ]
     assert done.stdout.splitlines() == [
         f"already hosted: {site.origin}/a.png -> {local_url(tmp_path)}",

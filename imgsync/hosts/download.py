@@ -153,8 +153,13 @@ def download_image(
         raise DownloadError(f"the server answered HTTP {fetched.status}", url=shown)
     mime = fetched.image_type()
     if mime is None:
-        said = fetched.content_type or "no type"
-        raise DownloadError(f"the reply is not an image ({said})", url=shown)
+        said = (
+            f", though the server calls it {fetched.content_type}" if fetched.content_type else ""
+        )
+        start = fetched.body[:16]
+        raise DownloadError(
+            f"the reply is not an image (its bytes start {start!r}{said})", url=shown
+        )
     return fetched.body, mime
 
 
