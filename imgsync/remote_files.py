@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from .cache import UploadCache
@@ -66,14 +66,19 @@ class MoveReport:
         return EXIT_WORK_LEFT if self.dry_run and self.pending else EXIT_OK
 
 
-def read_remote(
-    paths: Sequence[Path],
-    settings: Settings,
-    report: MoveReport,
-    choose: Callable[[RemoteRef], bool],
-) -> tuple[list[RemoteFile], UploadCache]:
-    """The files under `paths` holding a remote reference `choose` keeps, with those references
-    in document order, and the cache they were classified against."""
+class ScanReport(Protocol):
+    """What reading the files tells: the files read, and the failures (a report of any kind)."""
+
+    files_scanned: int
+    failures: list[Failure]
+
+
+def classified_files(
+    paths: Sequence[Path], settings: Settings, report: ScanReport
+) -> tuple[list[tuple[MarkdownText, ScanResult, list[RemoteRef]]], UploadCache]:
+    """Each Markdown file under `paths` that holds a remote reference, its scan and those
+    references classified (hosted by a profile, or foreign) in document order; and the
+    cache they were classified against. What can't be read is a failure in `report`."""
     from .scan import may_contain_references, scan_markdown  # the Markdown seam
 
     files, unreadable = discover_markdown(
@@ -87,7 +92,7 @@ def read_remote(
     views = profile_views(settings)
     entries = {v.identity: cache.entries_for(v.identity) for v in views if v.identity}
     classifier = RemoteClassifier(views, entries)
-    found: list[RemoteFile] = []
+    found = []
     for path in files:
         report.files_scanned += 1
         try:
@@ -96,13 +101,27 @@ def read_remote(
             report.failures.append(Failure(Location(path, error.line), "", error.reason))
             continue
         if "//" not in markdown.text or not may_contain_references(markdown.text):
-            continue
+            continue  # no URL, or no reference at all: nothing remote
         scanned = scan_markdown(markdown.text, settings.front_matter_keys, settings.dialect)
+        items = [item for ref in scanned.refs if (item := classifier.classify(ref)) is not None]
+        if items:
+            found.append((markdown, scanned, items))
+    return found, cache
+
+
+def read_remote(
+    paths: Sequence[Path],
+    settings: Settings,
+    report: MoveReport,
+    choose: Callable[[RemoteRef], bool],
+) -> tuple[list[RemoteFile], UploadCache]:
+    """The files under `paths` holding a remote reference `choose` keeps, with those references
+    in document order, and the cache they were classified against."""
+    classified, cache = classified_files(paths, settings, report)
+    found: list[RemoteFile] = []
+    for markdown, scanned, items in classified:
         file = RemoteFile(markdown, scanned)
-        for ref in scanned.refs:
-            item = classifier.classify(ref)
-            if item is None:
-                continue
+        for item in items:
             if choose(item):
                 file.refs.append(item)
                 report.references += 1

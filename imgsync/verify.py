@@ -20,15 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-from .cache import UploadCache
 from .config import Settings
-from .discover import discover_markdown
-from .errors import DownloadError, MarkdownError
+from .errors import DownloadError
 from .hosts._http import retry_after
 from .hosts.download import HEAD_BYTES, Fetched, Resolver, fetch, system_resolver
 from .hosts.host_url import redact_url
-from .markdown.text_file import read_markdown
-from .remote import RemoteClassifier, RemoteRef, profile_views
+from .remote import RemoteRef
 from .report import EXIT_FAILED, EXIT_OK, EXIT_WORK_LEFT, Failure, Location
 
 if TYPE_CHECKING:
@@ -134,35 +131,10 @@ def _references(
     paths: Sequence[Path], settings: Settings, report: VerifyReport
 ) -> list[tuple[Path, RemoteRef]]:
     """Every remote reference under `paths`, classified, in file and document order."""
-    from .scan import may_contain_references, scan_markdown  # the Markdown seam
+    from .remote_files import classified_files
 
-    files, unreadable = discover_markdown(
-        paths, root=settings.root, include=settings.include, exclude=settings.exclude
-    )
-    for folder, reason in unreadable:
-        report.failures.append(Failure(Location(folder), "", f"folder cannot be read: {reason}"))
-    cache = UploadCache.open(
-        settings.cache_path, project=settings.root, allow_http=settings.allow_http
-    )
-    views = profile_views(settings)
-    entries = {v.identity: cache.entries_for(v.identity) for v in views if v.identity}
-    classifier = RemoteClassifier(views, entries)
-    found: list[tuple[Path, RemoteRef]] = []
-    for path in files:
-        report.files_scanned += 1
-        try:
-            markdown = read_markdown(path, project=settings.root)
-        except MarkdownError as error:
-            report.failures.append(Failure(Location(path, error.line), "", error.reason))
-            continue
-        if "//" not in markdown.text or not may_contain_references(markdown.text):
-            continue  # no URL, or no reference at all: nothing remote to check
-        scanned = scan_markdown(markdown.text, settings.front_matter_keys, settings.dialect)
-        for ref in scanned.refs:
-            item = classifier.classify(ref)
-            if item is not None:
-                found.append((path, item))
-    return found
+    classified, _ = classified_files(paths, settings, report)
+    return [(markdown.path, item) for markdown, _, items in classified for item in items]
 
 
 def _check(http: httpx.Client, item: RemoteRef, options: VerifyOptions) -> LinkResult:
