@@ -18,12 +18,11 @@ from urllib.parse import parse_qsl, urlencode
 
 from .cache import UploadCache
 from .config import Settings, resolve_host
-from .discover import discover_markdown
-from .errors import ConfigError, DownloadError, MarkdownError
+from .errors import ConfigError, DownloadError
 from .markdown.cores import Cores
-from .markdown.text_file import MarkdownText, read_markdown
+from .markdown.text_file import MarkdownText
 from .migrate_bytes import Plan, download_and_verify, plan_bytes, remove_staged
-from .remote import RemoteClassifier, RemoteRef, profile_views
+from .remote import RemoteRef, profile_views
 from .report import EXIT_OK, EXIT_WORK_LEFT, Failure, Location, Report
 
 if TYPE_CHECKING:
@@ -95,8 +94,7 @@ def migrate(
     identity = next((v.identity for v in views if v.name == profile.name), None)
     if identity is None:
         raise ConfigError(f"[hosts.{target}]: its host identity can't be worked out (its url?)")
-    entries = {v.identity: cache.entries_for(v.identity) for v in views if v.identity}
-    files = _moving(paths, settings, RemoteClassifier(views, entries), identity, report)
+    files = _moving(paths, settings, cache, identity, report)
     plans: dict[str, Plan] = {}  # by image key (see _key)
     for file in files:
         for item in file.refs:
@@ -130,35 +128,18 @@ def migrate(
 def _moving(
     paths: Sequence[Path],
     settings: Settings,
-    classifier: RemoteClassifier,
+    cache: UploadCache,
     identity: str,
     report: MigrateReport,
 ) -> list[_File]:
     """The files under `paths` with references hosted on another profile than the target."""
-    from .scan import may_contain_references, scan_markdown  # the Markdown seam
+    from .remote_files import classified_files
 
-    found, unreadable = discover_markdown(
-        paths, root=settings.root, include=settings.include, exclude=settings.exclude
-    )
-    sync = report.sync
-    for folder, reason in unreadable:
-        sync.failures.append(Failure(Location(folder), "", f"folder cannot be read: {reason}"))
+    classified, _ = classified_files(paths, settings, report.sync, cache)
     files = []
-    for path in found:
-        sync.files_scanned += 1
-        try:
-            markdown = read_markdown(path, project=settings.root)
-        except MarkdownError as error:
-            sync.failures.append(Failure(Location(path, error.line), "", error.reason))
-            continue
-        if "//" not in markdown.text or not may_contain_references(markdown.text):
-            continue
-        scanned = scan_markdown(markdown.text, settings.front_matter_keys, settings.dialect)
+    for markdown, scanned, items in classified:
         refs = []
-        for ref in scanned.refs:
-            item = classifier.classify(ref)
-            if item is None:
-                continue
+        for item in items:
             if item.hosted is None:
                 report.foreign += 1
             elif item.hosted.identity == identity:

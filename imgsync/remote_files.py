@@ -74,11 +74,15 @@ class ScanReport(Protocol):
 
 
 def classified_files(
-    paths: Sequence[Path], settings: Settings, report: ScanReport
+    paths: Sequence[Path],
+    settings: Settings,
+    report: ScanReport,
+    cache: UploadCache | None = None,
 ) -> tuple[list[tuple[MarkdownText, ScanResult, list[RemoteRef]]], UploadCache]:
     """Each Markdown file under `paths` that holds a remote reference, its scan and those
     references classified (hosted by a profile, or foreign) in document order; and the
-    cache they were classified against. What can't be read is a failure in `report`."""
+    cache they were classified against (`cache`, else the project's, opened here). What
+    can't be read is a failure in `report`."""
     from .scan import may_contain_references, scan_markdown  # the Markdown seam
 
     files, unreadable = discover_markdown(
@@ -86,9 +90,10 @@ def classified_files(
     )
     for folder, reason in unreadable:
         report.failures.append(Failure(Location(folder), "", f"folder cannot be read: {reason}"))
-    cache = UploadCache.open(
-        settings.cache_path, project=settings.root, allow_http=settings.allow_http
-    )
+    if cache is None:
+        cache = UploadCache.open(
+            settings.cache_path, project=settings.root, allow_http=settings.allow_http
+        )
     views = profile_views(settings)
     entries = {v.identity: cache.entries_for(v.identity) for v in views if v.identity}
     classifier = RemoteClassifier(views, entries)
