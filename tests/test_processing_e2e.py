@@ -123,20 +123,6 @@ def test_a_wide_png_goes_up_as_an_800_px_webp_once_and_again_only_with_reprocess
     assert run(tmp_path, ".", "--reprocess").returncode == 0 and len(lsky.uploads) == 2
 
 
-def test_the_same_image_and_settings_give_the_same_bytes(tmp_path: Path) -> None:
-    from imgsync.processing import Processing, process
-
-    path = tmp_path / "wide.png"
-    path.write_bytes(wide_png())
-    asked = Processing(max_width=800, convert="webp", quality=70)
-    first, second = (process(path, "image/png", asked, tmp_path) for _ in range(2))
-    assert first is not None and second is not None and first.path != second.path
-    assert first.path.read_bytes() == second.path.read_bytes()
-    assert first.sha256 == second.sha256 and first.mime == "image/webp"
-    small = Processing(max_width=4000)  # never upscaled; nothing to do in its own format
-    assert process(path, "image/png", small, tmp_path) is None
-
-
 def test_a_config_asking_for_avif_without_pillow_support_or_bad_values_is_refused(
     tmp_path: Path,
 ) -> None:
