@@ -73,6 +73,11 @@ class Processed:
     extension: str
     size: int
     sha256: str
+    pixels: tuple[int, int]  # width, height
+
+    def describe(self) -> str:
+        """What was made, for the run's output: "webp 800x200"."""
+        return f"{self.extension[1:]} {self.pixels[0]}x{self.pixels[1]}"
 
 
 def unavailable(formats: Iterable[str]) -> str | None:
@@ -182,4 +187,5 @@ def _write(
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
-    return Processed(Path(name), _MIME[target], _EXTENSION[target], size, digest.hexdigest())
+    kind, extension = _MIME[target], _EXTENSION[target]
+    return Processed(Path(name), kind, extension, size, digest.hexdigest(), image.size)

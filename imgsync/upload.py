@@ -324,9 +324,9 @@ class _Uploads:
         if outcome.warning:
             self.report.warn(shown, outcome.warning)
         self.report.uploaded.append(Uploaded(self.images[md5].path, outcome.url))
-        stripped = ""
+        stripped = f" (sent as {done.describe()})" if (done := self.processed.get(md5)) else ""
         if (plan := self.plans.get(md5)) is not None:
-            stripped = f" ({', '.join(plan.removed)} stripped)"
+            stripped += f" ({', '.join(plan.removed)} stripped)"
             with self._counting:
                 self.report.stripped += 1
         self.progress.advance(f"uploaded {shown} -> {outcome.url}{stripped}")

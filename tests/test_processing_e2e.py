@@ -82,6 +82,7 @@ def test_a_wide_png_goes_up_as_an_800_px_webp_once_and_again_only_with_reprocess
     done = run(tmp_path, ".")
     assert done.returncode == 0, done.stderr
     assert len(lsky.uploads) == 1 and lsky.uploads[0].filename == "wide.webp"
+    assert re.search(r"uploaded img/wide.png -> \S+ \(sent as webp 800x200\)", done.stderr)
     with httpx.Client(trust_env=False) as http:
         served = http.get(hosted_url(tmp_path, "first")).content
     with Image.open(io.BytesIO(served)) as image:
