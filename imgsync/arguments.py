@@ -221,8 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--reprocess",
         action="store_true",
-        help="upload again the images uploaded with other processing settings "
-        "(max_width, convert...: docs/processing.md), rewriting their links",
+        help="upload again, with today's settings, the local images that were uploaded with "
+        "other processing settings (max_width, convert...: docs/processing.md)",
     )
 
     check = command(
