@@ -107,7 +107,8 @@ def test_a_wide_png_goes_up_as_an_800_px_webp_once_and_again_only_with_reprocess
     post(tmp_path, "third")
     told = run(tmp_path, ".")
     assert told.returncode == 0, told.stderr
-    assert len(lsky.uploads) == 1  # only told
+    assert len(lsky.uploads) == 1  # only told: the upload made with quality 80 is used
+    assert hosted_url(tmp_path, "third") == hosted_url(tmp_path, "first")
     assert "1 image(s) were uploaded with other processing settings" in told.stderr
     assert "--reprocess uploads them again" in told.stderr
 
