@@ -170,7 +170,7 @@ _ABSENT: dict[str, object] = {
     "jobs": None,
     "quiet": False,
 }
-_ABSENT |= {"verbose": False, "dry_run": False, "paths": []}
+_ABSENT |= {"verbose": False, "dry_run": False, "paths": [], "reprocess": False}
 _PROJECT_PATHS = (
     "Markdown files or folders (default: the project: `paths` in the config, else the "
     "project's root; `imgsync --help` says how it is found)"
@@ -217,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run",
         action="store_true",
         help="upload and write nothing; list what would change (exit 1 if anything)",
+    )
+    sync.add_argument(
+        "--reprocess",
+        action="store_true",
+        help="upload again, with today's settings, the local images that were uploaded with "
+        "other processing settings (max_width, convert...: docs/processing.md)",
     )
 
     check = command(

@@ -113,6 +113,8 @@ def _run(args: argparse.Namespace) -> int:
         output = upload_output(outcome, output=args.format, as_json=args.json)
         _show(output, flush=not args.json, document=args.json)
         return outcome.exit_status()
+    if args.reprocess:
+        settings = replace(settings, reprocess=True)
     # A factory: a run with nothing to upload never sets up a progress display.
     report = sync(
         _paths(args, settings),

@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from .config_keys import KEY_RULES, OWNED_KEYS, PATH_KEYS, STRIP_EXPECTED, strip_mode, wrong
+from .config_keys import (
+    KEY_RULES,
+    OWNED_KEYS,
+    PATH_KEYS,
+    PROCESSING_RULES,
+    STRIP_EXPECTED,
+    strip_mode,
+    wrong,
+)
 from .environment import (
     ALLOW_HTTP_VARIABLE,
     ALLOW_SCRIPTS_VARIABLE,
@@ -75,6 +83,12 @@ class Settings:
     dialect: str = "commonmark"
     max_size: int | None = None  # bytes; the host's own limit applies as well
     strip_metadata: str = "location"  # docs/privacy.md; a profile may say otherwise
+    # Processing before upload (docs/processing.md); a profile may say otherwise, key by key.
+    max_width: int | None = None
+    max_height: int | None = None
+    convert: str | None = None
+    quality: int | None = None
+    reprocess: bool = False  # --reprocess: upload again images cached with other processing
     jobs: int = DEFAULT_JOBS
     default_host: str | None = None
     hosts: Mapping[str, HostProfile] = field(default_factory=dict)  # as written: ${VAR}s kept
@@ -231,13 +245,15 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
     http = owned["http"]
     if "read_timeout" in http:  # sending gets the patience of reading
         http["write_timeout"] = http["read_timeout"]
+    hosts = _profiles(table.get("hosts", {}), path, prefix)
+    _processing_available(values, hosts, path, prefix)
     return Settings(
         root,
         path,
         values.pop("cache", root / CACHE_NAME),
         site_root,
         default_host=values.pop("host", None),
-        hosts=_profiles(table.get("hosts", {}), path, prefix),
+        hosts=hosts,
         retry=RetryPolicy(**owned["retry"]),
         http=HttpSettings(**http),
         env=dict(env),
@@ -262,8 +278,13 @@ def _profiles(hosts: Any, path: Path, prefix: str) -> dict[str, HostProfile]:
         if not isinstance(kind, str) or not kind:
             where = f"`{prefix}hosts.{name}`"
             raise ConfigError(f'{where} must be a table with a `type`, such as "lsky"', path)
-        generic = ("type", "serves", "strip_metadata")
+        generic = ("type", "serves", "strip_metadata", *PROCESSING_RULES)
         options = {k: v for k, v in table.items() if k not in generic}
+        processing: dict[str, Any] = {}  # generic too: what is sent, whatever the host
+        for key, (expected, check) in PROCESSING_RULES.items():
+            if key in table and (processing.setdefault(key, check(table[key])) is None):
+                where = f"`{prefix}hosts.{name}.{key}`"
+                raise ConfigError(f"{where} {wrong(expected, table[key])}", path)
         try:  # every host type takes `serves`: read here, so no host sees it
             serves = served_prefixes(table.get("serves", []))
         except ValueError as error:
@@ -273,9 +294,31 @@ def _profiles(hosts: Any, path: Path, prefix: str) -> dict[str, HostProfile]:
             where = f"`{prefix}hosts.{name}.strip_metadata`"
             raise ConfigError(f"{where} {wrong(STRIP_EXPECTED, strip)}", path)
         profiles[name] = HostProfile(
-            name, kind, options, source=path, serves=serves, strip_metadata=strip
+            name,
+            kind,
+            options,
+            source=path,
+            serves=serves,
+            strip_metadata=strip,
+            processing=processing,
         )
     return profiles
+
+
+def _processing_available(
+    values: Mapping[str, Any], hosts: Mapping[str, HostProfile], path: Path, prefix: str
+) -> None:
+    """ConfigError when processing is asked for but Pillow (or its AVIF) is not there."""
+    asked = [(key, values[key]) for key in PROCESSING_RULES if key in values]
+    asked += [(f"hosts.{p.name}.{k}", v) for p in hosts.values() for k, v in p.processing.items()]
+    if not asked:
+        return
+    from .processing import unavailable
+
+    for key, value in sorted(asked, key=lambda pair: pair[1] != "avif"):  # AVIF's key first
+        problem = unavailable([str(value)])
+        if problem is not None:
+            raise ConfigError(f"`{prefix}{key}`: processing images {problem}", path)
 
 
 def _with_env_host(settings: Settings) -> Settings:

@@ -109,6 +109,20 @@ def _size(value: Any) -> int | None:
     return int(number) if 1 <= number <= _LARGEST_SIZE else None
 
 
+def _convert(value: Any) -> str | None:
+    """The format processing writes (processing.py): "webp", "avif" or "jpeg"."""
+    return value if value in ("webp", "avif", "jpeg") else None
+
+
+# Optional processing (processing.py), global or in a [hosts.NAME] profile.
+PROCESSING_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "max_width": ("a whole number of pixels from 1 to 65535", _number(1, 65535, whole=True)),
+    "max_height": ("a whole number of pixels from 1 to 65535", _number(1, 65535, whole=True)),
+    "convert": ('"webp", "avif" or "jpeg"', _convert),
+    "quality": ("a whole number from 1 to 100", _number(1, 100, whole=True)),
+}
+
+
 # The keys of the file but `hosts`: what each must be, and a check giving the value or None.
 KEY_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "host": ("the name of a [hosts] profile", _text),
@@ -137,7 +151,7 @@ KEY_RULES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "connect_timeout": (_TIMEOUT, _number(1e-3, _DAY, whole=False)),
     "read_timeout": (_TIMEOUT, _number(1e-3, _DAY, whole=False)),
     "ca_file": ("a path to a PEM file", _text),
-}
+} | PROCESSING_RULES
 PATH_KEYS = ("cache", "site_root", "ca_file")
 # The keys that belong to Settings' own records rather than to Settings itself.
 OWNED_KEYS = {

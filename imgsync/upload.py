@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .hosts.base import HostProfile
     from .privacy import MetadataError, SendPlan
 from .images import LocalImage
+from .processing import Processed, Processing, ProcessingError, process
 from .progress import Progress
 from .report import Location, Report, Uploaded, display_path
 from .state.album_ids import AlbumIds
@@ -116,8 +117,14 @@ def host_images(
                 hosted.link = host.link_url
             writable = not dry_run and not cache.read_only
             foreign = _ForeignSites(host.identity)
+            label, other_processing = processing_of(settings, profile).label, 0
             for md5, image in images.items():
                 entry = cache.lookup(host.identity, md5, image.sha256)
+                if entry is not None and entry.processing != label:
+                    if settings.reprocess:  # asked for: sent again with today's settings
+                        entry = None
+                    else:
+                        other_processing += 1
                 if entry is None:
                     hosted.missing[md5] = image
                     continue
@@ -127,6 +134,12 @@ def host_images(
                 if entry.taken_from_legacy_cache and writable:
                     cache.record(host.identity, md5, _entry(entry.url, {}, image, settings))
             foreign.tell(report, display_path(settings.cache_path))
+            if other_processing:
+                report.warn(
+                    display_path(settings.cache_path),
+                    f"{other_processing} image(s) were uploaded with other processing settings"
+                    f" than today's ({label or 'none'}); --reprocess uploads them again",
+                )
             if not dry_run:
                 note = write_back_journal(cache, to_upload=len(hosted.missing))
                 if note is not None:
@@ -141,6 +154,7 @@ def host_images(
                     strip = profile.strip_metadata or settings.strip_metadata
                     uploads = _Uploads(hosted, host, cache, settings, report, progress)
                     uploads.sources = sources or {}
+                    uploads.processing = processing_of(settings, profile)
                     uploads.run(alts or {}, strip)
                 finally:
                     if hosted.failed and album is not None and album.remembered:
@@ -208,6 +222,20 @@ class _Uploads:
         self.unwritten: list[CacheNotWritten] = []  # uploads kept in the journal only
         self.sources: Mapping[str, str] = {}  # by MD5: the source to record instead (migrate)
         self.plans: dict[str, SendPlan] = {}  # by MD5: the images sent stripped
+        self.processing = Processing()  # what is asked of images before upload
+        self.processed: dict[str, Processed] = {}  # by MD5: the images sent processed
+
+    def _processed(self, md5: str, image: LocalImage) -> tuple[Path, str, str]:
+        """The path, MIME type and file name to send: the file's, or its processed copy's."""
+        if not self.processing.active:
+            return image.path, image.mime, image.upload_name()
+        folder = private_folder(self.settings.state_dir) / "processed"
+        folder.mkdir(exist_ok=True)
+        done = process(image.path, image.mime, self.processing, folder)
+        if done is None:
+            return image.path, image.mime, image.upload_name()
+        self.processed[md5] = done
+        return done.path, done.mime, image.path.stem + done.extension
 
     def requests(self, alts: Mapping[Path, str], strip: str) -> dict[str, UploadRequest]:
         """What to send, by MD5, its metadata stripped by `strip` (privacy/); an image above
@@ -218,7 +246,13 @@ class _Uploads:
         limit = self.host.max_size
         for md5, image in self.images.items():
             try:
-                plan = send_plan(image.path, image.mime, strip)
+                path, mime, name = self._processed(md5, image)
+            except (OSError, ProcessingError) as error:
+                reason = error if isinstance(error, ProcessingError) else error.strerror
+                self.hosted.failed_with(md5, f"can't be processed ({reason}), so it is not sent")
+                continue
+            try:  # Pillow writes no metadata but the ICC profile: stripping finds nothing there
+                plan = send_plan(path, mime, strip)
             except (OSError, MetadataError) as error:
                 self.hosted.failed_with(md5, _unstrippable(error, strip))
                 continue
@@ -229,12 +263,7 @@ class _Uploads:
                 continue
             alt = alts.get(image.path, "")
             requests[md5] = UploadRequest(
-                image.path,
-                image.upload_name(),
-                image.mime,
-                plan.size,
-                alt,
-                plan if plan.removed else None,
+                path, name, mime, plan.size, alt, plan if plan.removed else None
             )
         return requests
 
@@ -251,7 +280,7 @@ class _Uploads:
     def _uploaded_meanwhile(self, md5: str) -> bool:
         image = self.images[md5]
         entry = self.cache.lookup(self.host.identity, md5, image.sha256)
-        if entry is None:
+        if entry is None or entry.processing != self.processing.label:
             return False
         with self._counting:
             self.report.reused += 1
@@ -263,7 +292,10 @@ class _Uploads:
         entry = _entry(result.url, result.handle, self.images[md5], self.settings)
         if md5 in self.sources:
             entry = replace(entry, source=self.sources[md5])
+        entry = replace(entry, processing=self.processing.label)
         plan = self.plans.get(md5)
+        if md5 in self.processed:  # a new image was made: its hash is kept for verify
+            entry = replace(entry, sent_sha256=self.processed[md5].sha256)
         if plan is not None:  # what went up is not the file: its hash is kept for verify
             with suppress(OSError):  # the file went away since: verify then checks less
                 entry = replace(entry, sent_sha256=plan.sha256())
@@ -292,14 +324,21 @@ class _Uploads:
         if outcome.warning:
             self.report.warn(shown, outcome.warning)
         self.report.uploaded.append(Uploaded(self.images[md5].path, outcome.url))
-        stripped = ""
+        stripped = f" (sent as {done.describe()})" if (done := self.processed.get(md5)) else ""
         if (plan := self.plans.get(md5)) is not None:
-            stripped = f" ({', '.join(plan.removed)} stripped)"
+            stripped += f" ({', '.join(plan.removed)} stripped)"
             with self._counting:
                 self.report.stripped += 1
         self.progress.advance(f"uploaded {shown} -> {outcome.url}{stripped}")
 
     def run(self, alts: Mapping[Path, str], strip: str) -> None:
+        try:
+            self._run(alts, strip)
+        finally:
+            for done in self.processed.values():  # the processed copies: sent, or never
+                done.path.unlink(missing_ok=True)
+
+    def _run(self, alts: Mapping[Path, str], strip: str) -> None:
         requests = self.requests(alts, strip)
         self.plans = {md5: r.plan for md5, r in requests.items() if r.plan is not None}
         self.progress.start(len(requests))
@@ -336,6 +375,12 @@ class _Uploads:
                 f" ({unsent} image(s) were not sent). Fix the cause (disk space, permissions),"
                 " then run imgsync again.",
             )
+
+
+def processing_of(settings: Settings, profile: HostProfile) -> Processing:
+    """The processing asked for this host: the global keys, then its profile's."""
+    asked = {key: getattr(settings, key) for key in ("max_width", "max_height", "convert")}
+    return Processing.merged(asked | {"quality": settings.quality}, profile.processing)
 
 
 def _unstrippable(error: OSError | MetadataError, strip: str) -> str:

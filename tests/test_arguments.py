@@ -66,7 +66,11 @@ def _command(name: str) -> argparse.ArgumentParser:
 @pytest.mark.parametrize(
     ("command", "options"),
     [
-        ("sync", {"--config", "--host", "--json", "--jobs", "--quiet", "--verbose", "--dry-run"}),
+        (
+            "sync",
+            {"--config", "--host", "--json", "--jobs", "--quiet", "--verbose", "--dry-run"}
+            | {"--reprocess"},
+        ),
         ("check", {"--config", "--json", "--quiet", "--verbose", "--format"}),
         ("watch", {"--config", "--host", "--jobs", "--quiet", "--verbose", "--poll"}),
         ("upload", {"--config", "--host", "--json", "--jobs", "--quiet", "--verbose", "--format"}),

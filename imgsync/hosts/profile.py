@@ -41,6 +41,8 @@ class HostProfile:
     serves: tuple[str, ...] = ()
     # `strip_metadata` of this profile ("location", "all", "none"), None: the global one.
     strip_metadata: str | None = None
+    # Processing keys of this profile (max_width, convert...: processing.py), checked.
+    processing: Mapping[str, Any] = field(default_factory=dict)
 
 
 def served_prefixes(value: Any) -> tuple[str, ...]:

@@ -52,6 +52,8 @@ class CacheEntry:
     # The SHA-256 of the bytes sent, when they were not the file's (metadata stripped: see
     # docs/privacy.md); written only then, so entries stay readable by older versions.
     sent_sha256: str | None = None
+    # The processing settings the image was sent with (processing.py's `label`), when any.
+    processing: str | None = None
 
     @classmethod
     def from_legacy_cache(cls, url: str, sha256: str, source: str) -> CacheEntry:
@@ -68,17 +70,21 @@ class CacheEntry:
 
     def to_json(self) -> dict[str, Any]:
         """The entry as the cache file holds it."""
-        return {
-            "url": self.url,
-            "handle": dict(self.handle),
-            "size": self.size,
-            "sha256": self.sha256,
-            "uploaded_at": self.uploaded_at,
-            "source": self.source,
-        } | (
-            {"sent_sha256": self.sent_sha256}
-            if self.sent_sha256 and self.sent_sha256 != self.sha256
-            else {}
+        return (
+            {
+                "url": self.url,
+                "handle": dict(self.handle),
+                "size": self.size,
+                "sha256": self.sha256,
+                "uploaded_at": self.uploaded_at,
+                "source": self.source,
+            }
+            | (
+                {"sent_sha256": self.sent_sha256}
+                if self.sent_sha256 and self.sent_sha256 != self.sha256
+                else {}
+            )
+            | ({"processing": self.processing} if self.processing else {})
         )
 
     @classmethod
@@ -102,8 +108,13 @@ class CacheEntry:
         sent = data.get("sent_sha256")
         if sent is not None and not (isinstance(sent, str) and _SHA256.fullmatch(sent)):
             raise ValueError(f'"sent_sha256" is {_kind(sent)}, not 64 lowercase hex digits')
+        processing = data.get("processing")
+        if processing is not None and not (isinstance(processing, str) and processing):
+            raise ValueError(f'"processing" is {_kind(processing)}, not a non-empty string')
         kept = {name: value for name, value in handle.items() if name not in SECRET_HANDLE_KEYS}
-        return cls(data["url"], kept, size, sha256, data["uploaded_at"], data["source"], sent)
+        return cls(
+            data["url"], kept, size, sha256, data["uploaded_at"], data["source"], sent, processing
+        )
 
 
 # Handle fields that are secrets, never kept: Chevereto V4's delete_url deletes the image for
