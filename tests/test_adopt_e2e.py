@@ -4,9 +4,6 @@ site (a tiny static server on 127.0.0.1) onto the fake Lsky, also on 127.0.0.1."
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,10 +13,9 @@ import pytest
 
 from imgsync.testing.fake_lsky import FakeLsky
 from tests.images import png_bytes
+from tests.test_restore_e2e import LOOPBACK, host, run
 
-IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
-TOKEN = "7|adoptTokenThatMustNeverBePrintedAnywhere000"
-LOOPBACK = "--allow-private-addresses"
+__all__ = ["host"]  # the fixture, used by name
 SHARED = png_bytes(rgb=(1, 2, 3))  # served under two names, and also a local image synced before
 OTHER = png_bytes(rgb=(4, 5, 6))
 FILES = {
@@ -65,22 +61,6 @@ def site() -> Iterator[Site]:
     served = Site()
     yield served
     served.close()
-
-
-@pytest.fixture
-def host() -> Iterator[FakeLsky]:
-    with FakeLsky(token=TOKEN) as server:
-        yield server
-
-
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_", "CI"))}
-    env["LSKY_TOKEN"] = TOKEN
-    done = subprocess.run(
-        [IMGSYNC, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert TOKEN not in done.stdout and TOKEN not in done.stderr
-    return done
 
 
 def project(root: Path, host: FakeLsky, origin: str) -> Path:

@@ -73,8 +73,9 @@ def get_bounded(
 ) -> httpx.Response:
     """GET, read within the same bounds as post_bounded: a host's read calls (`imgsync
     doctor`'s check of a token) face the same hostile or broken replies as its uploads."""
-    request = http.build_request("GET", url, headers=headers)
-    return _send_bounded(http, request, host, limit, deadline)
+    return request_bounded(
+        http, "GET", url, headers=headers, host=host, limit=limit, deadline=deadline
+    )
 
 
 def delete_bounded(
@@ -87,7 +88,23 @@ def delete_bounded(
     deadline: float | None = None,
 ) -> httpx.Response:
     """DELETE, read within the same bounds as post_bounded (a host's delete call)."""
-    request = http.build_request("DELETE", url, headers=headers)
+    return request_bounded(
+        http, "DELETE", url, headers=headers, host=host, limit=limit, deadline=deadline
+    )
+
+
+def request_bounded(
+    http: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    host: str,
+    limit: int = MAX_REPLY,
+    deadline: float | None = None,
+) -> httpx.Response:
+    """A request without a body (GET, DELETE), read within post_bounded's bounds."""
+    request = http.build_request(method, url, headers=headers)
     return _send_bounded(http, request, host, limit, deadline)
 
 
