@@ -221,8 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--reprocess",
         action="store_true",
-        help="upload again, with today's settings, the local images that were uploaded with "
-        "other processing settings (max_width, convert...: docs/processing.md)",
+        help="upload again, with today's settings, the images that were uploaded with other "
+        "processing settings (max_width, convert...), from their original files, and point "
+        "their references (local or already hosted) at the new upload: docs/processing.md",
     )
 
     check = command(

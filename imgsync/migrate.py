@@ -73,7 +73,7 @@ class MigrateOptions:
 
 
 @dataclass
-class _File:
+class MovingFile:
     markdown: MarkdownText
     scan: ScanResult
     refs: list[RemoteRef]
@@ -98,7 +98,7 @@ def migrate(
     plans: dict[str, Plan] = {}  # by image key (see _key)
     for file in files:
         for item in file.refs:
-            key = _key(item)
+            key = image_key(item)
             if key not in plans:
                 plans[key] = plan_bytes(item, identity, cache, settings)
             plan = plans[key]
@@ -118,10 +118,10 @@ def migrate(
 
     with make_http_client(settings.http) as http:
         images = _gather(files, plans, settings, http, options, report)
-        links = _old_links(
+        links = old_links(
             settings, {item.hosted.profile for f in files for item in f.refs if item.hosted}, http
         )
-    _host_and_rewrite(files, images, links, settings, target, options, report)
+    host_and_rewrite(files, images, links, settings, target, options, report)
     return report
 
 
@@ -131,7 +131,7 @@ def _moving(
     cache: UploadCache,
     identity: str,
     report: MigrateReport,
-) -> list[_File]:
+) -> list[MovingFile]:
     """The files under `paths` with references hosted on another profile than the target."""
     from .remote_files import classified_files
 
@@ -147,11 +147,11 @@ def _moving(
             else:
                 refs.append(item)
         if refs:
-            files.append(_File(markdown, scanned, refs))
+            files.append(MovingFile(markdown, scanned, refs))
     return files
 
 
-def _key(item: RemoteRef) -> str:
+def image_key(item: RemoteRef) -> str:
     """What tells one old image from another before its bytes are had: its MD5 from the
     cache, else its URL (a `serves` prefix only)."""
     from .remote import bare_url
@@ -161,7 +161,7 @@ def _key(item: RemoteRef) -> str:
 
 
 def _gather(
-    files: list[_File],
+    files: list[MovingFile],
     plans: dict[str, Plan],
     settings: Settings,
     http: httpx.Client,
@@ -172,7 +172,7 @@ def _gather(
     firsts: dict[str, RemoteRef] = {}
     for file in files:
         for item in file.refs:
-            firsts.setdefault(_key(item), item)
+            firsts.setdefault(image_key(item), item)
     images: dict[str, LocalImage | str] = {}
     for key, plan in plans.items():
         if plan.origin != "download":
@@ -197,7 +197,7 @@ def _gather(
     return images
 
 
-def _old_links(
+def old_links(
     settings: Settings, profiles: set[str], http: httpx.Client
 ) -> dict[str, Callable[[str], str]]:
     """By profile: how it turns a hosted URL into the link it writes (PicHub's `transform`)."""
@@ -231,8 +231,8 @@ def own_suffix(url: str, linked: str) -> str:
     return suffix + (f"#{fragment}" if hash_mark else "")
 
 
-def _host_and_rewrite(
-    files: list[_File],
+def host_and_rewrite(
+    files: list[MovingFile],
     images: dict[str, LocalImage | str],
     links: dict[str, Callable[[str], str]],
     settings: Settings,
@@ -253,7 +253,7 @@ def _host_and_rewrite(
     for file in files:
         refs, suffixes = [], {}
         for item in file.refs:
-            got, hosted = images[_key(item)], item.hosted
+            got, hosted = images[image_key(item)], item.hosted
             assert hosted is not None
             if isinstance(got, str):
                 sync.failures.append(

@@ -309,6 +309,10 @@ def sync(
     """
     options = _Options(host_name, dry_run, progress, on_written)
     report = Report(dry_run=dry_run)
+    if settings.reprocess:  # references already hosted first: see reprocess.py
+        from .reprocess import reprocess_hosted
+
+        reprocess_hosted(paths, settings, report, host_name=host_name, progress=progress)
     stamps = load_stamps(settings, report)
     try:
         with Cores(settings.parallel_from_chars) as cores:

@@ -184,7 +184,7 @@ def sync_summary(report: Report) -> str:
     """The one-line account of a sync (or a dry run), the last line a sync prints."""
     if report.dry_run:
         return (
-            f"dry run: {len(report.pending)} local image reference(s) in "
+            f"dry run: {len(report.pending)} image reference(s) in "
             f"{len({p.where.path for p in report.pending})} file(s) would be rewritten, "
             f"{len(report.would_upload)} image(s) uploaded{_ignored_count(report)}; "
             "nothing was changed"

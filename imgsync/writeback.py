@@ -163,7 +163,8 @@ class Writeback:
             # Nothing local is left in it.
             self._stamps.note_clean(path, outcome.stat, outcome.data, outcome.seen_ns)
         if outcome.changed:
-            self._report.files_changed.append(path)
+            if path not in self._report.files_changed:  # `--reprocess` may write it twice
+                self._report.files_changed.append(path)
             self._report.links_rewritten += rewritten
             if self._on_written is not None:
                 self._on_written(path, outcome.data)

@@ -112,17 +112,57 @@ def test_a_wide_png_goes_up_as_an_800_px_webp_once_and_again_only_with_reprocess
     assert "1 image(s) were uploaded with other processing settings" in told.stderr
     assert "--reprocess uploads them again" in told.stderr
 
+    first_url = hosted_url(tmp_path, "first")
+    preview = run(tmp_path, ".", "--reprocess", "--dry-run")
+    assert preview.returncode == 1 and len(lsky.uploads) == 1, preview.stderr
+    for name in ("first", "second", "third"):  # hosted, with quality 80: each would move
+        assert f"{name}.md:3: {first_url}" in preview.stdout
+    assert "3 image reference(s) in 3 file(s) would be rewritten, 1 image(s) uploaded" in (
+        preview.stderr
+    )
+
     post(tmp_path, "fourth")
     resent = run(tmp_path, ".", "--reprocess")
     assert resent.returncode == 0, resent.stderr
     assert len(lsky.uploads) == 2 and "1 uploaded" in resent.stderr
+    assert "4 link(s) rewritten in 4 file(s)" in resent.stderr
     assert "other processing settings" not in resent.stderr
+    new_url = hosted_url(tmp_path, "fourth")
+    assert new_url != first_url
+    for name in ("first", "second", "third"):  # the posts synced before moved too, exactly
+        assert (tmp_path / f"{name}.md").read_text() == f"# {name}\n\n![wide]({new_url})\n"
     with httpx.Client(trust_env=False) as http:
-        smaller = http.get(hosted_url(tmp_path, "fourth")).content
+        smaller = http.get(new_url).content
     assert smaller != served and Image.open(io.BytesIO(smaller)).size == (800, 200)
+    assert len(smaller) < len(served)  # quality 50
 
     post(tmp_path, "fifth")  # recorded with today's settings: --reprocess sends nothing more
     assert run(tmp_path, ".", "--reprocess").returncode == 0 and len(lsky.uploads) == 2
+
+
+def test_reprocess_leaves_a_hosted_image_whose_original_is_gone_and_says_so(
+    tmp_path: Path, lsky: FakeLsky
+) -> None:
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "wide.png").write_bytes(wide_png())
+    configure(tmp_path, lsky.url, quality=80)
+    post(tmp_path, "first")
+    assert run(tmp_path, ".").returncode == 0 and len(lsky.uploads) == 1
+    synced = (tmp_path / "first.md").read_bytes()
+
+    (tmp_path / "img" / "wide.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"changed" * 10)
+    configure(tmp_path, lsky.url, quality=50)
+    done = run(tmp_path, ".", "--reprocess")
+    assert done.returncode == 0, done.stderr
+    assert len(lsky.uploads) == 1 and (tmp_path / "first.md").read_bytes() == synced
+    assert "warning: first.md:3: " in done.stderr
+    assert "was uploaded with other processing settings than today's" in done.stderr
+    assert "img/wide.png) has changed since; its hosted copy stays linked" in done.stderr
+
+    (tmp_path / "img" / "wide.png").unlink()
+    gone = run(tmp_path, ".", "--reprocess")
+    assert gone.returncode == 0 and len(lsky.uploads) == 1
+    assert "(img/wide.png) cannot be read: No such file or directory" in gone.stderr
 
 
 def test_a_config_asking_for_avif_without_pillow_support_or_bad_values_is_refused(

@@ -198,7 +198,7 @@ INTERRUPTED = (
             Output(
                 ("post.md:3: img/a.png", "post.md:4: gone.png", "other.md:1: b.png"),
                 (
-                    "dry run: 3 local image reference(s) in 2 file(s) would be rewritten, "
+                    "dry run: 3 image reference(s) in 2 file(s) would be rewritten, "
                     "1 image(s) uploaded; nothing was changed",
                 ),
             ),
