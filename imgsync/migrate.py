@@ -242,6 +242,7 @@ def host_and_rewrite(
 ) -> None:
     """Upload (or find in the cache) each image once, then rewrite: the pipeline's stages."""
     from .progress import Progress  # the upload seam
+    from .run_stamps import load_stamps
     from .upload import host_images
     from .writeback import FileToRewrite, Writeback
 
@@ -275,8 +276,6 @@ def host_and_rewrite(
     if not unique:
         return
     with Cores(settings.parallel_from_chars) as cores:
-        from .pipeline import load_stamps
-
         stamps = load_stamps(settings, sync)
         try:
             writeback = Writeback(to_rewrite, sync, stamps, cores)

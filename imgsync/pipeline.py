@@ -22,9 +22,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from .config import Settings
+from .config import Settings, resolve_host
 from .discover import discover_markdown
-from .errors import ImageError, MarkdownError
+from .errors import ConfigError, ImageError, MarkdownError
 from .ignore import MARKER, IgnoreList, project_path, written_path
 from .markdown.cores import Cores
 from .markdown.text_file import MarkdownText, read_markdown
@@ -37,6 +37,7 @@ from .report import (
     Report,
     display_path,
 )
+from .run_stamps import load_stamps
 from .state.stamps import ImageFacts, Stamps
 
 if TYPE_CHECKING:
@@ -326,7 +327,30 @@ def sync(
                 _write_back_journal(settings, report)
     finally:
         stamps.save()
+    if not dry_run:
+        _tell_changed_processing(settings, host_name, report)
     return report
+
+
+def _tell_changed_processing(settings: Settings, host_name: str | None, report: Report) -> None:
+    """Say once that the processing settings changed since the profile's last run: images
+    already uploaded keep theirs (a sync with nothing local reads no cache to see it)."""
+    from .processing import processing_of
+    from .state.processing_seen import changed_processing
+
+    try:
+        profile = resolve_host(settings, host_name)
+    except ConfigError:
+        return  # no host to upload to: nothing was or will be processed
+    today = processing_of(settings, profile).label
+    before = changed_processing(settings.state_dir, settings.root, profile.name, today)
+    if before is not None and not settings.reprocess:
+        report.warn(
+            display_path(settings.config_path or settings.root),
+            f"the processing settings of {profile.name!r} changed since its last run (from"
+            f" {before} to {today or 'none'}): images already uploaded keep theirs;"
+            " `imgsync --reprocess` uploads them again with today's",
+        )
 
 
 def _host_and_rewrite(
@@ -568,13 +592,3 @@ def _ignore_entry(item: _Scanned, run: _Run, written: str) -> str | None:
         points_to = project_path(candidate, settings.root)
     markdown = project_path(path, settings.root) or path.as_posix()
     return run.ignores.match(markdown, written_path(target.path if target else written), points_to)
-
-
-def load_stamps(settings: Settings, report: Report) -> Stamps:
-    reading = ",".join(settings.front_matter_keys)  # a file clean under other keys may not be
-    if settings.dialect != "commonmark":  # nor one clean (or failing) in another dialect
-        reading += f";dialect={settings.dialect}"
-    stamps = Stamps.load(settings.state_dir, project=settings.root, reading=reading)
-    if stamps.discarded is not None and stamps.path is not None:
-        report.warn(display_path(stamps.path), stamps.discarded)
-    return stamps

@@ -16,10 +16,12 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+    from .hosts.profile import HostProfile
 
 PROCESSING_KEYS = ("max_width", "max_height", "convert", "quality")
 CONVERT_FORMATS = ("webp", "avif", "jpeg")
@@ -189,3 +191,22 @@ def _write(
         raise
     kind, extension = _MIME[target], _EXTENSION[target]
     return Processed(Path(name), kind, extension, size, digest.hexdigest(), image.size)
+
+
+class AskedGlobally(Protocol):
+    """The global processing keys of the settings (config.Settings has them)."""
+
+    @property
+    def max_width(self) -> int | None: ...
+    @property
+    def max_height(self) -> int | None: ...
+    @property
+    def convert(self) -> str | None: ...
+    @property
+    def quality(self) -> int | None: ...
+
+
+def processing_of(settings: AskedGlobally, profile: HostProfile) -> Processing:
+    """The processing asked for this host: the global keys, then its profile's."""
+    asked = {key: getattr(settings, key) for key in ("max_width", "max_height", "convert")}
+    return Processing.merged(asked | {"quality": settings.quality}, profile.processing)

@@ -50,8 +50,8 @@ def reprocess_hosted(
         image_key,
         old_links,
     )
+    from .processing import processing_of
     from .remote_files import classified_files
-    from .upload import processing_of
 
     profile = resolve_host(settings, host_name)
     identity = next((v.identity for v in profile_views(settings) if v.name == profile.name), None)

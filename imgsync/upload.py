@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .hosts.base import HostProfile
     from .privacy import MetadataError, SendPlan
 from .images import LocalImage
-from .processing import Processed, Processing, ProcessingError, process
+from .processing import Processed, Processing, ProcessingError, process, processing_of
 from .progress import Progress
 from .report import Location, Report, Uploaded, display_path
 from .state.album_ids import AlbumIds
@@ -375,12 +375,6 @@ class _Uploads:
                 f" ({unsent} image(s) were not sent). Fix the cause (disk space, permissions),"
                 " then run imgsync again.",
             )
-
-
-def processing_of(settings: Settings, profile: HostProfile) -> Processing:
-    """The processing asked for this host: the global keys, then its profile's."""
-    asked = {key: getattr(settings, key) for key in ("max_width", "max_height", "convert")}
-    return Processing.merged(asked | {"quality": settings.quality}, profile.processing)
 
 
 def _unstrippable(error: OSError | MetadataError, strip: str) -> str:

@@ -12,8 +12,7 @@ from PIL import Image
 
 from imgsync.cache import CacheEntry, utc_now
 from imgsync.config import load_settings
-from imgsync.processing import Processing, process
-from imgsync.upload import processing_of
+from imgsync.processing import Processing, process, processing_of
 
 
 def saved(path: Path, image: Image.Image, exif: bytes = b"") -> Path:

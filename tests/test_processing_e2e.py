@@ -165,6 +165,32 @@ def test_reprocess_leaves_a_hosted_image_whose_original_is_gone_and_says_so(
     assert "(img/wide.png) cannot be read: No such file or directory" in gone.stderr
 
 
+def test_a_change_of_settings_is_told_once_even_when_every_reference_is_hosted(
+    tmp_path: Path, lsky: FakeLsky
+) -> None:
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "wide.png").write_bytes(wide_png())
+    configure(tmp_path, lsky.url, quality=80)
+    post(tmp_path, "first")
+    assert "changed since" not in run(tmp_path, ".").stderr  # a first run: nothing to compare
+    assert "nothing to do" in (same := run(tmp_path, ".").stderr) and "changed" not in same
+
+    configure(tmp_path, lsky.url, quality=50)
+    told = run(tmp_path, ".")
+    assert told.returncode == 0 and len(lsky.uploads) == 1
+    assert (
+        "warning: imgsync.toml: the processing settings of 'blog' changed since its last run"
+        " (from convert=webp,max_width=800,quality=80 to convert=webp,max_width=800,quality=50):"
+        " images already uploaded keep theirs; `imgsync --reprocess` uploads them again"
+    ) in told.stderr
+    assert "changed since" not in run(tmp_path, ".").stderr  # told once
+    (tmp_path / "imgsync.toml").write_text(
+        f'host = "blog"\n[hosts.blog]\ntype = "lsky"\nurl = "{lsky.url}"\n'
+        'token = "${LSKY_TOKEN}"\n'
+    )
+    assert "to none)" in run(tmp_path, ".").stderr  # processing turned off is a change too
+
+
 def test_a_config_asking_for_avif_without_pillow_support_or_bad_values_is_refused(
     tmp_path: Path,
 ) -> None:
