@@ -140,13 +140,18 @@ def test_a_wide_png_goes_up_as_an_800_px_webp_once_and_again_only_with_reprocess
     assert run(tmp_path, ".", "--reprocess").returncode == 0 and len(lsky.uploads) == 2
 
 
+def one_post_with_the_wide_image(root: Path, lsky: FakeLsky) -> None:
+    """img/wide.png and first.md using it, configured for quality 80, not synced yet."""
+    (root / "img").mkdir()
+    (root / "img" / "wide.png").write_bytes(wide_png())
+    configure(root, lsky.url, quality=80)
+    post(root, "first")
+
+
 def test_reprocess_leaves_a_hosted_image_whose_original_is_gone_and_says_so(
     tmp_path: Path, lsky: FakeLsky
 ) -> None:
-    (tmp_path / "img").mkdir()
-    (tmp_path / "img" / "wide.png").write_bytes(wide_png())
-    configure(tmp_path, lsky.url, quality=80)
-    post(tmp_path, "first")
+    one_post_with_the_wide_image(tmp_path, lsky)
     assert run(tmp_path, ".").returncode == 0 and len(lsky.uploads) == 1
     synced = (tmp_path / "first.md").read_bytes()
 
@@ -168,10 +173,7 @@ def test_reprocess_leaves_a_hosted_image_whose_original_is_gone_and_says_so(
 def test_a_change_of_settings_is_told_once_even_when_every_reference_is_hosted(
     tmp_path: Path, lsky: FakeLsky
 ) -> None:
-    (tmp_path / "img").mkdir()
-    (tmp_path / "img" / "wide.png").write_bytes(wide_png())
-    configure(tmp_path, lsky.url, quality=80)
-    post(tmp_path, "first")
+    one_post_with_the_wide_image(tmp_path, lsky)
     assert "changed since" not in run(tmp_path, ".").stderr  # a first run: nothing to compare
     assert "nothing to do" in (same := run(tmp_path, ".").stderr) and "changed" not in same
 
