@@ -170,7 +170,7 @@ _ABSENT: dict[str, object] = {
     "jobs": None,
     "quiet": False,
 }
-_ABSENT |= {"verbose": False, "dry_run": False, "paths": [], "reprocess": False}
+_ABSENT |= {"verbose": False, "dry_run": False, "paths": [], "reprocess": False, "output": None}
 _PROJECT_PATHS = (
     "Markdown files or folders (default: the project: `paths` in the config, else the "
     "project's root; `imgsync --help` says how it is found)"
@@ -224,6 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="upload again, with today's settings, the images that were uploaded with other "
         "processing settings (max_width, convert...), from their original files, and point "
         "their references (local or already hosted) at the new upload: docs/processing.md",
+    )
+    sync.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="publish-only: copy PATH (one folder or file) into DIR and rewrite the copies, "
+        "leaving the sources with their local paths; uploads and the cache as ever "
+        "(docs/publish.md)",
     )
 
     check = command(

@@ -115,6 +115,13 @@ def _run(args: argparse.Namespace) -> int:
         return outcome.exit_status()
     if args.reprocess:
         settings = replace(settings, reprocess=True)
+    publish_to = None
+    if args.output is not None:
+        from .publish import plan_output
+
+        if args.reprocess:
+            raise ConfigError("--output and --reprocess don't go together: run --reprocess alone")
+        publish_to = plan_output(_paths(args, settings), Path(args.output))
     # A factory: a run with nothing to upload never sets up a progress display.
     report = sync(
         _paths(args, settings),
@@ -122,6 +129,7 @@ def _run(args: argparse.Namespace) -> int:
         host_name=args.host,
         dry_run=args.dry_run,
         progress=lambda: _progress(args),
+        output=publish_to,
     )
     output = report_output(
         report, command="sync", as_json=args.json, verbose=args.verbose, quiet=args.quiet

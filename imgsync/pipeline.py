@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .markdown.destinations import LocalTarget
     from .nearest import Nearby
     from .progress import Progress
+    from .publish import Output
     from .scan import ImageRef, ScanResult
     from .vault import Vault
 
@@ -75,6 +76,7 @@ class _Options(NamedTuple):
     dry_run: bool = False
     progress: Callable[[], Progress] | None = None
     on_written: Callable[[Path, bytes], None] | None = None
+    output: Output | None = None  # --output: rewritten files go there (publish.py)
 
 
 @dataclass
@@ -301,15 +303,21 @@ def sync(
     dry_run: bool = False,
     progress: Callable[[], Progress] | None = None,
     on_written: Callable[[Path, bytes], None] | None = None,
+    output: Output | None = None,
 ) -> Report:
     """Upload the new local images under `paths` and rewrite their references.
 
     `progress` makes the progress display; it is called only if an image must be looked
     up or uploaded. `on_written(path, data)` hears of each file rewritten, with the bytes
-    written (watch mode recognises its own writes by them).
+    written (watch mode recognises its own writes by them). With `output`, the files are
+    copied there first and rewritten there, the sources left as they are (publish.py).
     """
-    options = _Options(host_name, dry_run, progress, on_written)
-    report = Report(dry_run=dry_run)
+    options = _Options(host_name, dry_run, progress, on_written, output)
+    report = Report(dry_run=dry_run, output=None if output is None else output.folder)
+    if output is not None and not dry_run:
+        from .publish import copy_sources
+
+        copy_sources(output, settings.root, report)
     if settings.reprocess:  # references already hosted first: see reprocess.py
         from .reprocess import reprocess_hosted
 
@@ -364,12 +372,19 @@ def _host_and_rewrite(
     unique: dict[str, LocalImage] = {}
     for image in images.values():  # in the order of the files; the first name wins
         unique.setdefault(image.md5, image)
+    output = options.output
     files = [
-        FileToRewrite(work.markdown, work.scan, [(ref, images[p].md5) for ref, p in work.refs])
+        FileToRewrite(
+            work.markdown if output is None else output.redirect(work.markdown),
+            work.scan,
+            [(ref, images[p].md5) for ref, p in work.refs],
+        )
         for work in works
     ]
     report, dry_run = run.report, options.dry_run
-    writeback = Writeback(files, report, run.stamps, run.cores, options.on_written)
+    # A copy in the output folder is no source: its stamp is not kept.
+    stamps = run.stamps if output is None else None
+    writeback = Writeback(files, report, stamps, run.cores, options.on_written)
     hosted = host_images(
         unique,
         run.settings,

@@ -204,6 +204,8 @@ def sync_summary(report: Report) -> str:
         parts.append(f"{len(report.failures)} failed")
     if report.ignored:
         parts.append(_ignored(report))
+    if report.output is not None:
+        parts.append(f"written under {display_path(report.output)}, the sources unchanged")
     return ", ".join(parts)
 
 

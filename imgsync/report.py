@@ -97,6 +97,7 @@ class Report:
     warnings: list[Notice] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)  # never a failure, nor work left
     dry_run: bool = False
+    output: Path | None = None  # --output: where the rewritten files were written
     interrupted: bool = False
     # Why the host was given up (credentials, URL, no connection), when it was: the
     # reason of each failure it caused, said once rather than once per reference.

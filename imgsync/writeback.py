@@ -71,7 +71,7 @@ class Writeback:
         self,
         files: Sequence[FileToRewrite],
         report: Report,
-        stamps: Stamps,
+        stamps: Stamps | None,
         cores: Cores,
         on_written: Callable[[Path, bytes], None] | None = None,
     ) -> None:
@@ -159,7 +159,7 @@ class Writeback:
             return
         local_left = len(file.scan.local_refs) - (0 if file.suffixes else rewritten)
         told = file.scan.problems or file.scan.unhandled
-        if outcome.stat is not None and not local_left and not told:
+        if self._stamps is not None and outcome.stat is not None and not local_left and not told:
             # Nothing local is left in it.
             self._stamps.note_clean(path, outcome.stat, outcome.data, outcome.seen_ns)
         if outcome.changed:

@@ -69,7 +69,7 @@ def _command(name: str) -> argparse.ArgumentParser:
         (
             "sync",
             {"--config", "--host", "--json", "--jobs", "--quiet", "--verbose", "--dry-run"}
-            | {"--reprocess"},
+            | {"--reprocess", "--output"},
         ),
         ("check", {"--config", "--json", "--quiet", "--verbose", "--format"}),
         ("watch", {"--config", "--host", "--jobs", "--quiet", "--verbose", "--poll"}),
