@@ -317,7 +317,7 @@ def sync(
     if output is not None and not dry_run:
         from .publish import copy_sources
 
-        copy_sources(output, settings.root, report)
+        copy_sources(output, settings, report)
     if settings.reprocess:  # references already hosted first: see reprocess.py
         from .reprocess import reprocess_hosted
 

@@ -18,13 +18,19 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from .discover import discover_markdown
 from .errors import ConfigError, OutsideProject
 from .files import confined
 from .markdown.text_file import MarkdownText
 from .report import Failure, Location, Report, display_path
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 NOT_COPIED = frozenset({".git", ".imgsync"})
 
@@ -35,6 +41,7 @@ class Output:
 
     source: Path  # the PATH, absolute: a folder, or one Markdown file
     folder: Path  # DIR, absolute
+    markdown_only: bool = False  # copy only the Markdown a sync reads (the MkDocs plugin)
 
     def place(self, path: Path) -> Path:
         """Where the copy of the source file `path` lives."""
@@ -70,20 +77,29 @@ def plan_output(paths: list[Path], folder: Path) -> Output:
     return Output(source, target)
 
 
-def copy_sources(output: Output, project: Path, report: Report) -> int:
-    """Copy every file under the source into the output folder; the number copied."""
+def copy_sources(output: Output, settings: Settings, report: Report) -> int:
+    """Copy every file under the source (or its Markdown only) into the output folder; the
+    number copied."""
     output.folder.mkdir(parents=True, exist_ok=True)
-    if not output.source.is_dir():
-        _copy_one(output.source, output.place(output.source), project, report)
-        return 1
     copied = 0
-    for top, folders, files in os.walk(output.source):
-        folders[:] = sorted(f for f in folders if f not in NOT_COPIED)
-        for name in sorted(files):
-            path = Path(top, name)
-            if _copy_one(path, output.place(path), project, report):
-                copied += 1
+    for path in _sources(output, settings):
+        if _copy_one(path, output.place(path), settings.root, report):
+            copied += 1
     return copied
+
+
+def _sources(output: Output, settings: Settings) -> Iterator[Path]:
+    if output.markdown_only:
+        found, _ = discover_markdown(
+            [output.source], root=settings.root, include=settings.include, exclude=settings.exclude
+        )
+        yield from found
+    elif not output.source.is_dir():
+        yield output.source
+    else:
+        for top, folders, files in os.walk(output.source):
+            folders[:] = sorted(f for f in folders if f not in NOT_COPIED)
+            yield from (Path(top, name) for name in sorted(files))
 
 
 def _copy_one(path: Path, destination: Path, project: Path, report: Report) -> bool:
