@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from .errors import ConfigError
 from .hosts.profile import HostProfile
@@ -141,7 +141,23 @@ def _identity(profile: HostProfile) -> str | None:
         with make_http_client(HttpSettings()) as http:
             return create_host(profile, http).identity
     except ConfigError:
-        url = profile.options.get("url")
-        if isinstance(url, str) and url.strip() and "${" not in url:
-            return f"{profile.type} {url.strip().rstrip('/')}"
+        return offline_identity(profile)
+
+
+def offline_identity(profile: HostProfile) -> str | None:
+    """The identity worked out without the host (its token may be missing): its type and
+    `url` as written; None when the url is not written out. A guess that only ever costs a
+    cache miss: a host whose identity is spelt otherwise finds nothing under it."""
+    from .hosts.variables import expand_whole
+
+    def unusable(problem: str) -> NoReturn:
+        raise ConfigError(problem)
+
+    url = profile.options.get("url")
+    if not isinstance(url, str):
         return None
+    try:  # a whole `${VAR}` is read from the environment, as the host reads it
+        url = expand_whole(url, "url", profile.trusted.variables, unusable)
+    except ConfigError:
+        return None
+    return f"{profile.type} {url.strip().rstrip('/')}" if url.strip() else None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from .cache import CacheEntry, UploadCache, utc_now, write_back_journal
 from .config import Settings, resolve_host
-from .errors import CacheNotWritten, HostError
+from .errors import CacheNotWritten, ConfigError, HostError
 from .files import private_folder
 from .hosted_url import base_url_of, site
 from .hosts import create_host
@@ -112,14 +112,12 @@ def host_images(
     )
     try:
         with _profile_and_client(settings, host_name) as (profile, http):
-            host = create_host(profile, http)
-            if isinstance(host, LinkingHost):  # PicHub's `transform`: links with parameters
-                hosted.link = host.link_url
+            identity, unusable = _identity_for_lookups(profile, http, hosted)
             writable = not dry_run and not cache.read_only
-            foreign = _ForeignSites(host.identity)
+            foreign = _ForeignSites(identity)
             label, other_processing = processing_of(settings, profile).label, 0
             for md5, image in images.items():
-                entry = cache.lookup(host.identity, md5, image.sha256)
+                entry = cache.lookup(identity, md5, image.sha256)
                 if entry is not None and entry.processing != label:
                     if settings.reprocess:  # asked for: sent again with today's settings
                         entry = None
@@ -132,7 +130,7 @@ def host_images(
                 foreign.note(entry.url)
                 hosted.got_url(md5, entry.url)
                 if entry.taken_from_legacy_cache and writable:
-                    cache.record(host.identity, md5, _entry(entry.url, {}, image, settings))
+                    cache.record(identity, md5, _entry(entry.url, {}, image, settings))
             foreign.tell(report, display_path(settings.cache_path))
             if other_processing:
                 report.warn(
@@ -145,6 +143,8 @@ def host_images(
                 if note is not None:
                     report.warn(display_path(cache.path), note)
             if hosted.missing and not dry_run:
+                if unusable is not None:  # something to upload: now the token is needed
+                    raise unusable
                 from .hosts.albums import create_upload_host
 
                 # The profile's `album`, found by name: only now that something goes up.
@@ -165,6 +165,27 @@ def host_images(
         for (path, line), text in cache.warnings.items():
             report.warn(str(Location(path, line)), text)
     return hosted
+
+
+def _identity_for_lookups(
+    profile: HostProfile, http: httpx.Client, hosted: Hosted
+) -> tuple[str, ConfigError | None]:
+    """The host's identity, to look images up in the cache; and, when the host can't be
+    made (no token in the environment: a pull request from a fork, a docs build), the
+    ConfigError to raise only if something must be uploaded. A run whose images are all in
+    the cache needs no secret. PicHub's `transform` needs the host to write its links."""
+    from .remote import offline_identity
+
+    try:
+        host = create_host(profile, http)
+    except ConfigError as error:
+        identity = None if "transform" in profile.options else offline_identity(profile)
+        if identity is None:
+            raise
+        return identity, error
+    if isinstance(host, LinkingHost):  # PicHub's `transform`: links with parameters
+        hosted.link = host.link_url
+    return host.identity, None
 
 
 class _ForeignSites:
