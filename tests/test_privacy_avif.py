@@ -190,6 +190,20 @@ def test_all_mode_keeps_the_exif_orientation_alone(tmp_path: Path) -> None:
     assert decoded(out).tobytes() == decoded(built.data).tobytes()
 
 
+@pytest.mark.parametrize("room", [4, 10, 20])
+def test_all_mode_fits_what_it_keeps_in_a_tiny_exif_item(tmp_path: Path, room: int) -> None:
+    tiff = b"MM\0*" + struct.pack(">I", 0) + bytes(room - 8) if room >= 8 else b"MM"
+    built = built_avif(Item(b"Exif", exif_item(tiff, prefix=b"")))
+    out, _ = sent(tmp_path, built.data, "all")
+    exif = exif_bytes(built, out)
+    expected = {
+        4: bytes(6),  # no TIFF fits: zeros
+        10: bytes(4) + b"II*\0" + bytes(6),
+        20: bytes(4) + EMPTY_TIFF + bytes(6),
+    }
+    assert exif == expected[room]
+
+
 @pytest.mark.parametrize(
     "payload",
     [
@@ -270,6 +284,10 @@ def broken(name: str) -> bytes:
         return data[: at + length - 4]
     if name == "a box smaller than its header":
         return data + struct.pack(">I4s", 4, b"free")
+    if name == "metadata items are huge":
+        return built_avif(Item(b"mime", b" " * (16 * 1024 * 1024 + 1), XMP_TYPE)).data
+    if name == "too many boxes":
+        return data + struct.pack(">I4s", 8, b"free") * 100_000
     if name == "no ftyp":
         return b"\0\0\0\x08wide" + data
     if name == "second meta":
@@ -297,6 +315,8 @@ def broken(name: str) -> bytes:
         ("iloc 2-byte offsets", "field sizes"),
         ("exif past the end", "runs past its end|runs past the end of its data"),
         ("a box smaller than its header", "runs past its end"),
+        ("metadata items are huge", "items are implausibly large"),
+        ("too many boxes", "more than 100000 top-level boxes"),
         ("no ftyp", "ftyp"),
         ("second meta", "a second meta box"),
         ("idat missing", "idat box the file lacks"),

@@ -25,10 +25,13 @@ from .tiff import orientation_only, stripped_exif, tiff_of
 from .xmp import blank_location, blank_packet
 
 _LARGEST_META = 4 * 1024 * 1024  # a `meta` box above it is taken for damage, never read
-_LARGEST_ITEM = 16 * 1024 * 1024  # so is an Exif or XMP item above it
+_LARGEST_ITEMS = 16 * 1024 * 1024  # so are Exif and XMP items above it, all told
+_MOST_BOXES = 100_000  # top-level boxes: a file of more is taken for damage
 _XMP_TYPE = b"application/rdf+xml"
-# An empty TIFF block: little-endian, IFD0 with no entries and no next IFD.
+# An empty TIFF block: little-endian, IFD0 with no entries and no next IFD; and a TIFF header
+# alone, pointing at no IFD, where even that does not fit.
 EMPTY_TIFF = b"II*\0" + struct.pack("<IHI", 8, 0, 0)
+_BARE_TIFF = b"II*\0" + bytes(4)
 _EXIF, _XMP, _PACKED_XMP = "Exif", "XMP", "compressed XMP"
 
 
@@ -117,11 +120,15 @@ def isobmff_edits(file: IO[bytes], size: int, mode: str) -> tuple[list[Edit], li
     locations = _locations(data, boxes[b"iloc"], meta.start)
     edits: list[Edit] = []
     removed: list[str] = []
+    total = 0
     for item, kind in _item_kinds(data, boxes[b"iinf"], meta.start).items():
         location = locations.get(item)
         if location is None or location.reference != 0:
             continue  # no data, or data in another file: nothing of it leaves with this one
         extents = _file_extents(location, boxes.get(b"idat"), size, kind, item)
+        total += sum(length for _, length in extents)
+        if total > _LARGEST_ITEMS:
+            raise MetadataError(f"the Exif and XMP items are implausibly large ({total} bytes)")
         what = f"the {kind} item"
         payload = b"".join(read_exact(file, at, length, what) for at, length in extents)
         new, gone = _exif(payload, mode) if kind == _EXIF else _xmp(payload, kind, mode)
@@ -137,13 +144,17 @@ def _meta_box(file: IO[bytes], size: int) -> _Box | None:
         raise MetadataError("the file does not start with its ftyp box")
     meta: _Box | None = None
     at = 0
-    while at < size:
+    for _ in range(_MOST_BOXES):
+        if at >= size:
+            break
         box = _box(read_exact(file, at, min(16, size - at), "a box header"), at, size)
         if box.kind == b"meta" and meta is not None:
             raise MetadataError(f"a second meta box at offset {at}")
         if box.kind == b"meta":
             meta = box
         at = box.end
+    else:
+        raise MetadataError(f"the file has more than {_MOST_BOXES} top-level boxes")
     if meta is not None and meta.end - meta.start > _LARGEST_META:
         raise MetadataError(f"the meta box is implausibly large ({meta.end - meta.start} bytes)")
     return meta
@@ -229,8 +240,6 @@ def _file_extents(
         if at + length > end or length < 0:
             raise MetadataError(f"the {kind} item {item} runs past the end of its data")
         extents.append((at, length))
-    if sum(length for _, length in extents) > _LARGEST_ITEM:
-        raise MetadataError(f"the {kind} item {item} is implausibly large")
     return extents
 
 
@@ -255,9 +264,9 @@ def _exif(payload: bytes, mode: str) -> tuple[bytes, list[str]]:
     try:
         tiff_of(tiff)  # its header, at least, must be where the offset says
         if mode == "all":
-            kept = orientation_only(tiff) or EMPTY_TIFF
+            kept = orientation_only(tiff) or _empty_tiff(len(tiff))
             if len(kept) > len(tiff):
-                kept = EMPTY_TIFF
+                kept = _empty_tiff(len(tiff))
             return payload[:tiff_at] + kept + bytes(len(tiff) - len(kept)), [_EXIF]
         new_tiff, what = stripped_exif(tiff)
     except MetadataError:
@@ -265,12 +274,21 @@ def _exif(payload: bytes, mode: str) -> tuple[bytes, list[str]]:
     return payload[:tiff_at] + new_tiff, what
 
 
+def _empty_tiff(room: int) -> bytes:
+    """The emptiest TIFF block that fits in `room` bytes (b"" when not even a header does)."""
+    for tiff in (EMPTY_TIFF, _BARE_TIFF):
+        if len(tiff) <= room:
+            return tiff
+    return b""
+
+
 def _blank_exif(length: int) -> bytes:
     """An Exif item of `length` bytes holding nothing: an empty TIFF right after its offset
     (0), or only zeros when it is too short to hold one."""
-    if length < 4 + len(EMPTY_TIFF):
+    tiff = _empty_tiff(length - 4)
+    if not tiff:
         return bytes(length)
-    return bytes(4) + EMPTY_TIFF + bytes(length - 4 - len(EMPTY_TIFF))
+    return bytes(4) + tiff + bytes(length - 4 - len(tiff))
 
 
 def _xmp(payload: bytes, kind: str, mode: str) -> tuple[bytes, list[str]]:
