@@ -121,6 +121,9 @@ def test_a_pillow_avif_in_all_mode_keeps_an_empty_exif_and_an_empty_xmp_packet(
 def test_an_avif_without_metadata_or_with_none_is_sent_as_it_is(tmp_path: Path) -> None:
     plain = pillow_avif()
     assert sent(tmp_path, plain) == (plain, ())
+    iloc = meta_boxes(plain)[b"iloc"]
+    odd_iloc = plain.replace(iloc, iloc[:8] + b"\7" + iloc[9:])  # unread: no Exif nor XMP
+    assert sent(tmp_path, odd_iloc) == (odd_iloc, ())
     assert sent(tmp_path, plain, "all") == (plain, ())
     with_gps = pillow_avif(exif_tiff(), XMP_WITH_LOCATION)
     assert sent(tmp_path, with_gps, "none") == (with_gps, ())
@@ -288,6 +291,12 @@ def broken(name: str) -> bytes:
         return built_avif(Item(b"mime", b" " * (16 * 1024 * 1024 + 1), XMP_TYPE)).data
     if name == "too many boxes":
         return data + struct.pack(">I4s", 8, b"free") * 100_000
+    if name == "an item located twice":
+        two = built_avif(Item(b"Exif", exif_item(exif_tiff())), Item(b"mime", XMP_WITH_LOCATION))
+        two_iloc = meta_boxes(two.data)[b"iloc"]
+        twice = two_iloc.replace(struct.pack(">HH", 3, 0), struct.pack(">HH", 2, 0), 1)
+        assert twice != two_iloc
+        return two.data.replace(two_iloc, twice)
     if name == "no ftyp":
         return b"\0\0\0\x08wide" + data
     if name == "second meta":
@@ -317,6 +326,7 @@ def broken(name: str) -> bytes:
         ("a box smaller than its header", "runs past its end"),
         ("metadata items are huge", "items are implausibly large"),
         ("too many boxes", "more than 100000 top-level boxes"),
+        ("an item located twice", "lists item 2 twice"),
         ("no ftyp", "ftyp"),
         ("second meta", "a second meta box"),
         ("idat missing", "idat box the file lacks"),

@@ -117,11 +117,14 @@ def isobmff_edits(file: IO[bytes], size: int, mode: str) -> tuple[list[Edit], li
             boxes[child.kind] = child
     if b"iinf" not in boxes or b"iloc" not in boxes:
         return [], []
+    kinds = _item_kinds(data, boxes[b"iinf"], meta.start)
+    if not kinds:
+        return [], []  # no Exif nor XMP: the item locations need not even be read
     locations = _locations(data, boxes[b"iloc"], meta.start)
     edits: list[Edit] = []
     removed: list[str] = []
     total = 0
-    for item, kind in _item_kinds(data, boxes[b"iinf"], meta.start).items():
+    for item, kind in kinds.items():
         location = locations.get(item)
         if location is None or location.reference != 0:
             continue  # no data, or data in another file: nothing of it leaves with this one
@@ -213,6 +216,8 @@ def _locations(data: bytes, iloc: _Box, base: int) -> dict[int, _Location]:
             fields.uint(index_size)  # the item_reference_index of construction method 2
             offset = fields.uint(offset_size)
             extents.append((base_offset + offset, fields.uint(length_size)))
+        if item in locations:
+            raise MetadataError(f"the iloc box lists item {item} twice")
         locations[item] = _Location(method, reference, tuple(extents))
     return locations
 
