@@ -127,6 +127,8 @@ def test_an_avif_without_metadata_or_with_none_is_sent_as_it_is(tmp_path: Path) 
     assert sent(tmp_path, plain, "all") == (plain, ())
     with_gps = pillow_avif(exif_tiff(), XMP_WITH_LOCATION)
     assert sent(tmp_path, with_gps, "none") == (with_gps, ())
+    no_place = pillow_avif(exif_tiff(gps=False), b'<x:xmpmeta xmp:Rating="5"/>')
+    assert sent(tmp_path, no_place) == (no_place, ())  # Exif and XMP, but no location in them
 
 
 LAYOUTS = {
