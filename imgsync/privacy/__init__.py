@@ -2,8 +2,8 @@
 
 `send_plan(path, mime, mode)` (a mode of config_keys.STRIP_MODES) says what goes up for
 one image: the file on disk seen through a few edits (edits.py), streamed by
-`SendPlan.open`. One module per format (jpeg.py, png.py, webp.py); the Exif/TIFF
-structure (tiff.py, TIFF files too) and XMP (xmp.py) are shared.
+`SendPlan.open`. One module per format (jpeg.py, png.py, webp.py, isobmff.py for AVIF);
+the Exif/TIFF structure (tiff.py, TIFF files too) and XMP (xmp.py) are shared.
 docs/privacy.md tells what each mode removes and keeps.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .edits import Edit, SendPlan, pieces
+from .isobmff import isobmff_edits
 from .jpeg import jpeg_edits
 from .malformed import MetadataError
 from .png import png_edits
@@ -23,6 +24,7 @@ _FORMATS = {
     "image/png": png_edits,
     "image/webp": webp_edits,
     "image/tiff": tiff_file_edits,
+    "image/avif": isobmff_edits,
 }
 
 __all__ = ["MetadataError", "SendPlan", "send_plan"]
@@ -33,7 +35,7 @@ def send_plan(path: Path, mime: str, mode: str) -> SendPlan:
 
     OSError if the file can't be read; MetadataError if its structure can't be followed
     far enough to be sure what it holds (the image is then refused, never sent as is).
-    Types without a known metadata layout (GIF, BMP, ICO, SVG, AVIF) are sent unchanged.
+    Types without a known metadata layout (GIF, BMP, ICO, SVG) are sent unchanged.
     """
     size = path.stat().st_size
     find = _FORMATS.get(mime)

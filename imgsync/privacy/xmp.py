@@ -43,3 +43,20 @@ def blank_location(packet: bytes) -> bytes:
     for pattern in (_ELEMENT, _EMPTY_ELEMENT, _ATTRIBUTE):
         packet = pattern.sub(_spaces, packet)
     return packet
+
+
+_WRAPPER_HEAD = re.compile(rb"\A\s*<\?xpacket begin=[^>]*\?>")
+_WRAPPER_TAIL = re.compile(rb"<\?xpacket end=[^>]*\?>\s*\Z")
+_EMPTY_XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'
+
+
+def blank_packet(packet: bytes) -> bytes:
+    """`packet` emptied (same length): its `<?xpacket` wrapper kept around an empty
+    `x:xmpmeta` and spaces, or only spaces when it has no wrapper (or is not UTF-8)."""
+    head = _WRAPPER_HEAD.search(packet)
+    tail = _WRAPPER_TAIL.search(packet)
+    if b"\0" in packet or head is None or tail is None or tail.start() < head.end():
+        return b" " * len(packet)
+    room = tail.start() - head.end()
+    inside = _EMPTY_XMP if room >= len(_EMPTY_XMP) else b""
+    return packet[: head.end()] + inside.ljust(room) + packet[tail.start() :]

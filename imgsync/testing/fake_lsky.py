@@ -103,6 +103,7 @@ class FakeLsky(FakeServer[Fault]):
     default_album: int | None = None
     shuffle_ties: bool = False  # images of the same second come in any order, per query
     albums: list[str] = field(default_factory=list)  # names of the albums it starts with
+    extensions: frozenset[str] = EXTENSIONS  # a group's allowed types (an admin may add avif)
     album_listings: int = field(default=0, init=False)  # GET /albums answered
     _uploads: list[ReceivedUpload] = field(default_factory=list, init=False, repr=False)
     _records: list[_Record] = field(default_factory=list, init=False, repr=False)
@@ -242,7 +243,7 @@ class FakeLsky(FakeServer[Fault]):
             return _refuse("file 字段必须是一个文件。"), None
         if strategy is not None and strategy not in map(str, self.strategies):
             return _refuse("选定的策略不存在"), None
-        if ext not in EXTENSIONS:
+        if ext not in self.extensions:
             return _refuse("不支持的文件类型"), None
         if len(data) > self.max_size_kb * 1024:
             return _refuse("图片大小超出限制"), None
