@@ -15,7 +15,14 @@ from .errors import CacheNotWritten, HostError
 from .files import private_folder
 from .hosted_url import base_url_of, site
 from .hosts import create_host
-from .hosts.base import Host, LinkingHost, UploadRequest, UploadResult, make_http_client
+from .hosts.base import (
+    Host,
+    LinkingHost,
+    StagingHost,
+    UploadRequest,
+    UploadResult,
+    make_http_client,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -341,6 +348,8 @@ class _Uploads:
     def _run(self, alts: Mapping[Path, str], strip: str) -> None:
         requests = self.requests(alts, strip)
         self.plans = {md5: r.plan for md5, r in requests.items() if r.plan is not None}
+        if requests and isinstance(self.host, StagingHost):  # copies the server reads (PicGo)
+            self.host.stage_in(private_folder(self.settings.state_dir) / "staging")
         self.progress.start(len(requests))
         try:
             batch = upload_many(
