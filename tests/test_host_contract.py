@@ -246,7 +246,7 @@ def own_contracts() -> list[type[HostContract]]:
     import importlib
     import inspect
 
-    found = []
+    found: list[type[HostContract]] = []
     for path in sorted(Path(__file__).parent.glob("test_*_host.py")):
         module = importlib.import_module(f"tests.{path.stem}")
         found += [
@@ -263,7 +263,8 @@ def test_every_built_in_host_has_a_contract_class() -> None:
     from imgsync.hosts import BUILTIN_HOSTS
 
     assert {c.host_class.type_name for c in HOST_CONTRACTS} <= set(BUILTIN_HOSTS)
-    tested = {c.host_class.type_name for c in [*HOST_CONTRACTS, *own_contracts()]}
+    contracts: list[type[HostContract]] = [*HOST_CONTRACTS, *own_contracts()]
+    tested = {c.host_class.type_name for c in contracts}
     assert set(BUILTIN_HOSTS) - tested == set()  # (test_example_host.py's is not built in)
 
 

@@ -385,6 +385,6 @@ def test_a_check_of_another_program_is_a_wrong_endpoint(http: httpx.Client) -> N
         return httpx.Response(200, text="<!DOCTYPE html><html>Welcome</html>")
 
     with httpx.Client(transport=httpx.MockTransport(page)) as client:
-        host = create_host(HostProfile("p", "picgo", {}, CONFIG), client)
+        host = PicGoHost(HostProfile("p", "picgo", {}, CONFIG), client)
         with pytest.raises(WrongEndpoint, match="not from the PicGo server API"):
             host.check_access()
