@@ -123,7 +123,7 @@ def host_images(
             if isinstance(host, LinkingHost):  # PicHub's `transform`: links with parameters
                 hosted.link = host.link_url
             writable = not dry_run and not cache.read_only
-            foreign = _ForeignSites(host.identity)
+            foreign = _ForeignSites(host.identity, profile.serves)
             label, other_processing = processing_of(settings, profile).label, 0
             for md5, image in images.items():
                 entry = cache.lookup(host.identity, md5, image.sha256)
@@ -182,13 +182,16 @@ class _ForeignSites:
     from a CDN or a bucket, so they are used, but said, for a reviewer to check.
     """
 
-    def __init__(self, identity: str) -> None:
+    def __init__(self, identity: str, serves: Sequence[str] = ()) -> None:
         self.home = site(base_url_of(identity))
+        # The profile's `serves` says where its images are: a CDN, or for PicGo (whose API is
+        # on this machine) the picbed's domain.
+        self.served = {site(prefix) for prefix in serves}
         self.counts: dict[str, int] = {}
 
     def note(self, url: str) -> None:
         where = site(url)
-        if where != self.home:
+        if where != self.home and where not in self.served:
             self.counts[where] = self.counts.get(where, 0) + 1
 
     def tell(self, report: Report, cache_name: str) -> None:
@@ -197,7 +200,8 @@ class _ForeignSites:
                 cache_name,
                 f"{count} image(s) taken from the cache point at {where}, not at the host's "
                 f"site ({self.home}): the cache is committed, so check in its history that "
-                f"{where} is where your host serves images",
+                f"{where} is where your host serves images (then list it in the profile's "
+                "'serves')",
             )
 
 
@@ -349,7 +353,9 @@ class _Uploads:
         requests = self.requests(alts, strip)
         self.plans = {md5: r.plan for md5, r in requests.items() if r.plan is not None}
         if requests and isinstance(self.host, StagingHost):  # copies the server reads (PicGo)
-            self.host.stage_in(private_folder(self.settings.state_dir) / "staging")
+            staging = private_folder(self.settings.state_dir) / "staging"
+            staging.mkdir(exist_ok=True)
+            self.host.stage_in(staging)
         self.progress.start(len(requests))
         try:
             batch = upload_many(

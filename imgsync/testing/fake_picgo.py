@@ -79,7 +79,9 @@ class FakePicGo(FakeServer[Fault]):
     max_size_kb: float | None = None  # the picbed's limit: a larger file fails to upload
     current: tuple[str, str] = ("github", DEFAULT_CONFIG)  # the picbed and configuration in use
     configs: dict[str, set[str]] = field(default_factory=lambda: {"github": {DEFAULT_CONFIG}})
-    https_links: bool = False  # the picbed's URLs as https:// (not served: for the URL checks)
+    # The picbed's own site, as "https://cdn.example.net": its URLs then point there (and are
+    # not served); None: they point at this fake, which serves them.
+    link_base: str | None = None
     _received: list[Received] = field(default_factory=list, init=False, repr=False)
     _stored: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
     _picbeds: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # url -> picbed
@@ -99,8 +101,7 @@ class FakePicGo(FakeServer[Fault]):
             return self._picbeds[url]
 
     def _link(self, path: str) -> str:
-        site = self.site.replace("http://", "https://") if self.https_links else self.site
-        return f"{site}/i/{quote(path)}"
+        return f"{self.link_base or self.site}/i/{quote(path)}"
 
     def respond(self, req: Request) -> Reply:
         if req.method == "GET" and req.path.startswith("/i/"):
