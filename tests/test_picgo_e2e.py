@@ -29,6 +29,8 @@ key = "${PICGO_KEY}"
 mode = "%s"
 """
 DISTINCT_IMAGES = 6  # the examples' five, and the photo
+# The picbed's site: PicGo's links must be https (its server's loopback URL vouches for none).
+PICBED = "https://picbed.example.net"
 REFERENCES = 11  # the examples' ten, and the photo's
 PHOTO = jpeg_bytes(exif_tiff(">"), XMP_WITH_LOCATION)
 
@@ -43,7 +45,7 @@ def blog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[FakeP
     trip.mkdir()
     (trip / "photo.jpg").write_bytes(PHOTO)
     (trip / "index.md").write_text("# A walk\n\n![Where we walked](photo.jpg)\n")
-    with FakePicGo(edition=edition, key=KEY) as fake:
+    with FakePicGo(edition=edition, key=KEY, link_base=PICBED) as fake:
         yield fake, root
 
 
@@ -68,7 +70,7 @@ def test_the_blog_syncs_through_picgo_once_and_the_photo_goes_without_its_locati
     assert first.returncode == 0, first.stderr
     assert len(fake.stored()) == DISTINCT_IMAGES and fake.requests == DISTINCT_IMAGES
     texts = "".join(p.read_text() for p in root.rglob("*.md"))
-    assert texts.count(f"{fake.site}/i/") == REFERENCES  # every local reference is hosted
+    assert texts.count(f"{PICBED}/i/") == REFERENCES  # every local reference is hosted
     [photo] = [r for r in fake.received if r.names == ("photo.jpg",)]
     [sent] = photo.data
     assert sent is not None and sent != PHOTO  # the stripped copy, not the file
@@ -107,3 +109,16 @@ def test_the_picbeds_site_is_told_once_unless_the_profile_serves_it(
     assert "https://cdn.example.net/i/" in (root / "posts" / "new.md").read_text()
     told = "taken from the cache point at example.net, not at the host's site (127.0.0.1)"
     assert (told in again.stderr) is not serves
+
+
+def test_plain_http_links_from_the_picbed_are_never_written(tmp_path: Path) -> None:
+    root = tmp_path / "blog"
+    shutil.copytree(EXAMPLES, root)
+    (root / "imgsync.toml").write_text(CONFIG % "path")
+    before = {p: p.read_bytes() for p in root.rglob("*.md")}
+    with FakePicGo(key=KEY) as fake:  # its links: http://127.0.0.1, as a local picbed's
+        done = run(root, fake, ".")
+
+    assert done.returncode == 3
+    assert "unusable URL 'http://127.0.0.1:" in done.stderr and "plain http://" in done.stderr
+    assert {p: p.read_bytes() for p in root.rglob("*.md")} == before

@@ -388,3 +388,20 @@ def test_a_check_of_another_program_is_a_wrong_endpoint(http: httpx.Client) -> N
         host = PicGoHost(HostProfile("p", "picgo", {}, CONFIG), client)
         with pytest.raises(WrongEndpoint, match="not from the PicGo server API"):
             host.check_access()
+
+
+def test_a_committed_cache_cant_slip_http_links_in_under_picgos_loopback_url(
+    tmp_path: Path,
+) -> None:
+    from imgsync.cache import UploadCache
+    from imgsync.errors import CacheError
+    from tests.test_cache_input import MD5, SHA, write_cache
+
+    identity = "picgo http://127.0.0.1:36677"  # a loopback API, as a Lsky on loopback has
+    lsky = "lsky http://127.0.0.1:36677/api/v1"
+    assert UploadCache.open(write_cache(tmp_path, lsky, "http://cdn.example.com/a.png"))
+
+    planted = write_cache(tmp_path, identity, "http://cdn.example.com/i/a.png")
+    with pytest.raises(CacheError, match="plain http://"):
+        UploadCache.open(planted)
+    assert UploadCache.open(planted, allow_http=True).lookup(identity, MD5, SHA) is not None
