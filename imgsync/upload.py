@@ -353,9 +353,9 @@ class _Uploads:
         requests = self.requests(alts, strip)
         self.plans = {md5: r.plan for md5, r in requests.items() if r.plan is not None}
         if requests and isinstance(self.host, StagingHost):  # copies the server reads (PicGo)
-            staging = private_folder(self.settings.state_dir) / "staging"
-            staging.mkdir(exist_ok=True)
-            self.host.stage_in(staging)
+            state = private_folder(self.settings.state_dir)
+            # Confined: the host writes there, and removes what it left there before.
+            self.host.stage_in(private_folder(state / "staging", project=state))
         self.progress.start(len(requests))
         try:
             batch = upload_many(

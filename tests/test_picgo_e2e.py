@@ -78,7 +78,7 @@ def test_the_blog_syncs_through_picgo_once_and_the_photo_goes_without_its_locati
     assert (root / "posts/2025/trip/photo.jpg").read_bytes() == PHOTO  # the file is untouched
     if photo.how == "path":  # the server read a copy under .imgsync/, since removed
         assert Path(photo.paths[0]).is_relative_to(root / ".imgsync" / "staging")
-    assert list((root / ".imgsync" / "staging").glob("*")) == []
+    assert list((root / ".imgsync" / "staging").glob("picgo-*")) == []
 
     requests = fake.requests
     second = run(root, fake, ".")

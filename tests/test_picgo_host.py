@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from imgsync.hosts.base import (
     supports,
 )
 from imgsync.hosts.picgo import PicGoHost
+from imgsync.hosts.picgo_staging import STALE_AFTER
 from imgsync.privacy import send_plan
 from imgsync.testing.fake_picgo import PICLIST_FAILED, SERVER_ERROR, FakePicGo
 from imgsync.testing.http import FakeServer
@@ -405,3 +408,21 @@ def test_a_committed_cache_cant_slip_http_links_in_under_picgos_loopback_url(
     with pytest.raises(CacheError, match="plain http://"):
         UploadCache.open(planted)
     assert UploadCache.open(planted, allow_http=True).lookup(identity, MD5, SHA) is not None
+
+
+def test_copies_a_killed_run_left_are_removed_a_day_on(
+    picgo: FakePicGo, http: httpx.Client, tmp_path: Path
+) -> None:
+    staging = tmp_path / "staging"
+    old, young = staging / "picgo-old", staging / "picgo-young"
+    for folder in (old, young):
+        folder.mkdir(parents=True)
+        (folder / "a.png").write_bytes(b"x")
+    day_ago = time.time() - STALE_AFTER - 60
+    os.utime(old, (day_ago, day_ago))
+    (staging / "picgo-file").write_bytes(b"not a folder of ours")
+    os.utime(staging / "picgo-file", (day_ago, day_ago))
+
+    make(picgo, http).stage_in(staging)
+
+    assert sorted(p.name for p in staging.iterdir()) == ["picgo-file", "picgo-young"]

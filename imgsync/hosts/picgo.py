@@ -42,7 +42,7 @@ from .base import Access, HostProfile, UploadRequest, UploadResult
 from .bounded import post_bounded, request_bounded
 from .kit import KitHost, ReplyRules, text
 from .options import ProfileOptions
-from .picgo_staging import staged_copies, unique_names
+from .picgo_staging import remove_stale, staged_copies, unique_names
 
 _OPTIONS = ("batch_size", "config_name", "key", "mode", "picbed", "url")
 MAX_BATCH = 20
@@ -114,6 +114,7 @@ class PicGoHost(KitHost):
 
     def stage_in(self, folder: Path) -> None:
         self._staging = folder
+        remove_stale(folder)
 
     def upload(self, request: UploadRequest) -> UploadResult:
         [outcome] = self._upload_group([request], unreadable_raises=True)

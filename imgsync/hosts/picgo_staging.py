@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -20,6 +21,25 @@ from .base import UploadRequest
 from .kit import KitHost
 
 _CHUNK = 1 << 20
+_PREFIX = "picgo-"
+# A request's copies older than this were left by a run that was killed: no request lasts a
+# day, and a younger folder may be another imgsync's, uploading now.
+STALE_AFTER = 24 * 3600.0
+
+
+def remove_stale(folder: Path, now: float | None = None) -> int:
+    """Remove the request folders a killed run left in `folder`; how many went."""
+    now = time.time() if now is None else now
+    removed = 0
+    for entry in folder.glob(f"{_PREFIX}*"):
+        try:
+            stale = now - entry.lstat().st_mtime > STALE_AFTER
+            if stale and entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+                removed += 1
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove: the next run tries again
+    return removed
 
 
 def unique_names(requests: Sequence[UploadRequest]) -> list[str]:
@@ -46,7 +66,7 @@ def staged_copies(
 ) -> Iterator[list[Path | ImageError]]:
     """A copy of each request's bytes in a new folder inside `folder` (the system's temp
     folder when None), or the ImageError that kept it from being made; all removed on exit."""
-    where = Path(tempfile.mkdtemp(prefix="picgo-", dir=folder))
+    where = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=folder))
     try:
         copies: list[Path | ImageError] = []
         for request, name in zip(requests, unique_names(requests), strict=True):
