@@ -426,3 +426,19 @@ def test_copies_a_killed_run_left_are_removed_a_day_on(
     make(picgo, http).stage_in(staging)
 
     assert sorted(p.name for p in staging.iterdir()) == ["picgo-file", "picgo-young"]
+
+
+def test_a_page_echoing_the_query_redacts_the_key_in_its_encoded_form(tmp_path: Path) -> None:
+    key = "k3y&with/odd+chars"
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, text=f"<pre>POST {request.url}</pre>")
+
+    with httpx.Client(transport=httpx.MockTransport(echo)) as client:
+        host = create_host(HostProfile("p", "picgo", {"key": key}, CONFIG), client)
+        with pytest.raises(HostError) as caught:
+            host.upload(png_request(tmp_path, 0))
+
+    shown = str(caught.value)
+    assert "/upload?key=***" in shown
+    assert "k3y" not in shown and "odd" not in shown

@@ -95,12 +95,14 @@ class PicGoHost(KitHost):
         self._allow_http = profile.trusted.allow_http
         self._staging: Path | None = None
         self._one_at_a_time = threading.Lock()
-        super().__init__(url, self._key, http, origins=options.origins)
+        # The key travels in the query too, where it is percent-encoded: redact that form as well.
+        encoded = urlencode({KEY_PARAMETER: self._key}).partition("=")[2] if self._key else None
+        super().__init__(url, self._key, http, also_secret=(encoded,), origins=options.origins)
 
     @property
     def identity(self) -> str:
-        """ "picgo <url>", and PicList's picbed and configuration when the profile chooses them:
-        uploads through one server to two picbeds are two hosts to the cache."""
+        """The cache's name for the host: "picgo <url>", and PicList's picbed and configuration
+        when the profile chooses them, so that two picbeds behind one server are two hosts."""
         return f"picgo {self.url}{self._selection()}"
 
     def _selection(self) -> str:
