@@ -88,6 +88,21 @@ def base_url_of(identity: str) -> str:
     return identity.partition(" ")[2]
 
 
+# Hosts whose API runs on this machine while their images live elsewhere: PicGo's server
+# hands each upload to a picbed on the internet. Their loopback URL vouches for nothing.
+_RELAY_TYPES = ("picgo",)
+
+
+def identity_allows_http(identity: str) -> bool:
+    """Whether the host of `identity` may give http:// URLs off this machine: when its API is
+    http on loopback (http_allowed), unless it only relays to hosts elsewhere (PicGo). A
+    committed cache is read with this, so a pull request can't slip http:// links in under
+    a PicGo profile's loopback URL."""
+    if identity.partition(" ")[0] in _RELAY_TYPES:
+        return False
+    return http_allowed(base_url_of(identity))
+
+
 def quoted(url: object) -> str:
     """`url` for a message: escaped (repr) and shortened."""
     if not isinstance(url, str):

@@ -15,7 +15,14 @@ from .errors import CacheNotWritten, ConfigError, HostError
 from .files import private_folder
 from .hosted_url import base_url_of, site
 from .hosts import create_host
-from .hosts.base import Host, LinkingHost, UploadRequest, UploadResult, make_http_client
+from .hosts.base import (
+    Host,
+    LinkingHost,
+    StagingHost,
+    UploadRequest,
+    UploadResult,
+    make_http_client,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -114,7 +121,7 @@ def host_images(
         with _profile_and_client(settings, host_name) as (profile, http):
             identity, unusable = _identity_for_lookups(profile, http, hosted)
             writable = not dry_run and not cache.read_only
-            foreign = _ForeignSites(identity)
+            foreign = _ForeignSites(identity, profile.serves)
             label, other_processing = processing_of(settings, profile).label, 0
             for md5, image in images.items():
                 entry = cache.lookup(identity, md5, image.sha256)
@@ -196,13 +203,16 @@ class _ForeignSites:
     from a CDN or a bucket, so they are used, but said, for a reviewer to check.
     """
 
-    def __init__(self, identity: str) -> None:
+    def __init__(self, identity: str, serves: Sequence[str] = ()) -> None:
         self.home = site(base_url_of(identity))
+        # The profile's `serves` says where its images are: a CDN, or for PicGo (whose API is
+        # on this machine) the picbed's domain.
+        self.served = {site(prefix) for prefix in serves}
         self.counts: dict[str, int] = {}
 
     def note(self, url: str) -> None:
         where = site(url)
-        if where != self.home:
+        if where != self.home and where not in self.served:
             self.counts[where] = self.counts.get(where, 0) + 1
 
     def tell(self, report: Report, cache_name: str) -> None:
@@ -211,7 +221,8 @@ class _ForeignSites:
                 cache_name,
                 f"{count} image(s) taken from the cache point at {where}, not at the host's "
                 f"site ({self.home}): the cache is committed, so check in its history that "
-                f"{where} is where your host serves images",
+                f"{where} is where your host serves images (then list it in the profile's "
+                "'serves')",
             )
 
 
@@ -362,6 +373,10 @@ class _Uploads:
     def _run(self, alts: Mapping[Path, str], strip: str) -> None:
         requests = self.requests(alts, strip)
         self.plans = {md5: r.plan for md5, r in requests.items() if r.plan is not None}
+        if requests and isinstance(self.host, StagingHost):  # copies the server reads (PicGo)
+            state = private_folder(self.settings.state_dir)
+            # Confined: the host writes there, and removes what it left there before.
+            self.host.stage_in(private_folder(state / "staging", project=state))
         self.progress.start(len(requests))
         try:
             batch = upload_many(

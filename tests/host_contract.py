@@ -55,6 +55,16 @@ class HostContract(ABC):
     wrong_secret = ""  # a credential of the right shape that the fake rejects
     # The fake's editions or reply styles: every contract test runs against each.
     variants: ClassVar[tuple[str, ...]] = ("",)
+    # Tests of situations the host's server can't meet (a PicGo server has no rate limit of
+    # its own): not generated for it at all, rather than skipped. Each must name a test.
+    unmet: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls.unmet:
+            if not name.startswith("test_") or not callable(getattr(cls, name, None)):
+                raise TypeError(f"{cls.__name__}.unmet names no test of the contract: {name}")
+            setattr(cls, name, None)  # pytest collects no test from a name bound to None
 
     @abstractmethod
     def start_fake(self, variant: str) -> FakeServer[Any]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 BUILTIN_HOSTS: dict[str, str] = {
     "chevereto": "imgsync.hosts.chevereto:CheveretoHost",
     "lsky": "imgsync.hosts.lsky:LskyHost",
+    "picgo": "imgsync.hosts.picgo:PicGoHost",
     "pichub": "imgsync.hosts.pichub:PicHubHost",
 }
 

@@ -27,6 +27,7 @@ __all__ = [
     "HttpSettings",
     "LinkingHost",
     "ListingHost",
+    "StagingHost",
     "UploadRequest",
     "UploadResult",
     "make_http_client",
@@ -128,6 +129,17 @@ class CheckableHost(Host, Protocol):
         not the API's (a wrong 'url'), HostUnreachable when no connection can be made,
         TransientHostError when one was made and failed (a timeout, a 5xx).
         """
+        ...
+
+
+@runtime_checkable
+class StagingHost(Host, Protocol):
+    """A host that hands the server files to read rather than their bytes (PicGo's path
+    upload): it writes the bytes to send into a private folder first."""
+
+    def stage_in(self, folder: Path) -> None:
+        """Where to write the copies: a folder under the project's `.imgsync/`, told before
+        the first upload. The host removes each copy once its request is answered."""
         ...
 
 

@@ -102,9 +102,11 @@ def request_bounded(
     host: str,
     limit: int = MAX_REPLY,
     deadline: float | None = None,
+    content: bytes | None = None,
 ) -> httpx.Response:
-    """A request without a body (GET, DELETE), read within post_bounded's bounds."""
-    request = http.build_request(method, url, headers=headers)
+    """A request without a form (GET, DELETE; a POST of `content`, such as JSON with its
+    Content-Type in `headers`), read within post_bounded's bounds."""
+    request = http.build_request(method, url, headers=headers, content=content)
     return _send_bounded(http, request, host, limit, deadline)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CacheError
-from ..hosted_url import base_url_of, http_allowed, quoted, url_problem
+from ..hosted_url import identity_allows_http, quoted, url_problem
 
 VERSION = 1
 LEGACY_NAME = ".lsky_upload_cache.json"
@@ -147,7 +147,7 @@ def journal_record(record: object, *, allow_http: bool) -> tuple[str, str, Cache
     if not isinstance(md5, str) or not MD5_RE.fullmatch(md5):
         raise ValueError('"md5" is not 32 lowercase hex digits')
     entry = CacheEntry.from_json(record.get("entry"))
-    problem = url_problem(entry.url, allow_http=allow_http or http_allowed(base_url_of(host)))
+    problem = url_problem(entry.url, allow_http=allow_http or identity_allows_http(host))
     if problem is not None:
         raise ValueError(f'"url" {quoted(entry.url)} can\'t be used ({problem})')
     return host, md5, entry
@@ -232,7 +232,7 @@ def read_document(
     for host, by_md5 in raw_uploads.items():
         if not isinstance(by_md5, dict):
             raise _corrupt(path, f"uploads[{host!r}] is {_kind(by_md5)}, not an object")
-        http = allow_http or http_allowed(base_url_of(host))
+        http = allow_http or identity_allows_http(host)
         for md5, raw in by_md5.items():
             where = f"uploads[{host!r}][{md5!r}]"
             if not MD5_RE.fullmatch(md5):

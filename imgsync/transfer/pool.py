@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from ..errors import HostError, ImageError, Interrupted
-from ..hosted_url import base_url_of, http_allowed, quoted, url_problem
+from ..hosted_url import identity_allows_http, quoted, url_problem
 from ..hosts._http import HostErrors
 from ..hosts.base import BatchHost, Host, UploadRequest, UploadResult
 from .gate import HostGate
@@ -66,10 +66,11 @@ def upload_many(
 
     Every URL a host sends passes `url_problem` before `on_success` hears of it: one
     that fails is that file's HostError, never recorded. http:// passes with
-    `allow_http`; by default (None) only from a host that is itself http on loopback.
+    `allow_http`; by default (None) only from a host that is itself http on loopback and
+    hands no upload on elsewhere (identity_allows_http: not PicGo).
     """
     if allow_http is None:
-        allow_http = http_allowed(base_url_of(host.identity))
+        allow_http = identity_allows_http(host.identity)
     gate = HostGate(policy, stop=stop)
     pool = _Pool(host, requests, gate, claim, on_success, on_wait, allow_http=allow_http)
     batch = pool.run(jobs, on_finished)
