@@ -1,0 +1,438 @@
+"""A GitHub repository as the image host: each image a file committed through the contents API.
+
+Files are content-addressed (content_name.py): the name holds the MD5 of the bytes sent,
+so an upload first reads the path (GET) and commits (PUT) only when nothing is there; a
+file found there is checked to be the same bytes by its git blob SHA, which imgsync
+computes locally. A 422 "sha wasn't supplied" (someone committed the same name between
+our GET and PUT) and a 409 (the branch moved) are read again and judged, not failed.
+Commits are sent one at a time, a second apart, as GitHub asks of content-creating
+requests; reads go in parallel. The base64 body is streamed from the file, never held.
+docs/github.md tells the options, the limits and what list, prune and delete do.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+
+from ..errors import AuthError, HostError, ImageError, Interrupted, TransientHostError
+from ..sizes import human_size
+from ..stop_signal import stopped
+from ._pacing import RateBudget
+from .base import Access, HostedImage, HostProfile, UploadRequest, UploadResult
+from .bounded import MAX_REPLY, request_bounded, send_bounded
+from .github_options import OPTIONS, GitHubSettings, read_settings
+from .github_replies import body_of, check_rate_limits, judge, said_in
+from .kit import KitHost
+from .options import ProfileOptions
+
+MAX_FILE = 100 * 1024 * 1024  # the contents API's limit on one file
+API_VERSION = "2022-11-28"
+FILE_READ_LIMIT = 4 * 1024 * 1024  # a file's JSON holds its base64 content up to 1 MB
+TREE_READ_LIMIT = 16 * 1024 * 1024  # a recursive tree is at most 7 MB, says GitHub
+CONFLICT_TRIES = 4  # PUT or DELETE answered 409 (the branch moved): read again, send again
+_CHUNK = 3 * 256 * 1024  # a multiple of 3, so that base64 pieces join into one string
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What an upload sends, measured before sending: its MD5, size and git blob SHA."""
+
+    md5: str
+    size: int
+    blob_sha: str
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file in the repository, as a read of its path showed it."""
+
+    sha: str
+    size: int | None
+
+
+class GitHubHost(KitHost):
+    """Commits images into a folder of a GitHub (or GitHub Enterprise) repository."""
+
+    type_name: ClassVar[str] = "github"
+    write_interval: float = 1.0  # seconds between commits (GitHub's advice); tests set 0
+
+    def __init__(self, profile: HostProfile, http: httpx.Client) -> None:
+        options = ProfileOptions(profile, OPTIONS)
+        self.settings: GitHubSettings = read_settings(options)
+        super().__init__(self.settings.api, self.settings.token, http, origins=options.origins)
+        self._budget = RateBudget("GitHub's rate limit", self.errors)
+        self._write_lock = threading.Lock()
+        self._next_write = 0.0
+        self.requests_made = 0  # every API request sent, for reports and tests
+        self._repo_seen = False  # whether GET /repos/{repo} answered (before deleting)
+
+    @property
+    def identity(self) -> str:
+        # The API URL of the folder on its branch: another repository, branch or folder is
+        # another place, whose files the cache must not take for these.
+        s = self.settings
+        folder = quote(s.folder, safe="/")
+        return f"github {s.api}/repos/{s.repo}/contents/{folder}?ref={quote(s.branch, safe='/')}"
+
+    @property
+    def max_size(self) -> int | None:
+        return MAX_FILE
+
+    # ---- upload ---------------------------------------------------------------------
+
+    def upload(self, request: UploadRequest) -> UploadResult:
+        sent = self._measure(request)
+        if sent.size > MAX_FILE:
+            self.errors.fail(
+                HostError,
+                f"the file is {human_size(sent.size)}, above the {human_size(MAX_FILE)} GitHub's "
+                "contents API takes: shrink it or upload it to another host",
+                None,
+            )
+        path = self.settings.path_for(self.settings.names.name_for(sent.md5, request.filename))
+        found = self._stat(path)
+        if found is None:
+            self._commit(request, path, sent)
+        else:
+            self._same_bytes(found, sent, path)
+        return UploadResult(url=self.settings.url_for(path), handle={"path": path})
+
+    def _measure(self, request: UploadRequest) -> Sent:
+        """MD5, size and git blob SHA of the bytes sent, in one streamed read. The blob SHA
+        needs the size first: the request's is assumed, and read again in the rare case the
+        bytes are not that many."""
+        md5, blob, size = hashlib.md5(), _blob_hash(request.size), 0
+        with self.open(request) as stream:
+            while chunk := stream.read(_CHUNK):
+                md5.update(chunk)
+                blob.update(chunk)
+                size += len(chunk)
+        if size != request.size:
+            blob = _blob_hash(size)
+            with self.open(request) as stream:
+                while chunk := stream.read(_CHUNK):
+                    blob.update(chunk)
+        return Sent(md5.hexdigest(), size, blob.hexdigest())
+
+    def _same_bytes(self, found: Found, sent: Sent, path: str) -> None:
+        """A file already at the content-addressed path must be these very bytes."""
+        if found.sha != sent.blob_sha:
+            self.errors.fail(
+                HostError,
+                f"{path} already exists in {self.settings.repo} with other content (blob "
+                f"{found.sha[:12]}, not {sent.blob_sha[:12]}): it was changed by hand; delete "
+                "it in the repository, then run again",
+                None,
+            )
+
+    def _commit(self, request: UploadRequest, path: str, sent: Sent) -> None:
+        """PUT the file; a 422 or 409 is judged by reading the path again."""
+        for attempt in range(CONFLICT_TRIES):
+            message = self.settings.message.format(path=path)
+            head = json.dumps({"message": message, "branch": self.settings.branch})
+            response = self._write(
+                "PUT", path, head, lambda: _base64_chunks(self.open(request), sent.size), sent.size
+            )
+            code = response.status_code
+            body = body_of(response)
+            if code in (200, 201):
+                content = judge(self.errors, response, **self._where()).get("content")
+                stored = content.get("sha") if isinstance(content, Mapping) else None
+                if isinstance(stored, str):  # what GitHub stored is what was measured
+                    self._same_bytes(Found(stored, None), sent, path)
+                return
+            said = said_in(body)
+            check_rate_limits(self.errors, response, said)
+            if code in (409, 422) and isinstance(body, Mapping) and _is_race(code, said):
+                found = self._stat(path)  # committed meanwhile by someone, or the branch moved
+                if found is not None:
+                    self._same_bytes(found, sent, path)
+                    return
+                self._pause(min(2.0**attempt, 8.0) * self.write_interval)
+                continue
+            judge(self.errors, response, **self._where())
+        self.errors.fail(
+            TransientHostError,
+            f"GitHub answered 409 Conflict {CONFLICT_TRIES} times: the branch "
+            f"{self.settings.branch!r} kept moving (another push at the same time?)",
+            409,
+        )
+
+    # ---- delete, list ------------------------------------------------------------------
+
+    def delete(self, handle: Mapping[str, str]) -> None:
+        """DELETE the file with its blob SHA read afresh (never a stored one); a file gone
+        already is no error. Only a file of this profile's folder and name template."""
+        path = handle.get("path")
+        if not self.settings.is_ours(path):
+            raise ValueError(
+                "a github image is deleted by the 'path' its upload gave, in the profile's "
+                "folder and of its name template; this handle has none"
+            )
+        assert isinstance(path, str)
+        if not self._repo_seen:  # a 404 below must mean "gone", not "no access to the repo"
+            self._get(f"/repos/{self.settings.repo}")
+            self._repo_seen = True
+        for attempt in range(CONFLICT_TRIES):
+            found = self._stat(path)
+            if found is None:
+                return
+            fields = {"message": f"imgsync: delete {path}", "sha": found.sha}
+            head = json.dumps(fields | {"branch": self.settings.branch})
+            response = self._write("DELETE", path, head, None)
+            code = response.status_code
+            if code == 200 or (code == 404 and isinstance(body_of(response), Mapping)):
+                if code == 200:
+                    judge(self.errors, response, **self._where())
+                return
+            check_rate_limits(self.errors, response, said_in(body_of(response)))
+            if code == 409:
+                self._pause(min(2.0**attempt, 8.0) * self.write_interval)
+                continue
+            judge(self.errors, response, **self._where())
+        self.errors.fail(
+            TransientHostError,
+            f"GitHub answered 409 Conflict {CONFLICT_TRIES} times deleting {path}",
+            409,
+        )
+
+    def list_images(
+        self, progress: Callable[[int, int | None], None] | None = None
+    ) -> Iterator[HostedImage]:
+        """The folder's files that this profile's name template could have made, from one
+        git tree (a snapshot: nothing skipped or listed twice, whatever others commit
+        meanwhile). The contents API has no dates: uploaded_at is left unknown (prune goes
+        by the times the cache recorded)."""
+        found: list[HostedImage] = []
+        for path, size in self._files_in_folder():
+            if self.settings.is_ours(path):
+                url = self.settings.url_for(path)
+                name = path.rpartition("/")[2]
+                found.append(HostedImage(url=url, handle={"path": path}, size=size, name=name))
+        if progress is not None:
+            progress(len(found), len(found))
+        yield from found
+
+    def _files_in_folder(self) -> list[tuple[str, int | None]]:
+        """(path, size) of every file under the folder, via the git trees API: the branch's
+        root tree, down the folder's parts, then that tree recursively."""
+        repo = self.settings.repo
+        branch = self._get(f"/repos/{repo}/branches/{quote(self.settings.branch, safe='/')}")
+        commit = branch.get("commit")
+        inner = commit.get("commit") if isinstance(commit, Mapping) else None
+        tree = inner.get("tree") if isinstance(inner, Mapping) else None
+        sha = tree.get("sha") if isinstance(tree, Mapping) else None
+        for part in self.settings.folder.split("/") if self.settings.folder else []:
+            entries = self._tree(str(sha), recursive=False)
+            sha = next(
+                (
+                    e.get("sha")
+                    for e in entries
+                    if e.get("path") == part and e.get("type") == "tree"
+                ),
+                None,
+            )
+            if sha is None:
+                return []  # the folder does not exist yet: nothing was uploaded
+        prefix = f"{self.settings.folder}/" if self.settings.folder else ""
+        files = []
+        for entry in self._tree(str(sha), recursive=True):
+            path, size = entry.get("path"), entry.get("size")
+            if entry.get("type") == "blob" and isinstance(path, str):
+                files.append((prefix + path, size if type(size) is int else None))
+        return files
+
+    def _tree(self, sha: str, *, recursive: bool) -> list[Mapping[str, Any]]:
+        query = "?recursive=1" if recursive else ""
+        body = self._get(f"/repos/{self.settings.repo}/git/trees/{quote(sha)}{query}")
+        if body.get("truncated") is True:
+            self.errors.fail(
+                HostError,
+                "GitHub truncated the folder's listing (over 100,000 entries or 7 MB): list "
+                "a smaller folder",
+                200,
+            )
+        entries = body.get("tree")
+        return [e for e in entries if isinstance(e, Mapping)] if isinstance(entries, list) else []
+
+    # ---- check --------------------------------------------------------------------------
+
+    def check_access(self) -> Access:
+        """GET /repos/{repo}: the token is accepted and `permissions.push` says whether it
+        may commit; then GET the branch. Nothing is written."""
+        s = self.settings
+        repo = self._get(f"/repos/{s.repo}", once=True)
+        permissions = repo.get("permissions")
+        push = permissions.get("push") if isinstance(permissions, Mapping) else None
+        if push is False:
+            self.errors.fail(
+                AuthError,
+                f"the token can read {s.repo} but may not write to it (permissions.push is "
+                "false): give it \"Contents: read and write\" (fine-grained) or the 'repo' scope",
+                200,
+            )
+        self._get(f"/repos/{s.repo}/branches/{quote(s.branch, safe='/')}", once=True)
+        if push is None:
+            return Access(
+                False,
+                f"{s.repo} and its branch {s.branch!r} answer, but GitHub did not say whether "
+                "the token may write: the first upload will tell",
+            )
+        return Access(
+            True,
+            f"GitHub accepted the token: {s.repo} is writable (permissions.push) and its branch "
+            f"{s.branch!r} exists (a fine-grained token's own permissions show only at the "
+            "first upload)",
+        )
+
+    # ---- requests -----------------------------------------------------------------------
+
+    def _headers(self, accept: str = "application/vnd.github+json") -> dict[str, str]:
+        return {
+            "Accept": accept,
+            "Authorization": f"Bearer {self.settings.token}",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
+
+    def _where(self) -> dict[str, str]:
+        return {"repo": self.settings.repo, "branch": self.settings.branch}
+
+    def _contents(self, path: str) -> str:
+        return f"{self.url}/repos/{self.settings.repo}/contents/{quote(path, safe='/')}"
+
+    def _stat(self, path: str) -> Found | None:
+        """The file at `path` on the branch, or None: the object media type, so a file over
+        1 MB answers too (its content left out)."""
+        ref = quote(self.settings.branch, safe="")
+        response = self._send(
+            lambda: request_bounded(
+                self._http,
+                "GET",
+                f"{self._contents(path)}?ref={ref}",
+                headers=self._headers("application/vnd.github.object+json"),
+                host=self.identity,
+                limit=FILE_READ_LIMIT,
+            )
+        )
+        body = body_of(response)
+        said = said_in(body)
+        if response.status_code == 404 and isinstance(body, Mapping):
+            words = (said or "").lower()
+            if "no commit found" in words or "branch" in words:
+                judge(self.errors, response, **self._where())  # the branch is missing
+            return None  # "Not Found" (or "This repository is empty."): not there yet
+        body = judge(self.errors, response, **self._where())
+        sha, size = body.get("sha"), body.get("size")
+        if body.get("type") != "file" or not isinstance(sha, str):
+            self.errors.fail(
+                HostError,
+                f"{path} exists in {self.settings.repo} but is not a file (a folder?): choose "
+                "another 'name' template or 'path'",
+                200,
+            )
+        return Found(sha, size if type(size) is int else None)
+
+    def _get(self, path: str, *, once: bool = False) -> dict[str, Any]:
+        response = self._send(
+            lambda: request_bounded(
+                self._http,
+                "GET",
+                f"{self.url}{path}",
+                headers=self._headers(),
+                host=self.identity,
+                limit=TREE_READ_LIMIT if "/git/trees/" in path else MAX_REPLY,
+            )
+        )
+        return judge(self.errors, response, **self._where())
+
+    def _write(
+        self,
+        method: str,
+        path: str,
+        head: str,
+        content: Callable[[], Iterator[bytes]] | None,
+        size: int | None = None,
+    ) -> httpx.Response:
+        """PUT or DELETE a JSON body: `head` (an object) with `content` (base64 pieces, made
+        afresh for each try) streamed in as its "content". One at a time, spaced out."""
+
+        opening = head.encode() if content is None else head[:-1].encode() + b', "content": "'
+
+        def body() -> Iterator[bytes]:
+            yield opening
+            if content is not None:
+                yield from content()
+                yield b'"}'
+
+        # A length told up front: the body is not sent in chunks, which not every proxy takes.
+        length = len(opening) + (0 if size is None else 4 * ((size + 2) // 3) + 2)
+        headers = self._headers() | {"Content-Type": "application/json"}
+        headers["Content-Length"] = str(length)
+        with self._write_lock:
+            self._pause(self._next_write - time.monotonic())
+            request = self._http.build_request(
+                method, self._contents(path), headers=headers, content=body()
+            )
+            try:
+                return self._send(lambda: send_bounded(self._http, request, host=self.identity))
+            finally:
+                self._next_write = time.monotonic() + self.write_interval
+
+    def _send(self, send: Callable[[], httpx.Response]) -> httpx.Response:
+        """One request within the rate budget; timeouts and lost connections become
+        TransientHostError or HostUnreachable."""
+        self._budget.reserve(1)
+        self.requests_made += 1
+        try:
+            with self.errors.transport(self.url):
+                response = send()
+        except BaseException:
+            self._budget.settle(1, None)
+            raise
+        self._budget.settle(1, response)
+        return response
+
+    def _pause(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if stopped():
+                raise Interrupted
+            time.sleep(min(left, 0.5))
+
+
+def _blob_hash(size: int) -> Any:
+    """A SHA-1 started as git starts a blob's object id: "blob {size}\\0"."""
+    return hashlib.sha1(f"blob {size}\0".encode())
+
+
+def _is_race(code: int, said: str | None) -> bool:
+    """A 409 (the branch moved, or a stale SHA), or the 422 of a file that is there already."""
+    return code == 409 or (code == 422 and '"sha"' in (said or ""))
+
+
+def _base64_chunks(stream: Any, size: int) -> Iterator[bytes]:
+    """The bytes of `stream` as base64, piece by piece; ImageError if they are not the `size`
+    bytes measured before (the file changed while being sent)."""
+    sent, rest = 0, b""
+    with stream:
+        while chunk := stream.read(_CHUNK):
+            sent += len(chunk)
+            data = rest + chunk
+            cut = len(data) - len(data) % 3
+            rest = data[cut:]
+            if cut:
+                yield base64.b64encode(data[:cut])
+    if rest:
+        yield base64.b64encode(rest)
+    if sent != size:
+        raise ImageError(f"the file changed while it was being sent ({sent} bytes, not {size})")
