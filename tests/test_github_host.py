@@ -13,10 +13,18 @@ from typing import Any
 import httpx
 import pytest
 
-from imgsync.errors import AuthError, HostError, RateLimited, TransientHostError, WrongEndpoint
+from imgsync.errors import (
+    AuthError,
+    HostError,
+    ImageError,
+    RateLimited,
+    TransientHostError,
+    WrongEndpoint,
+)
 from imgsync.hosts import github as github_module
 from imgsync.hosts.base import Host, HostProfile, UploadRequest, supports
 from imgsync.hosts.github import GitHubHost
+from imgsync.hosts.github_sent import Sent
 from imgsync.testing.fake_github import FakeGitHub, FakeGitHubEnterprise
 from imgsync.testing.http import FakeServer
 from tests.host_contract import SIZE_LIMIT_KB, HostContract
@@ -370,3 +378,18 @@ def test_the_fake_lists_at_most_a_thousand_entries_of_a_folder(
         f"{fake.url}/repos/{REPO}/contents/many", headers={"Authorization": f"Bearer {TOKEN}"}
     )
     assert len(reply.json()) == 1000
+
+
+def test_a_file_that_changes_while_it_is_sent_fails_as_the_image_and_commits_nothing(
+    fake: FakeGitHub, http_client: httpx.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imgsync.hosts.github_sent import measure as measured
+
+    def one_byte_short(open_bytes: Any, hint: int) -> Sent:
+        sent = measured(open_bytes, hint)
+        return Sent(sent.md5, sent.size - 1, sent.blob_sha)  # as if it grew after measuring
+
+    monkeypatch.setattr(github_module, "measure", one_byte_short)
+    with pytest.raises(ImageError, match="the file changed while it was being sent"):
+        github(fake, http_client).upload(request_for(image(tmp_path)))
+    assert fake.puts == 0 and fake.files() == {}

@@ -12,8 +12,6 @@ docs/github.md tells the options, the limits and what list, prune and delete do.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import threading
 import time
@@ -24,14 +22,16 @@ from urllib.parse import quote
 
 import httpx
 
-from ..errors import AuthError, HostError, ImageError, Interrupted, TransientHostError
+from ..errors import AuthError, HostError, Interrupted, TransientHostError
 from ..sizes import human_size
 from ..stop_signal import stopped
 from ._pacing import RateBudget
 from .base import Access, HostedImage, HostProfile, UploadRequest, UploadResult
 from .bounded import MAX_REPLY, request_bounded, send_bounded
+from .github_listing import files_in_folder
 from .github_options import OPTIONS, GitHubSettings, read_settings
 from .github_replies import body_of, check_rate_limits, judge, said_in
+from .github_sent import Sent, base64_chunks, base64_length, measure
 from .kit import KitHost
 from .options import ProfileOptions
 
@@ -40,16 +40,6 @@ API_VERSION = "2022-11-28"
 FILE_READ_LIMIT = 4 * 1024 * 1024  # a file's JSON holds its base64 content up to 1 MB
 TREE_READ_LIMIT = 16 * 1024 * 1024  # a recursive tree is at most 7 MB, says GitHub
 CONFLICT_TRIES = 4  # PUT or DELETE answered 409 (the branch moved): read again, send again
-_CHUNK = 3 * 256 * 1024  # a multiple of 3, so that base64 pieces join into one string
-
-
-@dataclass(frozen=True)
-class Sent:
-    """What an upload sends, measured before sending: its MD5, size and git blob SHA."""
-
-    md5: str
-    size: int
-    blob_sha: str
 
 
 @dataclass(frozen=True)
@@ -91,7 +81,7 @@ class GitHubHost(KitHost):
     # ---- upload ---------------------------------------------------------------------
 
     def upload(self, request: UploadRequest) -> UploadResult:
-        sent = self._measure(request)
+        sent = measure(lambda: self.open(request), request.size)
         if sent.size > MAX_FILE:
             self.errors.fail(
                 HostError,
@@ -106,23 +96,6 @@ class GitHubHost(KitHost):
         else:
             self._same_bytes(found, sent, path)
         return UploadResult(url=self.settings.url_for(path), handle={"path": path})
-
-    def _measure(self, request: UploadRequest) -> Sent:
-        """MD5, size and git blob SHA of the bytes sent, in one streamed read. The blob SHA
-        needs the size first: the request's is assumed, and read again in the rare case the
-        bytes are not that many."""
-        md5, blob, size = hashlib.md5(), _blob_hash(request.size), 0
-        with self.open(request) as stream:
-            while chunk := stream.read(_CHUNK):
-                md5.update(chunk)
-                blob.update(chunk)
-                size += len(chunk)
-        if size != request.size:
-            blob = _blob_hash(size)
-            with self.open(request) as stream:
-                while chunk := stream.read(_CHUNK):
-                    blob.update(chunk)
-        return Sent(md5.hexdigest(), size, blob.hexdigest())
 
     def _same_bytes(self, found: Found, sent: Sent, path: str) -> None:
         """A file already at the content-addressed path must be these very bytes."""
@@ -141,7 +114,7 @@ class GitHubHost(KitHost):
             message = self.settings.message.format(path=path)
             head = json.dumps({"message": message, "branch": self.settings.branch})
             response = self._write(
-                "PUT", path, head, lambda: _base64_chunks(self.open(request), sent.size), sent.size
+                "PUT", path, head, lambda: base64_chunks(self.open(request), sent.size), sent.size
             )
             code = response.status_code
             body = body_of(response)
@@ -214,7 +187,7 @@ class GitHubHost(KitHost):
         meanwhile). The contents API has no dates: uploaded_at is left unknown (prune goes
         by the times the cache recorded)."""
         found: list[HostedImage] = []
-        for path, size in self._files_in_folder():
+        for path, size in files_in_folder(self._get, self.settings, self.errors):
             if self.settings.is_ours(path):
                 url = self.settings.url_for(path)
                 name = path.rpartition("/")[2]
@@ -223,55 +196,13 @@ class GitHubHost(KitHost):
             progress(len(found), len(found))
         yield from found
 
-    def _files_in_folder(self) -> list[tuple[str, int | None]]:
-        """(path, size) of every file under the folder, via the git trees API: the branch's
-        root tree, down the folder's parts, then that tree recursively."""
-        repo = self.settings.repo
-        branch = self._get(f"/repos/{repo}/branches/{quote(self.settings.branch, safe='/')}")
-        commit = branch.get("commit")
-        inner = commit.get("commit") if isinstance(commit, Mapping) else None
-        tree = inner.get("tree") if isinstance(inner, Mapping) else None
-        sha = tree.get("sha") if isinstance(tree, Mapping) else None
-        for part in self.settings.folder.split("/") if self.settings.folder else []:
-            entries = self._tree(str(sha), recursive=False)
-            sha = next(
-                (
-                    e.get("sha")
-                    for e in entries
-                    if e.get("path") == part and e.get("type") == "tree"
-                ),
-                None,
-            )
-            if sha is None:
-                return []  # the folder does not exist yet: nothing was uploaded
-        prefix = f"{self.settings.folder}/" if self.settings.folder else ""
-        files = []
-        for entry in self._tree(str(sha), recursive=True):
-            path, size = entry.get("path"), entry.get("size")
-            if entry.get("type") == "blob" and isinstance(path, str):
-                files.append((prefix + path, size if type(size) is int else None))
-        return files
-
-    def _tree(self, sha: str, *, recursive: bool) -> list[Mapping[str, Any]]:
-        query = "?recursive=1" if recursive else ""
-        body = self._get(f"/repos/{self.settings.repo}/git/trees/{quote(sha)}{query}")
-        if body.get("truncated") is True:
-            self.errors.fail(
-                HostError,
-                "GitHub truncated the folder's listing (over 100,000 entries or 7 MB): list "
-                "a smaller folder",
-                200,
-            )
-        entries = body.get("tree")
-        return [e for e in entries if isinstance(e, Mapping)] if isinstance(entries, list) else []
-
     # ---- check --------------------------------------------------------------------------
 
     def check_access(self) -> Access:
         """GET /repos/{repo}: the token is accepted and `permissions.push` says whether it
         may commit; then GET the branch. Nothing is written."""
         s = self.settings
-        repo = self._get(f"/repos/{s.repo}", once=True)
+        repo = self._get(f"/repos/{s.repo}")
         permissions = repo.get("permissions")
         push = permissions.get("push") if isinstance(permissions, Mapping) else None
         if push is False:
@@ -281,7 +212,7 @@ class GitHubHost(KitHost):
                 "false): give it \"Contents: read and write\" (fine-grained) or the 'repo' scope",
                 200,
             )
-        self._get(f"/repos/{s.repo}/branches/{quote(s.branch, safe='/')}", once=True)
+        self._get(f"/repos/{s.repo}/branches/{quote(s.branch, safe='/')}")
         if push is None:
             return Access(
                 False,
@@ -342,7 +273,7 @@ class GitHubHost(KitHost):
             )
         return Found(sha, size if type(size) is int else None)
 
-    def _get(self, path: str, *, once: bool = False) -> dict[str, Any]:
+    def _get(self, path: str) -> dict[str, Any]:
         response = self._send(
             lambda: request_bounded(
                 self._http,
@@ -375,7 +306,7 @@ class GitHubHost(KitHost):
                 yield b'"}'
 
         # A length told up front: the body is not sent in chunks, which not every proxy takes.
-        length = len(opening) + (0 if size is None else 4 * ((size + 2) // 3) + 2)
+        length = len(opening) + (0 if size is None else base64_length(size) + 2)
         headers = self._headers() | {"Content-Type": "application/json"}
         headers["Content-Length"] = str(length)
         with self._write_lock:
@@ -410,29 +341,6 @@ class GitHubHost(KitHost):
             time.sleep(min(left, 0.5))
 
 
-def _blob_hash(size: int) -> Any:
-    """A SHA-1 started as git starts a blob's object id: "blob {size}\\0"."""
-    return hashlib.sha1(f"blob {size}\0".encode())
-
-
 def _is_race(code: int, said: str | None) -> bool:
     """A 409 (the branch moved, or a stale SHA), or the 422 of a file that is there already."""
     return code == 409 or (code == 422 and '"sha"' in (said or ""))
-
-
-def _base64_chunks(stream: Any, size: int) -> Iterator[bytes]:
-    """The bytes of `stream` as base64, piece by piece; ImageError if they are not the `size`
-    bytes measured before (the file changed while being sent)."""
-    sent, rest = 0, b""
-    with stream:
-        while chunk := stream.read(_CHUNK):
-            sent += len(chunk)
-            data = rest + chunk
-            cut = len(data) - len(data) % 3
-            rest = data[cut:]
-            if cut:
-                yield base64.b64encode(data[:cut])
-    if rest:
-        yield base64.b64encode(rest)
-    if sent != size:
-        raise ImageError(f"the file changed while it was being sent ({sent} bytes, not {size})")
