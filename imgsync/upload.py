@@ -15,7 +15,14 @@ from .errors import CacheNotWritten, HostError
 from .files import private_folder
 from .hosted_url import base_url_of, site
 from .hosts import create_host
-from .hosts.base import Host, LinkingHost, UploadRequest, UploadResult, make_http_client
+from .hosts.base import (
+    Host,
+    LinkingHost,
+    ServingHost,
+    UploadRequest,
+    UploadResult,
+    make_http_client,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -116,7 +123,7 @@ def host_images(
             if isinstance(host, LinkingHost):  # PicHub's `transform`: links with parameters
                 hosted.link = host.link_url
             writable = not dry_run and not cache.read_only
-            foreign = _ForeignSites(host.identity)
+            foreign = _ForeignSites(host.identity, served_from(host, profile))
             label, other_processing = processing_of(settings, profile).label, 0
             for md5, image in images.items():
                 entry = cache.lookup(host.identity, md5, image.sha256)
@@ -167,6 +174,13 @@ def host_images(
     return hosted
 
 
+def served_from(host: Host, profile: HostProfile) -> tuple[str, ...]:
+    """Where the host's images are served besides its API's site: the profile's `serves`
+    prefixes and, for a ServingHost (GitHub's raw files, a CDN), its own."""
+    own = host.public_prefixes if isinstance(host, ServingHost) else ()
+    return (*profile.serves, *own)
+
+
 class _ForeignSites:
     """Cache entries whose URL is on another site than the host's API, told once per site.
 
@@ -175,13 +189,14 @@ class _ForeignSites:
     from a CDN or a bucket, so they are used, but said, for a reviewer to check.
     """
 
-    def __init__(self, identity: str) -> None:
+    def __init__(self, identity: str, served: tuple[str, ...] = ()) -> None:
         self.home = site(base_url_of(identity))
+        self.homes = {self.home} | {site(prefix) for prefix in served}
         self.counts: dict[str, int] = {}
 
     def note(self, url: str) -> None:
         where = site(url)
-        if where != self.home:
+        if where not in self.homes:
             self.counts[where] = self.counts.get(where, 0) + 1
 
     def tell(self, report: Report, cache_name: str) -> None:

@@ -393,3 +393,21 @@ def test_a_file_that_changes_while_it_is_sent_fails_as_the_image_and_commits_not
     with pytest.raises(ImageError, match="the file changed while it was being sent"):
         github(fake, http_client).upload(request_for(image(tmp_path)))
     assert fake.puts == 0 and fake.files() == {}
+
+
+def test_cached_raw_or_cdn_urls_are_the_hosts_own_and_another_site_is_told(
+    http_client: httpx.Client,
+) -> None:
+    from imgsync.upload import _ForeignSites, served_from
+
+    for public_url, own in [
+        ("raw", "https://raw.githubusercontent.com/writer/blog-images/main/img/a.png"),
+        ("jsdelivr", "https://cdn.jsdelivr.net/gh/writer/blog-images@main/img/a.png"),
+    ]:
+        options = {"repo": REPO, "token": TOKEN, "path": "img", "public_url": public_url}
+        profile = HostProfile("b", "github", options, CONFIG, serves=("https://img.example/",))
+        host = GitHubHost(profile, http_client)
+        foreign = _ForeignSites(host.identity, served_from(host, profile))
+        for url in (own, "https://img.example/b.png", "https://evil.test/pixel.png"):
+            foreign.note(url)
+        assert foreign.counts == {"evil.test": 1}

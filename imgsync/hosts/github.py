@@ -78,6 +78,12 @@ class GitHubHost(KitHost):
     def max_size(self) -> int | None:
         return MAX_FILE
 
+    @property
+    def public_prefixes(self) -> tuple[str, ...]:
+        """Where the written URLs point (raw.githubusercontent.com, a CDN): the host's own
+        images, though not on its API's site (ServingHost)."""
+        return (self.settings.url_for(self.settings.path_for("")),)
+
     # ---- upload ---------------------------------------------------------------------
 
     def upload(self, request: UploadRequest) -> UploadResult:
