@@ -411,3 +411,22 @@ def test_cached_raw_or_cdn_urls_are_the_hosts_own_and_another_site_is_told(
         for url in (own, "https://img.example/b.png", "https://evil.test/pixel.png"):
             foreign.note(url)
         assert foreign.counts == {"evil.test": 1}
+
+
+def test_the_example_of_docs_github_md_is_a_valid_profile(http_client: httpx.Client) -> None:
+    import tomllib
+
+    from imgsync.hosts.profile import Trusted
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "github.md").read_text()
+    block = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    table = tomllib.loads(block)["hosts"]["github"]
+    options = {key: value for key, value in table.items() if key != "type"}
+    trusted = Trusted(variables={"GITHUB_TOKEN": TOKEN})
+    host = GitHubHost(
+        HostProfile("github", "github", options, CONFIG, trusted=trusted), http_client
+    )
+
+    assert host.settings.url_for("images/a.png") == (
+        "https://cdn.jsdelivr.net/gh/me/blog-images@main/images/a.png"
+    )
