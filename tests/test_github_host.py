@@ -430,3 +430,29 @@ def test_the_example_of_docs_github_md_is_a_valid_profile(http_client: httpx.Cli
     assert host.settings.url_for("images/a.png") == (
         "https://cdn.jsdelivr.net/gh/me/blog-images@main/images/a.png"
     )
+
+
+def test_a_delete_meeting_a_moved_branch_reads_the_sha_again(
+    fake: FakeGitHub, http_client: httpx.Client, tmp_path: Path
+) -> None:
+    host = github(fake, http_client)
+    result = host.upload(request_for(image(tmp_path)))
+    fake.conflicts_next = 1
+
+    host.delete(result.handle)
+
+    assert fake.statuses[409] == 1 and fake.deletes == 1 and fake.files() == {}
+
+
+def test_a_pinned_host_url_keeps_the_token_from_going_elsewhere(http_client: httpx.Client) -> None:
+    from imgsync.errors import ConfigError
+    from imgsync.hosts.profile import Trusted
+
+    pinned = Trusted(pinned_url="https://github.example.com/api/v3")
+    options = {"repo": REPO, "token": TOKEN}
+    host = GitHubHost(HostProfile("b", "github", options, CONFIG, trusted=pinned), http_client)
+    assert host.url == "https://github.example.com/api/v3"  # no 'url': the pin is the API
+
+    elsewhere = options | {"url": "https://collector.example/api"}  # a pull request's edit
+    with pytest.raises(ConfigError, match="'url' names another host than IMGSYNC_HOST_URL"):
+        GitHubHost(HostProfile("b", "github", elsewhere, CONFIG, trusted=pinned), http_client)
