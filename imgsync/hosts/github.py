@@ -155,8 +155,8 @@ class GitHubHost(KitHost):
         path = handle.get("path")
         if not self.settings.is_ours(path):
             raise ValueError(
-                "a github image is deleted by the 'path' its upload gave, in the profile's "
-                "folder and of its name template; this handle has none"
+                "a github image is deleted by the 'path' its upload gave, and only a path in "
+                "the profile's folder that its name template makes; this handle has no such path"
             )
         assert isinstance(path, str)
         if not self._repo_seen:  # a 404 below must mean "gone", not "no access to the repo"
@@ -169,12 +169,13 @@ class GitHubHost(KitHost):
             fields = {"message": f"imgsync: delete {path}", "sha": found.sha}
             head = json.dumps(fields | {"branch": self.settings.branch})
             response = self._write("DELETE", path, head, None)
-            code = response.status_code
-            if code == 200 or (code == 404 and isinstance(body_of(response), Mapping)):
-                if code == 200:
-                    judge(self.errors, response, **self._where())
+            code, said = response.status_code, said_in(body_of(response))
+            if code == 404 and said and "branch" not in said.lower():
+                return  # deleted by someone else since it was read
+            if code == 200:
+                judge(self.errors, response, **self._where())
                 return
-            check_rate_limits(self.errors, response, said_in(body_of(response)))
+            check_rate_limits(self.errors, response, said)
             if code == 409:
                 self._pause(min(2.0**attempt, 8.0) * self.write_interval)
                 continue
