@@ -46,7 +46,8 @@ class TestGitHubContract(HostContract):
     secret = TOKEN
     wrong_secret = "ghp_" + "w" * 36
     variants = ("github.com", "enterprise")
-    secret_faults = ("429", "secondary", "500", "502", "html", "reset", "hang", "primary")
+    # A rate limit holds the host back (nothing sent until the wait is over): one, last.
+    secret_faults = ("500", "502", "html", "reset", "hang", "secondary")
     api_words = ("not from the GitHub API", "https://api.github.com", "/api/v3")
     server_error_words = "Server Error"
     fake_command = ("imgsync.testing.fake_github", "--token", "T", "--quiet")
@@ -246,6 +247,24 @@ def test_the_secondary_rate_limit_waits_as_retry_after_says(
         github(fake, http_client).upload(request_for(image(tmp_path)))
     assert (caught.value.status, caught.value.retry_after) == (status, 30.0)
     assert "secondary rate limit" in str(caught.value)
+
+
+def test_after_a_secondary_limit_nothing_is_sent_until_the_wait_is_over(
+    fake: FakeGitHub, http_client: httpx.Client, tmp_path: Path
+) -> None:
+    host = github(fake, http_client)
+    result = host.upload(request_for(image(tmp_path)))
+    fake.fail_next("secondary")
+    with pytest.raises(RateLimited):
+        host.upload(request_for(image(tmp_path, 1)))
+    before = fake.requests
+
+    for act in (lambda: host.delete(result.handle), lambda: list(host.list_images())):
+        with pytest.raises(RateLimited) as held:
+            act()
+        assert held.value.status is None and 25 < (held.value.retry_after or 0) <= 30
+
+    assert fake.requests == before and fake.deletes == 0  # a prune would not keep knocking
 
 
 def test_a_read_only_token_is_refused_with_githubs_words(

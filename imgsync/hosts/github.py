@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ..errors import AuthError, HostError, Interrupted, TransientHostError
+from ..errors import AuthError, HostError, Interrupted, RateLimited, TransientHostError
 from ..sizes import human_size
 from ..stop_signal import stopped
 from ._pacing import RateBudget
@@ -65,6 +65,8 @@ class GitHubHost(KitHost):
         self._next_write = 0.0
         self.requests_made = 0  # every API request sent, for reports and tests
         self._repo_seen = False  # whether GET /repos/{repo} answered (before deleting)
+        self._hold_lock = threading.Lock()
+        self._hold_until = 0.0  # monotonic time before which GitHub asked for no request
 
     @property
     def identity(self) -> str:
@@ -328,7 +330,16 @@ class GitHubHost(KitHost):
 
     def _send(self, send: Callable[[], httpx.Response]) -> httpx.Response:
         """One request within the rate budget; timeouts and lost connections become
-        TransientHostError or HostUnreachable."""
+        TransientHostError or HostUnreachable. After a rate limit, nothing is sent until
+        the wait GitHub asked for is over (its headers alone tell the primary limit's end,
+        not a secondary limit's): every request meanwhile is RateLimited unsent, so a
+        prune's deletes or a listing never keep knocking."""
+        with self._hold_lock:
+            left = self._hold_until - time.monotonic()
+        if left > 0:
+            self.errors.rate_limited(
+                "GitHub asked us to wait before sending more", left, None, None
+            )
         self._budget.reserve(1)
         self.requests_made += 1
         try:
@@ -338,6 +349,13 @@ class GitHubHost(KitHost):
             self._budget.settle(1, None)
             raise
         self._budget.settle(1, response)
+        try:
+            check_rate_limits(self.errors, response, said_in(body_of(response)))
+        except RateLimited as limited:
+            with self._hold_lock:
+                wait = limited.retry_after if limited.retry_after is not None else 60.0
+                self._hold_until = max(self._hold_until, time.monotonic() + wait)
+            raise
         return response
 
     def _pause(self, seconds: float) -> None:
