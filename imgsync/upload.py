@@ -18,6 +18,7 @@ from .hosts import create_host
 from .hosts.base import (
     Host,
     LinkingHost,
+    ServingHost,
     StagingHost,
     UploadRequest,
     UploadResult,
@@ -119,9 +120,9 @@ def host_images(
     )
     try:
         with _profile_and_client(settings, host_name) as (profile, http):
-            identity, unusable = _identity_for_lookups(profile, http, hosted)
+            identity, served, unusable = _identity_for_lookups(profile, http, hosted)
             writable = not dry_run and not cache.read_only
-            foreign = _ForeignSites(identity, profile.serves)
+            foreign = _ForeignSites(identity, served)
             label, other_processing = processing_of(settings, profile).label, 0
             for md5, image in images.items():
                 entry = cache.lookup(identity, md5, image.sha256)
@@ -176,8 +177,9 @@ def host_images(
 
 def _identity_for_lookups(
     profile: HostProfile, http: httpx.Client, hosted: Hosted
-) -> tuple[str, ConfigError | None]:
-    """The host's identity, to look images up in the cache; and, when the host can't be
+) -> tuple[str, tuple[str, ...], ConfigError | None]:
+    """The host's identity, to look images up in the cache, the prefixes its images are
+    served under (served_from); and, when the host can't be
     made (no token in the environment: a pull request from a fork, a docs build), the
     ConfigError to raise only if something must be uploaded. A run whose images are all in
     the cache needs no secret. PicHub's `transform` needs the host to write its links."""
@@ -189,10 +191,17 @@ def _identity_for_lookups(
         identity = None if "transform" in profile.options else offline_identity(profile)
         if identity is None:
             raise
-        return identity, error
+        return identity, profile.serves, error
     if isinstance(host, LinkingHost):  # PicHub's `transform`: links with parameters
         hosted.link = host.link_url
-    return host.identity, None
+    return host.identity, served_from(host, profile), None
+
+
+def served_from(host: Host, profile: HostProfile) -> tuple[str, ...]:
+    """Where the host's images are served besides its API's site: the profile's `serves`
+    prefixes and, for a ServingHost (GitHub's raw files, a CDN), its own."""
+    own = host.public_prefixes if isinstance(host, ServingHost) else ()
+    return (*profile.serves, *own)
 
 
 class _ForeignSites:
@@ -203,16 +212,14 @@ class _ForeignSites:
     from a CDN or a bucket, so they are used, but said, for a reviewer to check.
     """
 
-    def __init__(self, identity: str, serves: Sequence[str] = ()) -> None:
+    def __init__(self, identity: str, served: tuple[str, ...] = ()) -> None:
         self.home = site(base_url_of(identity))
-        # The profile's `serves` says where its images are: a CDN, or for PicGo (whose API is
-        # on this machine) the picbed's domain.
-        self.served = {site(prefix) for prefix in serves}
+        self.homes = {self.home} | {site(prefix) for prefix in served}
         self.counts: dict[str, int] = {}
 
     def note(self, url: str) -> None:
         where = site(url)
-        if where != self.home and where not in self.served:
+        if where not in self.homes:
             self.counts[where] = self.counts.get(where, 0) + 1
 
     def tell(self, report: Report, cache_name: str) -> None:

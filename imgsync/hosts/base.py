@@ -27,6 +27,7 @@ __all__ = [
     "HttpSettings",
     "LinkingHost",
     "ListingHost",
+    "ServingHost",
     "StagingHost",
     "UploadRequest",
     "UploadResult",
@@ -216,6 +217,17 @@ class LinkingHost(Host, Protocol):
 
     def link_url(self, url: str) -> str:
         """The link to write (or print) for the hosted `url`."""
+        ...
+
+
+@runtime_checkable
+class ServingHost(Host, Protocol):
+    """A host whose images are served from another site than its API: GitHub's raw files
+    or a CDN in front of them. Cached URLs there are the host's own, not another site's."""
+
+    @property
+    def public_prefixes(self) -> tuple[str, ...]:
+        """URL prefixes its images are served under, e.g. "https://cdn.example.com/i/"."""
         ...
 
 

@@ -110,6 +110,19 @@ def request_bounded(
     return _send_bounded(http, request, host, limit, deadline)
 
 
+def send_bounded(
+    http: httpx.Client,
+    request: httpx.Request,
+    *,
+    host: str,
+    limit: int = MAX_REPLY,
+    deadline: float | None = None,
+) -> httpx.Response:
+    """A request the caller built (a body of its own, such as GitHub's streamed JSON), its
+    reply read within post_bounded's bounds."""
+    return _send_bounded(http, request, host, limit, deadline)
+
+
 def _send_bounded(
     http: httpx.Client,
     request: httpx.Request,
