@@ -25,6 +25,7 @@ BUILTIN_HOSTS: dict[str, str] = {
     "chevereto": "imgsync.hosts.chevereto:CheveretoHost",
     "lsky": "imgsync.hosts.lsky:LskyHost",
     "pichub": "imgsync.hosts.pichub:PicHubHost",
+    "s3": "imgsync.hosts.s3:S3Host",
 }
 
 
