@@ -136,39 +136,44 @@ class S3Errors:
         from botocore.parsers import ResponseParserError
 
         self.last.forget()
-        where = self.settings.endpoint
         try:
             return operation()
-        except bex.ClientError as error:
+        except (bex.BotoCoreError, bex.ClientError, ResponseParserError) as error:
+            caught: Exception = error
+        # Raised outside the except block: the library's exception (whose text may quote a
+        # reply echoing the access key) is then not even the new error's __context__.
+        self.fail(what, caught)
+
+    def fail(self, what: str, error: Exception) -> NoReturn:
+        """Raise the HostError for one of botocore's exceptions."""
+        import botocore.exceptions as bex
+
+        where = self.settings.endpoint
+        if isinstance(error, bex.ClientError):
             self.client_error(what, error.response)
-        except bex.ConnectTimeoutError:
+        if isinstance(error, bex.ConnectTimeoutError):
             raise HostUnreachable(
                 f"could not reach {where}: no connection within connect_timeout",
                 worth_retrying=True,
                 host=self.errors.host,
-            ) from None
-        except bex.ReadTimeoutError:
-            raise TransientHostError(
-                f"{where} did not answer in time", host=self.errors.host
-            ) from None
-        except bex.ProxyConnectionError as error:
+            )
+        if isinstance(error, bex.ReadTimeoutError):
+            raise TransientHostError(f"{where} did not answer in time", host=self.errors.host)
+        if isinstance(error, bex.ProxyConnectionError):
             reason = self.errors.redact(str(_root(error)))
             raise HostUnreachable(
                 f"could not reach {where}: the proxy refused or failed ({reason})",
                 worth_retrying=True,
                 host=self.errors.host,
-            ) from None
-        except bex.SSLError as error:
-            raise self._tls(where, error) from None
-        except bex.EndpointConnectionError as error:
-            raise self._unreachable(where, error) from None
-        except ResponseParserError:
-            self.not_s3(what, self.last.status)
-        except (bex.HTTPClientError, bex.ConnectionError) as error:
+            )
+        if isinstance(error, bex.SSLError):
+            raise self._tls(where, error)
+        if isinstance(error, bex.EndpointConnectionError):
+            raise self._unreachable(where, error)
+        if isinstance(error, (bex.HTTPClientError, bex.ConnectionError)):
             reason = self.errors.redact(str(_root(error))) or type(error).__name__
-            raise TransientHostError(
-                f"could not reach {where}: {reason}", host=self.errors.host
-            ) from None
+            raise TransientHostError(f"could not reach {where}: {reason}", host=self.errors.host)
+        self.not_s3(what, self.last.status)  # ResponseParserError: a body that isn't S3's XML
 
     def client_error(self, what: str, response: Mapping[str, Any]) -> NoReturn:
         """Raise the HostError for an error reply of the S3 server (or of something else)."""
