@@ -133,14 +133,17 @@ def _view(profile: HostProfile) -> ProfileView:
 
 def _identity(profile: HostProfile) -> str | None:
     """The identity the host would have: built by the host itself where its options allow
-    (no network is touched), else its type and `url` as written."""
-    from .hosts import create_host
+    (no network is touched), else as its class tells from the options without the secret
+    (S3), else its type and `url` as written."""
+    from .hosts import create_host, identity_without_secrets
     from .hosts.base import HttpSettings, make_http_client
 
     try:
         with make_http_client(HttpSettings()) as http:
             return create_host(profile, http).identity
     except ConfigError:
+        if (known := identity_without_secrets(profile)) is not None:
+            return known
         url = profile.options.get("url")
         if isinstance(url, str) and url.strip() and "${" not in url:
             return f"{profile.type} {url.strip().rstrip('/')}"

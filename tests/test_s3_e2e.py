@@ -48,11 +48,17 @@ def blog(tmp_path: Path, fake: S3Proxy) -> Path:
 
 
 def run(
-    root: Path, fake: S3Proxy, *args: str, secret: str | None = None, shadow: Path | None = None
+    root: Path,
+    fake: S3Proxy,
+    *args: str,
+    secret: str | None = None,
+    shadow: Path | None = None,
+    keys: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_", "AWS_"))}
     env.update(S3_ENDPOINT=fake.url, NO_PROXY="127.0.0.1")
-    env.update(S3_ACCESS_KEY=fake.keys[0], S3_SECRET_KEY=secret or fake.keys[1])
+    if keys:
+        env.update(S3_ACCESS_KEY=fake.keys[0], S3_SECRET_KEY=secret or fake.keys[1])
     if shadow is not None:  # a folder whose botocore package hides the installed one
         env["PYTHONPATH"] = str(shadow)
     done = subprocess.run(
@@ -88,6 +94,11 @@ def test_the_blog_is_synced_once_checked_and_pruned_exactly(blog: Path, fake: S3
     assert second.returncode == 0, second.stderr
     assert fake.requests == requests  # 0 uploads: the cache answers, not even a HEAD
     assert run(blog, fake, "check", ".").returncode == 0
+    # A scheduled verify without the keys still knows the bucket's URLs as hosted.
+    verified = run(blog, fake, "verify", "--allow-private-addresses", keys=False)
+    assert verified.returncode == 0, verified.stderr
+    said = verified.stdout + verified.stderr
+    assert f"{DISTINCT_IMAGES} image URL(s) checked for 10 reference(s)" in said, said
 
     # A stranger's object under the prefix, with a name imgsync could have made: not in
     # the cache, so prune never touches it.

@@ -400,3 +400,14 @@ def test_the_timeouts_of_the_http_settings_reach_the_library() -> None:
     config = host._client.meta.config
     assert (config.connect_timeout, config.read_timeout) == (3.5, 7.25)
     assert config.retries["total_max_attempts"] == 1
+
+
+def test_the_identity_is_known_without_the_keys() -> None:
+    from imgsync.hosts import identity_without_secrets
+
+    options = {**BASE, "access_key": "${S3_ACCESS_KEY}", "secret_key": "${S3_SECRET_KEY}"}
+    profile = HostProfile("b", "s3", options, CONFIG)  # neither variable is set
+
+    assert identity_without_secrets(profile) == f"s3 {ENDPOINT}/images"
+    assert identity_without_secrets(HostProfile("b", "s3", {"bucket": "x"}, CONFIG)) is None
+    assert identity_without_secrets(HostProfile("b", "lsky", {}, CONFIG)) is None

@@ -23,7 +23,7 @@ from .content_name import sent_md5
 from .kit import KitHost
 from .options import ProfileOptions
 from .s3_client import LastReply, S3Errors, make_client
-from .s3_options import OPTIONS, read_s3_options
+from .s3_options import OPTIONS, identity_of, read_s3_options
 
 SINGLE_PUT_LIMIT = 5 * 1024**3  # S3's largest object in one PUT; imgsync sends no multipart
 _MD5_IN_KEY = re.compile(r"[0-9a-f]{32}")
@@ -53,6 +53,11 @@ class S3Host(KitHost):
         # The bucket is the account: another bucket is another host. Prefix, name and
         # public_url may change without it (old objects stay where their URLs say).
         return f"{self.type_name} {self.settings.endpoint}/{self.settings.bucket}"
+
+    @classmethod
+    def identity_of(cls, profile: HostProfile) -> str:
+        """The identity from the options alone, without the keys (a `verify` without them)."""
+        return identity_of(ProfileOptions(profile, OPTIONS))
 
     @property
     def max_size(self) -> int | None:

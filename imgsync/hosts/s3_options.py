@@ -81,8 +81,13 @@ def _fields(text: str) -> list[tuple[str, str | None, str | None, str | None]]:
     return list(string.Formatter().parse(text))
 
 
-def read_s3_options(options: ProfileOptions) -> S3Settings:
-    """Check an S3 profile's options; ConfigError naming the file, profile and key."""
+def identity_of(options: ProfileOptions) -> str:
+    """`s3 {endpoint}/{bucket}`: the host's identity, which needs no key."""
+    return "s3 " + "/".join(_place(options))
+
+
+def _place(options: ProfileOptions) -> tuple[str, str]:
+    """The endpoint and the bucket, checked."""
     endpoint = options.url("endpoint", example="https://s3.eu-west-1.amazonaws.com")
     bucket = _bucket(options)
     if PurePosixPath(urlsplit(endpoint).path).name == bucket:
@@ -90,6 +95,12 @@ def read_s3_options(options: ProfileOptions) -> S3Settings:
             "'endpoint' ends with the bucket's name: give the server's address alone "
             "(e.g. https://<account>.r2.cloudflarestorage.com); the bucket goes in 'bucket'"
         )
+    return endpoint, bucket
+
+
+def read_s3_options(options: ProfileOptions) -> S3Settings:
+    """Check an S3 profile's options; ConfigError naming the file, profile and key."""
+    endpoint, bucket = _place(options)
     region = _region(options)
     path_style = options.flag("path_style")
     if path_style is None:  # a bucket can't be a subdomain of an IP address or localhost
