@@ -153,3 +153,19 @@ def test_without_the_s3_extra_the_profile_is_a_config_error(
     assert "host profile 'bucket' has type 's3', which needs the S3 library" in done.stderr
     assert "pip install 'imgsync[s3]'" in done.stderr
     assert fake.requests == 0
+
+
+def test_doctor_checks_the_keys_with_one_listing(blog: Path, fake: S3Proxy) -> None:
+    good = run(blog, fake, "doctor")
+
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "the S3 server accepted the credentials (listed bucket" in good.stdout
+    assert fake.methods == {"GET bucket": 1}
+
+    bad = run(blog, fake, "doctor", secret="wrongSecretKeyWWWWWWWWWWWWWWWWWWWWWWWWWW")
+
+    assert bad.returncode != 0
+    said = bad.stdout + bad.stderr
+    assert "the S3 server refused the credentials when asked to list the bucket" in said
+    assert "SignatureDoesNotMatch" in said
+    assert fake.methods == {"GET bucket": 2}
