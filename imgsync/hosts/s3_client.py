@@ -99,8 +99,9 @@ def make_client(settings: S3Settings, http: httpx.Client, profile: HostProfile) 
         read_timeout=timeout.read or 60.0,
         retries={"total_max_attempts": 1},
         s3={"addressing_style": "path" if settings.path_style else "virtual"},
-        # The CRC checksums botocore adds by default (aws-chunked bodies) are refused by
-        # many S3-compatible servers; Content-MD5 (sent by the host) covers integrity.
+        # The CRC checksums botocore adds by default since 1.36 (aws-chunked bodies with a
+        # trailer) are refused by servers that don't know them; Content-MD5 (sent by the
+        # host) covers integrity.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
         max_pool_connections=16,
@@ -286,12 +287,10 @@ def _root(error: BaseException) -> BaseException:
     seen: set[int] = set()
     while id(error) not in seen:
         seen.add(id(error))
-        inner = getattr(error, "kwargs", {}).get("error") if hasattr(error, "kwargs") else None
+        kept = getattr(error, "kwargs", None)
+        inner = kept.get("error") if isinstance(kept, dict) else None
         inner = inner or error.__cause__ or error.__context__
-        if inner is None:
+        if not isinstance(inner, BaseException):
             break
-        if isinstance(inner, BaseException):
-            error = inner
-        else:
-            break
+        error = inner
     return error
