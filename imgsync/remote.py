@@ -133,7 +133,8 @@ def _view(profile: HostProfile) -> ProfileView:
 
 def _identity(profile: HostProfile) -> str | None:
     """The identity the host would have: built by the host itself where its options allow
-    (no network is touched), else its type and `url` as written."""
+    (no network is touched), else as its class tells from the options without the secret
+    (S3), else its type and `url` as written."""
     from .hosts import create_host
     from .hosts.base import HttpSettings, make_http_client
 
@@ -145,10 +146,15 @@ def _identity(profile: HostProfile) -> str | None:
 
 
 def offline_identity(profile: HostProfile) -> str | None:
-    """The identity worked out without the host (its token may be missing): its type and
-    `url` as written; None when the url is not written out. A guess that only ever costs a
-    cache miss: a host whose identity is spelt otherwise finds nothing under it."""
+    """The identity worked out without the host (its token may be missing): the host
+    class's own `identity_of` where it has one (S3), else its type and `url` as written;
+    None when the url is not written out. A guess that only ever costs a cache miss: a
+    host whose identity is spelt otherwise finds nothing under it."""
+    from .hosts import identity_without_secrets
     from .hosts.variables import expand_whole
+
+    if (known := identity_without_secrets(profile)) is not None:
+        return known
 
     def unusable(problem: str) -> NoReturn:
         raise ConfigError(problem)

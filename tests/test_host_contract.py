@@ -259,6 +259,7 @@ def own_module_contracts() -> list[type[HostContract]]:
 
 
 def test_every_built_in_host_has_a_contract_class() -> None:
+    # A host's contract class lives here or in its own tests/test_<host>_host.py.
     from imgsync.hosts import BUILTIN_HOSTS
 
     contracts: list[type[HostContract]] = [*HOST_CONTRACTS, *own_module_contracts()]

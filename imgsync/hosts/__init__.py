@@ -27,6 +27,7 @@ BUILTIN_HOSTS: dict[str, str] = {
     "lsky": "imgsync.hosts.lsky:LskyHost",
     "picgo": "imgsync.hosts.picgo:PicGoHost",
     "pichub": "imgsync.hosts.pichub:PicHubHost",
+    "s3": "imgsync.hosts.s3:S3Host",
 }
 
 
@@ -42,6 +43,28 @@ def _outside_hosts() -> dict[str, str]:
 def host_types() -> list[str]:
     """The type names a profile may use: the built-in ones and those of installed packages."""
     return sorted(set(BUILTIN_HOSTS) | set(_outside_hosts()))
+
+
+def identity_without_secrets(profile: HostProfile) -> str | None:
+    """The identity of a profile's host when the host can't be built (its secret is not in
+    the environment: a scheduled `verify`), from the class's `identity_of(profile)` where it
+    has one; None when it has none or the options don't tell."""
+    target = BUILTIN_HOSTS.get(profile.type)
+    if target is None:
+        return None
+    module_name, _, class_name = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError):
+        return None
+    identity_of = getattr(cls, "identity_of", None)
+    if identity_of is None:
+        return None
+    try:
+        known: str | None = identity_of(profile)
+    except ConfigError:
+        return None
+    return known
 
 
 def create_host(profile: HostProfile, http: httpx.Client) -> Host:

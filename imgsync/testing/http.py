@@ -109,6 +109,7 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes
     client: str = "127.0.0.1"  # the peer's IP address
+    raw_query: str = ""  # the query as sent (`query` drops blank values): for forwarding
 
     @property
     def wants_json(self) -> bool:
@@ -317,22 +318,29 @@ class _Handler(BaseHTTPRequestHandler):
             return
         url = urlsplit(self.path)
         headers = {name.lower(): value for name, value in self.headers.items()}
+        query = parse_qs(url.query)
         req = Request(
-            self.command, url.path, parse_qs(url.query), headers, body, self.client_address[0]
+            self.command, url.path, query, headers, body, self.client_address[0], url.query
         )
         reply = self.server.fake._serve(req)
         if reply.action != "send":
             self._drop(reply.action == "hang")
             return
         self.send_response(reply.status)
+        # A HEAD reply has no body but tells the length of the one a GET would get.
+        length = str(len(reply.body))
         for name, value in reply.headers.items():
-            self.send_header(name, value)
+            if name.lower() == "content-length":
+                length = value if self.command == "HEAD" else length
+            else:
+                self.send_header(name, value)
         self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Content-Length", length)
         self.end_headers()
-        self.wfile.write(reply.body)
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _dispatch
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _dispatch
 
     def _drop(self, hang: bool) -> None:
         if hang:
