@@ -25,6 +25,7 @@ COMMANDS = (
     "migrate",
     "restore",
     "adopt",
+    "serve",
 )
 
 _DESCRIPTION = """\
@@ -251,6 +252,27 @@ def build_parser() -> argparse.ArgumentParser:
         "github: GitHub Actions error annotations",
     )
     check.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
+
+    serve = command(
+        "serve",
+        "ch",
+        help="a local PicGo-compatible server for editors (Obsidian, Typora, VS Code)",
+        description="Listen on 127.0.0.1 and upload what editors send, as PicGo's server does\n"
+        '(POST /upload with {"list": [paths]} or a form, /delete, /heartbeat), through\n'
+        "this project's host, cache and dedup. Point the editor's PicGo setting at\n"
+        "http://127.0.0.1:36677/upload (docs/editors.md). Ctrl-C stops it.",
+        epilog="exit status: 0 stopped with Ctrl-C; 2 usage or configuration error\n"
+        "(the port in use, no host configured).",
+    )
+    serve.add_argument(
+        "--port", type=_port, default=36677, help="the port on 127.0.0.1 (default: 36677, PicGo's)"
+    )
+    serve.add_argument(
+        "--key",
+        metavar="SECRET",
+        help="require this key (?key=, as PicList sends it); better from the environment: "
+        "IMGSYNC_SERVE_KEY, which no process list shows",
+    )
 
     watch = command(
         "watch",
@@ -607,6 +629,16 @@ def _add_options(parser: argparse.ArgumentParser, letters: str) -> None:
         parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     if "v" in letters:
         parser.add_argument("-v", "--verbose", action="store_true", help="say more")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a port number, not {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be from 0 to 65535 (0: any free port)")
+    return value
 
 
 def _jobs(text: str) -> int:

@@ -82,6 +82,11 @@ def _run(args: argparse.Namespace) -> int:
         return _migrate(args, settings)
     if args.command in ("restore", "adopt"):
         return _move(args, settings)
+    if args.command == "serve":
+        from .serve import print_line, serve  # the server: only for serve
+
+        key = args.key or os.environ.get("IMGSYNC_SERVE_KEY") or None
+        return serve(settings, host_name=args.host, port=args.port, key=key, say=print_line)
     if args.command == "watch":
         from .watch import watch  # loads watchdog: only for watch mode
 

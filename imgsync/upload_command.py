@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from .config import Settings
@@ -19,13 +20,15 @@ def upload_files(
     *,
     host_name: str | None,
     progress: Progress,
+    record_as: Mapping[Path, str] | None = None,
 ) -> UploadOutcome:
     """Upload `files` (each once, the cache first); each file's URL in the order named.
 
     Files named here are the user's explicit choice, so they may lie outside the
     project; they are still sniffed and size-checked. A file named twice gets its URL
     twice. What did go up is recorded in the cache even when other files fail, so the
-    next run finds it without uploading.
+    next run finds it without uploading. `record_as` (by file) is the source the cache
+    records for a file that is no project file (`imgsync serve`'s form uploads: their name).
     """
     report = Report()  # host_images counts into it; the outcome keeps what this command says
     named: list[tuple[Path, LocalImage | None]] = []
@@ -45,7 +48,12 @@ def upload_files(
             report.failures.append(Failure(Location(file), "", "not found"))
     images = [(file, image) for file, image in named if image is not None]
     unique = {image.md5: image for _file, image in reversed(images)}  # first name wins
-    hosted = host_images(unique, settings, host_name=host_name, report=report, progress=progress)
+    sources = {
+        image.md5: record_as[file] for file, image in images if record_as and file in record_as
+    }
+    hosted = host_images(
+        unique, settings, host_name=host_name, report=report, progress=progress, sources=sources
+    )
     for file, image in images:
         if image.md5 in hosted.failed:
             reason = hosted.failed[image.md5]
