@@ -80,5 +80,5 @@ def test_an_unknown_type_lists_the_known_ones(tmp_path: Path) -> None:
     )
 
     assert done.returncode == 2
-    assert "has type 'imgur'; known types: chevereto, lsky" in done.stderr
+    assert "has type 'imgur'; known types: chevereto, command, folder, lsky" in done.stderr
     assert "toy" in done.stderr
