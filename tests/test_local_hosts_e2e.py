@@ -110,6 +110,10 @@ def test_the_blog_synced_into_its_own_folder_once(tmp_path: Path, url: str) -> N
     assert (blog / ".imgsync-cache.json").read_text() == cache
     checked = run(blog, "check", ".")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    doctor = run(blog, "doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "skip  network  not run: the host is on this machine" in doctor.stdout
+    assert "ok    token    static/images is writable (8 files), served under " in doctor.stdout
 
 
 def test_a_clone_elsewhere_finds_everything_hosted(tmp_path: Path) -> None:
@@ -212,3 +216,24 @@ def test_the_blog_synced_through_a_command_once(
     assert "0 uploaded, 1 already on the host" in third.stderr
     assert "warning" not in third.stderr  # no "not at the host's site" for a printed URL
     assert len((blog / "runs.log").read_text().split()) == DISTINCT
+
+
+def test_doctor_finds_the_program_or_says_it_is_missing(
+    tmp_path: Path, storage: SiteServer
+) -> None:
+    blog = sample_blog(tmp_path)
+    (blog / "imgsync.toml").write_text(command_config(storage, url=True))
+    allowed = {ALLOW_COMMAND_VARIABLE: "1"}
+
+    found = run(blog, "doctor", **allowed)
+
+    assert found.returncode == 0, found.stdout + found.stderr
+    assert f"note  token    {sys.executable} is at " in found.stdout
+    assert "a command can't be tried without uploading" in found.stdout
+    config = (blog / "imgsync.toml").read_text().replace(sys.executable, "no-such-uploader")
+    (blog / "imgsync.toml").write_text(config)
+    missing = run(blog, "doctor", **allowed)
+    assert missing.returncode == 1
+    assert "FAIL  token    refused: the program 'no-such-uploader' ('command') was not found" in (
+        missing.stdout
+    )

@@ -50,6 +50,9 @@ class CommandHost:
     """Runs a program for each image: a copy with rclone, scp, aws s3 cp, a script of yours."""
 
     type_name: ClassVar[str] = "command"
+    # No network of imgsync's own and no credential: `imgsync doctor` tries neither, and
+    # its "token" check is this host's check_access.
+    on_this_machine: ClassVar[bool] = True
 
     def __init__(self, profile: HostProfile, http: object = None) -> None:
         options = ProfileOptions(profile, _OPTIONS)

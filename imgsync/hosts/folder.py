@@ -42,6 +42,9 @@ class FolderHost:
     """Copies images into a folder of the project that the site serves; lists and deletes them."""
 
     type_name: ClassVar[str] = "folder"
+    # No network of imgsync's own and no credential: `imgsync doctor` tries neither, and
+    # its "token" check is this host's check_access.
+    on_this_machine: ClassVar[bool] = True
 
     def __init__(self, profile: HostProfile, http: object = None) -> None:
         options = ProfileOptions(profile, _OPTIONS)
