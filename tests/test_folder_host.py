@@ -236,3 +236,20 @@ def test_doctor_sees_a_writable_folder_or_one_to_make(tmp_path: Path) -> None:
 
     assert access.verified and "is writable (0 files), served under /images/" in access.detail
     assert os.listdir(tmp_path / FOLDER) == []
+
+
+def test_doctor_refuses_a_folder_that_leads_outside_or_is_a_file(tmp_path: Path) -> None:
+    project, outside = tmp_path / "blog", tmp_path / "elsewhere"
+    (project / "static").mkdir(parents=True)
+    outside.mkdir()
+    host = folder_host(project)
+    (project / "static" / "images").symlink_to(outside / "missing")  # dangling, and outside
+
+    with pytest.raises(HostError, match="leads outside"):
+        host.check_access()
+
+    (project / "static" / "images").unlink()
+    (project / "static" / "images").write_text("a file")
+    with pytest.raises(HostError, match="is not a folder"):
+        host.check_access()
+    assert os.listdir(outside) == []

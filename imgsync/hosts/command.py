@@ -66,7 +66,9 @@ class CommandHost:
                 f"can allow it: set {ALLOW_COMMAND_VARIABLE}=1 where you trust this "
                 "repository's config (never in a CI job that runs on others' pull requests)"
             )
-        self.project = profile.source.parent if profile.source is not None else Path.cwd()
+        # Absolute, so that {path} never reads as an option, whatever the file's name.
+        source = profile.source if profile.source is not None else Path("imgsync.toml")
+        self.project = source.absolute().parent
         self.allow_http = profile.trusted.allow_http
         self._secrets = sorted(
             (v for k, v in env.items() if _SECRET_NAME.search(k.upper()) and len(v) >= 6),

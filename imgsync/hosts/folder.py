@@ -137,13 +137,14 @@ class FolderHost:
     def check_access(self) -> Access:
         """The folder is inside the project and a file can be made in it (made and removed at
         once); a missing folder is told as one the first upload makes."""
-        folder = self.project / self.path
-        if not folder.exists():
-            parent = next(p for p in folder.parents if p.exists())
-            if not os.access(parent, os.W_OK):
+        real = self._folder(create=False)  # HostError if it leads outside the project
+        if not real.exists():
+            parent = next(p for p in real.parents if p.exists())
+            if not parent.is_dir() or not os.access(parent, os.W_OK):
                 self._fail(f"{self.path} does not exist and can't be made in {parent}")
             return Access(True, f"{self.path} does not exist yet: the first upload makes it")
-        real = self._folder(create=False)
+        if not real.is_dir():
+            self._fail(f"{self.path} is not a folder: a file is in the way")
         try:
             fd, temp = tempfile.mkstemp(dir=real, prefix=_TEMP_PREFIX, suffix=".tmp")
             os.close(fd)
