@@ -173,8 +173,8 @@ class CommandHost:
     def _missing(self) -> NoReturn:
         self._fail(
             WrongEndpoint,
-            f"the program {self.argv[0]!r} ('command') was not found: is it installed, and "
-            "on PATH?",
+            f"the program {self.argv[0]!r} ('command') was not found: install it, or put it "
+            "on PATH (or give its path)",
         )
 
     def _fail(self, cls: type[HostError], message: str, said: str | None = None) -> NoReturn:
