@@ -237,3 +237,26 @@ def test_doctor_finds_the_program_or_says_it_is_missing(
     assert "FAIL  token    refused: the program 'no-such-uploader' ('command') was not found" in (
         missing.stdout
     )
+
+
+def test_leaving_the_folder_makes_its_references_local_images_again(
+    tmp_path: Path, storage: SiteServer
+) -> None:
+    blog = sample_blog(tmp_path)
+    (blog / "imgsync.toml").write_text(FOLDER_CONFIG.format(url="/images/"))
+    assert run(blog, ".").returncode == 0  # files stamped clean while /images/ was served
+    assert run(blog, ".").returncode == 0
+    (blog / "imgsync.toml").write_text(command_config(storage, url=True))
+    (blog / "uploader.py").write_text(UPLOADER)
+    allowed = {ALLOW_COMMAND_VARIABLE: "1"}
+    assert run(blog, "check", ".").returncode == 1  # the /images/ references are local now
+
+    moved = run(blog, ".", **allowed)
+
+    assert moved.returncode == 0, moved.stderr
+    # Found through site_root (static/images/...): the copies, the logo, and the photo as it
+    # was copied (stripped already: nothing more to strip, the same bytes go up).
+    assert len((blog / "runs.log").read_text().split()) == DISTINCT
+    assert "/images/" not in markdown(blog).replace("static/images/", "")
+    assert markdown(blog).count(f"{storage.site}/uploads/") == REFERENCES
+    assert run(blog, "check", ".").returncode == 0
