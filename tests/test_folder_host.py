@@ -46,6 +46,8 @@ class TestFolderContract(HostContract):
         ({"path": "static\\images", "url": "/images/"}, "'path' must be a folder below"),
         ({"path": ".", "url": "/images/"}, "'path' must be a folder below"),
         ({"path": "C:/images", "url": "/images/"}, "'path' must be a folder below"),
+        ({"path": ".git/hooks", "url": "/images/"}, "can't be in .git or .imgsync"),
+        ({"path": "./.imgsync/x", "url": "/images/"}, "can't be in .git or .imgsync"),
         ({"path": FOLDER}, "'url' is required"),
         ({"path": FOLDER, "url": ""}, "'url' is required"),
         ({"path": FOLDER, "url": "images/"}, "'url' must be a root-relative path"),
@@ -253,3 +255,15 @@ def test_doctor_refuses_a_folder_that_leads_outside_or_is_a_file(tmp_path: Path)
     with pytest.raises(HostError, match="is not a folder"):
         host.check_access()
     assert os.listdir(outside) == []
+
+
+def test_a_name_whose_stem_holds_hex_is_still_deleted_by_its_md5(tmp_path: Path) -> None:
+    host = folder_host(tmp_path, name="{name}-{md5}{ext}")
+    image = tmp_path / ("f" * 32 + ".png")  # a stem of 32 hex digits, before the MD5
+    image.write_bytes(png_bytes(2, 3))
+    name = host.upload(request_for(image)).handle["name"]
+    assert name.startswith("f" * 32 + "-")
+
+    host.delete({"name": name})
+
+    assert os.listdir(tmp_path / FOLDER) == []

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import os
 import re
+import stat
 import string
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -188,8 +189,8 @@ class FolderHost:
         name = handle.get("name")
         if not isinstance(name, str) or not _usable_name(name):
             raise ValueError("a folder's file is deleted by the 'name' its upload gave; none is")
-        md5 = _MD5_IN_NAME.search(name)
-        if md5 is None:
+        named = set(_MD5_IN_NAME.findall(name))  # {name} may hold hex digits too
+        if not named:
             raise ValueError(f"{name!r} holds no MD5: it is not a name imgsync gives")
         real = self._folder(create=False) if (self.project / self.path).is_dir() else None
         if real is None:
@@ -197,7 +198,7 @@ class FolderHost:
         target = self._inside(real / name)
         if not os.path.lexists(target):
             return
-        if os.path.islink(target) or not _holds(target, md5.group()):
+        if os.path.islink(target) or _md5_of(target) not in named:
             self._fail(
                 f"{self.path}/{name} was not deleted: its bytes are not those its name says, so "
                 "it is not a file imgsync copied there (edited, or put there by hand)"
@@ -224,14 +225,19 @@ def _copy(stream: IO[bytes], fd: int) -> str:
 
 def _holds(path: Path, md5: str) -> bool:
     """Whether `path` is a regular file (no link) whose bytes have `md5`."""
+    return _md5_of(path) == md5
+
+
+def _md5_of(path: Path) -> str | None:
+    """The MD5 of the regular file `path` (never through a link); None if there is none."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
-        return False
+        return None
     with os.fdopen(fd, "rb") as stream:
-        if not os.path.isfile(path):
-            return False
-        return hashlib.file_digest(stream, "md5").hexdigest() == md5
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            return None
+        return hashlib.file_digest(stream, "md5").hexdigest()
 
 
 def _usable_name(name: str) -> bool:
@@ -266,6 +272,8 @@ def _folder_path(options: ProfileOptions) -> str:
             "'path' must be a folder below the project's top, written relative to the config "
             f"file with '/' and without '..', {example}"
         )
+    if any(part in (".git", ".imgsync") for part in parts):
+        options.bad("'path' can't be in .git or .imgsync, git's and imgsync's own folders")
     return PurePosixPath(*[p for p in parts if p != "."]).as_posix()
 
 
