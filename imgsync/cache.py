@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import CacheError, CacheNotWritten, OutsideProject
 from .files import atomic_write, confined, made_read_only, private_folder, state_dir
-from .hosted_url import identity_allows_http, quoted, url_problem
+from .hosted_url import identity_allows_http, quoted, rooted_base, url_problem
 from .state.cache_file import (
     LEGACY_NAME,
     MD5_RE,
@@ -307,7 +307,8 @@ class UploadCache:
             raise ValueError(f"not an MD5 hex digest: {md5!r}")
         CacheEntry.from_json(entry.to_json())  # never write what open() would refuse
         http = self._allow_http or identity_allows_http(host_identity)
-        if (problem := url_problem(entry.url, allow_http=http)) is not None:
+        rooted = rooted_base(host_identity)
+        if (problem := url_problem(entry.url, allow_http=http, rooted_under=rooted)) is not None:
             raise ValueError(f"not a URL the cache may hold: {quoted(entry.url)} ({problem})")
         failed = CacheNotWritten if self._keep_in_journal(host_identity, md5, entry) else CacheError
         with self._mutex:

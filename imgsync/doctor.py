@@ -239,6 +239,11 @@ def _host_checks(settings: Settings, host_name: str | None, diagnosis: Diagnosis
         with make_http_client(settings.http) as http:
             host = create_host(profile, http)
             url = host.identity.partition(" ")[2]
+            if getattr(host, "on_this_machine", False):  # a folder of the site, a command
+                diagnosis.add("host", "ok", f"profile {profile.name!r} ({profile.type}) {url}")
+                diagnosis.skip(("network",), "the host is on this machine")
+                _token(host, diagnosis)
+                return
             token = _token_source(profile, type(host), settings)
             found = f"profile {profile.name!r} ({profile.type}) at {redact_url(url)}; {token}"
             diagnosis.add("host", "ok", found)
@@ -304,6 +309,11 @@ def _token(host: Host, diagnosis: Diagnosis) -> bool:
     except TransientHostError as error:
         diagnosis.add("token", "fail", f"no answer: {error}", "try again; is the host healthy?")
     except HostError as error:
+        if getattr(host, "on_this_machine", False):
+            diagnosis.add(
+                "token", "fail", f"refused: {error}", "fix the profile as the message says"
+            )
+            return False
         wrong_url = isinstance(error, WrongEndpoint)
         verdict = "wrong URL" if wrong_url else "refused"
         advice = (

@@ -88,6 +88,12 @@ def atomic_write(path: Path, data: bytes, *, project: Path | None = None) -> Non
     _fsync_dir(target.parent)
 
 
+def new_file_mode() -> int:
+    """The permission bits a new file gets here (0o666 less the umask), for a file made
+    through mkstemp (0o600) that others, such as a web server, must read."""
+    return 0o666 & ~_umask()
+
+
 def made_read_only(path: Path) -> bool:
     """Whether the user made `path` read-only (no write bit), or it can't be written.
 

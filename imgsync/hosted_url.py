@@ -4,6 +4,10 @@ A host's reply and a committed cache are input (a hostile host, a pull request),
 they name ends up in `<img src>` or a Markdown destination. So only an absolute https://
 URL with a host gets in (http:// only where `allow_http` says so), and nothing in it may
 break out of a destination, a tag or a log line.
+
+One exception: a folder of the site itself (`type = "folder"` with `url = "/images/"`) is
+served by the site under a root-relative path, its identity's URL ("folder /images/"). Its
+uploads' URLs are root-relative paths under that one prefix, and nothing else.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ _FORBIDDEN = frozenset(' "<>\\^`{|}')
 _SHARED_SECOND_LEVEL = frozenset({"ac", "co", "com", "edu", "gov", "ne", "net", "or", "org"})
 
 
-def url_problem(url: object, *, allow_http: bool) -> str | None:
+def url_problem(url: object, *, allow_http: bool, rooted_under: str | None = None) -> str | None:
     """Why `url` can't be used as a hosted image's URL, or None when it can.
 
     `allow_http` lets plain http:// through; the caller decides it (see http_allowed).
+    `rooted_under` (rooted_base of the host's identity): the URL must instead be a plain
+    root-relative path under that prefix.
     """
     if not isinstance(url, str):
         return "it is not text"
@@ -35,6 +41,8 @@ def url_problem(url: object, *, allow_http: bool) -> str | None:
         # separator characters; space and the characters below are printable but unsafe.
         if not char.isprintable() or char in _FORBIDDEN:
             return f"it holds {_name(char)}, which can't stand in a URL"
+    if rooted_under is not None:
+        return _rooted_problem(url, rooted_under)
     try:
         parts = urlsplit(url)
         port_ok = parts.port is None or parts.port > 0
@@ -53,6 +61,34 @@ def url_problem(url: object, *, allow_http: bool) -> str | None:
         return "it holds user info (user@host)"
     if not port_ok:
         return "its port is not valid"
+    return None
+
+
+def rooted_prefix(text: str) -> str | None:
+    """`text` as a root-relative URL prefix ending in `/` ("/images" -> "/images/"), or None
+    when it is not a plain root-relative path (absolute, `//host`, a query, `..`, a space)."""
+    if not text.startswith("/") or text.startswith("//") or len(text) > MAX_LENGTH:
+        return None
+    if any(not c.isprintable() or c in _FORBIDDEN or c in "?#%" for c in text):
+        return None
+    segments = text.split("/")[1:]
+    if any(segment in (".", "..") for segment in segments) or "" in segments[:-1]:
+        return None
+    return text if text.endswith("/") else text + "/"
+
+
+def rooted_base(identity: str) -> str | None:
+    """The root-relative prefix a host serves its images under ("/images/" for the identity
+    "folder /images/"); None for a host with an absolute URL."""
+    base = base_url_of(identity)
+    return base if rooted_prefix(base) == base else None
+
+
+def _rooted_problem(url: str, prefix: str) -> str | None:
+    if not url.startswith(prefix) or url == prefix:
+        return f"it is not a path under {prefix}, where this host's images are served"
+    if rooted_prefix(url.split("?", 1)[0].split("#", 1)[0]) is None:
+        return "it is not a plain root-relative path (no `//`, `.` or `..` segments)"
     return None
 
 

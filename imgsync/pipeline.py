@@ -28,6 +28,7 @@ from .errors import ConfigError, ImageError, MarkdownError
 from .ignore import MARKER, IgnoreList, project_path, written_path
 from .markdown.cores import Cores
 from .markdown.text_file import MarkdownText, read_markdown
+from .remote import rooted_prefixes
 from .report import (
     Failure,
     Ignored,
@@ -473,8 +474,10 @@ def _scan_all(paths: Sequence[Path], run: _Run) -> list[_Scanned]:
         scan_markdown, front_matter_keys=settings.front_matter_keys, dialect=settings.dialect
     )
     scans = run.cores.map(scan, texts, size=sum(map(len, texts)))
+    served = rooted_prefixes(settings.hosts)
     found = []
     for (markdown, st, seen), scanned in zip(todo, scans, strict=True):
+        scanned.hosted_prefixes = served
         if scanned.problems or scanned.unhandled or scanned.local_refs:
             found.append(_Scanned(markdown, scanned))
         else:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 from .errors import ConfigError
+from .hosted_url import rooted_prefix
 from .hosts.profile import HostProfile
 
 if TYPE_CHECKING:
@@ -117,6 +118,20 @@ class RemoteClassifier:
                 identity = view.identity or view.name
                 return RemoteRef(ref, url, HostedBy(view.name, view.host_type, identity))
         return RemoteRef(ref, url, None)
+
+
+def rooted_prefixes(profiles: Mapping[str, HostProfile]) -> tuple[str, ...]:
+    """The root-relative prefixes under which a folder of the site serves its images: a
+    `folder` profile's `url` when it is one ("/images/"). A reference under one is hosted
+    there: the file is already in place, so it is never a local image to upload."""
+    found = []
+    for profile in profiles.values():
+        url = profile.options.get("url")
+        if profile.type == "folder" and isinstance(url, str):
+            prefix = rooted_prefix(url.strip())
+            if prefix is not None:
+                found.append(prefix)
+    return tuple(sorted(set(found)))
 
 
 def profile_views(settings: Settings) -> list[ProfileView]:

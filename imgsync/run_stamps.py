@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .remote import rooted_prefixes
 from .report import Report, display_path
 from .state.stamps import Stamps
 
@@ -17,6 +18,8 @@ def load_stamps(settings: Settings, report: Report) -> Stamps:
     reading = ",".join(settings.front_matter_keys)  # a file clean under other keys may not be
     if settings.dialect != "commonmark":  # nor one clean (or failing) in another dialect
         reading += f";dialect={settings.dialect}"
+    if served := rooted_prefixes(settings.hosts):  # nor one clean while a folder served these
+        reading += f";hosted={','.join(served)}"
     stamps = Stamps.load(settings.state_dir, project=settings.root, reading=reading)
     if stamps.discarded is not None and stamps.path is not None:
         report.warn(display_path(stamps.path), stamps.discarded)

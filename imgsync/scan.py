@@ -195,10 +195,20 @@ class ScanResult:
     typora_root: str | None = None
     # "typora": raw-space images are references; "commonmark": each is a problem with its fix.
     dialect: str = "commonmark"
+    # Root-relative prefixes a folder of the site serves its images under (remote.py's
+    # rooted_prefixes, set by the caller): a `/images/…` reference under one is hosted there.
+    hosted_prefixes: tuple[str, ...] = ()
 
     @property
     def local_refs(self) -> list[ImageRef]:
-        return [ref for ref in self.refs if ref.is_local]
+        """The references that name a project file to upload: local, and not already in a
+        folder of the site that serves them (`hosted_prefixes`)."""
+        served = self.hosted_prefixes
+        return [ref for ref in self.refs if ref.is_local and not _served(ref, served)]
+
+
+def _served(ref: ImageRef, prefixes: tuple[str, ...]) -> bool:
+    return bool(prefixes) and ref.kind != "embed" and ref.url.startswith(prefixes)
 
 
 @dataclass(frozen=True, slots=True)

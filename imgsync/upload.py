@@ -219,7 +219,9 @@ class _ForeignSites:
 
     def note(self, url: str) -> None:
         where = site(url)
-        if where not in self.homes:
+        # A host whose identity names no site (a command that prints its URL) has none to
+        # compare with: its URLs are where its program put the images.
+        if self.home and where not in self.homes:
             self.counts[where] = self.counts.get(where, 0) + 1
 
     def tell(self, report: Report, cache_name: str) -> None:

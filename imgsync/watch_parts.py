@@ -15,6 +15,7 @@ from .discover import is_selected
 from .errors import MarkdownError
 from .images import reference_path
 from .markdown.text_file import decode_markdown
+from .remote import rooted_prefixes
 from .scan import scan_markdown
 from .vault import name_key
 
@@ -112,6 +113,7 @@ def awaited_images(post: Path, data: bytes, settings: Settings) -> Awaited:
         return Awaited()
     files, names = set(), set()
     scanned = scan_markdown(text, settings.front_matter_keys, settings.dialect)
+    scanned.hosted_prefixes = rooted_prefixes(settings.hosts)
     for ref in scanned.local_refs:
         target = ref.target
         if target is None:

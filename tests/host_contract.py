@@ -5,6 +5,12 @@ the tests are the same for all: success, wrong credentials, a refusal carrying t
 host's words, a rate limit, an HTML page, a timeout, an oversized file; the secret
 never shown; bad options refused naming the file and the key; the fake runnable from
 the command line.
+
+Most tests provoke a situation only some hosts can meet: a host without credentials is
+never refused them, a folder of the site never answers HTTP. Each such test is marked with
+its situation (`@situation("credentials")`), and a subclass lists in `situations` those its
+host can meet; the tests of the others are not generated for it (not skipped: absent), so
+every test that runs can fail. The default is every situation, as an HTTP host meets all.
 """
 
 from __future__ import annotations
@@ -13,9 +19,9 @@ import signal
 import subprocess
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import httpx
 import pytest
@@ -38,6 +44,33 @@ from tests.images import png_bytes
 SIZE_LIMIT_KB = 64
 CONFIG = Path("imgsync.toml")  # the file named in ConfigErrors
 
+# What a test may need the host to meet, beyond taking an upload and reading its options.
+SITUATIONS = frozenset(
+    {
+        "credentials",  # a credential the host can reject (AuthError)
+        "refusal",  # the host refuses one upload in its own words
+        "rate_limit",  # the host asks to slow down (RateLimited)
+        "html_page",  # an HTML page where the host's answer should be
+        "hang",  # the host takes the upload and never answers
+        "size_limit",  # the host refuses a file above its size limit
+        "http",  # an HTTP server: a closed port, a 500, a 502, a 200 page, silence, a reset
+        "secret",  # a secret option, kept out of errors, reprs and configuration errors
+        "fake_command",  # the fake runs from the command line (`python -m`)
+    }
+)
+_Test = TypeVar("_Test")
+
+
+def situation(name: str) -> Callable[[_Test], _Test]:
+    """Mark a contract test as one that needs its host to meet the situation `name`."""
+    assert name in SITUATIONS, name
+
+    def mark(test: _Test) -> _Test:
+        test.situation = name  # type: ignore[attr-defined]
+        return test
+
+    return mark
+
 
 class HostClass(Protocol):
     """A host class: its type name, and a call that builds a host from a profile."""
@@ -55,16 +88,18 @@ class HostContract(ABC):
     wrong_secret = ""  # a credential of the right shape that the fake rejects
     # The fake's editions or reply styles: every contract test runs against each.
     variants: ClassVar[tuple[str, ...]] = ("",)
-    # Tests of situations the host's server can't meet (a PicGo server has no rate limit of
-    # its own): not generated for it at all, rather than skipped. Each must name a test.
-    unmet: ClassVar[frozenset[str]] = frozenset()
+    # The situations (SITUATIONS) the host can meet: the tests of the others are not made.
+    situations: ClassVar[frozenset[str]] = SITUATIONS
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for name in cls.unmet:
-            if not name.startswith("test_") or not callable(getattr(cls, name, None)):
-                raise TypeError(f"{cls.__name__}.unmet names no test of the contract: {name}")
-            setattr(cls, name, None)  # pytest collects no test from a name bound to None
+        unknown = cls.situations - SITUATIONS
+        assert not unknown, f"{cls.__name__} names unknown situations {sorted(unknown)}"
+        for name in dir(cls):
+            test = getattr(cls, name, None)
+            needs = getattr(test, "situation", None)
+            if name.startswith("test_") and needs is not None and needs not in cls.situations:
+                setattr(cls, name, None)  # pytest collects no test of that name in `cls`
 
     @abstractmethod
     def start_fake(self, variant: str) -> FakeServer[Any]:
@@ -201,6 +236,7 @@ class HostContract(ABC):
         if self.secret:
             assert self.secret not in host.identity and self.secret not in repr(host)
 
+    @situation("credentials")
     def test_wrong_credentials_are_an_auth_error(
         self, fake: FakeServer[Any], http: httpx.Client, image: Path
     ) -> None:
@@ -208,6 +244,7 @@ class HostContract(ABC):
 
         assert isinstance(error, AuthError) and not error.retryable
 
+    @situation("refusal")
     def test_a_refusal_carries_the_hosts_own_words(
         self, fake: FakeServer[Any], http: httpx.Client, image: Path
     ) -> None:
@@ -219,6 +256,7 @@ class HostContract(ABC):
         assert not error.retryable
         assert error.host_message and error.host_message in str(error)
 
+    @situation("rate_limit")
     def test_a_rate_limit_asks_to_wait(
         self, fake: FakeServer[Any], http: httpx.Client, image: Path
     ) -> None:
@@ -228,6 +266,7 @@ class HostContract(ABC):
 
         assert isinstance(error, RateLimited) and error.retryable
 
+    @situation("html_page")
     def test_an_html_page_is_a_clear_error(
         self, fake: FakeServer[Any], http: httpx.Client, image: Path
     ) -> None:
@@ -237,6 +276,7 @@ class HostContract(ABC):
 
         assert "<" in str(error) or "html" in str(error).lower()
 
+    @situation("hang")
     def test_a_reply_that_never_comes_is_a_transient_error(
         self, fake: FakeServer[Any], http: httpx.Client, image: Path
     ) -> None:
@@ -246,6 +286,7 @@ class HostContract(ABC):
 
         assert isinstance(error, TransientHostError) and error.retryable
 
+    @situation("size_limit")
     def test_an_oversized_file_is_refused(
         self, fake: FakeServer[Any], http: httpx.Client, tmp_path: Path
     ) -> None:
@@ -255,6 +296,7 @@ class HostContract(ABC):
 
         assert not error.retryable
 
+    @situation("http")
     def test_a_closed_port_is_an_unreachable_host_worth_another_try(
         self, fake: FakeServer[Any], http: httpx.Client, image: Path
     ) -> None:
@@ -280,6 +322,7 @@ class HostContract(ABC):
 
     # ---- server failures and wrong replies --------------------------------------------
 
+    @situation("http")
     def test_a_json_500_is_transient_with_the_hosts_words(
         self, fake: FakeServer[Any], http: httpx.Client, tmp_path: Path
     ) -> None:
@@ -292,6 +335,7 @@ class HostContract(ABC):
         assert (error.status, error.host_message) == (500, self.server_error_words)
         assert host.upload(self.request_for(self.image_at(tmp_path, 1))).url  # only that one
 
+    @situation("http")
     def test_an_html_502_is_transient_and_quotes_the_page(
         self, fake: FakeServer[Any], http: httpx.Client, image: Path
     ) -> None:
@@ -303,6 +347,7 @@ class HostContract(ABC):
         assert "'<!DOCTYPE html> <html> <head><title>502 Bad Gateway</title>" in error.message
         assert "\n" not in error.message
 
+    @situation("http")
     def test_an_html_page_in_a_200_is_a_clear_error(
         self, fake: FakeServer[Any], http: httpx.Client, image: Path
     ) -> None:
@@ -315,6 +360,7 @@ class HostContract(ABC):
         assert all(words in error.message for words in self.api_words)
         assert "It began: '<!DOCTYPE html>" in error.message and "\n" not in error.message
 
+    @situation("http")
     @pytest.mark.parametrize("slow", ["latency", "hang"])
     def test_a_silent_host_times_out_as_transient(
         self, fake: FakeServer[Any], http: httpx.Client, tmp_path: Path, slow: str
@@ -334,6 +380,7 @@ class HostContract(ABC):
             fake.latency = 0.0
             assert host.upload(self.request_for(self.image_at(tmp_path, 1))).url  # off any budget
 
+    @situation("http")
     def test_a_reset_connection_is_transient(
         self, fake: FakeServer[Any], http: httpx.Client, tmp_path: Path
     ) -> None:
@@ -348,6 +395,7 @@ class HostContract(ABC):
 
     # ---- the secret stays secret ------------------------------------------------------
 
+    @situation("secret")
     def test_the_secret_never_appears_in_errors_or_reprs(
         self, fake: FakeServer[Any], http: httpx.Client, tmp_path: Path
     ) -> None:
@@ -367,6 +415,7 @@ class HostContract(ABC):
         assert not any(secret in repr(host) + host.identity for secret in self.never_shown())
         assert repr(host) == f"{type(host).__name__}({fake.url!r}, {self.secret_option()}=set)"
 
+    @situation("secret")
     def test_a_page_echoing_the_secret_is_redacted(self, tmp_path: Path) -> None:
         # Some debug error pages print the request headers back.
         header = self.secret_header
@@ -403,7 +452,7 @@ class HostContract(ABC):
             self.host_class(HostProfile("blog", self.type_name(), options, CONFIG), http)
         assert caught.value.path == CONFIG
         assert str(caught.value).startswith("imgsync.toml: host profile 'blog': ")
-        secret = options.get(self.secret_option())
+        secret = options.get(self.secret_option()) if "secret" in self.situations else None
         if isinstance(secret, str) and len(secret.strip()) >= 4:
             assert secret.strip() not in str(caught.value)  # a secret is never quoted
         return caught.value
@@ -424,6 +473,7 @@ class HostContract(ABC):
         assert f"unknown key 'colour' for type {self.type_name()} (known: " in str(error)
         assert all(key in str(error).partition("known: ")[2] for key in known.split(", "))
 
+    @situation("secret")
     def test_a_secret_is_never_quoted_in_configuration_errors(self, http: httpx.Client) -> None:
         options = self.options("https://img.example.com/api", "s3cret value")
 
@@ -433,6 +483,7 @@ class HostContract(ABC):
 
     # ---- the fake ----------------------------------------------------------------------
 
+    @situation("fake_command")
     def test_the_fake_runs_from_the_command_line(self, http: httpx.Client) -> None:
         command = [sys.executable, "-m", *self.fake_command, "--port", "0"]
         proc = subprocess.Popen(

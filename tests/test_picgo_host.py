@@ -30,7 +30,7 @@ from imgsync.hosts.picgo_staging import STALE_AFTER
 from imgsync.privacy import send_plan
 from imgsync.testing.fake_picgo import PICLIST_FAILED, SERVER_ERROR, FakePicGo
 from imgsync.testing.http import FakeServer
-from tests.host_contract import CONFIG, SIZE_LIMIT_KB, HostContract
+from tests.host_contract import CONFIG, SITUATIONS, SIZE_LIMIT_KB, HostContract
 from tests.images import LATITUDE, exif_tiff, jpeg_bytes, png_bytes, rationals
 
 KEY = "picgoServerKey0123456789abcdef"
@@ -44,7 +44,7 @@ class TestPicGoContract(HostContract):
     # PicGo 3 and PicList, each sent paths (the default) and forms.
     variants = ("picgo", "piclist", "picgo-form", "piclist-form")
     # Neither server limits requests: a picbed's limit comes back as its failed upload.
-    unmet = frozenset({"test_a_rate_limit_asks_to_wait"})
+    situations = SITUATIONS - {"rate_limit"}  # a PicGo server has no rate limit of its own
     secret_faults = ("500", "502", "html", "refuse", "drop", "reset")
     fake_command = ("imgsync.testing.fake_picgo", "--edition", "piclist", "--key", "T")
     api_words = ("PicGo server", "36677")

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 # Sorted by type name. A new host is one module plus one line here.
 BUILTIN_HOSTS: dict[str, str] = {
     "chevereto": "imgsync.hosts.chevereto:CheveretoHost",
+    "command": "imgsync.hosts.command:CommandHost",
+    "folder": "imgsync.hosts.folder:FolderHost",
     "github": "imgsync.hosts.github:GitHubHost",
     "lsky": "imgsync.hosts.lsky:LskyHost",
     "picgo": "imgsync.hosts.picgo:PicGoHost",

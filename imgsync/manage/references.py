@@ -121,6 +121,8 @@ def scan_text(
         if ref.is_local:
             embed = ref.kind == "embed"
             local.append((ref.url if embed else _target_path(ref.url), ref.line, embed))
+            if not embed and ref.url.startswith("/"):  # a folder of the site's `/images/…`
+                refs.add_url(ref.url, Use(where, file, ref.line))
         elif ref.target is None and "//" in ref.url[:8]:
             refs.add_url(ref.url, Use(where, file, ref.line))
     for key, line in mentions.find(text):

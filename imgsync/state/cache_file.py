@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CacheError
-from ..hosted_url import identity_allows_http, quoted, url_problem
+from ..hosted_url import identity_allows_http, quoted, rooted_base, url_problem
 
 VERSION = 1
 LEGACY_NAME = ".lsky_upload_cache.json"
@@ -147,7 +147,8 @@ def journal_record(record: object, *, allow_http: bool) -> tuple[str, str, Cache
     if not isinstance(md5, str) or not MD5_RE.fullmatch(md5):
         raise ValueError('"md5" is not 32 lowercase hex digits')
     entry = CacheEntry.from_json(record.get("entry"))
-    problem = url_problem(entry.url, allow_http=allow_http or identity_allows_http(host))
+    http = allow_http or identity_allows_http(host)
+    problem = url_problem(entry.url, allow_http=http, rooted_under=rooted_base(host))
     if problem is not None:
         raise ValueError(f'"url" {quoted(entry.url)} can\'t be used ({problem})')
     return host, md5, entry
@@ -241,7 +242,7 @@ def read_document(
                 entry = CacheEntry.from_json(raw)
             except ValueError as err:
                 raise _corrupt(path, f"{where}: {err}") from None
-            _check_url(path, where, entry.url, http)
+            _check_url(path, where, entry.url, http, rooted_base(host))
             uploads.setdefault(host, {})[md5] = entry
     return document, uploads
 
@@ -276,8 +277,10 @@ def read_legacy(path: Path, *, allow_http: bool = False) -> dict[str, CacheEntry
     return legacy
 
 
-def _check_url(path: Path, where: str, url: str, allow_http: bool) -> None:
-    problem = url_problem(url, allow_http=allow_http)
+def _check_url(
+    path: Path, where: str, url: str, allow_http: bool, rooted_under: str | None = None
+) -> None:
+    problem = url_problem(url, allow_http=allow_http, rooted_under=rooted_under)
     if problem is not None:
         raise CacheError(
             path,

@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from ..errors import HostError, ImageError, Interrupted
-from ..hosted_url import identity_allows_http, quoted, url_problem
+from ..hosted_url import identity_allows_http, quoted, rooted_base, url_problem
 from ..hosts._http import HostErrors
 from ..hosts.base import BatchHost, Host, UploadRequest, UploadResult
 from .gate import HostGate
@@ -182,7 +182,9 @@ def _usable(outcome: Outcome, host: Host, allow_http: bool) -> Outcome:
     """The outcome, or a HostError when the host's URL can't go into Markdown or the cache."""
     if isinstance(outcome, HostError):
         return outcome
-    problem = url_problem(outcome.url, allow_http=allow_http)
+    problem = url_problem(
+        outcome.url, allow_http=allow_http, rooted_under=rooted_base(host.identity)
+    )
     if problem is None:
         return outcome
     message = (
