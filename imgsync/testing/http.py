@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Generic, Literal, NamedTuple, Self, TypeVar
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 REDACTED = "[redacted]"
+HOLD_AT_MOST = 30.0  # seconds a reply waits for `hold_until` requests
 GenericFault = Literal["reset", "hang"]  # every fake understands these; compose them into yours
 FaultT = TypeVar("FaultT", bound=str)
 
@@ -167,6 +168,10 @@ class FakeServer(ABC, Generic[FaultT]):
 
     latency: float = 0.0  # seconds to wait before each reply
     latency_max: float | None = None  # if set, each reply waits uniformly latency..latency_max
+    # After the first POST (an upload; imgsync sends it alone, to try the host), replies to
+    # POSTs wait until this many POSTs have come (at most HOLD_AT_MOST seconds): a test that
+    # needs several uploads in flight at once gets them however loaded the machine is.
+    hold_until: int = 0
     host: str = "127.0.0.1"
     port: int = 0  # 0 picks a free port
     log_requests: bool = False
@@ -183,12 +188,15 @@ class FakeServer(ABC, Generic[FaultT]):
     _at_once: int = field(default=0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _stopped: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _arrived: threading.Condition = field(init=False, repr=False)  # on _lock: hold_until
+    _posts: int = field(default=0, init=False, repr=False)
     _faults: deque[FaultT] = field(default_factory=deque, init=False, repr=False)
     _server: _Server | None = field(default=None, init=False, repr=False)
     _random: random.Random = field(default_factory=random.Random, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._random.seed(self.seed)
+        self._arrived = threading.Condition(self._lock)
 
     @property
     def site(self) -> str:
@@ -241,6 +249,8 @@ class FakeServer(ABC, Generic[FaultT]):
         server, self._server = self._server, None
         if server is not None:
             self._stopped.set()  # wakes handlers waiting out `latency` or a "hang"
+            with self._arrived:  # ...or held for `hold_until`
+                self._arrived.notify_all()
             server.shutdown()
             server.close_connections()
             server.server_close()
@@ -252,10 +262,18 @@ class FakeServer(ABC, Generic[FaultT]):
         self.stop()
 
     def _serve(self, req: Request) -> Reply:
-        with self._lock:
+        with self._arrived:
             self.requests += 1
             self._at_once += 1
             self.most_at_once = max(self.most_at_once, self._at_once)
+            if req.method == "POST":
+                self._posts += 1
+            if self.hold_until and req.method == "POST" and self._posts > 1:
+                self._arrived.notify_all()
+                self._arrived.wait_for(
+                    lambda: self._posts >= self.hold_until or self._stopped.is_set(),
+                    timeout=HOLD_AT_MOST,
+                )
         try:
             return self._answer(req)
         finally:
