@@ -16,9 +16,7 @@ import pytest
 from imgsync.doctor import diagnose
 from imgsync.testing.fake_lsky import FakeLsky
 from tests.images import png_bytes
-from tests.test_network import certificate, https_lsky
-
-__all__ = ["certificate"]  # a fixture, used by name
+from tests.test_network import https_lsky
 
 IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
 TOKEN = "5|doctorTokenThatMustNeverBePrinted00000000"

@@ -98,25 +98,6 @@ def test_uploads_go_through_the_proxy_the_environment_names(tmp_path: Path, prox
     assert len(host.uploads) == 1 and "](http://127.0.0.1:" in post.read_text()
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1: (certificate, key), made with openssl."""
-    openssl = shutil.which("openssl")
-    assert openssl, "openssl is needed to make a test certificate"
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
-            *("-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
 def https_lsky(certificate: tuple[Path, Path]) -> FakeLsky:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*certificate)

@@ -4,9 +4,7 @@ behind the fault-injecting proxy of imgsync/testing/fake_s3.py (which counts req
 from __future__ import annotations
 
 import hashlib
-import shutil
 import ssl
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -414,25 +412,6 @@ def test_the_identity_is_known_without_the_keys() -> None:
     assert identity_without_secrets(profile) == f"s3 {ENDPOINT}/images"
     assert identity_without_secrets(HostProfile("b", "s3", {"bucket": "x"}, CONFIG)) is None
     assert identity_without_secrets(HostProfile("b", "lsky", {}, CONFIG)) is None
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1: (certificate, key), made with openssl."""
-    openssl = shutil.which("openssl")
-    assert openssl, "openssl is needed to make a test certificate"
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
-            *("-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
 
 
 def test_a_private_ca_is_trusted_through_aws_ca_bundle(
