@@ -475,3 +475,15 @@ def test_a_pinned_host_url_keeps_the_token_from_going_elsewhere(http_client: htt
     elsewhere = options | {"url": "https://collector.example/api"}  # a pull request's edit
     with pytest.raises(ConfigError, match="'url' names another host than IMGSYNC_HOST_URL"):
         GitHubHost(HostProfile("b", "github", elsewhere, CONFIG, trusted=pinned), http_client)
+
+
+def test_the_identity_is_known_without_the_token(http_client: httpx.Client) -> None:
+    from imgsync.hosts import identity_without_secrets
+
+    options = {"repo": REPO, "branch": "gh/pages", "path": "img", "token": "${GITHUB_TOKEN}"}
+    with_token = GitHubHost(
+        HostProfile("b", "github", options | {"token": TOKEN}, CONFIG), http_client
+    )
+    profile = HostProfile("b", "github", options, CONFIG)  # GITHUB_TOKEN is not set
+    assert identity_without_secrets(profile) == with_token.identity
+    assert identity_without_secrets(HostProfile("b", "github", {}, CONFIG)) is None  # no repo

@@ -70,11 +70,13 @@ class GitHubHost(KitHost):
 
     @property
     def identity(self) -> str:
-        # The API URL of the folder on its branch: another repository, branch or folder is
-        # another place, whose files the cache must not take for these.
-        s = self.settings
-        folder = quote(s.folder, safe="/")
-        return f"github {s.api}/repos/{s.repo}/contents/{folder}?ref={quote(s.branch, safe='/')}"
+        return _identity(self.settings)
+
+    @classmethod
+    def identity_of(cls, profile: HostProfile) -> str:
+        """The identity from the options alone, without the token (a fork's pull request, a
+        `verify` without it): its uploads are still found in the cache."""
+        return _identity(read_settings(ProfileOptions(profile, OPTIONS), with_token=False))
 
     @property
     def max_size(self) -> int | None:
@@ -369,3 +371,10 @@ class GitHubHost(KitHost):
 def _is_race(code: int, said: str | None) -> bool:
     """A 409 (the branch moved, or a stale SHA), or the 422 of a file that is there already."""
     return code == 409 or (code == 422 and '"sha"' in (said or ""))
+
+
+def _identity(s: GitHubSettings) -> str:
+    """The API URL of the folder on its branch: another repository, branch or folder is
+    another place, whose files the cache must not take for these."""
+    folder = quote(s.folder, safe="/")
+    return f"github {s.api}/repos/{s.repo}/contents/{folder}?ref={quote(s.branch, safe='/')}"

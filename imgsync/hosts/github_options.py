@@ -80,15 +80,18 @@ class GitHubSettings:
         return re.compile(prefix + "".join(parts))
 
 
-def read_settings(options: ProfileOptions) -> GitHubSettings:
-    """Check a profile's options; ConfigError naming the file and the key."""
+def read_settings(options: ProfileOptions, *, with_token: bool = True) -> GitHubSettings:
+    """Check a profile's options; ConfigError naming the file and the key. Without
+    `with_token`, the token is not read (its place is ""): what the identity needs alone."""
     api = options.url(default=DEFAULT_API, no_query="the token goes in 'token'")
-    token = options.secret(
-        "token",
-        what="a token",
-        hint='a token with "Contents: read and write" on the repository, e.g. '
-        'token = "${GITHUB_TOKEN}" (docs/github.md)',
-    )
+    token = ""
+    if with_token:
+        token = options.secret(
+            "token",
+            what="a token",
+            hint='a token with "Contents: read and write" on the repository, e.g. '
+            'token = "${GITHUB_TOKEN}" (docs/github.md)',
+        )
     repo = _repo(options)
     branch = _branch(options)
     folder = _folder(options)
