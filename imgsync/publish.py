@@ -82,13 +82,13 @@ def copy_sources(output: Output, settings: Settings, report: Report) -> int:
     number copied."""
     output.folder.mkdir(parents=True, exist_ok=True)
     copied = 0
-    for path in _sources(output, settings):
+    for path in _sources(output, settings, report):
         if _copy_one(path, output.place(path), settings.root, report):
             copied += 1
     return copied
 
 
-def _sources(output: Output, settings: Settings) -> Iterator[Path]:
+def _sources(output: Output, settings: Settings, report: Report) -> Iterator[Path]:
     if output.markdown_only:
         found, _ = discover_markdown(
             [output.source], root=settings.root, include=settings.include, exclude=settings.exclude
@@ -99,6 +99,13 @@ def _sources(output: Output, settings: Settings) -> Iterator[Path]:
     else:
         for top, folders, files in os.walk(output.source):
             folders[:] = sorted(f for f in folders if f not in NOT_COPIED)
+            for name in [f for f in folders if os.path.islink(os.path.join(top, f))]:
+                folders.remove(name)  # os.walk would not enter it: said, not skipped silently
+                report.warn(
+                    display_path(Path(top, name)),
+                    "not copied to the output: a symbolic link to a folder (copy the folder, or"
+                    " give its target as PATH)",
+                )
             yield from (Path(top, name) for name in sorted(files))
 
 

@@ -95,6 +95,12 @@ def test_a_file_of_the_source_leading_outside_the_project_is_not_copied(
     assert done.returncode == 0, done.stderr
     assert "warning: posts/leak.txt: not copied to the output:" in done.stderr
     assert not (tmp_path / "build" / "leak.txt").exists()
+    (blog / "posts" / "linked").symlink_to(blog / "static")
+    again = run(blog, host, "sync", "--output", "../build", "posts")
+    assert "warning: posts/linked: not copied to the output: a symbolic link to a folder" in (
+        again.stderr
+    )
+    assert not (tmp_path / "build" / "linked").exists()
     assert (tmp_path / "build" / "2024" / "hello-world" / "index.md").is_file()
 
 
