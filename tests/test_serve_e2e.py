@@ -226,3 +226,17 @@ def test_the_clipboard_form_uploads_the_clipboards_image_or_says_why_not(
     assert reply["success"] is True and len(lsky.uploads) == 1, reply
     assert lsky.uploads[0].md5 == hashlib.md5(image.read_bytes()).hexdigest()
     server.stop()
+
+
+def test_a_host_that_cant_be_used_stops_the_server_before_it_listens(vault: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_", "CI"))}
+    done = subprocess.run(
+        [IMGSYNC, "serve", "--port", "0"],
+        cwd=vault,
+        env=env | {"IMGSYNC_ALLOW_HTTP": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "listening" not in done.stderr
+    assert "the environment variable LSKY_TOKEN is not set" in done.stderr

@@ -53,7 +53,12 @@ def serve(
     key: str | None,
     say: Callable[[str], None],
 ) -> int:
-    """Serve until Ctrl-C (or SIGTERM); the exit status."""
+    """Serve until Ctrl-C (or SIGTERM); the exit status. ConfigError before listening when
+    the host can't be used (no profile, no token): every upload would fail."""
+    from ..upload import open_host
+
+    with open_host(settings, host_name) as host:  # builds it: the options and the token
+        identity = host.identity
     uploads = Uploads(settings, host_name)
     handler = _handler(uploads, key or None, port, say)
     try:
@@ -68,8 +73,8 @@ def serve(
     for stop in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C even where a shell ignored it
         signal.signal(stop, _interrupt)
     say(
-        f"imgsync serve: listening on http://127.0.0.1:{bound}/upload for {settings.root}"
-        f"{' (a key is required)' if key else ''}; Ctrl-C stops"
+        f"imgsync serve: listening on http://127.0.0.1:{bound}/upload for {settings.root},"
+        f" uploading to {identity}{' (a key is required)' if key else ''}; Ctrl-C stops"
     )
     try:
         server.serve_forever(poll_interval=0.2)
