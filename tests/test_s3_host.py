@@ -434,3 +434,16 @@ def test_a_private_ca_is_trusted_through_aws_ca_bundle(
         assert result.url.startswith(f"{fake.url}/{fake.bucket}/") and fake.puts == 1
     assert "its TLS certificate did not verify" in str(untrusted.value)
     assert "set AWS_CA_BUNDLE" in str(untrusted.value) and not untrusted.value.worth_retrying
+
+
+def test_a_pinned_host_url_keeps_the_keys_from_signing_for_another_endpoint() -> None:
+    from imgsync.errors import ConfigError
+
+    pinned = Trusted(pinned_url=ENDPOINT)
+    with make_http_client(HttpSettings()) as http:
+        unnamed = {k: v for k, v in BASE.items() if k != "endpoint"}
+        host = S3Host(HostProfile("b", "s3", unnamed, CONFIG, trusted=pinned), http)
+        assert host.identity == f"s3 {ENDPOINT}/images"  # no 'endpoint': the pin is the API
+        elsewhere = BASE | {"endpoint": "https://collector.example"}  # a pull request's edit
+        with pytest.raises(ConfigError, match="'endpoint' names another host than"):
+            S3Host(HostProfile("b", "s3", elsewhere, CONFIG, trusted=pinned), http)

@@ -64,19 +64,21 @@ class ProfileOptions:
         example: str | None = None,
         default: str | None = None,
         no_query: str | None = None,
+        pinned: bool | None = None,
     ) -> str:
         """The host's API base without its trailing slash: required (say an `example`) or `default`.
 
         It may be one `${VAR}` whole. It must be https:// (http:// only on loopback, or
         where the environment allows it), without user name, password, query or fragment
         (`no_query` says where the credential goes instead). When the environment pins
-        the host URL, 'url' must be that URL or be left out.
+        the host URL, the API base ('url', or the key a host names with `pinned`, such as
+        S3's 'endpoint') must be that URL or be left out.
         """
         trusted = self.profile.trusted
         value = self.profile.options.get(key)
         if isinstance(value, str):
             value = expand_whole(value, key, trusted.variables, self.bad)
-        if key == "url" and trusted.pinned_url is not None:
+        if (key == "url" if pinned is None else pinned) and trusted.pinned_url is not None:
             if value is None:  # the pin is the URL: messages about it name its variable
                 self.origins.setdefault(key, self._pin_variable())
             value = self._pinned(key, value, trusted.pinned_url.strip())

@@ -88,7 +88,8 @@ def identity_of(options: ProfileOptions) -> str:
 
 def _place(options: ProfileOptions) -> tuple[str, str]:
     """The endpoint and the bucket, checked."""
-    endpoint = options.url("endpoint", example="https://s3.eu-west-1.amazonaws.com")
+    # The API base: what IMGSYNC_HOST_URL pins, so a pull request can't point the keys elsewhere.
+    endpoint = options.url("endpoint", example="https://s3.eu-west-1.amazonaws.com", pinned=True)
     bucket = _bucket(options)
     if PurePosixPath(urlsplit(endpoint).path).name == bucket:
         options.bad(
