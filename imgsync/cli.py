@@ -69,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("list", "prune", "delete", "albums"):
         return _manage(args, settings)
     if args.command == "check":
-        from .pipeline import check  # the Markdown files: not for `upload` or `serve`
+        from .pipeline import check  # the Markdown seam: not for `upload`, `serve`
 
         report = check(_paths(args, settings), settings)
         if args.format == "github" and not args.json:
@@ -132,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.reprocess:
             raise ConfigError("--output and --reprocess don't go together: run --reprocess alone")
         publish_to = plan_output(_paths(args, settings), Path(args.output))
-    from .pipeline import sync  # the Markdown files: not for `upload` or `serve`
+    from .pipeline import sync  # the Markdown seam: not for `upload`, `serve`
 
     # A factory: a run with nothing to upload never sets up a progress display.
     report = sync(
