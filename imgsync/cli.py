@@ -13,10 +13,8 @@ from typing import TYPE_CHECKING, TextIO
 from .arguments import build_parser, with_default_command
 from .config import Settings, load_settings
 from .errors import CacheError, ConfigError, ImgsyncError
-from .pipeline import check, sync
 from .render import Output, annotations_output, doctor_output, report_output, upload_output
 from .report import EXIT_INTERRUPTED, EXIT_USAGE
-from .starter_config import write_starter_config
 from .terminal import safe_line
 
 if TYPE_CHECKING:
@@ -25,6 +23,11 @@ if TYPE_CHECKING:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run imgsync with `argv` (default: sys.argv[1:]); return the exit status."""
+    # httpx's package imports its own command line, and with it click and pygments when
+    # they happen to be installed (mkdocs brings click): 15-30 ms of every upload's start
+    # for a program imgsync never runs. A module marked absent is an ImportError, which
+    # httpx expects (it then defines a `main` that says to install httpx[cli]).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     parser = build_parser()
     args, unknown = parser.parse_known_args(
         with_default_command(list(sys.argv[1:] if argv is None else argv), parser)
@@ -66,6 +69,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("list", "prune", "delete", "albums"):
         return _manage(args, settings)
     if args.command == "check":
+        from .pipeline import check  # the Markdown seam: not for `upload`, `serve`
+
         report = check(_paths(args, settings), settings)
         if args.format == "github" and not args.json:
             _show(annotations_output(report, quiet=args.quiet), annotations=True)
@@ -127,6 +132,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.reprocess:
             raise ConfigError("--output and --reprocess don't go together: run --reprocess alone")
         publish_to = plan_output(_paths(args, settings), Path(args.output))
+    from .pipeline import sync  # the Markdown seam: not for `upload`, `serve`
+
     # A factory: a run with nothing to upload never sets up a progress display.
     report = sync(
         _paths(args, settings),
@@ -277,6 +284,8 @@ def _say(line: str) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
+    from .starter_config import write_starter_config  # only for init
+
     path = Path(args.config) if args.config else Path.cwd() / "imgsync.toml"
     write_starter_config(path, force=args.force)
     _say(

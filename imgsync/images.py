@@ -9,15 +9,18 @@ import struct
 import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from .errors import ImageError
 from .files import is_inside
-from .markdown.destinations import LocalTarget
 from .nearest import CURLY_QUOTES, Nearby, shown, without_quotes
 from .sizes import human_size
 from .svg import MIME as SVG_MIME
 from .svg import SvgCheck, has_svg_root
+
+if TYPE_CHECKING:  # a type only: `imgsync upload` never loads markdown-it
+    from .markdown.destinations import LocalTarget
 
 _CHUNK = 1 << 20
 # Types by their first bytes: (extension, MIME type). Extensions are never trusted.

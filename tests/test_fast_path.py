@@ -26,8 +26,10 @@ def watching_open(file, *args, **kwargs):
 io.open = builtins.open = watching_open
 from imgsync.cli import main
 status = main(sys.argv[1:])
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("httpx", "markdown_it")
-               or m in ("imgsync.progress", "imgsync.upload", "concurrent.futures"))
+# A None entry is a module marked absent (cli.py's httpx._main), not one loaded.
+heavy = sorted(m for m, module in sys.modules.items() if module is not None
+               and (m.split(".")[0] in ("httpx", "markdown_it")
+               or m in ("imgsync.progress", "imgsync.upload", "concurrent.futures")))
 print(json.dumps({"status": status, "heavy": heavy, "opened": opened}))
 """
 
@@ -76,3 +78,31 @@ def test_a_synced_tree_is_neither_read_nor_parsed(tmp_path: Path) -> None:
     assert checked == {"status": 0, "heavy": [], "opened": []}
     assert edited["status"] == 1  # the edit put a local image back
     assert edited["opened"] == [str(tmp_path / "post2.md")]
+
+
+def test_upload_loads_no_markdown_machinery(tmp_path: Path) -> None:
+    """`imgsync upload` (Typora's command) names image files: it has no Markdown to read,
+    so neither markdown-it nor the pipeline that scans is imported before its request."""
+    (tmp_path / "imgsync.toml").write_text(
+        '[hosts.main]\ntype = "lsky"\nurl = "${LSKY_BASE_URL}"\ntoken = "${LSKY_TOKEN}"\n'
+    )
+    (tmp_path / "a.png").write_bytes(png_bytes())
+    loaded = """
+import json, sys
+from imgsync.cli import main
+status = main(sys.argv[1:])
+print(json.dumps({"status": status, "loaded": sorted(
+    m for m in sys.modules if m.split(".")[0] in ("markdown_it", "mdit_py_plugins", "click")
+    or m in ("imgsync.pipeline", "imgsync.scan", "imgsync.markdown.destinations"))}))
+"""
+    with FakeLsky(rate_limit=None) as host:
+        env = {**os.environ, "LSKY_BASE_URL": host.url, "LSKY_TOKEN": host.token or ""}
+        done = subprocess.run(
+            [sys.executable, "-c", loaded, "upload", "a.png"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"status": 0, "loaded": []}

@@ -206,7 +206,10 @@ def test_a_failed_cache_write_keeps_every_upload_in_flight(
     got = uploaded_md5s(host)
     assert 1 <= len(got) < 10  # it stopped sending...
     if room > 1:
-        assert len(got) == 5  # ...but let those in flight finish, and sent no more
+        # ...but let those in flight finish, and sent no more once the failure was known. A
+        # worker gives its request slot back when its reply comes, before it records it
+        # (transfer/pool.py), so while the 4 records were written up to 4 more may have gone.
+        assert 5 <= len(got) <= 9
     assert set(got) <= set(journal_md5s(blog))  # every one of them is kept
     kept = len(set(got) - set(cached(blog, host)))
     assert kept >= 1

@@ -135,3 +135,49 @@ def test_a_recording_failure_stops_the_uploads_not_yet_started() -> None:
         upload_many(host, requests, RetryPolicy(), jobs=2, on_success=record)
 
     assert len(host.calls) <= 4  # those in flight, not the 20
+
+
+def test_a_slow_record_holds_no_request_slot() -> None:
+    """While a worker records its success (a journal fsync, a cache write), the next
+    request goes: with jobs=1, the second upload is sent before the first is recorded."""
+    host = ScriptedHost([], latency=0.01)
+    second_sent = threading.Event()
+    recorded: list[tuple[str, bool]] = []
+
+    def record(key: str, result: UploadResult) -> None:
+        if not recorded:  # the first success waits for the next request to go out
+            second_sent.wait(timeout=5)
+        recorded.append((key, second_sent.is_set()))
+
+    def upload(request: UploadRequest) -> UploadResult:
+        if host.calls:
+            second_sent.set()
+        return ScriptedHost.upload(host, request)
+
+    host.upload = upload  # type: ignore[method-assign]
+    batch = upload_many(
+        host, {"a": REQUEST, "b": REQUEST}, RetryPolicy(), jobs=1, on_success=record
+    )
+
+    assert len(batch.done) == 2
+    assert recorded[0][1], "the first record waited for nothing: the second went meanwhile"
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_jobs_bounds_the_requests_in_flight(jobs: int) -> None:
+    host = ScriptedHost([], latency=0.02)
+    requests = {str(n): REQUEST for n in range(12)}
+
+    batch = upload_many(
+        host, requests, RetryPolicy(), jobs=jobs, on_success=lambda key, r: time.sleep(0.01)
+    )
+
+    assert len(batch.done) == 12
+    edges = sorted(
+        [(start, 1) for start, _, _ in host.calls] + [(end, -1) for _, end, _ in host.calls]
+    )
+    in_flight = peak = 0
+    for _, step in edges:
+        in_flight += step
+        peak = max(peak, in_flight)
+    assert peak <= jobs

@@ -55,10 +55,12 @@ def upload_many(
     """Upload `requests` (keyed by the caller), at most `jobs` requests at a time.
 
     A host that takes several files a request (BatchHost) gets them in groups
-    of its `batch_size`. Each group is first claimed with `claim`, which may
-    drop keys it settled itself (another process uploaded them). `on_success`
-    runs in the worker right after each upload, before anything else: that is
-    where the cache records it. A failure about the host itself (credentials, URL,
+    of its `batch_size`. `jobs` bounds the requests in flight, not the workers: a worker
+    recording its success (a journal fsync, a cache write) has given its slot to the next
+    request, so recording costs the host's pace nothing. Each group is first claimed
+    with `claim`, which may drop keys it settled itself (another process uploaded them).
+    `on_success` runs in the worker right after each upload, before anything else: that
+    is where the cache records it. A failure about the host itself (credentials, URL,
     no connection) fails every key still to go with that verdict (transfer/gate.py).
     Ctrl-C (or setting `stop`) stops new uploads and
     waits, lets the ones in flight finish (and be recorded), and returns what
@@ -96,6 +98,9 @@ class _Pool:
         self.claim, self.on_success, self.on_wait = claim, on_success, on_wait
         self.batch = BatchResult(done={}, failed={})
         self.allow_http = allow_http
+        self.slots = threading.BoundedSemaphore(1)  # requests in flight: `jobs`, set by run()
+        self._counting = threading.Lock()
+        self.in_flight = 0
 
     def groups(self) -> list[list[str]]:
         size = self.host.batch_size if isinstance(self.host, BatchHost) else 1
@@ -112,7 +117,7 @@ class _Pool:
                 return []
             try:
                 files = [self.requests[key] for key in todo]
-                outcomes = _send(self.host, files, self.gate, self.on_wait)
+                outcomes = self._send_in_a_slot(files)
             except Interrupted:
                 return []
             outcomes = [_usable(outcome, self.host, self.allow_http) for outcome in outcomes]
@@ -121,8 +126,29 @@ class _Pool:
                     self.on_success(key, outcome)
             return list(zip(todo, outcomes, strict=True))
 
+    def _send_in_a_slot(self, files: list[UploadRequest]) -> list[Outcome]:
+        """Send once one of the `jobs` slots is free; the slot is given back with the reply,
+        before the outcome is recorded. Interrupted if the run stops while waiting."""
+        while not self.slots.acquire(timeout=0.05):
+            if self.gate.stop.is_set():
+                raise Interrupted
+        if self.gate.stop.is_set():
+            self.slots.release()
+            raise Interrupted
+        with self._counting:
+            self.in_flight += 1
+        try:
+            return _send(self.host, files, self.gate, self.on_wait)
+        finally:
+            with self._counting:
+                self.in_flight -= 1
+            self.slots.release()
+
     def run(self, jobs: int, on_finished: Callable[[str, Outcome], None]) -> BatchResult:
-        executor = ThreadPoolExecutor(max_workers=max(1, jobs))
+        # Twice `jobs` workers, `jobs` slots: while some record what came back, the others
+        # keep every slot busy.
+        self.slots = threading.BoundedSemaphore(max(1, jobs))
+        executor = ThreadPoolExecutor(max_workers=2 * max(1, jobs))
         # A dict as an ordered set: what is settled after Ctrl-C is told in the order sent.
         unsettled = dict.fromkeys(executor.submit(self.send, group) for group in self.groups())
 
@@ -137,7 +163,7 @@ class _Pool:
         except KeyboardInterrupt:
             self.batch.interrupted = True
             self.gate.stop.set()
-            running = sum(1 for future in unsettled if future.running())
+            running = self.in_flight
             if running:
                 self.on_wait(
                     f"interrupted: letting the {running} request(s) in flight finish and be"
