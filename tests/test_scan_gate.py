@@ -16,10 +16,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markdown_it.token import Token
 
 from imgsync import scan
 from imgsync.markdown import parser
 from imgsync.scan import scan_markdown
+
+from .commonmark_spec import spec_examples
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("IMGSYNC_PROPERTY_EXAMPLES", "300")),
@@ -293,3 +296,31 @@ def test_each_form_alone(text: str) -> None:
     full = scan_markdown(text, every_block=True)
     assert full.refs or full.unhandled or full.ignore_marks or full.problems
     assert scan_markdown(text) == full
+
+
+# --- the inline rules looked up by character (markdown/dispatch.py) -------------------
+
+
+def _tokens(text: str, dispatch: bool) -> list[Token]:
+    return parser.scan_parser(dispatch).parse(text, {})
+
+
+def test_dispatch_makes_markdown_its_own_tokens_on_the_spec_examples() -> None:
+    examples = spec_examples()
+    assert examples
+    for example in examples:
+        assert _tokens(example.markdown, True) == _tokens(example.markdown, False), example
+
+
+@SETTINGS
+@given(documents())
+def test_dispatch_makes_markdown_its_own_tokens(text: str) -> None:
+    assert _tokens(text, True) == _tokens(text, False)
+
+
+def test_dispatch_keeps_markdown_its_deep_nesting() -> None:
+    # Past maxNesting markdown-it's loop tries no rule (and its look-ahead skips to the end).
+    deep = "[" * 30 + "a](b.png)" + "]" * 5 + " " + "*" * 30 + "x" + "*" * 30 + "\n"
+    assert _tokens(deep, True) == _tokens(deep, False)
+    nested = "![" * 25 + "a" + "](b.png)" * 25 + "\n"
+    assert _tokens(nested, True) == _tokens(nested, False)
