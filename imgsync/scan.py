@@ -96,11 +96,12 @@ _IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 _COMPONENT = re.compile(r"<[A-Z]")  # an MDX component's tag, in raw HTML
-# What markdown-it's inline stage may make of a block's text that the scan reads: an image
-# (`![`, embeds and raw-space images too), an inline link (`](`, nothing between), and raw
-# HTML (`<` then a letter, `/`, `!` or `?`; not `<scheme:`, an autolink or text, never a tag:
-# a tag's name ends at a space, `/` or `>`). See `_may_matter` for the rest.
-_MAY_MATTER = re.compile(r"!\[|\]\(|<(?![A-Za-z][A-Za-z0-9+.-]*:)[A-Za-z/!?]")
+# Where markdown-it may read raw HTML in a block's text: `<` then a letter, `/`, `!` or `?`;
+# not `<scheme:` (an autolink or text, never a tag: a tag's name ends at a space, `/` or `>`).
+_MAY_HOLD_HTML = re.compile(r"<(?![A-Za-z][A-Za-z0-9+.-]*:)[A-Za-z/!?]")
+# What a block's text needs of markdown-it's inline stage (`_inline_reading`): none of it,
+# all but emphasis (only links can be there), or all of it.
+Reading = Literal["nothing", "links", "all"]
 # What each form of `_IN_TEXT` begins with but `<` and `{`: one pattern of several
 # alternatives is read at ~14 MB/s, these at 150 or more.
 _REQUIRE_HINT = re.compile(r"require\(", re.IGNORECASE)
@@ -231,25 +232,31 @@ class _Block:
     first_line: int  # 0-based
 
 
-def _may_matter(content: str, env: dict[str, Any]) -> bool:
-    """False only when markdown-it's inline stage on a block's `content` would make nothing
-    the scan reads, so that it need not run (an exact test: tests/test_scan_gate.py).
-    What `_IN_TEXT` finds is tested before (`_in_text_may_match`).
+def _inline_reading(content: str, env: dict[str, Any], in_text: bool) -> Reading:
+    """How much of markdown-it's inline stage a block's `content` needs for the scan to
+    read all it would read from a full one (an exact test: tests/test_scan_gate.py);
+    `in_text`: whether `_IN_TEXT` matches in it.
 
-    Only these make anything: images, links and raw HTML (and the links and images they
-    count, the HTML that hides what follows); the shortcodes, tags and told forms of
-    `_IN_TEXT`; a reference link (`[label]`) once the document has a definition (the block
-    stage has read them all). Code spans, math, autolinks, entities and escapes only hide
-    text from those, and emphasis makes nothing the scan reads.
+    Only these make anything the scan reads: images, links and raw HTML (and the links and
+    images they count, the HTML that hides what follows); the shortcodes, tags and told
+    forms of `_IN_TEXT`; a reference link (`[label]`) once the document has a definition
+    (the block stage has read them all). Code spans, math, autolinks, entities and escapes
+    only hide text from those. Emphasis makes nothing the scan reads, and changes no link:
+    its rule only pairs `*` and `_` after the fact (and gives up at once in look-ahead).
     """
-    return (
-        _MAY_MATTER.search(content) is not None
-        or (bool(env.get("references")) and "[" in content)
-        # A text this long is parsed whatever it holds: markdown-it's inline rules push at
-        # most one token per character read (and one for the pending text), so a shorter one
-        # can't pass the parser's cap on inline tokens, whose problem a full parse reports.
+    if (
+        in_text
+        or "![" in content  # images, embeds, raw-space images
+        or _MAY_HOLD_HTML.search(content) is not None
+        # A text this long is parsed whole whatever it holds: markdown-it's inline rules push
+        # at most one token per character read (and one for the pending text), so a shorter
+        # one can't pass the parser's cap on inline tokens, whose problem a full parse reports.
         or len(content) >= markdown_parser.MAX_INLINE_TOKENS // 2
-    )
+    ):
+        return "all"
+    if "](" in content or (bool(env.get("references")) and "[" in content):
+        return "links"
+    return "nothing"
 
 
 def _in_text_may_match(content: str) -> bool:
@@ -283,7 +290,7 @@ def scan_markdown(
     read as if the file began there, its offsets and lines then moved to where it stands.
     `dialect` "typora" reads Typora's raw-space images as references (else: problems).
     `every_block`: run markdown-it's inline stage on every block, even those whose text
-    can't hold anything the scan reads (`_may_matter`): the same result, slower; the
+    can't hold anything the scan reads (`_inline_reading`): the same result, slower; the
     oracle the fast path is tested against (tests/test_scan_gate.py).
     """
     keys = tuple(front_matter_keys)
@@ -419,7 +426,8 @@ class _Scan:
             in_text_found = _IN_TEXT.search(content) is not None
         else:
             in_text_found = _in_text_may_match(content)
-        if not (self.every_block or in_text_found or _may_matter(content, env)):
+        reading = "all" if self.every_block else _inline_reading(content, env, in_text_found)
+        if reading == "nothing":
             return
         self.block = self._block(parent, content, token.map)
         not_text: list[tuple[int, int]] | None = None
@@ -429,7 +437,7 @@ class _Scan:
         if in_text_found or images is not None or _MAYBE_RAW_SPACE.search(content):
             env[NOT_TEXT_SPANS] = not_text = []
         try:
-            children = parse_inline(token, env)
+            children = parse_inline(token, env, emphasis=reading == "all")
         finally:
             env.pop(NOT_TEXT_SPANS, None)
             env.pop(IMAGE_SPANS, None)

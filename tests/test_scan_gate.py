@@ -53,6 +53,12 @@ FORMS = st.sampled_from(
         "[R]",
         "[nope]",
         "[![i](i.png)](l.png)",
+        "*[e](e.png)*",
+        "[*a](l.png)*",
+        "**[x](y.png)**",
+        "_[a]_(b.png)",
+        "[a *b](c.png) d*",
+        "*a [b* c](d.png)",
         "`![c](c.png)`",
         "``[l](l.png)``",
         "$![m](m.png)$",
@@ -230,26 +236,27 @@ def test_under_small_caps_too(text: str) -> None:
 )
 def test_the_gate_skips_prose(text: str) -> None:
     assert not scan._in_text_may_match(text)
-    assert not scan._may_matter(text, {})
+    assert scan._inline_reading(text, {}, False) == "nothing"
 
 
 @pytest.mark.parametrize(
-    ("text", "references"),
+    ("text", "references", "reading"),
     [
-        ("an ![image](a.png)", False),
-        ("a [link](page.html)", False),
-        ("a <span>tag</span>", False),
-        ("a </b> closing tag", False),
-        ("a <!-- comment -->", False),
-        ("a <?php ?> instruction", False),
-        ("a [reference] link", True),
+        ("an ![image](a.png)", False, "all"),
+        ("an ![[embed.png]]", False, "all"),
+        ("a [link](page.html), *emphasis*", False, "links"),
+        ("a <span>tag</span> [link](page.html)", False, "all"),
+        ("a </b> closing tag", False, "all"),
+        ("a <!-- comment -->", False, "all"),
+        ("a <?php ?> instruction", False, "all"),
+        ("a [reference] link", True, "links"),
     ],
 )
-def test_the_gate_parses_what_may_matter(text: str, references: bool) -> None:
+def test_the_gate_parses_what_may_matter(text: str, references: bool, reading: str) -> None:
     env: dict[str, Any] = {"references": {"REFERENCE": {}}} if references else {}
-    assert scan._may_matter(text, env)
+    assert scan._inline_reading(text, env, False) == reading
     if references:
-        assert not scan._may_matter(text, {})
+        assert scan._inline_reading(text, {}, False) == "nothing"
 
 
 @pytest.mark.parametrize(

@@ -60,10 +60,13 @@ class TooBig(Exception):
 
 
 @functools.cache
-def scan_parser(dispatch: bool = True) -> MarkdownIt:
-    """The scanner's parser; `dispatch`: its inline rules looked up by character
-    (dispatch.py), the same tokens as markdown-it's own loop (False: the test's oracle)."""
+def scan_parser(dispatch: bool = True, emphasis: bool = True) -> MarkdownIt:
+    """The scanner's parser. `dispatch`: its inline rules looked up by character
+    (dispatch.py), the same tokens as markdown-it's own loop (False: the test's oracle).
+    `emphasis` False: without markdown-it's emphasis rules (see `parse_inline`)."""
     md = MarkdownIt("commonmark", {"store_labels": True, "maxNesting": MAX_NESTING})
+    if not emphasis:
+        md.disable("emphasis")  # its rule and its pairing after the inline rules
     md.enable("table")
     # Math is never touched: `$...$`, `$$...$$` and `$$` blocks are read as math, by pandoc's
     # rule (no space inside the dollars, no digit right after the closing one), so that
@@ -130,9 +133,14 @@ def parse_blocks(text: str, env: dict[str, Any]) -> list[Token]:
     return state.tokens
 
 
-def parse_inline(token: Token, env: dict[str, Any]) -> list[Token]:
-    """The inline tokens of an "inline" block token, as markdown-it's inline stage makes them."""
-    md = scan_parser()
+def parse_inline(token: Token, env: dict[str, Any], emphasis: bool = True) -> list[Token]:
+    """The inline tokens of an "inline" block token, as markdown-it's inline stage makes them.
+
+    `emphasis` False leaves out its emphasis: the same links, images, code spans, HTML, math,
+    but `*` and `_` left as text (about a quarter less work) and fewer tokens counted against
+    the cap, for a block the scan reads only links of (scan.py's `_inline_reading`).
+    """
+    md = scan_parser(emphasis=emphasis)
     children: list[Token] = []
     env[_BLOCK_TEXT] = token.content
     try:
