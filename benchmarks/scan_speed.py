@@ -1,23 +1,32 @@
 """Print the scanner's throughput (MB/s a core) on generated Markdown rich in inline syntax.
 
-    python benchmarks/scan_speed.py [--mb 8] [--runs 3] [--seed 2026]
+    python benchmarks/scan_speed.py [--mb 8] [--runs 3] [--seed 2026] [--baseline DIR]
 
-Three corpora of ~4 KB files, each run the same way: "plain prose" (the benchmark tree's
-parse-heavy case: prose, a fenced block quoting image syntax in every file), "docs" (prose
-dense with emphasis, code spans, entities; a link, an autolink or inline HTML in about one
-paragraph in three; lists, quotes, tables, headings, reference links) and "links everywhere"
-(every paragraph holds links and inline HTML, the worst case for the inline gate). Each is
-scanned with the inline gate (the product), and with `every_block=True` (markdown-it's
-inline stage on every block: the scan before the gate), and parsed by markdown-it's own
-`MarkdownIt("commonmark").parse` as the floor: CPU time (`time.process_time`), best of
-`--runs`, so that other processes on the machine move the figures little. Both scans are
-also checked to give the same results.
+Three corpora of ~4 KB files: "plain prose" (the benchmark tree's parse-heavy case: prose
+with emphasis, code spans, entities, a fenced block quoting image syntax in every file),
+"docs" (the same, with links, autolinks or inline HTML in about one paragraph in three,
+reference links; lists, quotes, tables, headings) and "links everywhere" (every paragraph
+holds them: the worst case for the inline gate). Columns, in MB/s a core:
+
+- "baseline": `scan_markdown` of the imgsync in DIR (`git archive COMMIT imgsync | tar -x
+  -C DIR`), in a child process: the scan before this change, with `--baseline` only;
+- "every block": `scan_markdown(every_block=True)`, markdown-it's inline stage on every
+  block (with this parser's rule lookup by character, dispatch.py);
+- "scan": `scan_markdown`, the product;
+- "markdown-it": `MarkdownIt("commonmark").parse`, the floor the scan is a ratio to.
+
+CPU time (`time.process_time`), best of `--runs`, so that other processes on the machine
+move the figures little. The two scans are also checked to give the same results.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -118,28 +127,57 @@ def _full_scan(text: str) -> object:
     return scan_markdown(text, every_block=True)
 
 
+def _corpus(linked: float, mb: float, seed: int) -> list[str]:
+    chance = random.Random(seed)
+    files: list[str] = []
+    while sum(map(len, files)) < mb * 1_000_000:
+        files.append(_file(chance, linked))
+    return files
+
+
+def _baseline(folder: str, args: argparse.Namespace) -> dict[str, float]:
+    """MB/s of the imgsync in `folder` on each corpus (a child process imports it)."""
+    command = [sys.executable, __file__, "--scan-only", "--mb", str(args.mb)]
+    command += ["--runs", str(args.runs), "--seed", str(args.seed)]
+    env = {**os.environ, "PYTHONPATH": folder}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    return {name: float(speed) for name, speed in json.loads(done.stdout).items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=8.0, help="MB of Markdown per corpus")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--baseline", metavar="DIR", help="a folder holding an older imgsync/")
+    parser.add_argument("--scan-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    plain = MarkdownIt("commonmark").enable("table")
     scan_markdown("![warm](up.png)")  # builds the parser once
-    print(f"{'corpus':<18}{'MB':>6}{'before':>9}{'after':>9}{'markdown-it':>13}   MB/s a core")
+    if args.scan_only:  # the child of --baseline: this imgsync's scan_markdown only
+        speeds = {}
+        for name, linked in CORPORA.items():
+            files = _corpus(linked, args.mb, args.seed)
+            size = sum(len(text.encode()) for text in files) / 1e6
+            speeds[name] = size / _best(args.runs, scan_markdown, files)
+        print(json.dumps(speeds))
+        return 0
+    baseline = _baseline(args.baseline, args) if args.baseline else {}
+    plain = MarkdownIt("commonmark").enable("table")
+    print(
+        f"{'corpus':<18}{'MB':>5}{'baseline':>10}{'every block':>13}{'scan':>7}"
+        f"{'markdown-it':>13}   MB/s a core (CPU time)"
+    )
     failed = False
     for name, linked in CORPORA.items():
-        chance = random.Random(args.seed)
-        files: list[str] = []
-        while sum(map(len, files)) < args.mb * 1_000_000:
-            files.append(_file(chance, linked))
+        files = _corpus(linked, args.mb, args.seed)
         size = sum(len(text.encode()) for text in files) / 1e6
         after = _best(args.runs, scan_markdown, files)
-        before = _best(args.runs, _full_scan, files)
+        every = _best(args.runs, _full_scan, files)
         floor = _best(args.runs, plain.parse, files)
+        before = f"{baseline[name]:.2f}" if name in baseline else "-"
         print(
-            f"{name:<18}{size:>6.1f}{size / before:>9.2f}{size / after:>9.2f}"
-            f"{size / floor:>13.2f}   after: {floor / after:.2f}x markdown-it's parse"
+            f"{name:<18}{size:>5.1f}{before:>10}{size / every:>13.2f}{size / after:>7.2f}"
+            f"{size / floor:>13.2f}   scan: {floor / after:.2f}x markdown-it's parse"
         )
         same = all(scan_markdown(text) == scan_markdown(text, every_block=True) for text in files)
         if not same:

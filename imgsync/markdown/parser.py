@@ -59,11 +59,15 @@ class TooBig(Exception):
         self.reason, self.line, self.pos = reason, line, pos
 
 
-@functools.cache
 def scan_parser(dispatch: bool = True, emphasis: bool = True) -> MarkdownIt:
-    """The scanner's parser. `dispatch`: its inline rules looked up by character
+    """The scanner's parser, built once. `dispatch`: its inline rules looked up by character
     (dispatch.py), the same tokens as markdown-it's own loop (False: the test's oracle).
     `emphasis` False: without markdown-it's emphasis rules (see `parse_inline`)."""
+    return _built_parser(dispatch, emphasis)  # one cache key however it is called
+
+
+@functools.cache
+def _built_parser(dispatch: bool, emphasis: bool) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"store_labels": True, "maxNesting": MAX_NESTING})
     if not emphasis:
         md.disable("emphasis")  # its rule and its pairing after the inline rules
