@@ -25,6 +25,7 @@ from typing import Any, Literal, NamedTuple
 
 from markdown_it.token import Token
 
+from .markdown import parser as markdown_parser
 from .markdown.destinations import (
     LocalTarget,
     decode_html_attribute,
@@ -95,6 +96,16 @@ _IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 _COMPONENT = re.compile(r"<[A-Z]")  # an MDX component's tag, in raw HTML
+# Where markdown-it may read raw HTML in a block's text: `<` then a letter, `/`, `!` or `?`;
+# not `<scheme:` (an autolink or text, never a tag: a tag's name ends at a space, `/` or `>`).
+_MAY_HOLD_HTML = re.compile(r"<(?![A-Za-z][A-Za-z0-9+.-]*:)[A-Za-z/!?]")
+# What a block's text needs of markdown-it's inline stage (`_inline_reading`): none of it,
+# all but emphasis (only links can be there), or all of it.
+Reading = Literal["nothing", "links", "all"]
+# What each form of `_IN_TEXT` begins with but `<` and `{`: one pattern of several
+# alternatives is read at ~14 MB/s, these at 150 or more.
+_REQUIRE_HINT = re.compile(r"require\(", re.IGNORECASE)
+_IMPORT_HINT = re.compile(r"^[ \t]*import\s", re.IGNORECASE | re.MULTILINE)
 _WHAT = {
     "html": "HTML image source",
     "jsx": "JSX image source",
@@ -221,27 +232,74 @@ class _Block:
     first_line: int  # 0-based
 
 
+def _inline_reading(content: str, env: dict[str, Any], in_text: bool) -> Reading:
+    """How much of markdown-it's inline stage a block's `content` needs for the scan to
+    read all it would read from a full one (an exact test: tests/test_scan_gate.py);
+    `in_text`: whether `_IN_TEXT` matches in it.
+
+    Only these make anything the scan reads: images, links and raw HTML (and the links and
+    images they count, the HTML that hides what follows); the shortcodes, tags and told
+    forms of `_IN_TEXT`; a reference link (`[label]`) once the document has a definition
+    (the block stage has read them all). Code spans, math, autolinks, entities and escapes
+    only hide text from those. Emphasis makes nothing the scan reads, and changes no link:
+    its rule only pairs `*` and `_` after the fact (and gives up at once in look-ahead).
+    """
+    if (
+        in_text
+        or "![" in content  # images, embeds, raw-space images
+        or _MAY_HOLD_HTML.search(content) is not None
+        # A text this long is parsed whole whatever it holds: markdown-it's inline rules push
+        # at most one token per character read (and one for the pending text), so a shorter
+        # one can't pass the parser's cap on inline tokens, whose problem a full parse reports.
+        or len(content) >= markdown_parser.MAX_INLINE_TOKENS // 2
+    ):
+        return "all"
+    if "](" in content or (bool(env.get("references")) and "[" in content):
+        return "links"
+    return "nothing"
+
+
+def _in_text_may_match(content: str) -> bool:
+    """`_IN_TEXT.search(content)`, quicker where none of its forms can begin: each begins
+    with `<` or `{`, `require(` or a line's `import` (tests/test_scan_gate.py checks it)."""
+    if not (
+        "<" in content
+        or "{" in content
+        or _REQUIRE_HINT.search(content)
+        or _IMPORT_HINT.search(content)
+    ):
+        return False
+    return _IN_TEXT.search(content) is not None
+
+
 def may_contain_references(text: str) -> bool:
     """False only when the text certainly holds no image reference."""
     return _MAYBE_REFERENCE.search(text) is not None
 
 
 def scan_markdown(
-    text: str, front_matter_keys: Collection[str] = DEFAULT_KEYS, dialect: str = "commonmark"
+    text: str,
+    front_matter_keys: Collection[str] = DEFAULT_KEYS,
+    dialect: str = "commonmark",
+    *,
+    every_block: bool = False,
 ) -> ScanResult:
     """Every image reference of `text`, in document order (definitions where they stand).
 
     The image fields of a front matter block come first; the Markdown after the block is
     read as if the file began there, its offsets and lines then moved to where it stands.
     `dialect` "typora" reads Typora's raw-space images as references (else: problems).
+    `every_block`: run markdown-it's inline stage on every block, even those whose text
+    can't hold anything the scan reads (`_inline_reading`): the same result, slower; the
+    oracle the fast path is tested against (tests/test_scan_gate.py).
     """
     keys = tuple(front_matter_keys)
     front = read_front_matter(text, keys)
     if front is None:
-        result = _scan_body(text, dialect)
+        result = _scan_body(text, dialect, every_block)
         result.front_matter_keys, result.dialect = keys, dialect
         return result
-    body = _scan_body(text[front.end :], dialect)
+    body = _scan_body(text[front.end :], dialect, every_block)
     fields = [
         ImageRef(
             "front_matter", f.start, f.end, f.raw, f.value, f.line, attribute=f.key, quote=f.style
@@ -288,7 +346,7 @@ def _typora_root(text: str) -> str | None:
 _TYPORA_ROOT_KEY = "typora-root-url"
 
 
-def _scan_body(text: str, dialect: str) -> ScanResult:
+def _scan_body(text: str, dialect: str, every_block: bool = False) -> ScanResult:
     """The references of Markdown `text` (no front matter: it was split off before)."""
     if not may_contain_references(text):
         return ScanResult()
@@ -297,7 +355,7 @@ def _scan_body(text: str, dialect: str) -> ScanResult:
     if breaks >= MAX_LINES:
         reason = f"more than {MAX_LINES:,} lines in one file"
         return ScanResult(problems=[Problem(MAX_LINES + 1, reason + _LEFT)])
-    scan = _Scan(text, dialect)
+    scan = _Scan(text, dialect, every_block)
     try:
         scan.run()
     except TooBig as stop:
@@ -307,8 +365,9 @@ def _scan_body(text: str, dialect: str) -> ScanResult:
 
 
 class _Scan:
-    def __init__(self, text: str, dialect: str = "commonmark") -> None:
+    def __init__(self, text: str, dialect: str = "commonmark", every_block: bool = False) -> None:
         self.lines = SourceLines(text)
+        self.every_block = every_block
         self.typora = dialect == "typora"  # raw-space images hosted (else reported)
         self.result = ScanResult()
         self.html = HtmlReader()  # one for the document: a comment may span blocks
@@ -362,23 +421,26 @@ class _Scan:
         assert token.map is not None
         if parent == "th_open":
             self.table_heads.append(token.map[0])
-        self.block = self._block(parent, token.content, token.map)
+        content = token.content
+        if self.every_block:  # the oracle (tests/test_scan_gate.py) never trusts the quick test
+            in_text_found = _IN_TEXT.search(content) is not None
+        else:
+            in_text_found = _in_text_may_match(content)
+        reading = "all" if self.every_block else _inline_reading(content, env, in_text_found)
+        if reading == "nothing":
+            return
+        self.block = self._block(parent, content, token.map)
         not_text: list[tuple[int, int]] | None = None
         images: list[tuple[int, int]] | None = None
-        if "![[" in token.content:
+        if "![[" in content:
             env[IMAGE_SPANS] = images = []
-        if (
-            _IN_TEXT.search(token.content)
-            or images is not None
-            or _MAYBE_RAW_SPACE.search(token.content)
-        ):
+        if in_text_found or images is not None or _MAYBE_RAW_SPACE.search(content):
             env[NOT_TEXT_SPANS] = not_text = []
         try:
-            children = parse_inline(token, env)
+            children = parse_inline(token, env, emphasis=reading == "all")
         finally:
             env.pop(NOT_TEXT_SPANS, None)
             env.pop(IMAGE_SPANS, None)
-        content = token.content
         if not_text is not None:
             not_text.sort()
         in_text = self._in_text(content, not_text) if not_text is not None else []

@@ -20,6 +20,8 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
+from .dispatch import dispatch_inline
+
 # markdown-it's own limit (the commonmark preset's): block quotes and lists deeper than
 # this are not parsed at all; the scanner reports what that leaves out.
 MAX_NESTING = 20
@@ -57,9 +59,18 @@ class TooBig(Exception):
         self.reason, self.line, self.pos = reason, line, pos
 
 
+def scan_parser(dispatch: bool = True, emphasis: bool = True) -> MarkdownIt:
+    """The scanner's parser, built once. `dispatch`: its inline rules looked up by character
+    (dispatch.py), the same tokens as markdown-it's own loop (False: the test's oracle).
+    `emphasis` False: without markdown-it's emphasis rules (see `parse_inline`)."""
+    return _built_parser(dispatch, emphasis)  # one cache key however it is called
+
+
 @functools.cache
-def scan_parser() -> MarkdownIt:
+def _built_parser(dispatch: bool, emphasis: bool) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"store_labels": True, "maxNesting": MAX_NESTING})
+    if not emphasis:
+        md.disable("emphasis")  # its rule and its pairing after the inline rules
     md.enable("table")
     # Math is never touched: `$...$`, `$$...$$` and `$$` blocks are read as math, by pandoc's
     # rule (no space inside the dollars, no digit right after the closing one), so that
@@ -105,6 +116,8 @@ def scan_parser() -> MarkdownIt:
 
     # An instance attribute, so it shadows the method for the nested calls as well.
     md.block.tokenize = tokenize_noting_unread  # type: ignore[method-assign,assignment]
+    if dispatch:
+        dispatch_inline(md)
     return md
 
 
@@ -124,9 +137,14 @@ def parse_blocks(text: str, env: dict[str, Any]) -> list[Token]:
     return state.tokens
 
 
-def parse_inline(token: Token, env: dict[str, Any]) -> list[Token]:
-    """The inline tokens of an "inline" block token, as markdown-it's inline stage makes them."""
-    md = scan_parser()
+def parse_inline(token: Token, env: dict[str, Any], emphasis: bool = True) -> list[Token]:
+    """The inline tokens of an "inline" block token, as markdown-it's inline stage makes them.
+
+    `emphasis` False leaves out its emphasis: the same links, images, code spans, HTML, math,
+    but `*` and `_` left as text (about a quarter less work) and fewer tokens counted against
+    the cap, for a block the scan reads only links of (scan.py's `_inline_reading`).
+    """
+    md = scan_parser(emphasis=emphasis)
     children: list[Token] = []
     env[_BLOCK_TEXT] = token.content
     try:
@@ -151,31 +169,49 @@ def _counted(original: Any) -> Any:
 
 
 def _counted_inline(name: str, original: Any) -> Any:
+    if name == "text":
+        return original  # it only moves text to `pending`: no token to count, no span to note
+    if name == "image":
+        return _counted_image(original)
     marked = name in NOT_TEXT
 
     def rule(state: StateInline, silent: bool) -> bool:
         start = state.pos
-        env = state.env
-        # Where this text begins in the block's: markdown-it parses an image's alt text as a
-        # text of its own, so what is noted there is moved to where the alt text stands.
-        offset = _offset(state)
-        if name == "image" and not silent:
-            env[_ALT_TEXT_AT] = offset + start + 2  # after `![`
-        try:
-            if not original(state, silent):
-                return False
-        finally:
-            if name == "image" and not silent:
-                env[_ALT_TEXT_AT] = offset
+        if not original(state, silent):
+            return False
         if not silent:
             if len(state.tokens) > MAX_INLINE_TOKENS:
                 raise TooBig(
                     f"more than {MAX_INLINE_TOKENS:,} inline tokens in one block", pos=start
                 )
-            if marked and (spans := env.get(NOT_TEXT_SPANS)) is not None:
+            if marked and (spans := state.env.get(NOT_TEXT_SPANS)) is not None:
+                # The offset after the rule: any image it held has put back the one before.
+                offset = _offset(state)
                 spans.append((offset + start, offset + state.pos))
-            if name == "image" and (images := env.get(IMAGE_SPANS)) is not None:
-                images.append((offset + start, offset + state.pos))
+        return True
+
+    return rule
+
+
+def _counted_image(original: Any) -> Any:
+    def rule(state: StateInline, silent: bool) -> bool:
+        start = state.pos
+        if silent:
+            return bool(original(state, silent))
+        env = state.env
+        # Where this text begins in the block's: markdown-it parses an image's alt text as a
+        # text of its own, so what is noted there is moved to where the alt text stands.
+        offset = _offset(state)
+        env[_ALT_TEXT_AT] = offset + start + 2  # after `![`
+        try:
+            if not original(state, silent):
+                return False
+        finally:
+            env[_ALT_TEXT_AT] = offset
+        if len(state.tokens) > MAX_INLINE_TOKENS:
+            raise TooBig(f"more than {MAX_INLINE_TOKENS:,} inline tokens in one block", pos=start)
+        if (images := env.get(IMAGE_SPANS)) is not None:
+            images.append((offset + start, offset + state.pos))
         return True
 
     return rule

@@ -1,0 +1,333 @@
+"""The inline gate: the scan skips markdown-it's inline stage on blocks whose text can't hold
+anything it reads, and must find exactly what the full parse finds (`every_block=True`).
+
+The documents are built line by line from block openers (quotes, lists, fences, tables,
+setext underlines, definitions, HTML blocks, front matter, lazy continuations) and from
+every form the scan reads or that hides one (images, links, reference links, raw HTML,
+comments, `<script>`, autolinks, code spans, math, escapes, shortcodes, Hexo tags, MDX,
+embeds, raw-space images, curly titles), among plain words that the gate skips.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markdown_it.token import Token
+
+from imgsync import scan
+from imgsync.markdown import parser
+from imgsync.scan import scan_markdown
+
+from .commonmark_spec import spec_examples
+
+SETTINGS = settings(
+    max_examples=int(os.environ.get("IMGSYNC_PROPERTY_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+PLAIN = st.one_of(
+    st.sampled_from(["word", "Prose", "and", "x", "é", "日本", "*em*", "__b__", "a_b", "1."]),
+    st.sampled_from(["-", ":", "+", "=", "(", ")", "]", "[", "!", "`", "\\", "$", "&", "|"]),
+    st.sampled_from(["#", ">", "}", "%", "“", '"', "~"]),
+)
+FORMS = st.sampled_from(
+    [
+        "![a](a.png)",
+        "![a](<b c.png> 't')",
+        "![a](https://example.com/x.png)",
+        "[l](l.png)",
+        "[l](https://example.com/)",
+        "[l](",
+        "](a.png)",
+        "![",
+        "![r]",
+        "![a][r]",
+        "[r]",
+        "[r][]",
+        "[x][r]",
+        "[R]",
+        "[nope]",
+        "[![i](i.png)](l.png)",
+        "*[e](e.png)*",
+        "[*a](l.png)*",
+        "**[x](y.png)**",
+        "_[a]_(b.png)",
+        "[a *b](c.png) d*",
+        "*a [b* c](d.png)",
+        "`![c](c.png)`",
+        "``[l](l.png)``",
+        "$![m](m.png)$",
+        "\\![e](e.png)",
+        "\\[l](l.png)",
+        "<img src='h.png'>",
+        '<IMG SRC="h.png" srcset="s.png 2x">',
+        "<img src=u.png",
+        "<img",
+        '<a href="a.png">',
+        "</a>",
+        "<video poster=v.png>",
+        "<picture><source srcset='p.png'>",
+        "<span>",
+        "</span>",
+        "<!--",
+        "-->",
+        "<!-- c -->",
+        "<!-- imgsync-ignore -->",
+        "<script>",
+        "</script>",
+        "<?php x ?>",
+        "<!DOCTYPE x>",
+        "<![CDATA[ ![a](a.png) ]]>",
+        "<https://example.com/a.png>",
+        "<HTTP://x.png>",
+        "<a.b+c:x.png>",
+        "<me@example.com>",
+        "< img src=a.png>",
+        "a < b",
+        "&lt;img src=a.png&gt;",
+        '{{< figure src="f.png" >}}',
+        "{{% figure src=f.png %}}",
+        "{{< figure src=f.png",
+        '{{< img src="t.png" >}}',
+        "{% asset_img a.png %}",
+        "{% img /a.png %}",
+        "{%- img x.png -%}",
+        "require('./r.png')",
+        'REQUIRE("./r.png")',
+        "import pic from './i.png'",
+        "IMPORT pic from './i.png'",
+        '<Image src="c.png" />',
+        '<ThemedImage sources={{ light: "/l.png" }} />',
+        '<img src="j.png" width={3} />',
+        "![[e.png]]",
+        "![[e.png|300]]",
+        "![[note]]",
+        "![t](t t.png)",
+        "![t](t.png “title”)",
+        "![t](a (1).png)",
+    ]
+)
+# What changes how the next blocks read: HTML left open, labels used with a definition.
+STATEFUL = st.sampled_from(
+    ["<script>", "</script>", "<!--", "-->", "<style>", "<span>", "[r]", "[x][R]", "[r][]"]
+)
+# Forms that one condition of the gate alone lets through: each is tested on its own below too.
+ALONE = [
+    "![[e.png]]",
+    "![[e.png|300]]",
+    "![t](t t.png)",
+    "![a](a.png)",
+    "[l](l.png)",
+    "<span>",
+    "<!-- imgsync-ignore -->",
+    "</p>",
+    "{% img /a.png %}",
+    '{{< img src="t.png" >}}',
+    "{{% figure src=f.png %}}",
+    "require('./r.png')",
+    "import pic from './i.png'",
+    '<Image src="c.png" />',
+    '<img src="j.png" width={3} />',
+]
+DEFINITIONS = st.sampled_from(
+    ["[r]: a.png", "[R]: <r r.png> 't'", "[nope]: https://example.com/n.png", "[r]:\n  d.png"]
+)
+OPENERS = st.sampled_from(
+    ["", "", "", "", "> ", ">", "- ", "  ", "    ", "1. ", "* ", "# ", "## ", "| "]
+)
+LEAVES = st.sampled_from(
+    [
+        "",
+        "",
+        "```",
+        "~~~ md",
+        "---",
+        "===",
+        "| --- | --- |",
+        "|---|",
+        "$$",
+        "<div>",
+        "</div>",
+        "<pre>",
+        "</pre>",
+        "<!--",
+        "-->",
+        "[r]: a.png",
+        "[R]: <r r.png> 't'",
+        "[nope]: https://example.com/n.png",
+        "[r]:",
+        "  d.png",
+        "- - -",
+    ]
+)
+
+
+@st.composite
+def line(draw: st.DrawFn) -> str:
+    roll = draw(st.integers(0, 5))
+    if roll == 0:
+        return draw(LEAVES)
+    if roll == 1:
+        return ""  # paragraphs apart, one form alone in some
+    if roll == 2:  # one form among plain words
+        words = [
+            *draw(st.lists(PLAIN, max_size=2)),
+            draw(st.one_of(FORMS, STATEFUL, st.sampled_from(ALONE))),
+            *draw(st.lists(PLAIN, max_size=2)),
+        ]
+    else:
+        words = draw(st.lists(st.one_of(PLAIN, PLAIN, PLAIN, FORMS), min_size=1, max_size=6))
+    gaps = draw(st.lists(st.sampled_from([" ", " ", "", "\t"]), min_size=len(words)))
+    text = "".join(word + gap for word, gap in zip(words, gaps, strict=False))
+    return draw(OPENERS) + text
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> str:
+    lines = draw(st.lists(line(), min_size=1, max_size=20))
+    if draw(st.booleans()):  # more plain prose: what the gate skips
+        lines += [" ".join(draw(st.lists(PLAIN, min_size=1, max_size=5))) for _ in range(3)]
+        lines = draw(st.permutations(lines))
+    if draw(st.booleans()):  # definitions first, where no paragraph can take them in
+        lines = [*draw(st.lists(DEFINITIONS, min_size=1, max_size=2)), "", *lines]
+    ending = draw(st.sampled_from(["\n", "\r\n", "\r", "mixed"]))
+    out = []
+    for text in lines:
+        end = draw(st.sampled_from(["\n", "\r\n", "\r"])) if ending == "mixed" else ending
+        out.append(text + end)
+    if draw(st.integers(0, 3)) == 0:
+        out.insert(
+            0, draw(st.sampled_from(["---\ncover: c.png\n---\n", "+++\nimage = 'i.png'\n+++\n"]))
+        )
+    return "".join(out)
+
+
+@SETTINGS
+@given(documents(), st.sampled_from(["commonmark", "typora"]))
+def test_the_gated_scan_finds_what_the_full_parse_finds(text: str, dialect: str) -> None:
+    fast = scan_markdown(text, dialect=dialect)
+    full = scan_markdown(text, dialect=dialect, every_block=True)
+    assert fast == full
+
+
+@SETTINGS
+@given(documents())
+def test_under_small_caps_too(text: str) -> None:
+    # The caps' problems must come the same way: a block the gate skips can't pass the cap on
+    # inline tokens (it is shorter than half of it), nor count links and images.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parser, "MAX_INLINE_TOKENS", 12)
+        patch.setattr(parser, "MAX_LINKS", 3)
+        assert scan_markdown(text) == scan_markdown(text, every_block=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plain *prose* with `code`, an &amp; entity and <https://example.com> an autolink.",
+        "Prices: $5 and $10; a < b > c; [brackets] (parens) {braces}",
+        "Implied imports, requirements: none here.",
+    ],
+)
+def test_the_gate_skips_prose(text: str) -> None:
+    assert not scan._in_text_may_match(text)
+    assert scan._inline_reading(text, {}, False) == "nothing"
+
+
+@pytest.mark.parametrize(
+    ("text", "references", "reading"),
+    [
+        ("an ![image](a.png)", False, "all"),
+        ("an ![[embed.png]]", False, "all"),
+        ("a [link](page.html), *emphasis*", False, "links"),
+        ("a <span>tag</span> [link](page.html)", False, "all"),
+        ("a </b> closing tag", False, "all"),
+        ("a <!-- comment -->", False, "all"),
+        ("a <?php ?> instruction", False, "all"),
+        ("a [reference] link", True, "links"),
+    ],
+)
+def test_the_gate_parses_what_may_matter(text: str, references: bool, reading: str) -> None:
+    env: dict[str, Any] = {"references": {"REFERENCE": {}}} if references else {}
+    assert scan._inline_reading(text, env, False) == reading
+    if references:
+        assert scan._inline_reading(text, {}, False) == "nothing"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{{< figure src="a.png" >}}',
+        "{{% figure %}}",
+        "<img src=a.png",
+        "<A href=x",
+        "<source ",
+        "<video>",
+        "<Component />",
+        "{% asset_img a.png %}",
+        "{%- img a.png",
+        "x = require( 'a.png')",
+        "x = Require('a.png')",
+        "text\n  import a from 'a.png'",
+        "IMPORT a from 'a.png'",
+    ],
+)
+def test_the_quick_test_of_in_text_passes_each_form(text: str) -> None:
+    assert scan._IN_TEXT.search(text) is not None
+    assert scan._in_text_may_match(text)
+
+
+def test_the_forms_of_in_text_are_those_the_quick_test_knows() -> None:
+    # A new form of `_IN_TEXT` needs its beginning in `_in_text_may_match`: this fails first.
+    known = {"shortcode", "delimiter", "code", "tag", "component", "hexo", "require"}
+    assert set(scan._IN_TEXT.groupindex) == known | {"mdx_import"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *(f"Some prose.\n\n{form}\n\nMore ![a](a.png) prose.\n" for form in ALONE),
+        "[r]: a.png\n\nA [r] link, and [x][r].\n",
+        "[r]: a.png\n\nA ![r] image.\n",
+        "<script>\n\nhidden ![a](a.png) <img src=b.png>\n\n</script>\n\n<img src=c.png>\n",
+        "a paragraph with <script> open\n\n<img src=b.png>\n\n</script> ![a](a.png)\n",
+        "<!-- imgsync-ignore -->\n![a](a.png)\n",
+    ],
+)
+def test_each_form_alone(text: str) -> None:
+    full = scan_markdown(text, every_block=True)
+    assert full.refs or full.unhandled or full.ignore_marks or full.problems
+    assert scan_markdown(text) == full
+
+
+# --- the inline rules looked up by character (markdown/dispatch.py) -------------------
+
+
+def _tokens(text: str, dispatch: bool) -> list[Token]:
+    return parser.scan_parser(dispatch).parse(text, {})
+
+
+def test_dispatch_makes_markdown_its_own_tokens_on_the_spec_examples() -> None:
+    examples = spec_examples()
+    assert examples
+    for example in examples:
+        assert _tokens(example.markdown, True) == _tokens(example.markdown, False), example
+
+
+@SETTINGS
+@given(documents())
+def test_dispatch_makes_markdown_its_own_tokens(text: str) -> None:
+    assert _tokens(text, True) == _tokens(text, False)
+
+
+def test_dispatch_keeps_markdown_its_deep_nesting() -> None:
+    # Past maxNesting markdown-it's loop tries no rule (and its look-ahead skips to the end).
+    deep = "[" * 30 + "a](b.png)" + "]" * 5 + " " + "*" * 30 + "x" + "*" * 30 + "\n"
+    assert _tokens(deep, True) == _tokens(deep, False)
+    nested = "![" * 25 + "a" + "](b.png)" * 25 + "\n"
+    assert _tokens(nested, True) == _tokens(nested, False)
