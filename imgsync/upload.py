@@ -262,9 +262,10 @@ class HostSession:
             self._settle_journal(to_upload=len(self.hosted.missing))
         if self.blocked and self.unusable is not None:
             raise self.unusable  # something to upload: now the token is needed
-        if self.uploads is not None:
+        uploads, self.uploads = self.uploads, None  # finished here, whatever happens
+        if uploads is not None:
             try:
-                self.uploads.finish(interrupted=interrupted)
+                uploads.finish(interrupted=interrupted)
             finally:
                 self._forget_album()
             self.cache.settle_journal()  # leaves the journal's mark for the next run
