@@ -22,8 +22,8 @@ R = TypeVar("R")
 # Starting workers costs about 0.2 s; below this much text one core is quicker.
 PARALLEL_FROM_CHARS = 1_000_000
 MAX_WORKERS = 8
-# Items in one chunk of `Cores.stream` at most: small enough that the first results come soon.
-STREAM_CHUNK = 16
+# Items in the first chunk of `Cores.stream`: small, for the first results to come soon.
+FIRST_CHUNK = 4
 
 
 def worth_more_cores(size: int, items: int, threshold: int = PARALLEL_FROM_CHARS) -> bool:
@@ -90,9 +90,10 @@ class Cores:
     ) -> Iterator[tuple[K, R]]:
         """`(key, work(item))` for each of `count` `items`, in order, each as soon as it is done.
 
-        Spread over the cores as `map` is when `size` (chars) is large, a few small chunks
-        ahead of the caller: `items` is read only as the workers need more, and the first
-        results come while later items are still to be read (or parsed). The keys stay here.
+        Spread over the cores as `map` is when `size` (chars) is large, a few chunks ahead
+        of the caller, small ones first: `items` is read only as the workers need more, and
+        the first results come while later items are still to be read (or parsed). The keys
+        stay here.
         """
         if not worth_more_cores(size, count, self.threshold):
             for key, item in items:
@@ -100,7 +101,9 @@ class Cores:
             return
         pool = self.pool()
         workers = min(os.cpu_count() or 1, MAX_WORKERS)
-        chunk = max(1, min(count // (workers * 4), STREAM_CHUNK))
+        # Small chunks first, for the first results to come soon; then each twice the last,
+        # up to map's, so that a large tree costs no more messages than with map.
+        chunk, largest = FIRST_CHUNK, max(FIRST_CHUNK, count // (workers * 4))
         source = iter(items)
         ahead: deque[tuple[list[K], Future[list[R]]]] = deque()
         while True:
@@ -111,6 +114,7 @@ class Cores:
                     batch.append(item)
                 if not batch:
                     break
+                chunk = min(chunk * 2, largest)
                 ahead.append((keys, pool.submit(_each, work, batch)))
             if not ahead:
                 return
