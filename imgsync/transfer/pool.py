@@ -124,6 +124,7 @@ class UploadStream:
         self._executor = ThreadPoolExecutor(max_workers=max(1, jobs))
         # A dict as an ordered set: what is settled after Ctrl-C is told in the order sent.
         self._unsettled: dict[Future[list[tuple[str, Outcome]]], None] = {}
+        self._sent: list[Future[list[tuple[str, Outcome]]]] = []  # in the order sent
         self._abandon = False
 
     @property
@@ -140,10 +141,12 @@ class UploadStream:
     def _submit(self) -> None:
         if self._group:
             group, self._group = self._group, []
-            self._unsettled[self._executor.submit(self._pool.send, group)] = None
+            future = self._executor.submit(self._pool.send, group)
+            self._sent.append(future)
+            self._unsettled[future] = None
 
     def _settle(self, future: Future[list[tuple[str, Outcome]]]) -> None:
-        self._unsettled.pop(future, None)  # first: a Ctrl-C inside must not settle it twice
+        self._unsettled.pop(future, None)  # a Ctrl-C inside: interrupt() settles the rest
         _settle(future, self._pool.batch, self._on_finished)
 
     def settle_done(self) -> None:
@@ -176,7 +179,9 @@ class UploadStream:
             self._executor.shutdown(wait=True, cancel_futures=True)
         except KeyboardInterrupt:  # the second Ctrl-C: what is still in flight is abandoned
             self._abandon = True
-        for future in list(self._unsettled):
+        # Every request that finished, settled or not: a Ctrl-C that came while one was
+        # being settled (during the scan, or above) left it half done; each key once.
+        for future in self._sent:
             if future.done() and not future.cancelled():
                 self._settle(future)
         return self._done()
@@ -283,6 +288,8 @@ def _settle(
     on_finished: Callable[[str, Outcome], None],
 ) -> None:
     for key, outcome in future.result():
+        if key in batch.done or key in batch.failed:
+            continue  # settled before a Ctrl-C came (see UploadStream.interrupt)
         if isinstance(outcome, HostError):
             batch.failed[key] = outcome
         else:
