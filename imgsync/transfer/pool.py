@@ -179,11 +179,16 @@ class UploadStream:
             self._executor.shutdown(wait=True, cancel_futures=True)
         except KeyboardInterrupt:  # the second Ctrl-C: what is still in flight is abandoned
             self._abandon = True
-        # Every request that finished, settled or not: a Ctrl-C that came while one was
-        # being settled (during the scan, or above) left it half done; each key once.
         for future in self._sent:
             if future.done() and not future.cancelled():
                 self._settle(future)
+        # And every outcome a worker kept: a Ctrl-C that came while a request was being
+        # handed to a worker, or settled, left its future unknown or half settled here.
+        batch = self._pool.batch
+        for key in self.requests:  # in the order sent
+            outcome = self._pool.outcomes.get(key)
+            if outcome is not None and key not in batch.done and key not in batch.failed:
+                _settle_one(key, outcome, batch, self._on_finished)
         return self._done()
 
     def _done(self) -> BatchResult:
@@ -225,6 +230,7 @@ class _Pool:
         self.claim, self.on_success, self.on_wait = claim, on_success, on_wait
         self.batch = BatchResult(done={}, failed={})
         self.allow_http = allow_http
+        self.outcomes: dict[str, Outcome] = {}  # each request's, kept by its worker
 
     def send(self, group: list[str]) -> list[tuple[str, Outcome]]:
         """In a worker: claim the group, send what is still to send, record each success."""
@@ -243,6 +249,7 @@ class _Pool:
             for key, outcome in zip(todo, outcomes, strict=True):
                 if isinstance(outcome, UploadResult):
                     self.on_success(key, outcome)
+                self.outcomes[key] = outcome
             return list(zip(todo, outcomes, strict=True))
 
 
@@ -288,10 +295,15 @@ def _settle(
     on_finished: Callable[[str, Outcome], None],
 ) -> None:
     for key, outcome in future.result():
-        if key in batch.done or key in batch.failed:
-            continue  # settled before a Ctrl-C came (see UploadStream.interrupt)
-        if isinstance(outcome, HostError):
-            batch.failed[key] = outcome
-        else:
-            batch.done[key] = outcome
-        on_finished(key, outcome)
+        if key not in batch.done and key not in batch.failed:  # else settled before a Ctrl-C
+            _settle_one(key, outcome, batch, on_finished)
+
+
+def _settle_one(
+    key: str, outcome: Outcome, batch: BatchResult, on_finished: Callable[[str, Outcome], None]
+) -> None:
+    if isinstance(outcome, HostError):
+        batch.failed[key] = outcome
+    else:
+        batch.done[key] = outcome
+    on_finished(key, outcome)
