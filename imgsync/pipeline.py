@@ -5,7 +5,9 @@ succeeds, and files are rewritten only after that, so a killed run loses nothing
 the next run would have to upload again.
 
 Speed: files whose stamps say they are clean are not even read; only files that
-may hold a reference are parsed, on every core when there are many. Two seams are
+may hold a reference are parsed, on every core when there are many. Uploads start at
+once: each file goes to the upload stage (upload_feed.py) as soon as it is scanned and
+its images hashed, while the rest of the tree is still read and parsed. Two seams are
 imported only when crossed, since a synced tree crosses neither: the Markdown seam
 (scan, images, destinations: markdown-it) when a file must be parsed, and the
 upload seam (upload, write-back, the progress display: httpx, the worker pool) when
