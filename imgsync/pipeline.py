@@ -5,7 +5,9 @@ succeeds, and files are rewritten only after that, so a killed run loses nothing
 the next run would have to upload again.
 
 Speed: files whose stamps say they are clean are not even read; only files that
-may hold a reference are parsed, on every core when there are many. Two seams are
+may hold a reference are parsed, on every core when there are many. Uploads start at
+once: each file goes to the upload stage (upload_feed.py) as soon as it is scanned and
+its images hashed, while the rest of the tree is still read and parsed. Two seams are
 imported only when crossed, since a synced tree crosses neither: the Markdown seam
 (scan, images, destinations: markdown-it) when a file must be parsed, and the
 upload seam (upload, write-back, the progress display: httpx, the worker pool) when
@@ -14,10 +16,11 @@ an image must be looked up or uploaded.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
     from .progress import Progress
     from .publish import Output
     from .scan import ImageRef, ScanResult
+    from .upload_feed import UploadFeed
     from .vault import Vault
 
 
@@ -327,13 +331,7 @@ def sync(
     try:
         with Cores(settings.parallel_from_chars) as cores:
             run = _Run(settings, report, stamps, cores, IgnoreList(settings.ignore))
-            works = _collect(paths, run)
-            _warn_stale_ignores(paths, run)
-            images = _inspect(works, run)
-            if images:  # else nothing to upload: no host, no cache, no network needed
-                _host_and_rewrite(works, images, run, options)
-            elif not dry_run:
-                _write_back_journal(settings, report)
+            _scan_and_host(paths, run, options)
     finally:
         stamps.save()
     if not dry_run:
@@ -362,51 +360,44 @@ def _tell_changed_processing(settings: Settings, host_name: str | None, report: 
         )
 
 
-def _host_and_rewrite(
-    works: list[_FileWork], images: dict[Path, LocalImage], run: _Run, options: _Options
-) -> None:
-    """Get a URL for each image (cache or upload), rewriting each file once its images have one."""
-    from .progress import Progress  # the upload seam (see the module's docstring)
-    from .upload import host_images
-    from .writeback import FileToRewrite, Writeback
+def _scan_and_host(paths: Sequence[Path], run: _Run, options: _Options) -> None:
+    """Scan, and get a URL for each image (cache or upload) as soon as it is found, while
+    the scan goes on; each file is rewritten once its images have one. The upload seam is
+    crossed at the first image: a tree with none needs no host, no cache, no network."""
+    images: dict[Path, LocalImage] = {}  # by path, in the order found: hashed once each
+    interrupted = False
+    with contextlib.ExitStack() as stack:
+        feed: UploadFeed | None = None
+        try:
+            for work in _collect(paths, run, images):
+                if feed is None:
+                    from .upload_feed import upload_feed  # the upload seam
 
-    unique: dict[str, LocalImage] = {}
-    for image in images.values():  # in the order of the files; the first name wins
-        unique.setdefault(image.md5, image)
-    output = options.output
-    files = [
-        FileToRewrite(
-            work.markdown if output is None else output.redirect(work.markdown),
-            work.scan,
-            [(ref, images[p].md5) for ref, p in work.refs],
-        )
-        for work in works
-    ]
-    report, dry_run = run.report, options.dry_run
-    # A copy in the output folder is no source: its stamp is not kept.
-    stamps = run.stamps if output is None else None
-    writeback = Writeback(files, report, stamps, run.cores, options.on_written)
-    hosted = host_images(
-        unique,
-        run.settings,
-        host_name=options.host_name,
-        report=report,
-        progress=options.progress() if options.progress else Progress(quiet=True),
-        dry_run=dry_run,
-        alts=_first_alt_by_image(works),
-        on_settled=None if dry_run else writeback.settled,
-    )
-    if dry_run:
-        _report_dry_run(works, hosted.missing, report)
-        return
-    report.host_verdict = hosted.verdict
-    for work in works:
-        for ref, path in work.refs:
-            md5 = images[path].md5
-            reason = hosted.failed.get(md5)
-            if reason is not None:
-                report.failures.append(_failure(work.markdown.path, ref, reason, md5))
-    writeback.finish()
+                    feed = stack.enter_context(
+                        upload_feed(
+                            run.settings,
+                            run.report,
+                            run.stamps,
+                            run.cores,
+                            images,
+                            host_name=options.host_name,
+                            dry_run=options.dry_run,
+                            progress=options.progress,
+                            on_written=options.on_written,
+                            output=options.output,
+                        )
+                    )
+                feed.add(work.markdown, work.scan, work.refs)
+        except KeyboardInterrupt:
+            if feed is None or options.dry_run:
+                raise  # nothing went up yet: nothing to save
+            interrupted = True  # what went up is recorded, and its files rewritten
+        if not interrupted:
+            _warn_stale_ignores(paths, run)
+        if feed is not None:
+            feed.finish(interrupted=interrupted)
+        elif not options.dry_run:
+            _write_back_journal(run.settings, run.report)
 
 
 def _write_back_journal(settings: Settings, report: Report) -> None:
@@ -439,7 +430,13 @@ def _write_back_journal(settings: Settings, report: Report) -> None:
 
 
 def _scan_all(paths: Sequence[Path], run: _Run) -> list[_Scanned]:
-    """The files under `paths` that hold a local reference or a problem, parsed.
+    """The files under `paths` that hold a local reference or a problem, parsed."""
+    return list(_scan(paths, run))
+
+
+def _scan(paths: Sequence[Path], run: _Run) -> Iterator[_Scanned]:
+    """The files under `paths` that hold a local reference or a problem, parsed, each as
+    soon as it is (in the order found; read only as the parsing needs them).
 
     Files stamped clean and unchanged are not read; files read and found clean
     are stamped so, for the next run.
@@ -450,7 +447,7 @@ def _scan_all(paths: Sequence[Path], run: _Run) -> list[_Scanned]:
     )
     for folder, reason in unreadable:
         report.failures.append(Failure(Location(folder), "", f"folder cannot be read: {reason}"))
-    todo: list[tuple[MarkdownText, os.stat_result, int]] = []
+    todo: list[tuple[Path, os.stat_result, int]] = []
     for path in files:
         report.files_scanned += 1
         try:
@@ -458,75 +455,91 @@ def _scan_all(paths: Sequence[Path], run: _Run) -> list[_Scanned]:
             st = os.stat(path)
             if stamps.is_clean(path, st, seen):
                 continue
-            todo.append((read_markdown(path, project=settings.root), st, seen))
+            todo.append((path, st, seen))
         except OSError as error:
             reason = f"cannot be read: {error.strerror or error}"
             report.failures.append(Failure(Location(path), "", reason))
-        except MarkdownError as error:
-            report.failures.append(Failure(Location(path, error.line), "", error.reason))
         stamps.forget(path)
     if not todo:
-        return []
+        return
     from .scan import scan_markdown  # the Markdown seam (see the module's docstring)
 
-    texts = [markdown.text for markdown, _, _ in todo]
     scan = functools.partial(
         scan_markdown, front_matter_keys=settings.front_matter_keys, dialect=settings.dialect
     )
-    scans = run.cores.map(scan, texts, size=sum(map(len, texts)))
+    size = sum(st.st_size for _, st, _ in todo)
     served = rooted_prefixes(settings.hosts)
-    found = []
-    for (markdown, st, seen), scanned in zip(todo, scans, strict=True):
+    for (markdown, st, seen), scanned in run.cores.stream(scan, _read(todo, run), size, len(todo)):
         scanned.hosted_prefixes = served
         if scanned.problems or scanned.unhandled or scanned.local_refs:
-            found.append(_Scanned(markdown, scanned))
+            yield _Scanned(markdown, scanned)
         else:
             stamps.note_clean(markdown.path, st, markdown.encode(markdown.text), seen)
-    return found
 
 
-def _collect(paths: Sequence[Path], run: _Run) -> list[_FileWork]:
+def _read(
+    todo: list[tuple[Path, os.stat_result, int]], run: _Run
+) -> Iterator[tuple[tuple[MarkdownText, os.stat_result, int], str]]:
+    """Each file of `todo` read, with its text to parse; those that can't be, reported."""
+    for path, st, seen in todo:
+        try:
+            markdown = read_markdown(path, project=run.settings.root)
+        except OSError as error:
+            reason = f"cannot be read: {error.strerror or error}"
+            run.report.failures.append(Failure(Location(path), "", reason))
+            continue
+        except MarkdownError as error:
+            run.report.failures.append(Failure(Location(path, error.line), "", error.reason))
+            continue
+        yield (markdown, st, seen), markdown.text
+
+
+def _collect(
+    paths: Sequence[Path], run: _Run, images: dict[Path, LocalImage]
+) -> Iterator[_FileWork]:
+    """Each file with local references whose image is there, as soon as it is scanned, its
+    references resolved and its images hashed (into `images`, each once)."""
     settings, report = run.settings, run.report
-    scanned = _scan_all(paths, run)
-    if not scanned:
-        return []
-    from .nearest import Nearby  # the Markdown seam
-    from .vault import Vault
+    places: tuple[Nearby, Vault] | None = None
+    bad: dict[Path, str] = {}  # the images that can't be hosted, and why
+    for item in _scan(paths, run):
+        if places is None:
+            from .nearest import Nearby  # the Markdown seam
+            from .vault import Vault
 
-    nearby = Nearby(settings.root)  # one for the run: each folder listed once at most
-    vault = Vault(settings.root)  # one for the run: walked once at most, when first needed
-    works = []
-    for item in scanned:
+            # One each for the run: each folder listed once at most, the vault walked once
+            # at most, when first needed.
+            places = Nearby(settings.root), Vault(settings.root)
         markdown = item.markdown
         _note_problems(item, run)
         work = _FileWork(markdown, item.scan)
-        for ref, found in _resolve_refs(item, run, nearby, vault):
+        for ref, found in _resolve_refs(item, run, *places):
             if isinstance(found, ImageError):
                 report.failures.append(_failure(markdown.path, ref, found.reason))
             else:
                 work.refs.append((ref, found))
+        _inspect(work, run, images, bad)
         if work.refs:
-            works.append(work)
-    return works
+            yield work
 
 
-def _inspect(works: list[_FileWork], run: _Run) -> dict[Path, LocalImage]:
-    images: dict[Path, LocalImage] = {}
-    bad: dict[Path, str] = {}
-    for work in works:
-        kept = []
-        for ref, path in work.refs:
-            if path not in images and path not in bad:
-                try:
-                    images[path] = _image(path, run.settings, run.stamps)
-                except ImageError as error:
-                    bad[path] = error.reason
-            if path in bad:
-                run.report.failures.append(_failure(work.markdown.path, ref, bad[path]))
-            else:
-                kept.append((ref, path))
-        work.refs = kept
-    return images
+def _inspect(
+    work: _FileWork, run: _Run, images: dict[Path, LocalImage], bad: dict[Path, str]
+) -> None:
+    """Each image of `work` hashed (or known from its stamp) once for the run; the
+    references to one that can't be hosted are failures, and leave `work.refs`."""
+    kept = []
+    for ref, path in work.refs:
+        if path not in images and path not in bad:
+            try:
+                images[path] = _image(path, run.settings, run.stamps)
+            except ImageError as error:
+                bad[path] = error.reason
+        if path in bad:
+            run.report.failures.append(_failure(work.markdown.path, ref, bad[path]))
+        else:
+            kept.append((ref, path))
+    work.refs = kept
 
 
 def _image(path: Path, settings: Settings, stamps: Stamps) -> LocalImage:
@@ -550,24 +563,6 @@ def _image(path: Path, settings: Settings, stamps: Stamps) -> LocalImage:
     known = ImageFacts(image.size, image.md5, image.sha256, image.extension, image.mime)
     stamps.note_image(path, st, known, seen)
     return image
-
-
-def _report_dry_run(
-    works: list[_FileWork], missing: Mapping[str, LocalImage], report: Report
-) -> None:
-    for work in works:
-        for ref, _path in work.refs:
-            report.pending.append(Pending(Location(work.markdown.path, ref.line), ref.raw))
-    report.would_upload.extend(image.path for image in missing.values())
-
-
-def _first_alt_by_image(works: list[_FileWork]) -> dict[Path, str]:
-    alts: dict[Path, str] = {}
-    for work in works:
-        for ref, path in work.refs:
-            if ref.alt:
-                alts.setdefault(path, ref.alt)
-    return alts
 
 
 def _failure(path: Path, ref: ImageRef, reason: str, image_key: str = "") -> Failure:

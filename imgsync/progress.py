@@ -48,6 +48,13 @@ class Progress:
             self._total, self._done = total, 0
             self._draw("")
 
+    def grow(self, more: int) -> None:
+        """`more` uploads to wait for, found while the first ones went up."""
+        with self._lock:
+            self._total += more
+            if not self._drawn:
+                self._draw("")
+
     def advance(self, line: str) -> None:
         """One upload finished; `line` says which and where it went (empty: nothing to say)."""
         with self._lock:

@@ -28,6 +28,7 @@ from .hosts.base import (
 if TYPE_CHECKING:
     import httpx
 
+    from .hosts.albums import AlbumChoice
     from .hosts.base import HostProfile
     from .privacy import MetadataError, SendPlan
 from .images import LocalImage
@@ -36,7 +37,7 @@ from .progress import Progress
 from .report import Location, Report, Uploaded, display_path
 from .state.album_ids import AlbumIds
 from .state.claims import UploadClaims
-from .transfer.pool import upload_many
+from .transfer.pool import UploadStream
 
 
 @dataclass
@@ -114,65 +115,173 @@ def host_images(
     is something to upload; CacheNotWritten once the uploads in flight are done if it
     could not be written meanwhile.
     """
-    hosted = Hosted(listener=on_settled)
+    alts = alts or {}
+    with hosting(
+        settings,
+        host_name=host_name,
+        report=report,
+        progress=progress,
+        dry_run=dry_run,
+        on_settled=on_settled,
+        sources=sources,
+    ) as session:
+        for md5, image in images.items():
+            session.add(md5, image, alts.get(image.path, ""))
+        return session.finish()
+
+
+@contextmanager
+def hosting(
+    settings: Settings,
+    *,
+    host_name: str | None,
+    report: Report,
+    progress: Progress,
+    dry_run: bool = False,
+    on_settled: Callable[[str, str | None], None] | None = None,
+    sources: Mapping[str, str] | None = None,
+) -> Iterator[HostSession]:
+    """`host_images` fed one image at a time (see HostSession): the pipeline sends the
+    first images while it still looks for the others. Leaving the block by an error stops
+    what is in flight; `finish()` inside it waits for the uploads."""
     cache = UploadCache.open(
         settings.cache_path, project=settings.root, allow_http=settings.allow_http
     )
     try:
         with _profile_and_client(settings, host_name) as (profile, http):
-            identity, served, unusable = _identity_for_lookups(profile, http, hosted)
-            writable = not dry_run and not cache.read_only
-            foreign = _ForeignSites(identity, served)
-            label, other_processing = processing_of(settings, profile).label, 0
-            for md5, image in images.items():
-                entry = cache.lookup(identity, md5, image.sha256)
-                if entry is not None and entry.processing != label:
-                    if settings.reprocess:  # asked for: sent again with today's settings
-                        entry = None
-                    else:
-                        other_processing += 1
-                if entry is None:
-                    hosted.missing[md5] = image
-                    continue
-                report.reused += 1
-                foreign.note(entry.url)
-                hosted.got_url(md5, entry.url)
-                if entry.taken_from_legacy_cache and writable:
-                    cache.record(identity, md5, _entry(entry.url, {}, image, settings))
-            foreign.tell(report, display_path(settings.cache_path))
-            if other_processing:
-                report.warn(
-                    display_path(settings.cache_path),
-                    f"{other_processing} image(s) were uploaded with other processing settings"
-                    f" than today's ({label or 'none'}); --reprocess uploads them again",
-                )
-            if not dry_run:
-                note = write_back_journal(cache, to_upload=len(hosted.missing))
-                if note is not None:
-                    report.warn(display_path(cache.path), note)
-            if hosted.missing and not dry_run:
-                if unusable is not None:  # something to upload: now the token is needed
-                    raise unusable
-                from .hosts.albums import create_upload_host
-
-                # The profile's `album`, found by name: only now that something goes up.
-                memory = AlbumIds(settings.state_dir, settings.root)
-                host, album = create_upload_host(profile, http, memory)
-                try:
-                    strip = profile.strip_metadata or settings.strip_metadata
-                    uploads = _Uploads(hosted, host, cache, settings, report, progress)
-                    uploads.sources = sources or {}
-                    uploads.processing = processing_of(settings, profile)
-                    uploads.run(alts or {}, strip)
-                finally:
-                    if hosted.failed and album is not None and album.remembered:
-                        # Maybe the album is gone: the next run looks it up again by name.
-                        album.forget(memory)
-                cache.settle_journal()  # leaves the journal's mark for the next run
+            session = HostSession(
+                Hosted(listener=on_settled), cache, profile, http, settings, report, progress
+            )
+            session.dry_run, session.sources = dry_run, sources or {}
+            try:
+                yield session
+            except BaseException:
+                session.abort()
+                raise
     finally:
         for (path, line), text in cache.warnings.items():
             report.warn(str(Location(path, line)), text)
-    return hosted
+
+
+class HostSession:
+    """The upload stage of one run, fed one image at a time.
+
+    `add` looks each image up in the cache at once; a miss is sent as soon as it is known,
+    while the caller goes on finding images (the pool's first request still goes alone).
+    What must be said of the lookups as a whole (foreign sites, other processing) is said
+    at `finish`, which waits for the uploads. When nothing can be sent (no token for the
+    host, a read-only cache), the misses are only counted, and `finish` raises what today's
+    run would have raised before sending anything, with the same counts.
+    """
+
+    def __init__(
+        self,
+        hosted: Hosted,
+        cache: UploadCache,
+        profile: HostProfile,
+        http: httpx.Client,
+        settings: Settings,
+        report: Report,
+        progress: Progress,
+    ) -> None:
+        self.hosted, self.cache, self.profile, self.http = hosted, cache, profile, http
+        self.settings, self.report, self.progress = settings, report, progress
+        self.dry_run = False
+        self.sources: Mapping[str, str] = {}
+        self.identity, served, self.unusable = _identity_for_lookups(profile, http, hosted)
+        self.foreign = _ForeignSites(self.identity, served)
+        self.label = processing_of(settings, profile).label
+        self.other_processing = 0
+        self.uploads: _Uploads | None = None
+        self.blocked = False  # there is something to upload, and it can't be: see finish()
+        self.journal_settled = False
+        self.album: AlbumChoice | None = None
+        self.memory: AlbumIds | None = None
+
+    def add(self, md5: str, image: LocalImage, alt: str = "") -> None:
+        """One more image (by MD5, each once): its URL from the cache, else sent now."""
+        entry = self.cache.lookup(self.identity, md5, image.sha256)
+        if entry is not None and entry.processing != self.label:
+            if self.settings.reprocess:  # asked for: sent again with today's settings
+                entry = None
+            else:
+                self.other_processing += 1
+        if entry is None:
+            self.hosted.missing[md5] = image
+            if not self.dry_run:
+                self._send(md5, image, alt)
+            return
+        self.report.reused += 1
+        self.foreign.note(entry.url)
+        self.hosted.got_url(md5, entry.url)
+        if entry.taken_from_legacy_cache and not self.dry_run and not self.cache.read_only:
+            self.cache.record(self.identity, md5, _entry(entry.url, {}, image, self.settings))
+
+    def _send(self, md5: str, image: LocalImage, alt: str) -> None:
+        if self.uploads is None and not self.blocked:
+            self._start()
+        if self.uploads is not None:
+            self.uploads.add(md5, image, alt)
+
+    def _start(self) -> None:
+        """Before the first upload: the journal merged, the upload host made (its album)."""
+        if self.unusable is not None or self.cache.read_only:
+            self.blocked = True  # told at finish(), with how many images it kept back
+            return
+        self._settle_journal(to_upload=1)
+        from .hosts.albums import create_upload_host
+
+        # The profile's `album`, found by name: only now that something goes up.
+        self.memory = AlbumIds(self.settings.state_dir, self.settings.root)
+        host, self.album = create_upload_host(self.profile, self.http, self.memory)
+        strip = self.profile.strip_metadata or self.settings.strip_metadata
+        uploads = _Uploads(self.hosted, host, self.cache, self.settings, self.report, self.progress)
+        uploads.sources = self.sources
+        uploads.processing = processing_of(self.settings, self.profile)
+        uploads.start(strip)
+        self.uploads = uploads
+
+    def _settle_journal(self, to_upload: int) -> None:
+        self.journal_settled = True
+        note = write_back_journal(self.cache, to_upload=to_upload)
+        if note is not None:
+            self.report.warn(display_path(self.cache.path), note)
+
+    def finish(self, *, interrupted: bool = False) -> Hosted:
+        """Wait for the uploads (or, `interrupted`, for those in flight only); their outcome."""
+        cache_name = display_path(self.settings.cache_path)
+        self.foreign.tell(self.report, cache_name)
+        if self.other_processing:
+            self.report.warn(
+                cache_name,
+                f"{self.other_processing} image(s) were uploaded with other processing"
+                f" settings than today's ({self.label or 'none'}); --reprocess uploads them"
+                " again",
+            )
+        if not self.dry_run and not self.journal_settled:
+            self._settle_journal(to_upload=len(self.hosted.missing))
+        if self.blocked and self.unusable is not None:
+            raise self.unusable  # something to upload: now the token is needed
+        uploads, self.uploads = self.uploads, None  # finished here, whatever happens
+        if uploads is not None:
+            try:
+                uploads.finish(interrupted=interrupted)
+            finally:
+                self._forget_album()
+            self.cache.settle_journal()  # leaves the journal's mark for the next run
+        return self.hosted
+
+    def abort(self) -> None:
+        """Leaving early (an error): nothing more is sent; what is in flight is left."""
+        if self.uploads is not None:
+            self.uploads.abort()
+            self._forget_album()
+
+    def _forget_album(self) -> None:
+        if self.hosted.failed and self.album is not None and self.album.remembered:
+            assert self.memory is not None
+            # Maybe the album is gone: the next run looks it up again by name.
+            self.album.forget(self.memory)
 
 
 def _identity_for_lookups(
@@ -265,6 +374,9 @@ class _Uploads:
         self.plans: dict[str, SendPlan] = {}  # by MD5: the images sent stripped
         self.processing = Processing()  # what is asked of images before upload
         self.processed: dict[str, Processed] = {}  # by MD5: the images sent processed
+        self.strip = "none"  # what metadata to take out of what is sent (start)
+        self.stream: UploadStream  # the pool, once started
+        self.sent = 0  # the requests given to the pool
 
     def _processed(self, md5: str, image: LocalImage) -> tuple[Path, str, str]:
         """The path, MIME type and file name to send: the file's, or its processed copy's."""
@@ -278,35 +390,27 @@ class _Uploads:
         self.processed[md5] = done
         return done.path, done.mime, image.path.stem + done.extension
 
-    def requests(self, alts: Mapping[Path, str], strip: str) -> dict[str, UploadRequest]:
-        """What to send, by MD5, its metadata stripped by `strip` (privacy/); an image above
-        the host's known limit, or whose metadata can't be read to strip it, fails here."""
+    def request(self, md5: str, image: LocalImage, alt: str) -> UploadRequest | None:
+        """What to send, its metadata stripped by `self.strip` (privacy/); None when the image
+        fails here: above the host's known limit, or its metadata can't be read to strip it."""
         from .privacy import MetadataError, send_plan
 
-        requests: dict[str, UploadRequest] = {}
-        limit = self.host.max_size
-        for md5, image in self.images.items():
-            try:
-                path, mime, name = self._processed(md5, image)
-            except (OSError, ProcessingError) as error:
-                reason = error if isinstance(error, ProcessingError) else error.strerror
-                self.hosted.failed_with(md5, f"can't be processed ({reason}), so it is not sent")
-                continue
-            try:  # Pillow writes no metadata but the ICC profile: stripping finds nothing there
-                plan = send_plan(path, mime, strip)
-            except (OSError, MetadataError) as error:
-                self.hosted.failed_with(md5, _unstrippable(error, strip))
-                continue
-            if limit is not None and plan.size > limit:
-                self.hosted.failed_with(
-                    md5, f"is {plan.size} bytes, above the host's limit of {limit}"
-                )
-                continue
-            alt = alts.get(image.path, "")
-            requests[md5] = UploadRequest(
-                path, name, mime, plan.size, alt, plan if plan.removed else None
-            )
-        return requests
+        limit, strip = self.host.max_size, self.strip
+        try:
+            path, mime, name = self._processed(md5, image)
+        except (OSError, ProcessingError) as error:
+            reason = error if isinstance(error, ProcessingError) else error.strerror
+            self.hosted.failed_with(md5, f"can't be processed ({reason}), so it is not sent")
+            return None
+        try:  # Pillow writes no metadata but the ICC profile: stripping finds nothing there
+            plan = send_plan(path, mime, strip)
+        except (OSError, MetadataError) as error:
+            self.hosted.failed_with(md5, _unstrippable(error, strip))
+            return None
+        if limit is not None and plan.size > limit:
+            self.hosted.failed_with(md5, f"is {plan.size} bytes, above the host's limit of {limit}")
+            return None
+        return UploadRequest(path, name, mime, plan.size, alt, plan if plan.removed else None)
 
     @contextmanager
     def claim(self, md5s: Sequence[str], stop: threading.Event) -> Iterator[list[str] | None]:
@@ -372,37 +476,57 @@ class _Uploads:
                 self.report.stripped += 1
         self.progress.advance(f"uploaded {shown} -> {outcome.url}{stripped}")
 
-    def run(self, alts: Mapping[Path, str], strip: str) -> None:
-        try:
-            self._run(alts, strip)
-        finally:
-            for done in self.processed.values():  # the processed copies: sent, or never
-                done.path.unlink(missing_ok=True)
+    def start(self, strip: str) -> None:
+        """Ready to send: the pool started, waiting for `add`."""
+        self.strip = strip
+        self.progress.start(0)
+        self.stream = UploadStream(
+            self.host,
+            self.settings.retry,
+            jobs=self.settings.jobs,
+            on_success=self.record,
+            on_finished=self.finished,
+            on_wait=self.progress.note,
+            claim=self.claim,
+            stop=self.stop,
+            # Unless the environment allows http anywhere, only a loopback host's.
+            allow_http=True if self.settings.allow_http else None,
+        )
 
-    def _run(self, alts: Mapping[Path, str], strip: str) -> None:
-        requests = self.requests(alts, strip)
-        self.plans = {md5: r.plan for md5, r in requests.items() if r.plan is not None}
-        if requests and isinstance(self.host, StagingHost):  # copies the server reads (PicGo)
+    def add(self, md5: str, image: LocalImage, alt: str) -> None:
+        """One more image to send (it is in `hosted.missing`); sent once a worker is free."""
+        request = self.request(md5, image, alt)
+        if request is None:
+            return
+        if request.plan is not None:  # before it is sent: the workers read it
+            self.plans[md5] = request.plan
+        if not self.sent and isinstance(self.host, StagingHost):  # copies the server reads
             state = private_folder(self.settings.state_dir)
             # Confined: the host writes there, and removes what it left there before.
             self.host.stage_in(private_folder(state / "staging", project=state))
-        self.progress.start(len(requests))
+        self.sent += 1
+        self.progress.grow(1)
+        self.stream.add(md5, request)
+        self.stream.settle_done()
+
+    def abort(self) -> None:
         try:
-            batch = upload_many(
-                self.host,
-                requests,
-                self.settings.retry,
-                jobs=self.settings.jobs,
-                on_success=self.record,
-                on_finished=self.finished,
-                on_wait=self.progress.note,
-                claim=self.claim,
-                stop=self.stop,
-                # Unless the environment allows http anywhere, only a loopback host's.
-                allow_http=True if self.settings.allow_http else None,
-            )
+            self.stream.abandon()
         finally:
             self.progress.finish()
+            self._remove_processed()
+
+    def _remove_processed(self) -> None:
+        for done in self.processed.values():  # the processed copies: sent, or never
+            done.path.unlink(missing_ok=True)
+
+    def finish(self, *, interrupted: bool = False) -> None:
+        try:
+            with self.stream:
+                batch = self.stream.interrupt() if interrupted else self.stream.finish()
+        finally:
+            self.progress.finish()
+            self._remove_processed()
         for md5, result in batch.done.items():
             self.hosted.got_url(md5, result.url)
         for md5, error in batch.failed.items():
@@ -411,7 +535,7 @@ class _Uploads:
             self.hosted.verdict = str(batch.verdict)
         self.report.interrupted = batch.interrupted
         if self.unwritten:
-            unsent = len(requests) - len(batch.done) - len(batch.failed)
+            unsent = self.sent - len(batch.done) - len(batch.failed)
             raise CacheNotWritten(
                 self.cache.path,
                 f"{self.unwritten[0].reason}. The {len(self.unwritten)} upload(s) it could"

@@ -12,7 +12,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,46 +75,73 @@ class Writeback:
         cores: Cores,
         on_written: Callable[[Path, bytes], None] | None = None,
     ) -> None:
-        self._files = files
+        self._files: list[FileToRewrite] = []
         self._report = report
         self._stamps = stamps
         self._on_written = on_written
         self._lock = threading.Lock()
         self._urls: dict[str, str] = {}
-        self._waiting_for = [{md5 for _, md5 in file.refs} for file in files]
+        self._settled: set[str] = set()  # every image with an outcome, URL or not
+        self._waiting_for: list[set[str]] = []
         self._files_of: dict[str, list[int]] = {}
-        for index, waiting in enumerate(self._waiting_for):
+        self._started: dict[int, Future[_Outcome]] = {}
+        self._size = 0
+        # Rewrite files as their images settle only when other cores do it; else in finish().
+        self._early = False
+        self._cores = cores
+        for file in files:
+            self.add(file)
+
+    def add(self, file: FileToRewrite) -> None:
+        """One more file to rewrite once its images settle (the pipeline finds them as it
+        scans, while the first images go up); some may have settled already."""
+        with self._lock:
+            index = len(self._files)
+            waiting = {md5 for _, md5 in file.refs} - self._settled
             # Once per file, however often it names the image: a file listed twice would be
             # queued twice, and the second job, finding it written, would count it unchanged.
             for md5 in waiting:
                 self._files_of.setdefault(md5, []).append(index)
-        self._started: dict[int, Future[_Outcome]] = {}
-        size = sum(len(file.markdown.text) for file in files)
-        # Rewrite files as their images settle only when other cores do it; else in finish().
-        self._early = worth_more_cores(size, len(files), cores.threshold)
-        self._cores = cores
+            self._waiting_for.append(waiting)
+            self._files.append(file)
+            self._size += len(file.markdown.text)
+            if not self._early:
+                # Decided as the files come: from the moment their text is worth other cores,
+                # those whose images all settled meanwhile are started too.
+                self._early = worth_more_cores(self._size, len(self._files), self._cores.threshold)
+                if not self._early:
+                    return
+                self._start(i for i, left in enumerate(self._waiting_for) if not left)
+            elif not waiting:
+                self._start([index])
 
     def settled(self, md5: str, url: str | None) -> None:
         """The image `md5` has its URL, or failed (None); may be called from any thread."""
         with self._lock:
+            self._settled.add(md5)
             if url is not None:
                 self._urls[md5] = url
             ready = []
             for index in self._files_of.get(md5, ()):
                 self._waiting_for[index].discard(md5)
-                if not self._waiting_for[index] and index not in self._started:
+                if not self._waiting_for[index]:
                     ready.append(index)
-            if not self._early:
-                return
-            for index in ready:
-                job = self._job(index)
-                if job is None:
-                    continue
-                # No workers to be had: a broken or shut pool (RuntimeError), a failed fork
-                # (OSError), a platform without process semaphores (ImportError,
-                # NotImplementedError). finish() then writes the file in this process.
-                with contextlib.suppress(RuntimeError, OSError, ImportError, NotImplementedError):
-                    self._started[index] = self._cores.pool().submit(_write_back, job)
+            if self._early:
+                self._start(ready)
+
+    def _start(self, ready: Iterable[int]) -> None:
+        """Rewrite these files on other cores, now that all their images settled (locked)."""
+        for index in ready:
+            if index in self._started:
+                continue
+            job = self._job(index)
+            if job is None:
+                continue
+            # No workers to be had: a broken or shut pool (RuntimeError), a failed fork
+            # (OSError), a platform without process semaphores (ImportError,
+            # NotImplementedError). finish() then writes the file in this process.
+            with contextlib.suppress(RuntimeError, OSError, ImportError, NotImplementedError):
+                self._started[index] = self._cores.pool().submit(_write_back, job)
 
     def finish(self) -> None:
         """Rewrite what is left with the URLs known, wait for the rest, and report it all."""

@@ -67,3 +67,16 @@ def test_the_bar_says_what_is_going_on() -> None:
     progress.advance("")
     assert "listing [" in stream.getvalue() and "1/80" in stream.getvalue()
     assert "uploading" not in stream.getvalue()
+
+
+def test_the_bar_grows_as_uploads_are_found_during_the_scan() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, bar=True)
+    progress.start(0)
+    assert stream.getvalue() == ""  # nothing to show yet
+    progress.grow(1)
+    progress.advance("uploaded a.png")
+    progress.grow(2)
+    progress.advance("uploaded b.png")
+
+    assert "1/1" in stream.getvalue() and stream.getvalue().endswith("2/3 uploaded b.png")

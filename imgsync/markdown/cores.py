@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
+K = TypeVar("K")
 T = TypeVar("T")
 R = TypeVar("R")
 
 # Starting workers costs about 0.2 s; below this much text one core is quicker.
 PARALLEL_FROM_CHARS = 1_000_000
 MAX_WORKERS = 8
+# Items in the first chunk of `Cores.stream`: small, for the first results to come soon.
+FIRST_CHUNK = 4
 
 
 def worth_more_cores(size: int, items: int, threshold: int = PARALLEL_FROM_CHARS) -> bool:
@@ -80,6 +85,42 @@ class Cores:
         chunk = max(1, len(items) // (workers * 4))
         return list(self.pool().map(work, items, chunksize=chunk))
 
+    def stream(
+        self, work: Callable[[T], R], items: Iterable[tuple[K, T]], size: int, count: int
+    ) -> Iterator[tuple[K, R]]:
+        """`(key, work(item))` for each of `count` `items`, in order, each as soon as it is done.
+
+        Spread over the cores as `map` is when `size` (chars) is large, a few chunks ahead
+        of the caller, small ones first: `items` is read only as the workers need more, and
+        the first results come while later items are still to be read (or parsed). The keys
+        stay here.
+        """
+        if not worth_more_cores(size, count, self.threshold):
+            for key, item in items:
+                yield key, work(item)
+            return
+        pool = self.pool()
+        workers = min(os.cpu_count() or 1, MAX_WORKERS)
+        # Small chunks first, for the first results to come soon; then each twice the last,
+        # up to map's, so that a large tree costs no more messages than with map.
+        chunk, largest = FIRST_CHUNK, max(FIRST_CHUNK, count // (workers * 4))
+        source = iter(items)
+        ahead: deque[tuple[list[K], Future[list[R]]]] = deque()
+        while True:
+            while len(ahead) < workers * 2:
+                keys, batch = [], []
+                for key, item in itertools.islice(source, chunk):
+                    keys.append(key)
+                    batch.append(item)
+                if not batch:
+                    break
+                chunk = min(chunk * 2, largest)
+                ahead.append((keys, pool.submit(_each, work, batch)))
+            if not ahead:
+                return
+            keys, done = ahead.popleft()
+            yield from zip(keys, done.result(), strict=True)
+
     def __enter__(self) -> Cores:
         return self
 
@@ -88,6 +129,11 @@ class Cores:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _each(work: Callable[[T], R], batch: list[T]) -> list[R]:
+    """One chunk of `Cores.stream`, in a worker."""
+    return [work(item) for item in batch]
 
 
 @contextlib.contextmanager

@@ -10,9 +10,10 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections import Counter, deque
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from email.utils import collapse_rfc2231_value
@@ -172,6 +173,9 @@ class FakeServer(ABC, Generic[FaultT]):
     # POSTs wait until this many POSTs have come (at most HOLD_AT_MOST seconds): a test that
     # needs several uploads in flight at once gets them however loaded the machine is.
     hold_until: int = 0
+    # Called with each POST as it arrives, before it is answered (in the connection's thread):
+    # a test sees what the client had done by the time its first upload came.
+    on_post: Callable[[Request], None] | None = None
     host: str = "127.0.0.1"
     port: int = 0  # 0 picks a free port
     log_requests: bool = False
@@ -185,6 +189,7 @@ class FakeServer(ABC, Generic[FaultT]):
     # How many replies of each status were sent; "reset" and "hang" count as 0.
     statuses: Counter[int] = field(default_factory=Counter, init=False)
     most_at_once: int = field(default=0, init=False)  # the most requests being answered at once
+    first_post_at: float | None = field(default=None, init=False)  # time.time() it arrived
     _at_once: int = field(default=0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _stopped: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
@@ -268,6 +273,8 @@ class FakeServer(ABC, Generic[FaultT]):
             self.most_at_once = max(self.most_at_once, self._at_once)
             if req.method == "POST":
                 self._posts += 1
+                if self.first_post_at is None:
+                    self.first_post_at = time.time()
             if self.hold_until and req.method == "POST" and self._posts > 1:
                 self._arrived.notify_all()
                 self._arrived.wait_for(
@@ -275,6 +282,8 @@ class FakeServer(ABC, Generic[FaultT]):
                     timeout=HOLD_AT_MOST,
                 )
         try:
+            if req.method == "POST" and self.on_post is not None:
+                self.on_post(req)
             return self._answer(req)
         finally:
             with self._lock:

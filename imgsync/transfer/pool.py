@@ -71,17 +71,154 @@ def upload_many(
     `allow_http`; by default (None) only from a host that is itself http on loopback and
     hands no upload on elsewhere (identity_allows_http: not PicGo).
     """
-    if allow_http is None:
-        allow_http = identity_allows_http(host.identity)
-    gate = HostGate(policy, stop=stop)
-    pool = _Pool(host, requests, gate, claim, on_success, on_wait, allow_http=allow_http)
-    batch = pool.run(jobs, on_finished)
-    batch.verdict = gate.verdict
-    return batch
+    uploads = UploadStream(
+        host,
+        policy,
+        jobs=jobs,
+        on_success=on_success,
+        on_finished=on_finished,
+        on_wait=on_wait,
+        claim=claim,
+        stop=stop,
+        allow_http=allow_http,
+    )
+    with uploads:
+        for key, request in requests.items():
+            uploads.add(key, request)
+        return uploads.finish()
+
+
+class UploadStream:
+    """Uploads to one host fed one at a time, sent while more are still being found.
+
+    `add` queues a request and starts it as soon as a worker is free (a BatchHost's in
+    groups of its `batch_size`, each sent once full or at `finish`); `settle_done`
+    settles, in the caller's thread, what finished meanwhile; `finish` waits for the
+    rest and returns the batch, as `upload_many` does. Used as a context manager: an
+    error or a Ctrl-C that leaves the block early stops the stream and lets what is in
+    flight finish (`interrupt`, for a Ctrl-C heard by the caller, returns the batch).
+    """
+
+    def __init__(
+        self,
+        host: Host,
+        policy: RetryPolicy,
+        *,
+        jobs: int,
+        on_success: Callable[[str, UploadResult], None],
+        on_finished: Callable[[str, Outcome], None] = lambda key, outcome: None,
+        on_wait: Callable[[str], None] = lambda message: None,
+        claim: Claim = _no_claim,
+        stop: threading.Event | None = None,
+        allow_http: bool | None = None,
+    ) -> None:
+        if allow_http is None:
+            allow_http = identity_allows_http(host.identity)
+        self.gate = HostGate(policy, stop=stop)
+        self.requests: dict[str, UploadRequest] = {}
+        self._pool = _Pool(
+            host, self.requests, self.gate, claim, on_success, on_wait, allow_http=allow_http
+        )
+        self._on_finished = on_finished
+        self._on_wait = on_wait
+        self._size = host.batch_size if isinstance(host, BatchHost) else 1
+        self._group: list[str] = []
+        # `jobs` slots, twice as many workers: while some record what came back, the others
+        # keep every slot busy (the slot is given back with the reply, before recording).
+        self._pool.slots = threading.BoundedSemaphore(max(1, jobs))
+        self._executor = ThreadPoolExecutor(max_workers=2 * max(1, jobs))
+        # A dict as an ordered set: what is settled after Ctrl-C is told in the order sent.
+        self._unsettled: dict[Future[list[tuple[str, Outcome]]], None] = {}
+        self._sent: list[Future[list[tuple[str, Outcome]]]] = []  # in the order sent
+        self._abandon = False
+
+    @property
+    def batch(self) -> BatchResult:
+        return self._pool.batch
+
+    def add(self, key: str, request: UploadRequest) -> None:
+        """Queue one upload; a group is sent once it is full."""
+        self.requests[key] = request
+        self._group.append(key)
+        if len(self._group) >= self._size:
+            self._submit()
+
+    def _submit(self) -> None:
+        if self._group:
+            group, self._group = self._group, []
+            future = self._executor.submit(self._pool.send, group)
+            self._sent.append(future)
+            self._unsettled[future] = None
+
+    def _settle(self, future: Future[list[tuple[str, Outcome]]]) -> None:
+        self._unsettled.pop(future, None)  # a Ctrl-C inside: interrupt() settles the rest
+        _settle(future, self._pool.batch, self._on_finished)
+
+    def settle_done(self) -> None:
+        """Settle the uploads finished so far, without waiting for the others."""
+        for future in [future for future in self._unsettled if future.done()]:
+            self._settle(future)
+
+    def finish(self) -> BatchResult:
+        """Send what is left, wait for every upload, and return what became of them."""
+        self._submit()
+        try:
+            for future in as_completed(list(self._unsettled)):
+                self._settle(future)
+        except KeyboardInterrupt:
+            return self.interrupt()
+        return self._done()
+
+    def interrupt(self) -> BatchResult:
+        """Ctrl-C: send nothing more, let the requests in flight finish and be recorded."""
+        self._pool.batch.interrupted = True
+        self.gate.stop.set()
+        self._group = []
+        running = self._pool.in_flight
+        if running:
+            self._on_wait(
+                f"interrupted: letting the {running} request(s) in flight finish and be"
+                " recorded (Ctrl-C again to abandon them)"
+            )
+        try:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        except KeyboardInterrupt:  # the second Ctrl-C: what is still in flight is abandoned
+            self._abandon = True
+        for future in self._sent:
+            if future.done() and not future.cancelled():
+                self._settle(future)
+        # And every outcome a worker kept: a Ctrl-C that came while a request was being
+        # handed to a worker, or settled, left its future unknown or half settled here.
+        batch = self._pool.batch
+        for key in self.requests:  # in the order sent
+            outcome = self._pool.outcomes.get(key)
+            if outcome is not None and key not in batch.done and key not in batch.failed:
+                _settle_one(key, outcome, batch, self._on_finished)
+        return self._done()
+
+    def _done(self) -> BatchResult:
+        self._pool.batch.verdict = self.gate.verdict
+        return self._pool.batch
+
+    def __enter__(self) -> UploadStream:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is not None:
+            # A worker failed in a way that is not one upload's (the cache can't be written),
+            # or the caller did: start nothing more, and let the error end the run.
+            self.abandon()
+        self._executor.shutdown(wait=not self._abandon, cancel_futures=True)
+
+    def abandon(self) -> None:
+        """Send nothing more, and wait for nothing in flight (the run ends with an error)."""
+        self.gate.stop.set()
+        self._abandon = True
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 class _Pool:
-    """One batch of uploads: the groups to send, what became of them, what is not settled yet."""
+    """One batch of uploads: how each group is sent, and what became of them."""
 
     def __init__(
         self,
@@ -98,14 +235,10 @@ class _Pool:
         self.claim, self.on_success, self.on_wait = claim, on_success, on_wait
         self.batch = BatchResult(done={}, failed={})
         self.allow_http = allow_http
-        self.slots = threading.BoundedSemaphore(1)  # requests in flight: `jobs`, set by run()
+        self.outcomes: dict[str, Outcome] = {}  # each request's, kept by its worker
+        self.slots = threading.BoundedSemaphore(1)  # requests in flight: `jobs`
         self._counting = threading.Lock()
         self.in_flight = 0
-
-    def groups(self) -> list[list[str]]:
-        size = self.host.batch_size if isinstance(self.host, BatchHost) else 1
-        keys = list(self.requests)
-        return [keys[i : i + size] for i in range(0, len(keys), size)]
 
     def send(self, group: list[str]) -> list[tuple[str, Outcome]]:
         """In a worker: claim the group, send what is still to send, record each success."""
@@ -124,6 +257,7 @@ class _Pool:
             for key, outcome in zip(todo, outcomes, strict=True):
                 if isinstance(outcome, UploadResult):
                     self.on_success(key, outcome)
+                self.outcomes[key] = outcome
             return list(zip(todo, outcomes, strict=True))
 
     def _send_in_a_slot(self, files: list[UploadRequest]) -> list[Outcome]:
@@ -143,48 +277,6 @@ class _Pool:
             with self._counting:
                 self.in_flight -= 1
             self.slots.release()
-
-    def run(self, jobs: int, on_finished: Callable[[str, Outcome], None]) -> BatchResult:
-        # Twice `jobs` workers, `jobs` slots: while some record what came back, the others
-        # keep every slot busy.
-        self.slots = threading.BoundedSemaphore(max(1, jobs))
-        executor = ThreadPoolExecutor(max_workers=2 * max(1, jobs))
-        # A dict as an ordered set: what is settled after Ctrl-C is told in the order sent.
-        unsettled = dict.fromkeys(executor.submit(self.send, group) for group in self.groups())
-
-        def settle(future: Future[list[tuple[str, Outcome]]]) -> None:
-            unsettled.pop(future, None)  # first: a Ctrl-C inside must not settle it twice
-            _settle(future, self.batch, on_finished)
-
-        abandon = False
-        try:
-            for future in as_completed(list(unsettled)):
-                settle(future)
-        except KeyboardInterrupt:
-            self.batch.interrupted = True
-            self.gate.stop.set()
-            running = self.in_flight
-            if running:
-                self.on_wait(
-                    f"interrupted: letting the {running} request(s) in flight finish and be"
-                    " recorded (Ctrl-C again to abandon them)"
-                )
-            try:
-                executor.shutdown(wait=True, cancel_futures=True)
-            except KeyboardInterrupt:  # the second Ctrl-C: what is still in flight is abandoned
-                abandon = True
-            for future in list(unsettled):
-                if future.done() and not future.cancelled():
-                    settle(future)
-        except BaseException:
-            # A worker failed in a way that is not one upload's (the cache can't be written):
-            # start nothing more, and let the error end the run.
-            self.gate.stop.set()
-            abandon = True
-            raise
-        finally:
-            executor.shutdown(wait=not abandon, cancel_futures=True)
-        return self.batch
 
 
 def _send(
@@ -229,8 +321,15 @@ def _settle(
     on_finished: Callable[[str, Outcome], None],
 ) -> None:
     for key, outcome in future.result():
-        if isinstance(outcome, HostError):
-            batch.failed[key] = outcome
-        else:
-            batch.done[key] = outcome
-        on_finished(key, outcome)
+        if key not in batch.done and key not in batch.failed:  # else settled before a Ctrl-C
+            _settle_one(key, outcome, batch, on_finished)
+
+
+def _settle_one(
+    key: str, outcome: Outcome, batch: BatchResult, on_finished: Callable[[str, Outcome], None]
+) -> None:
+    if isinstance(outcome, HostError):
+        batch.failed[key] = outcome
+    else:
+        batch.done[key] = outcome
+    on_finished(key, outcome)
