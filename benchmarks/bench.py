@@ -37,7 +37,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from big_upload import start_fake_host, write_image
-from measure import IMGSYNC, WALK_AND_STAT, Run, markdown_texts, median_run, run, scanner_rate
+from measure import (
+    IMGSYNC,
+    WALK_AND_STAT,
+    Run,
+    markdown_size_mb,
+    median_run,
+    own_peak_mb,
+    run,
+    scanner_rate,
+    summary,
+)
 from trees import CONFIG, build_tree
 from upload_speed import UploadFigure, upload_figure
 
@@ -80,11 +90,9 @@ def measure_tree(
     files = args.files * scale
     pristine = folder / name
     build_tree(pristine, files, args.images, args.seed, shape)
-    texts = markdown_texts(pristine)
-    size_mb = sum(len(text.encode("utf-8")) for text in texts) / 2**20
+    size_mb = markdown_size_mb(pristine)
     print(f"{name}: {files} Markdown files ({size_mb:.1f} MB), {args.images} images", flush=True)
-    scanner = scanner_rate(texts) if args.scanner and scale == 1 else None
-    del texts
+    scanner = scanner_rate(pristine) if args.scanner and scale == 1 else None
     jobs = ["--jobs", str(args.jobs)] if args.jobs else []
     sync = [IMGSYNC, "sync", *jobs, "."]
 
@@ -98,10 +106,11 @@ def measure_tree(
         if root != pristine:
             shutil.copytree(pristine, root)
         firsts.append(run(sync, root, env))
-        print(f"  first sync {n + 1}: {firsts[-1].seconds:.2f}s", flush=True)
+        done = firsts[-1]
+        print(f"  first sync {n + 1}: {done.seconds:.2f} s, {done.cpu:.1f} CPU-s", flush=True)
         if n < copies - 1:
             shutil.rmtree(root)
-    first = Run(statistics.median(r.seconds for r in firsts), max(r.peak_mb for r in firsts))
+    first = summary(firsts)
     # Stamps of files changed in the last RACY_SECONDS are checked by reading the file
     # (git's "racily clean" rule); the runs below measure the steady state after that.
     racy = run(sync, root, env).seconds
@@ -122,7 +131,7 @@ def measure_tree(
         with page.open("a") as out:
             out.write(f"\n![A new figure](../../img/new-{n}.png)\n")
         edits.append(alternately(sync))
-    edit = Run(statistics.median(r.seconds for r in edits), max(r.peak_mb for r in edits))
+    edit = summary(edits)
     check = median_run(args.runs, lambda: alternately([IMGSYNC, "check", "."]))
     spread = [r.seconds for r in firsts]
     if root != pristine:
@@ -230,6 +239,8 @@ def print_table(figures: list[TreeFigures], sequential: float) -> None:
     rows.append(("first sync (median)", floor, firsts, targets))
     spreads = [f"{min(f.firsts):.2f}-{max(f.firsts):.2f} s" for f in figures]
     rows.append(("first sync, spread", "", spreads, ""))
+    cpu = [f"{f.first.cpu:.1f} CPU-s = {f.size_mb / f.first.cpu:.2f} MB/CPU-s" for f in figures]
+    rows.append(("first sync, CPU of all its processes", "", cpu, ""))
     walk = "walk and stat"
     for label, what, most in (
         ("second sync, nothing to do", "nothing", NOTHING_TARGET),
@@ -269,6 +280,8 @@ def print_table(figures: list[TreeFigures], sequential: float) -> None:
             for what in ("nothing", "check")
         )
         print(f"\npeak memory from {small.files:,} to {big.files:,} files: {growth}")
+    # Linux starts a child's peak RSS at its parent's RSS when spawned (measure.run).
+    print(f"(no peak can read below this benchmark's own, {own_peak_mb():.1f} MB)")
 
 
 def print_upload(figure: UploadFigure) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -24,10 +25,11 @@ print(count)
 
 
 class Run:
-    """One run of a child: wall seconds and the kernel's peak RSS (MB) of that child."""
+    """One run of a child: wall seconds, the kernel's peak RSS (MB) of that child, and the
+    CPU seconds (user + system) of it and of the worker processes it waited for."""
 
-    def __init__(self, seconds: float, peak_mb: float) -> None:
-        self.seconds, self.peak_mb = seconds, peak_mb
+    def __init__(self, seconds: float, peak_mb: float, cpu: float = 0.0) -> None:
+        self.seconds, self.peak_mb, self.cpu = seconds, peak_mb, cpu
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str], expect: int = 0) -> Run:
@@ -43,15 +45,29 @@ def run(args: list[str], cwd: Path, env: dict[str, str], expect: int = 0) -> Run
             errors.seek(0)
             said = errors.read().decode(errors="replace")[-4000:]
             sys.exit(f"{' '.join(args)} exited {code}, not {expect}:\n{said}")
-    # Linux reports ru_maxrss in KiB (macOS in bytes).
+    # Linux reports ru_maxrss in KiB (macOS in bytes). Linux starts a child's peak at this
+    # process's own RSS when it is spawned: keep this process small (own_peak_mb).
     scale = 1 if sys.platform == "darwin" else 1024
-    return Run(took, usage.ru_maxrss * scale / 2**20)
+    return Run(took, usage.ru_maxrss * scale / 2**20, usage.ru_utime + usage.ru_stime)
+
+
+def own_peak_mb() -> float:
+    """This process's peak RSS: no child's peak can read lower (see run)."""
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
 
 
 def median_run(runs: int, measure: Callable[[], Run]) -> Run:
-    """The median time of `runs` runs, with the highest peak memory among them."""
-    done = [measure() for _ in range(runs)]
-    return Run(statistics.median(r.seconds for r in done), max(r.peak_mb for r in done))
+    """The median of `runs` runs (time and CPU), with the highest peak memory among them."""
+    return summary([measure() for _ in range(runs)])
+
+
+def summary(done: list[Run]) -> Run:
+    return Run(
+        statistics.median(r.seconds for r in done),
+        max(r.peak_mb for r in done),
+        statistics.median(r.cpu for r in done),
+    )
 
 
 def walk_floor(root: Path, env: dict[str, str], runs: int) -> float:
@@ -60,16 +76,26 @@ def walk_floor(root: Path, env: dict[str, str], runs: int) -> float:
     return median_run(runs, lambda: run(walk, root, env)).seconds
 
 
-def markdown_texts(root: Path) -> list[str]:
-    return [path.read_text(encoding="utf-8") for path in sorted(root.rglob("*.md"))]
+def markdown_size_mb(root: Path) -> float:
+    return sum(path.stat().st_size for path in root.rglob("*.md")) / 2**20
 
 
-def scanner_rate(texts: list[str]) -> tuple[float, float, int]:
-    """(MB/s of one core, CPU seconds, files parsed) of imgsync.scan.scan_markdown over
-    `texts`, in this process (CPU time, so the other processes on the machine count less);
-    a file the substring test rules out counts as read at its speed, as in a sync."""
+def scanner_rate(root: Path) -> tuple[float, float, int]:
+    """(MB/s of one core, CPU seconds, files parsed) of imgsync.scan.scan_markdown over the
+    Markdown of `root`, in a process of its own (so that this one stays small): CPU time,
+    so the other processes on the machine count less. A file the substring test rules out
+    counts as read at that test's speed, as in a sync."""
+    done = subprocess.run(
+        [sys.executable, __file__, str(root)], capture_output=True, text=True, check=True
+    )
+    rate, cpu, parsed = done.stdout.split()
+    return float(rate), float(cpu), int(parsed)
+
+
+def _scanner_rate(root: Path) -> tuple[float, float, int]:
     from imgsync.scan import may_contain_references, scan_markdown
 
+    texts = [path.read_text(encoding="utf-8") for path in sorted(root.rglob("*.md"))]
     size = sum(len(text.encode("utf-8")) for text in texts) / 2**20
     scan_markdown("# warm up\n\n![a](b.png)\n")  # imports and first-use costs left out
     started = time.process_time()
@@ -78,3 +104,8 @@ def scanner_rate(texts: list[str]) -> tuple[float, float, int]:
     cpu = time.process_time() - started
     parsed = sum(1 for text in texts if may_contain_references(text))
     return size / cpu, cpu, parsed
+
+
+if __name__ == "__main__":
+    rate, cpu, parsed = _scanner_rate(Path(sys.argv[1]))
+    print(rate, cpu, parsed)
