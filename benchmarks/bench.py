@@ -41,14 +41,13 @@ from measure import (
     IMGSYNC,
     WALK_AND_STAT,
     Run,
-    markdown_size_mb,
     median_run,
     own_peak_mb,
     run,
     scanner_rate,
     summary,
 )
-from trees import CONFIG, build_tree
+from trees import CONFIG, build_tree_apart, write_image_apart
 from upload_speed import UploadFigure, upload_figure
 
 from imgsync.state.stamps import RACY_SECONDS
@@ -89,8 +88,7 @@ def measure_tree(
     shape, scale = TREES[name]
     files = args.files * scale
     pristine = folder / name
-    build_tree(pristine, files, args.images, args.seed, shape)
-    size_mb = markdown_size_mb(pristine)
+    size_mb = build_tree_apart(pristine, files, args.images, args.seed, shape)
     print(f"{name}: {files} Markdown files ({size_mb:.1f} MB), {args.images} images", flush=True)
     scanner = scanner_rate(pristine) if args.scanner and scale == 1 else None
     jobs = ["--jobs", str(args.jobs)] if args.jobs else []
@@ -194,7 +192,7 @@ def main() -> int:
         if args.big_mb:
             big = folder / "big-file"
             big.mkdir()
-            write_image(big / "big.png", args.big_mb * 2**20)
+            write_image_apart(big / "big.png", args.big_mb * 2**20)
             (big / "imgsync.toml").write_text(CONFIG)
             done = run([IMGSYNC, "upload", "big.png"], big, {**env, "LSKY_BASE_URL": url})
             big_peak, big_time = done.peak_mb, done.seconds

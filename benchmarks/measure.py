@@ -76,10 +76,6 @@ def walk_floor(root: Path, env: dict[str, str], runs: int) -> float:
     return median_run(runs, lambda: run(walk, root, env)).seconds
 
 
-def markdown_size_mb(root: Path) -> float:
-    return sum(path.stat().st_size for path in root.rglob("*.md")) / 2**20
-
-
 def scanner_rate(root: Path) -> tuple[float, float, int]:
     """(MB/s of one core, CPU seconds, files parsed) of imgsync.scan.scan_markdown over the
     Markdown of `root`, in a process of its own (so that this one stays small): CPU time,

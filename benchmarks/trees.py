@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import itertools
 import random
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +32,23 @@ CONFIG = '[hosts.bench]\ntype = "lsky"\nurl = "${LSKY_BASE_URL}"\ntoken = "${LSK
 SIZE = 4000  # characters of prose a file, about
 HEAVY_SIZE = 3300  # the same, for about the same bytes a file with the reference definitions
 DRESSED = 0.25  # the share of the heavy tree's words in inline syntax
+
+
+def build_tree_apart(root: Path, files: int, images: int, seed: int, shape: str) -> float:
+    """build_tree in a process of its own (the caller's peak memory stays low: see
+    measure.run); the MB of Markdown written."""
+    args = [str(root), str(files), str(images), str(seed), shape]
+    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, check=True)
+    return float(done.stdout)
+
+
+def write_image_apart(path: Path, size: int) -> None:
+    """big_upload.write_image in a process of its own (its 4 MB blocks would raise the
+    caller's peak memory, and with it every child's: see measure.run)."""
+    here = str(Path(__file__).parent)
+    code = "import sys; sys.path.insert(0, sys.argv[1]); from big_upload import write_image; "
+    code += "write_image(__import__('pathlib').Path(sys.argv[2]), int(sys.argv[3]))"
+    subprocess.run([sys.executable, "-c", code, here, str(path), str(size)], check=True)
 
 
 def build_tree(root: Path, files: int, images: int, seed: int, shape: str = "easy") -> None:
@@ -130,3 +149,10 @@ def _label(word: str, labels: list[str]) -> str:
     if label not in labels:
         labels.append(label)
     return label
+
+
+if __name__ == "__main__":
+    root = Path(sys.argv[1])
+    files, images, seed = map(int, sys.argv[2:5])
+    build_tree(root, files, images, seed, sys.argv[5])
+    print(sum(path.stat().st_size for path in root.rglob("*.md")) / 2**20)
