@@ -162,6 +162,7 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown tree {unknown[0]!r}: choose among {', '.join(TREES)}")
 
+    load_before = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp(prefix="imgsync-bench-"))
     fake, url = start_fake_host(max_size_kb=(args.big_mb + 1) * 1024)
     latency = ["--latency", str(LATENCY[0]), "--latency-max", str(LATENCY[1])]
@@ -202,7 +203,9 @@ def main() -> int:
             server.wait()
         shutil.rmtree(folder, ignore_errors=True)
 
-    print()
+    # Others on the machine slow the wall times (the CPU seconds less): say how many there were.
+    load = f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    print(f"\nload average (1 minute): {load}, on {os.cpu_count()} cores")
     print_table(figures, args.images * statistics.mean(LATENCY))
     if upload is not None:
         print()
