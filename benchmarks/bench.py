@@ -10,7 +10,8 @@ answering in 20-60 ms, and runs the real console script as a user would:
 
 - first sync: wall time / (images x mean latency), the sequential floor;
 - second sync, nothing to do: wall time / a Python process that walks the tree and stats
-  every file, measured alternately with it;
+  every file, measured alternately with it (and, in brackets, the ratio of their CPU
+  seconds, which others on the machine move less);
 - one file edited with one new image, then a sync: the same floor;
 - `imgsync check` on the synced tree: the same floor;
 - the scanner's throughput: MB/s of one core (CPU time) of imgsync.scan.scan_markdown
@@ -74,12 +75,16 @@ class TreeFigures:
     nothing: Run
     edit: Run
     check: Run
-    walks: list[float] = field(default_factory=list)
+    walks: list[Run] = field(default_factory=list)
     scanner: tuple[float, float, int] | None = None  # MB/s, CPU seconds, files parsed
 
     @property
     def walk(self) -> float:
-        return statistics.median(self.walks)
+        return statistics.median(r.seconds for r in self.walks)
+
+    @property
+    def walk_cpu(self) -> float:
+        return statistics.median(r.cpu for r in self.walks)
 
 
 def measure_tree(
@@ -115,10 +120,10 @@ def measure_tree(
     time.sleep(RACY_SECONDS)
 
     walk = [sys.executable, "-c", WALK_AND_STAT, str(root)]
-    walks: list[float] = []
+    walks: list[Run] = []
 
     def alternately(command: list[str]) -> Run:
-        walks.append(run(walk, root, env).seconds)
+        walks.append(run(walk, root, env))
         return run(command, root, env)
 
     nothing = median_run(args.runs, lambda: alternately(sync))
@@ -248,9 +253,14 @@ def print_table(figures: list[TreeFigures], sequential: float) -> None:
         ("one file edited, one new image", "edit", EDIT_TARGET),
         ("`imgsync check`, synced tree", "check", CHECK_TARGET),
     ):
-        cells = [_ratio(getattr(f, what).seconds, f.walk, most) for f in figures]
+        cells = [
+            f"{_ratio(getattr(f, what).seconds, f.walk, most)} "
+            f"(CPU {getattr(f, what).cpu / f.walk_cpu:.1f})"
+            for f in figures
+        ]
         rows.append((label, walk, cells, f"{most:g}"))
-    rows.append(("walk and stat (median)", "", [_time(f.walk) for f in figures], ""))
+    walks = [f"{_time(f.walk)} ({f.walk_cpu * 1000:.0f} ms CPU)" for f in figures]
+    rows.append(("walk and stat (median)", "", walks, ""))
     racy = [_time(f.racy) for f in figures]
     rows.append(("sync right after the first (racy stamps)", "", racy, ""))
     scanner = []
