@@ -268,8 +268,8 @@ def print_table(figures: list[TreeFigures], sequential: float) -> None:
         if f.scanner is None:
             scanner.append("")
         else:
-            rate, cpu, parsed = f.scanner
-            scanner.append(f"{rate:.2f} MB/s ({cpu:.1f} CPU-s; {parsed:,} files parsed)")
+            rate, seconds, parsed = f.scanner
+            scanner.append(f"{rate:.2f} MB/s ({seconds:.1f} CPU-s; {parsed:,} files parsed)")
     rows.append(("scanner, one core", "", scanner, f"{SCANNER_TARGET:g} MB/s heavy"))
     for label, what in (
         ("peak memory, first sync", "first"),
