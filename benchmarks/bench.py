@@ -1,18 +1,25 @@
-"""How fast imgsync is on a large docs tree: each figure as a ratio to a floor of the same run.
+"""How fast imgsync is on large docs trees: each figure as a ratio to a floor of the same run.
 
-    .venv/bin/python benchmarks/bench.py [--files 3000] [--images 300] [--jobs N]
+    .venv/bin/python benchmarks/bench.py [--trees easy,heavy,big] [--upload-runs 3] [--big-mb 200]
 
-It builds a synthetic tree (Markdown files of about 4 KB, distinct 20 KB images,
-one file in four referencing one or two of them, code blocks that quote image
-syntax), starts the project's fake Lsky in its own process answering in 20-60 ms,
-and runs the real console script as a user would:
+It builds synthetic trees (trees.py): "easy" and "heavy" of 3,000 Markdown files of about
+4 KB with 300 distinct 20 KB images, one file in four referencing one or two of them (the
+heavy one quotes image syntax in every file, in prose rich in inline syntax), and "big",
+the easy shape with 30,000 files. It starts the project's fake Lsky in its own process
+answering in 20-60 ms, and runs the real console script as a user would:
 
 - first sync: wall time / (images x mean latency), the sequential floor;
-- second sync, nothing to do: wall time / a Python process that walks the tree
-  and stats every file;
+- second sync, nothing to do: wall time / a Python process that walks the tree and stats
+  every file, measured alternately with it (and, in brackets, the ratio of their CPU
+  seconds, which others on the machine move less);
 - one file edited with one new image, then a sync: the same floor;
 - `imgsync check` on the synced tree: the same floor;
-- peak memory (the kernel's peak RSS) of the first sync and of a 200 MB upload.
+- the scanner's throughput: MB/s of one core (CPU time) of imgsync.scan.scan_markdown
+  over the tree's Markdown, in this process;
+- peak memory (the kernel's peak RSS of the child) of each command, to see it stay flat
+  from 3,000 to 30,000 files;
+- `imgsync upload` of 50 images on a fake answering in 50 ms, against one image's time
+  + 50 x 50 ms / jobs (upload_speed.py), and the peak memory of a 200 MB upload.
 
 Repeated measurements report the median. POSIX only (wait4).
 """
@@ -21,209 +28,282 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from big_upload import peak_memory, start_fake_host, write_image
+from big_upload import start_fake_host, write_image
+from measure import (
+    IMGSYNC,
+    WALK_AND_STAT,
+    Run,
+    median_run,
+    own_peak_mb,
+    run,
+    scanner_rate,
+    summary,
+)
+from trees import CONFIG, build_tree_apart, write_image_apart
+from upload_speed import UploadFigure, upload_figure
 
 from imgsync.state.stamps import RACY_SECONDS
 
-IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
 TOKEN = "1|benchmarkTokenXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
 LATENCY = (0.020, 0.060)  # the fake host's reply time, seconds, uniform
-VOCABULARY = """image host markdown upload render static site page section figure caption
-link table list quote code block inline build deploy draft review publish archive theme
-layout asset folder cache token config path width height format scale crop thumbnail"""
-WORDS = VOCABULARY.split()
-WALK_AND_STAT = """
-import os, sys
-count = 0
-for folder, dirs, files in os.walk(sys.argv[1]):
-    for name in files:
-        os.stat(os.path.join(folder, name))
-        count += 1
-print(count)
-"""
+UPLOAD_LATENCY = 0.050  # the upload figure's fake host: a fixed reply time
+TREES = {"easy": ("easy", 1), "heavy": ("heavy", 1), "big": ("easy", 10)}  # shape, x files
+# The issue's targets (issue 20): ratios to the floor, at most.
+FIRST_TARGET = {"easy": 0.20, "heavy": 0.25}
+NOTHING_TARGET, CHECK_TARGET, EDIT_TARGET = 2.0, 2.0, 6.0
+SCANNER_TARGET = 5.0  # MB/s a core, on Markdown rich in inline syntax
+UPLOAD_TARGET = 1.2
 
 
 @dataclass
-class Row:
+class TreeFigures:
     name: str
-    seconds: float
-    floor: float
-    floor_name: str
-    target: float
+    files: int
+    size_mb: float
+    first: Run
+    firsts: list[float]
+    racy: float
+    nothing: Run
+    edit: Run
+    check: Run
+    walks: list[Run] = field(default_factory=list)
+    scanner: tuple[float, float, int] | None = None  # MB/s, CPU seconds, files parsed
 
     @property
-    def ratio(self) -> float:
-        return self.seconds / self.floor
+    def walk(self) -> float:
+        return statistics.median(r.seconds for r in self.walks)
+
+    @property
+    def walk_cpu(self) -> float:
+        return statistics.median(r.cpu for r in self.walks)
 
 
-def build_tree(root: Path, files: int, images: int, seed: int) -> None:
-    """The synthetic docs tree under `root`, the same for the same seed."""
-    chance = random.Random(seed)
-    (root / "img").mkdir(parents=True)
-    for number in range(images):
-        write_image(root / "img" / f"figure-{number:04}.png", 20 * 1024)
-    order = list(range(images))
-    chance.shuffle(order)
-    next_image = iter(order * 8)
-    for index in range(files):
-        section = root / "docs" / f"section-{index // 100:02}"
-        section.mkdir(parents=True, exist_ok=True)
-        parts = [f"# Page {index}\n\n"]
-        references = []
-        if index % 4 == 0:  # one file in four references one or two images
-            references = [next(next_image) for _ in range(1 + (index % 8 == 0))]
-        while sum(map(len, parts)) < 4000:
-            words = " ".join(chance.choice(WORDS) for _ in range(chance.randint(40, 90)))
-            parts.append(words.capitalize() + ".\n\n")
-            if references and len(parts) in (3, 6):
-                number = references.pop()
-                parts.append(f"![Figure {number}](../../img/figure-{number:04}.png)\n\n")
-            if index % 3 == 0 and len(parts) == 4:  # quoted syntax, never a reference
-                parts.append("```markdown\n![a quoted image](img/not-real.png)\n```\n\n")
-                parts.append("Write `![alt](path.png)` to show an image.\n\n")
-        for number in references:
-            parts.append(f"![Figure {number}](../../img/figure-{number:04}.png)\n\n")
-        (section / f"page-{index:04}.md").write_text("".join(parts))
-    (root / "imgsync.toml").write_text(
-        '[hosts.bench]\ntype = "lsky"\nurl = "${LSKY_BASE_URL}"\ntoken = "${LSKY_TOKEN}"\n'
+def measure_tree(
+    name: str, folder: Path, env: dict[str, str], args: argparse.Namespace
+) -> TreeFigures:
+    shape, scale = TREES[name]
+    files = args.files * scale
+    pristine = folder / name
+    size_mb = build_tree_apart(pristine, files, args.images, args.seed, shape)
+    print(f"{name}: {files} Markdown files ({size_mb:.1f} MB), {args.images} images", flush=True)
+    scanner = scanner_rate(pristine) if args.scanner and scale == 1 else None
+    jobs = ["--jobs", str(args.jobs)] if args.jobs else []
+    sync = [IMGSYNC, "sync", *jobs, "."]
+
+    # The first sync is long and this machine's speed wanders: its median over fresh
+    # copies of the tree (each with no cache and no stamps) is the figure. The big tree
+    # is synced once, in place.
+    firsts: list[Run] = []
+    copies = args.first_runs if scale == 1 else 1
+    for n in range(copies):
+        root = pristine if scale != 1 else folder / f"{name}-first-{n}"
+        if root != pristine:
+            shutil.copytree(pristine, root)
+        firsts.append(run(sync, root, env))
+        done = firsts[-1]
+        print(f"  first sync {n + 1}: {done.seconds:.2f} s, {done.cpu:.1f} CPU-s", flush=True)
+        if n < copies - 1:
+            shutil.rmtree(root)
+    first = summary(firsts)
+    # Stamps of files changed in the last RACY_SECONDS are checked by reading the file
+    # (git's "racily clean" rule); the runs below measure the steady state after that.
+    racy = run(sync, root, env).seconds
+    time.sleep(RACY_SECONDS)
+
+    walk = [sys.executable, "-c", WALK_AND_STAT, str(root)]
+    walks: list[Run] = []
+
+    def alternately(command: list[str]) -> Run:
+        walks.append(run(walk, root, env))
+        return run(command, root, env)
+
+    nothing = median_run(args.runs, lambda: alternately(sync))
+    edits = []
+    for n in range(args.runs):
+        page = root / "docs" / "section-00" / f"page-{n * 2 + 1:04}.md"
+        write_image(root / "img" / f"new-{n}.png", 20 * 1024)
+        with page.open("a") as out:
+            out.write(f"\n![A new figure](../../img/new-{n}.png)\n")
+        edits.append(alternately(sync))
+    edit = summary(edits)
+    check = median_run(args.runs, lambda: alternately([IMGSYNC, "check", "."]))
+    spread = [r.seconds for r in firsts]
+    if root != pristine:
+        shutil.rmtree(root)
+    return TreeFigures(
+        name, files, size_mb, first, spread, racy, nothing, edit, check, walks, scanner
     )
-
-
-def timed(args: list[str], cwd: Path, env: dict[str, str], expect: int = 0) -> float:
-    started = time.monotonic()
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    took = time.monotonic() - started
-    if done.returncode != expect:
-        sys.exit(f"{' '.join(args)} exited {done.returncode}, not {expect}:\n{done.stderr}")
-    return took
-
-
-def median_of(runs: int, measure: object) -> float:
-    assert callable(measure)
-    return statistics.median(measure() for _ in range(runs))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=3000)
-    parser.add_argument("--images", type=int, default=300)
-    parser.add_argument("--jobs", type=int, help="imgsync's --jobs (default: its own default)")
-    parser.add_argument("--runs", type=int, default=5, help="repeats of the quick measurements")
-    parser.add_argument("--big-mb", type=int, default=200, help="size of the big upload (MB)")
-    parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
-        "--first-runs", type=int, default=3, help="first syncs to take the median of"
+        "--trees", default="easy,heavy,big", help="which of easy, heavy, big (comma list)"
     )
+    number = parser.add_argument
+    number("--files", type=int, default=3000, help="files of easy and heavy (big: x10)")
+    number("--images", type=int, default=300)
+    number("--jobs", type=int, help="imgsync's --jobs (default: its own default)")
+    number("--runs", type=int, default=5, help="repeats of the quick measurements")
+    number("--first-runs", type=int, default=3, help="first syncs to take the median of")
+    number("--upload-runs", type=int, default=3, help="runs of the upload figure (0: skip)")
+    number("--big-mb", type=int, default=200, help="size of the big upload (MB; 0: skip)")
+    parser.add_argument(
+        "--no-scanner", dest="scanner", action="store_false", help="skip the scanner's rate"
+    )
+    parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
-    jobs = ["--jobs", str(args.jobs)] if args.jobs else []
+    names = [name.strip() for name in args.trees.split(",") if name.strip()]
+    unknown = [name for name in names if name not in TREES]
+    if unknown:
+        parser.error(f"unknown tree {unknown[0]!r}: choose among {', '.join(TREES)}")
 
+    load_before = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp(prefix="imgsync-bench-"))
     fake, url = start_fake_host(max_size_kb=(args.big_mb + 1) * 1024)
-    fake_args = ["--latency", str(LATENCY[0]), "--latency-max", str(LATENCY[1])]
-    slow_fake, slow_url = start_fake_host(max_size_kb=1024, extra=fake_args)
+    latency = ["--latency", str(LATENCY[0]), "--latency-max", str(LATENCY[1])]
+    slow_fake, slow_url = start_fake_host(max_size_kb=1024, extra=latency)
+    fixed_fake, fixed_url = start_fake_host(
+        max_size_kb=1024, extra=["--latency", str(UPLOAD_LATENCY)]
+    )
     # As installed by pip, which compiles the bytecode: a PYTHONDONTWRITEBYTECODE left in
     # the environment would make every run compile imgsync's modules again.
     env = {**os.environ, "LSKY_TOKEN": TOKEN, "CI": "true"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    slow_env = {**env, "LSKY_BASE_URL": slow_url}
+    figures: list[TreeFigures] = []
+    upload: UploadFigure | None = None
+    big_peak = big_time = None
     try:
-        root = folder / "tree"
-        build_tree(root, args.files, args.images, args.seed)
-        size_mb = sum(p.stat().st_size for p in root.rglob("*.md")) / 2**20
-        print(f"tree: {args.files} Markdown files ({size_mb:.1f} MB), {args.images} images")
-
-        walk = [sys.executable, "-c", WALK_AND_STAT, str(root)]
-        floor = median_of(args.runs, lambda: timed(walk, root, env))
-        sequential = args.images * statistics.mean(LATENCY)
-
-        # The first sync is long and this machine's speed wanders: its median over fresh
-        # copies of the tree (each with no cache and no stamps) is the figure.
-        firsts, peaks = [], []
-        for n in range(args.first_runs):
-            copy = folder / f"first-{n}"
-            shutil.copytree(root, copy)
-            peak, took, status = peak_memory([IMGSYNC, "sync", *jobs, "."], copy, slow_env)
-            if status != 0:
-                sys.exit(f"the first sync exited {status}")
-            firsts.append(took)
-            peaks.append(peak)
-            if n < args.first_runs - 1:
-                shutil.rmtree(copy)
-        root = copy
-        first, first_peak = statistics.median(firsts), max(peaks)
-        spread = f"{min(firsts):.2f}-{max(firsts):.2f}s over {len(firsts)} runs"
-        rows = [Row("first sync", first, sequential, "images x mean latency", 0.25)]
-        # Stamps of files changed in the last RACY_SECONDS are checked by reading the file
-        # (git's "racily clean" rule); the runs below measure the steady state after that.
-        racy = timed([IMGSYNC, "sync", "."], root, slow_env)
-        time.sleep(RACY_SECONDS)
-
-        nothing = median_of(args.runs, lambda: timed([IMGSYNC, "sync", "."], root, slow_env))
-        rows.append(Row("second sync, nothing to do", nothing, floor, "walk and stat", 3))
-
-        edits = []
-        for n in range(args.runs):
-            page = root / "docs" / "section-00" / f"page-{n * 2 + 1:04}.md"
-            write_image(root / "img" / f"new-{n}.png", 20 * 1024)
-            with page.open("a") as out:
-                out.write(f"\n![A new figure](../../img/new-{n}.png)\n")
-            edits.append(timed([IMGSYNC, "sync", "."], root, slow_env))
-        rows.append(
-            Row(
-                "one file edited, one new image",
-                statistics.median(edits),
-                floor,
-                "walk and stat",
-                10,
+        if args.upload_runs:
+            upload = upload_figure(
+                folder / "upload",
+                {**env, "LSKY_BASE_URL": fixed_url},
+                images=50,
+                latency=UPLOAD_LATENCY,
+                jobs=args.jobs,
+                runs=args.upload_runs,
             )
-        )
-
-        check = median_of(args.runs, lambda: timed([IMGSYNC, "check", "."], root, slow_env))
-        rows.append(Row("imgsync check, synced tree", check, floor, "walk and stat", 3))
-
-        big = folder / "big"
-        big.mkdir()
-        write_image(big / "big.png", args.big_mb * 2**20)
-        (big / "imgsync.toml").write_text(
-            '[hosts.bench]\ntype = "lsky"\nurl = "${LSKY_BASE_URL}"\ntoken = "${LSKY_TOKEN}"\n'
-        )
-        big_peak, big_time, status = peak_memory(
-            [IMGSYNC, "upload", "big.png"], big, {**env, "LSKY_BASE_URL": url}
-        )
-        if status != 0:
-            sys.exit(f"the {args.big_mb} MB upload exited {status}")
+        for name in names:
+            figures.append(measure_tree(name, folder, {**env, "LSKY_BASE_URL": slow_url}, args))
+            shutil.rmtree(folder / name, ignore_errors=True)
+        if args.big_mb:
+            big = folder / "big-file"
+            big.mkdir()
+            write_image_apart(big / "big.png", args.big_mb * 2**20)
+            (big / "imgsync.toml").write_text(CONFIG)
+            done = run([IMGSYNC, "upload", "big.png"], big, {**env, "LSKY_BASE_URL": url})
+            big_peak, big_time = done.peak_mb, done.seconds
     finally:
-        for server in (fake, slow_fake):
+        for server in (fake, slow_fake, fixed_fake):
             server.terminate()
             server.wait()
         shutil.rmtree(folder, ignore_errors=True)
 
-    print(f"floors: walk and stat {floor * 1000:.0f} ms; sequential uploads {sequential:.1f} s")
-    print(f"{'measurement':<34} {'time':>9} {'ratio':>7} {'target':>7}  floor")
-    for row in rows:
-        mark = "ok" if row.ratio <= row.target else "OVER"
-        print(
-            f"{row.name:<34} {row.seconds:>8.3f}s {row.ratio:>7.2f} {row.target:>7.2f}  "
-            f"{row.floor_name} {mark}"
-        )
-    print(f"(first sync: {spread}; a sync right after it, while its stamps are racy: {racy:.3f}s)")
-    print(f"{'peak memory, first sync':<34} {first_peak:>7.1f} MB")
-    print(
-        f"{f'peak memory, {args.big_mb} MB upload':<34} {big_peak:>7.1f} MB "
-        f"({big_time:.1f}s; target under 100 MB)"
-    )
+    # Others on the machine slow the wall times (the CPU seconds less): say how many there were.
+    load = f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    print(f"\nload average (1 minute): {load}, on {os.cpu_count()} cores")
+    print_table(figures, args.images * statistics.mean(LATENCY))
+    if upload is not None:
+        print()
+        print_upload(upload)
+    if big_peak is not None and big_time is not None:
+        print(f"\npeak memory, {args.big_mb} MB upload: {big_peak:.1f} MB ", end="")
+        print(f"({big_time:.1f} s; target under 100 MB)")
     return 0
+
+
+def _ratio(seconds: float, floor: float, target: float) -> str:
+    mark = "" if seconds / floor <= target else " OVER"
+    return f"{_time(seconds)} = {seconds / floor:.2f}{mark}"
+
+
+def _time(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
+
+
+def print_table(figures: list[TreeFigures], sequential: float) -> None:
+    """One Markdown table, a column per tree (docs/performance.md takes it as it is)."""
+    head = [f"{f.name}, {f.files:,} files ({f.size_mb:.0f} MB)" for f in figures]
+    rows: list[tuple[str, str, list[str], str]] = []
+    firsts = []
+    for f in figures:
+        if f.name in FIRST_TARGET:
+            firsts.append(_ratio(f.first.seconds, sequential, FIRST_TARGET[f.name]))
+        else:
+            firsts.append(f"{_time(f.first.seconds)} (once, to set up)")
+    targets = ", ".join(f"{v:.2f} {k}" for k, v in FIRST_TARGET.items())
+    floor = f"images x mean latency = {sequential:.1f} s"
+    rows.append(("first sync (median)", floor, firsts, targets))
+    spreads = [f"{min(f.firsts):.2f}-{max(f.firsts):.2f} s" for f in figures]
+    rows.append(("first sync, spread", "", spreads, ""))
+    cpu = [f"{f.first.cpu:.1f} CPU-s = {f.size_mb / f.first.cpu:.2f} MB/CPU-s" for f in figures]
+    rows.append(("first sync, CPU of all its processes", "", cpu, ""))
+    walk = "walk and stat"
+    for label, what, most in (
+        ("second sync, nothing to do", "nothing", NOTHING_TARGET),
+        ("one file edited, one new image", "edit", EDIT_TARGET),
+        ("`imgsync check`, synced tree", "check", CHECK_TARGET),
+    ):
+        cells = [
+            f"{_ratio(getattr(f, what).seconds, f.walk, most)} "
+            f"(CPU {getattr(f, what).cpu / f.walk_cpu:.1f})"
+            for f in figures
+        ]
+        rows.append((label, walk, cells, f"{most:g}"))
+    walks = [f"{_time(f.walk)} ({f.walk_cpu * 1000:.0f} ms CPU)" for f in figures]
+    rows.append(("walk and stat (median)", "", walks, ""))
+    racy = [_time(f.racy) for f in figures]
+    rows.append(("sync right after the first (racy stamps)", "", racy, ""))
+    scanner = []
+    for f in figures:
+        if f.scanner is None:
+            scanner.append("")
+        else:
+            rate, seconds, parsed = f.scanner
+            scanner.append(f"{rate:.2f} MB/s ({seconds:.1f} CPU-s; {parsed:,} files parsed)")
+    rows.append(("scanner, one core", "", scanner, f"{SCANNER_TARGET:g} MB/s heavy"))
+    for label, what in (
+        ("peak memory, first sync", "first"),
+        ("peak memory, nothing to do", "nothing"),
+        ("peak memory, one file edited", "edit"),
+        ("peak memory, `check`", "check"),
+    ):
+        peaks = [f"{getattr(f, what).peak_mb:.1f} MB" for f in figures]
+        rows.append((label, "", peaks, "flat" if what != "first" else ""))
+    print("| measurement | floor | " + " | ".join(head) + " | target |")
+    print("|---|---|" + "---|" * len(figures) + "---|")
+    for label, floor, cells, target in rows:
+        print(f"| {label} | {floor} | " + " | ".join(cells) + f" | {target} |")
+    by_name = {f.name: f for f in figures}
+    if "easy" in by_name and "big" in by_name:
+        small, big = by_name["easy"], by_name["big"]
+        growth = ", ".join(
+            f"{what} {getattr(big, what).peak_mb - getattr(small, what).peak_mb:+.1f} MB"
+            for what in ("nothing", "check")
+        )
+        print(f"\npeak memory from {small.files:,} to {big.files:,} files: {growth}")
+    # Linux starts a child's peak RSS at its parent's RSS when spawned (measure.run).
+    print(f"(no peak can read below this benchmark's own, {own_peak_mb():.1f} MB)")
+
+
+def print_upload(figure: UploadFigure) -> None:
+    mark = "" if figure.ratio <= UPLOAD_TARGET else " OVER"
+    latency = f"{figure.latency * 1000:.0f} ms"
+    print(
+        f"`imgsync upload` of {figure.images} images at {latency}, jobs {figure.jobs}: "
+        f"{_time(figure.many)}; floor = one image {_time(figure.one)} + {figure.images} x "
+        f"{latency} / {figure.jobs} = {_time(figure.floor)}; ratio {figure.ratio:.2f}{mark} "
+        f"(target {UPLOAD_TARGET:g}); peak memory {figure.peak_mb:.1f} MB"
+    )
 
 
 if __name__ == "__main__":
