@@ -38,6 +38,8 @@ uploaded once, ever: the cache file (commit it) remembers the MD5 of its bytes.
   imgsync check                 offline: list local images left (exit 1 if any)
   imgsync watch                 sync, then sync each post again when it is saved
   imgsync upload a.png b.png    upload files, print one URL a line
+  imgsync serve                 a PicGo-compatible server for editors (127.0.0.1:36677)
+  imgsync -o build/ content/    publish-only: rewrite a copy, keep the sources local
   imgsync init                  write a starter imgsync.toml
   imgsync doctor                check the set-up end to end (uploads nothing)
   imgsync list                  the host's images: used here, unused, unknown
