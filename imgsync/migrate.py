@@ -10,7 +10,7 @@ host is left as it is; foreign references and local ones are never touched.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -233,7 +233,7 @@ def own_suffix(url: str, linked: str) -> str:
 
 def host_and_rewrite(
     files: list[MovingFile],
-    images: dict[str, LocalImage | str],
+    images: Mapping[str, LocalImage | str],
     links: dict[str, Callable[[str], str]],
     settings: Settings,
     target: str,

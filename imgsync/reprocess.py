@@ -71,9 +71,7 @@ def reprocess_hosted(
         if stale:
             files.append(MovingFile(markdown, scanned, stale))
     _tell_lost_originals(files, originals, today, report)
-    found: dict[str, LocalImage | str] = {
-        key: got for key, got in originals.items() if isinstance(got, LocalImage)
-    }
+    found = {key: got for key, got in originals.items() if isinstance(got, LocalImage)}
     if not found:
         return
     for file in files:  # only the references whose original is here move
@@ -83,7 +81,7 @@ def reprocess_hosted(
             for item in file.refs:
                 where = Location(file.markdown.path, item.ref.line)
                 report.pending.append(Pending(where, item.ref.raw))
-        report.would_upload.extend(g.path for g in found.values() if isinstance(g, LocalImage))
+        report.would_upload.extend(image.path for image in found.values())
         return
     from .hosts.base import make_http_client
 
