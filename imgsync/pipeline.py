@@ -465,7 +465,10 @@ def _scan(paths: Sequence[Path], run: _Run) -> Iterator[_Scanned]:
     from .scan import scan_markdown  # the Markdown seam (see the module's docstring)
 
     scan = functools.partial(
-        scan_markdown, front_matter_keys=settings.front_matter_keys, dialect=settings.dialect
+        scan_markdown,
+        front_matter_keys=settings.front_matter_keys,
+        dialect=settings.dialect,
+        every_link=False,  # only `local_refs` are read: no other link is looked for
     )
     size = sum(st.st_size for _, st, _ in todo)
     served = rooted_prefixes(settings.hosts)

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
-
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
 
 from .errors import RewriteRefused
 from .markdown import front_matter
@@ -20,7 +15,7 @@ from .markdown.destinations import (
     shortcode_can_hold,
     srcset_can_hold,
 )
-from .markdown.html_tags import HtmlReader
+from .rewrite_shape import check_same_shape, renderer
 from .scan import ImageRef, ScanResult, scan_markdown
 
 
@@ -130,13 +125,15 @@ def verify_rewrite(
     """
     wanted = {r.ref.start: r for r in replacements}
     old_scan = old_scan or scan_markdown(old)
-    new_scan = scan_markdown(new, old_scan.front_matter_keys, old_scan.dialect)
+    new_scan = scan_markdown(
+        new, old_scan.front_matter_keys, old_scan.dialect, pass_over=old_scan.links_passed_over
+    )
     if old_scan.problems != new_scan.problems or _told(old_scan) != _told(new_scan):
         raise RewriteRefused("the rewritten text could not be checked (see its problems)")
     if len(old_scan.refs) != len(new_scan.refs):
         count = f"{len(old_scan.refs)} -> {len(new_scan.refs)}"
         raise RewriteRefused(f"the rewrite changed the number of image references ({count})")
-    md = _renderer()
+    md = renderer()
     allowed: set[tuple[str, str]] = set()
     shift = 0
     old_masks, new_masks = _masked_spans(old_scan), _masked_spans(new_scan)
@@ -178,13 +175,9 @@ def verify_rewrite(
         raise RewriteRefused("the rewrite would change the front matter beyond its image fields")
     old_masks += _raw_space_spans(old_scan)
     new_masks += new_raw_spaces
-    old_shape, old_links = _shape(_mask(old, old_body[1], old_masks))
-    new_shape, new_links = _shape(_mask(new, new_body[1], new_masks))
-    if old_shape != new_shape:
-        raise RewriteRefused("the rewrite would change the document beyond image destinations")
-    for before, after in zip(old_links, new_links, strict=True):
-        if before != after and (before, after) not in allowed:
-            raise RewriteRefused(f"the rewrite would change the link {before!r} into {after!r}")
+    check_same_shape(
+        _mask(old, old_body[1], old_masks), _mask(new, new_body[1], new_masks), allowed
+    )
 
 
 def _check_embed_image(old_ref: ImageRef, new_ref: ImageRef, at: int, url: str) -> None:
@@ -247,63 +240,6 @@ def _after_front_matter(text: str, scan: ScanResult) -> tuple[str | None, str]:
             cursor = ref.end
     pieces.append(text[cursor:end])
     return "".join(pieces), text[end:]
-
-
-@functools.cache
-def _renderer() -> MarkdownIt:
-    return MarkdownIt("commonmark").enable("table")
-
-
-def _shape(text: str) -> tuple[list[Any], list[str]]:
-    """The token stream with link targets and raw HTML image sources cut out (returned aside)."""
-    env: dict[str, Any] = {}
-    tokens = _renderer().parse(text, env)
-    links: list[str] = []
-    shape: list[Any] = []
-    _flatten(tokens, shape, links, HtmlReader(), in_alt=False)
-    references = env.get("references", {})
-    shape.append(sorted((label, ref.get("title")) for label, ref in references.items()))
-    return shape, links
-
-
-def _flatten(
-    tokens: Sequence[Token], shape: list[Any], links: list[str], html: HtmlReader, in_alt: bool
-) -> None:
-    for token in tokens:
-        attrs = dict(token.attrs)
-        for name in ("src", "href"):
-            if name in attrs:
-                links.append(str(attrs.pop(name)))
-        content = token.content
-        if token.type in ("html_block", "html_inline") and not in_alt:
-            content = _mask_img_sources(content, html)
-        elif token.type in ("image", "inline"):
-            content = ""  # raw source holding destinations; the children are compared
-        shape.append(
-            (
-                token.type,
-                token.tag,
-                token.nesting,
-                content,
-                token.markup,
-                token.info,
-                sorted(attrs.items()),
-                token.block,
-                token.hidden,
-            )
-        )
-        if token.children:
-            _flatten(token.children, shape, links, html, in_alt or token.type == "image")
-
-
-def _mask_img_sources(content: str, html: HtmlReader) -> str:
-    pieces, cursor = [], 0
-    for source in html.read(content)[0]:
-        pieces.append(content[cursor : source.start])
-        pieces.append("\0")
-        cursor = source.end
-    pieces.append(content[cursor:])
-    return "".join(pieces)
 
 
 def _told(scan: ScanResult) -> list[tuple[int, str, str]]:

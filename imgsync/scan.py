@@ -34,6 +34,7 @@ from .markdown.destinations import (
     looks_like_image_path,
 )
 from .markdown.front_matter import DEFAULT_KEYS, front_matter_end, read_front_matter
+from .markdown.gate import READ_HTML, definitions_may_name_images, links_may_name_images
 from .markdown.html_tags import (
     IMAGE_ATTRIBUTES,
     HtmlReader,
@@ -96,9 +97,6 @@ _IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 _COMPONENT = re.compile(r"<[A-Z]")  # an MDX component's tag, in raw HTML
-# Where markdown-it may read raw HTML in a block's text: `<` then a letter, `/`, `!` or `?`;
-# not `<scheme:` (an autolink or text, never a tag: a tag's name ends at a space, `/` or `>`).
-_MAY_HOLD_HTML = re.compile(r"<(?![A-Za-z][A-Za-z0-9+.-]*:)[A-Za-z/!?]")
 # What a block's text needs of markdown-it's inline stage (`_inline_reading`): none of it,
 # all but emphasis (only links can be there), or all of it.
 Reading = Literal["nothing", "links", "all"]
@@ -209,6 +207,9 @@ class ScanResult:
     # Root-relative prefixes a folder of the site serves its images under (remote.py's
     # rooted_prefixes, set by the caller): a `/images/…` reference under one is hosted there.
     hosted_prefixes: tuple[str, ...] = ()
+    # The blocks (by the order of their inline text) passed over because no link in them can
+    # name a local image (`every_link` False): a rewrite's re-check passes over the same.
+    links_passed_over: frozenset[int] = frozenset()
 
     @property
     def local_refs(self) -> list[ImageRef]:
@@ -232,22 +233,34 @@ class _Block:
     first_line: int  # 0-based
 
 
-def _inline_reading(content: str, env: dict[str, Any], in_text: bool) -> Reading:
+def _inline_reading(
+    content: str, env: dict[str, Any], in_text: bool, *, html_hiding: bool = False
+) -> Reading:
     """How much of markdown-it's inline stage a block's `content` needs for the scan to
     read all it would read from a full one (an exact test: tests/test_scan_gate.py);
-    `in_text`: whether `_IN_TEXT` matches in it.
+    `in_text`: whether `_IN_TEXT` matches in it; `html_hiding`: whether the raw HTML read
+    so far hides what follows (an open `<script>`), so that any tag may matter.
 
-    Only these make anything the scan reads: images, links and raw HTML (and the links and
-    images they count, the HTML that hides what follows); the shortcodes, tags and told
-    forms of `_IN_TEXT`; a reference link (`[label]`) once the document has a definition
-    (the block stage has read them all). Code spans, math, autolinks, entities and escapes
-    only hide text from those. Emphasis makes nothing the scan reads, and changes no link:
-    its rule only pairs `*` and `_` after the fact (and gives up at once in look-ahead).
+    Only these make anything the scan reads: images, links and the raw HTML that names an
+    image, hides what follows or marks what to ignore (gate.READ_HTML); the shortcodes,
+    tags and told forms of `_IN_TEXT`; a reference link (`[label]`) once the document has a
+    definition (the block stage has read them all). Code spans, math, autolinks, other
+    tags, entities and escapes only hide text from those. Emphasis makes nothing the scan
+    reads, and changes no link: its rule only pairs `*` and `_` after the fact (and gives
+    up at once in look-ahead).
     """
     if (
         in_text
         or "![" in content  # images, embeds, raw-space images
-        or _MAY_HOLD_HTML.search(content) is not None
+        or (
+            "<" in content
+            and (
+                html_hiding
+                or READ_HTML.search(content) is not None
+                or "require(" in content  # what `_html` tells of a tag's JSX (`in_html`)
+                or "{%" in content
+            )
+        )
         # A text this long is parsed whole whatever it holds: markdown-it's inline rules push
         # at most one token per character read (and one for the pending text), so a shorter
         # one can't pass the parser's cap on inline tokens, whose problem a full parse reports.
@@ -283,6 +296,8 @@ def scan_markdown(
     dialect: str = "commonmark",
     *,
     every_block: bool = False,
+    every_link: bool = True,
+    pass_over: frozenset[int] = frozenset(),
 ) -> ScanResult:
     """Every image reference of `text`, in document order (definitions where they stand).
 
@@ -292,14 +307,20 @@ def scan_markdown(
     `every_block`: run markdown-it's inline stage on every block, even those whose text
     can't hold anything the scan reads (`_inline_reading`): the same result, slower; the
     oracle the fast path is tested against (tests/test_scan_gate.py).
+    `every_link` False: a block whose only references can be links is passed over when none
+    of them can name a local image file, all a sync needs (`ScanResult.local_refs`); the
+    references found are then those of a full scan but the links of the blocks listed in
+    `links_passed_over`. `pass_over`: the blocks to pass over so, for a rewrite's re-check
+    (the original's `links_passed_over`): its links have moved to hosted URLs.
     """
     keys = tuple(front_matter_keys)
     front = read_front_matter(text, keys)
+    passing = _Passing(every_block, every_link, pass_over)
     if front is None:
-        result = _scan_body(text, dialect, every_block)
+        result = _scan_body(text, dialect, passing)
         result.front_matter_keys, result.dialect = keys, dialect
         return result
-    body = _scan_body(text[front.end :], dialect, every_block)
+    body = _scan_body(text[front.end :], dialect, passing)
     fields = [
         ImageRef(
             "front_matter", f.start, f.end, f.raw, f.value, f.line, attribute=f.key, quote=f.style
@@ -325,7 +346,14 @@ def scan_markdown(
     marks = [mark + front.end for mark in body.ignore_marks]
     root = _typora_root(text)
     return ScanResult(
-        fields + moved, problems, unhandled, marks, keys, typora_root=root, dialect=dialect
+        fields + moved,
+        problems,
+        unhandled,
+        marks,
+        keys,
+        typora_root=root,
+        dialect=dialect,
+        links_passed_over=body.links_passed_over,
     )
 
 
@@ -346,7 +374,16 @@ def _typora_root(text: str) -> str | None:
 _TYPORA_ROOT_KEY = "typora-root-url"
 
 
-def _scan_body(text: str, dialect: str, every_block: bool = False) -> ScanResult:
+@dataclass(frozen=True, slots=True)
+class _Passing:
+    """Which blocks the scan may pass over (see scan_markdown)."""
+
+    every_block: bool = False
+    every_link: bool = True
+    pass_over: frozenset[int] = frozenset()
+
+
+def _scan_body(text: str, dialect: str, passing: _Passing) -> ScanResult:
     """The references of Markdown `text` (no front matter: it was split off before)."""
     if not may_contain_references(text):
         return ScanResult()
@@ -355,7 +392,7 @@ def _scan_body(text: str, dialect: str, every_block: bool = False) -> ScanResult
     if breaks >= MAX_LINES:
         reason = f"more than {MAX_LINES:,} lines in one file"
         return ScanResult(problems=[Problem(MAX_LINES + 1, reason + _LEFT)])
-    scan = _Scan(text, dialect, every_block)
+    scan = _Scan(text, dialect, passing)
     try:
         scan.run()
     except TooBig as stop:
@@ -365,9 +402,12 @@ def _scan_body(text: str, dialect: str, every_block: bool = False) -> ScanResult
 
 
 class _Scan:
-    def __init__(self, text: str, dialect: str = "commonmark", every_block: bool = False) -> None:
+    def __init__(self, text: str, dialect: str, passing: _Passing) -> None:
         self.lines = SourceLines(text)
-        self.every_block = every_block
+        self.passing = passing
+        self.every_block = passing.every_block
+        self.links_passed_over: list[int] = []
+        self._definitions_may: bool | None = None  # may a definition name a local image
         self.typora = dialect == "typora"  # raw-space images hosted (else reported)
         self.result = ScanResult()
         self.html = HtmlReader()  # one for the document: a comment may span blocks
@@ -379,9 +419,14 @@ class _Scan:
     def run(self) -> None:
         env: dict[str, Any] = {}
         parent = ""
+        inline_blocks = 0
         for token in parse_blocks(self.lines.text, env):
             if token.map is not None and token.type == "inline":
-                self._inline(token, parent, env)
+                if inline_blocks not in self.passing.pass_over:
+                    self._inline(token, parent, env, inline_blocks)
+                elif parent == "th_open":
+                    self.table_heads.append(token.map[0])
+                inline_blocks += 1
             elif token.map is not None and token.type == "html_block":
                 to_source = self.lines.block_map(token.content, token.map, keep_last=True)
                 self.block = _Block(to_source, False, token.content, token.map[0])
@@ -402,6 +447,7 @@ class _Scan:
         for first, stop in env.get("imgsync_unread", []):
             self._unread(first, stop)
         self._distrust()
+        self.result.links_passed_over = frozenset(self.links_passed_over)
 
     def _unread(self, first: int, stop: int) -> None:
         """Lines markdown-it did not read (nested too deeply): a problem if they may hold one."""
@@ -417,16 +463,24 @@ class _Scan:
                 )
             )
 
-    def _inline(self, token: Token, parent: str, env: dict[str, Any]) -> None:
+    def _inline(self, token: Token, parent: str, env: dict[str, Any], index: int) -> None:
         assert token.map is not None
         if parent == "th_open":
             self.table_heads.append(token.map[0])
         content = token.content
         if self.every_block:  # the oracle (tests/test_scan_gate.py) never trusts the quick test
             in_text_found = _IN_TEXT.search(content) is not None
+            reading: Reading = "all"
         else:
             in_text_found = _in_text_may_match(content)
-        reading = "all" if self.every_block else _inline_reading(content, env, in_text_found)
+            hiding = self.html.hiding
+            reading = _inline_reading(content, env, in_text_found, html_hiding=hiding)
+        if reading == "links" and not self.passing.every_link:
+            if self._definitions_may is None:
+                self._definitions_may = definitions_may_name_images(env.get("references", {}))
+            if not links_may_name_images(content, self._definitions_may):
+                self.links_passed_over.append(index)
+                return
         if reading == "nothing":
             return
         self.block = self._block(parent, content, token.map)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -329,14 +330,18 @@ def new_url(ref: ImageRef) -> str:
     return url
 
 
-def sync(text: str) -> tuple[str, list[ImageRef], dict[str, dict[str, str]]]:
-    """Rewrite every local reference; the URL maps for markdown, `src` and `srcset`."""
-    refs = scan_markdown(text).local_refs
+def sync(
+    text: str, every_link: bool = True
+) -> tuple[str, list[ImageRef], dict[str, dict[str, str]]]:
+    """Rewrite every local reference; the URL maps for markdown, `src` and `srcset`.
+    `every_link` False: scanned as a sync scans (pipeline.py), and re-checked so."""
+    scanned = scan_markdown(text, every_link=every_link)
+    refs = scanned.local_refs
     replacements = [Replacement(ref, new_url(ref)) for ref in refs]
     urls: dict[str, dict[str, str]] = {"": {}, "src": {}, "srcset": {}, "poster": {}, "href": {}}
     for ref in refs:
         urls[ref.attribute][ref.url] = new_url(ref)
-    return rewrite_markdown(text, replacements), refs, urls
+    return rewrite_markdown(text, replacements, scanned), refs, urls
 
 
 NO_URLS: dict[str, dict[str, str]] = {"": {}, "src": {}, "srcset": {}, "poster": {}, "href": {}}
@@ -522,10 +527,12 @@ def test_scan_spans_are_exact(text: str) -> None:
         )
 
 
+@pytest.mark.parametrize("every_link", [True, False], ids=["every-link", "as-sync-scans"])
 @SETTINGS
-@given(documents())
-def test_rewrite_replaces_every_local_image_and_nothing_else(text: str) -> None:
-    new, refs, urls = sync(text)
+@given(text=documents())
+def test_rewrite_replaces_every_local_image_and_nothing_else(text: str, every_link: bool) -> None:
+    new, refs, urls = sync(text, every_link)
+    assert refs == scan_markdown(text, every_block=True).local_refs
     # (b) every character outside the replaced spans is kept, in order ...
     expected, cursor = [], 0
     for ref in sorted(refs, key=lambda r: r.start):

@@ -245,8 +245,14 @@ def test_the_gate_skips_prose(text: str) -> None:
         ("an ![image](a.png)", False, "all"),
         ("an ![[embed.png]]", False, "all"),
         ("a [link](page.html), *emphasis*", False, "links"),
-        ("a <span>tag</span> [link](page.html)", False, "all"),
-        ("a </b> closing tag", False, "all"),
+        ("a <span>tag</span> [link](page.html)", False, "links"),
+        ("a <kbd>Ctrl</kbd>+<kbd>S</kbd>", False, "nothing"),
+        ("a </b> closing tag", False, "nothing"),
+        ("a <img src=a.png> tag", False, "all"),
+        ("a <A HREF=a.png> tag", False, "all"),
+        ("a </script> end tag", False, "all"),
+        ("a <Figure /> component", False, "all"),
+        ('a <span title="{% x %}">', False, "all"),
         ("a <!-- comment -->", False, "all"),
         ("a <?php ?> instruction", False, "all"),
         ("a [reference] link", True, "links"),
@@ -257,6 +263,12 @@ def test_the_gate_parses_what_may_matter(text: str, references: bool, reading: s
     assert scan._inline_reading(text, env, False) == reading
     if references:
         assert scan._inline_reading(text, {}, False) == "nothing"
+
+
+def test_any_tag_is_read_while_the_html_before_hides_what_follows() -> None:
+    # An open `<script>` (or comment) makes its end tag, whatever tag it looks like, matter.
+    assert scan._inline_reading("a <kbd>x</kbd>", {}, False) == "nothing"
+    assert scan._inline_reading("a <kbd>x</kbd>", {}, False, html_hiding=True) == "all"
 
 
 @pytest.mark.parametrize(
@@ -331,3 +343,49 @@ def test_dispatch_keeps_markdown_its_deep_nesting() -> None:
     assert _tokens(deep, True) == _tokens(deep, False)
     nested = "![" * 25 + "a" + "](b.png)" * 25 + "\n"
     assert _tokens(nested, True) == _tokens(nested, False)
+
+
+# --- a sync's scan: only the links that may name a local image --------------------------
+
+
+@SETTINGS
+@given(documents(), st.sampled_from(["commonmark", "typora"]))
+def test_a_sync_scan_finds_every_local_reference_the_full_parse_finds(
+    text: str, dialect: str
+) -> None:
+    quick = scan_markdown(text, dialect=dialect, every_link=False)
+    full = scan_markdown(text, dialect=dialect, every_block=True)
+    assert [ref for ref in quick.refs if ref.is_local] == [ref for ref in full.refs if ref.is_local]
+    assert (quick.problems, quick.unhandled, quick.ignore_marks) == (
+        full.problems,
+        full.unhandled,
+        full.ignore_marks,
+    )
+    # What it leaves out are remote links (and pages), in blocks it says it passed over.
+    assert all(not ref.is_local for ref in full.refs if ref not in quick.refs)
+    assert quick.links_passed_over or quick.refs == full.refs
+
+
+@pytest.mark.parametrize(
+    ("text", "passed_over"),
+    [
+        ("A [page](https://example.com/a.png) and [one](other.md).\n", True),
+        ("A [page](#top), [host](//cdn.example.com/x.png), [mail](<mailto:a@b.c>).\n", True),
+        ("A [page](\n  https://example.com/ 'title') link.\n", True),
+        ("[r]: https://example.com/r.png\n\nA [r] link.\n", True),
+        ("A [figure](img/a.png) link.\n", False),
+        ("A [figure](<img/a b.PNG>) link.\n", False),
+        ("A [figure](img/a.p%6Eg) link, percent-encoded.\n", False),
+        ("A [figure](img/a.p&#110;g) link, an entity.\n", False),
+        ("A [drive](C:/img/a.png) link.\n", False),
+        ("[r]: img/r.png\n\nA [r] link.\n", False),
+    ],
+)
+def test_a_sync_scan_passes_over_links_that_name_no_local_image(
+    text: str, passed_over: bool
+) -> None:
+    quick = scan_markdown(text, every_link=False)
+    assert bool(quick.links_passed_over) == passed_over
+    full = scan_markdown(text)
+    assert [ref for ref in quick.refs if ref.is_local] == full.local_refs
+    assert quick.refs == ([] if passed_over else full.refs)

@@ -23,7 +23,7 @@ IMAGE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "a": ("href",),
 }
 # Elements whose content is text, not markup: an <img> inside one is no image.
-_RAW_TEXT = frozenset(
+RAW_TEXT = frozenset(
     {"iframe", "noembed", "noframes", "plaintext", "script", "style", "textarea", "title", "xmp"}
 )
 
@@ -121,7 +121,7 @@ class HtmlReader:
             return len(html)
         if name in IMAGE_ATTRIBUTES and not closing:
             tag_sources(html, IMAGE_ATTRIBUTES[name], attributes, sources, problems)
-        elif name in _RAW_TEXT and not closing:
+        elif name in RAW_TEXT and not closing:
             self._closer = "</" + name
         return end
 
