@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -180,12 +182,43 @@ _PROJECT_PATHS = (
 )
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's, told the terminal's width: argparse makes a formatter for every argument
+    added, and without a width each one reads it through shutil, whose import (with bz2 and
+    lzma) every run would pay for."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _terminal_columns() - 2  # as argparse does with shutil's
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size().columns: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="imgsync",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"imgsync {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -199,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=help,
             description=description,
             epilog=epilog,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_Formatter,
         )
         _add_options(made, options)
         made.set_defaults(**_ABSENT)
@@ -333,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a starter imgsync.toml",
         description="Write a commented starter imgsync.toml here (or at --config FILE), "
         "then run `imgsync doctor` to test it.",
+        formatter_class=_Formatter,
     )
     init.add_argument(
         "--config", metavar="FILE", help="where to write it (default: ./imgsync.toml)"

@@ -30,7 +30,7 @@ from .errors import ConfigError, OutsideProject
 from .files import confined, is_inside, state_dir
 from .hosts.profile import HostProfile, HttpSettings, Trusted, served_prefixes
 from .markdown.cores import PARALLEL_FROM_CHARS
-from .markdown.front_matter import DEFAULT_KEYS as DEFAULT_FRONT_MATTER_KEYS
+from .markdown.front_matter_keys import DEFAULT_KEYS as DEFAULT_FRONT_MATTER_KEYS
 from .transfer.retry_policy import RetryPolicy
 
 CONFIG_NAME = "imgsync.toml"

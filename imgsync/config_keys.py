@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .markdown.front_matter import KEY_PATTERN
+from .markdown.front_matter_keys import KEY_PATTERN
 
 # KB and KiB both mean 1024 bytes, the way image hosts state their limits.
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([kmg])i?)?b?", re.IGNORECASE)

@@ -20,6 +20,15 @@ def discover_markdown(
     Folders are walked without following symlinks (no loops); hidden folders are
     skipped. `include`/`exclude` are globs relative to `root` (`**` spans folders).
     """
+    names, unreadable = find_markdown(paths, root=root, include=include, exclude=exclude)
+    return [Path(name) for name in names], unreadable
+
+
+def find_markdown(
+    paths: Sequence[Path], *, root: Path, include: Iterable[str], exclude: Iterable[str]
+) -> tuple[list[str], list[tuple[Path, str]]]:
+    """discover_markdown's files as absolute path strings: a run that finds most of them
+    unchanged since last time needs no Path of those."""
     unreadable: list[tuple[Path, str]] = []
     included = _any_of(include)
     excluded = _any_of(exclude)
@@ -36,21 +45,21 @@ def discover_markdown(
     return _each_file_once(found), unreadable
 
 
-def _each_file_once(found: dict[str, bool]) -> list[Path]:
+def _each_file_once(found: dict[str, bool]) -> list[str]:
     """Sorted, one path per file: a file also reached through a symlink is read and written
     once (else the second write would find the file changed), by its own name if listed."""
     paths = sorted(found, key=lambda path: path.split(os.sep))
     if not any(found.values()):
-        return [Path(path) for path in paths]  # no link: each path is its own file
-    chosen: dict[object, Path] = {}
+        return paths  # no link: each path is its own file
+    chosen: dict[object, str] = {}
     for path in sorted(paths, key=lambda p: found[p]):  # stable: links after the others
         try:
             stat = os.stat(path)
             key: object = (stat.st_dev, stat.st_ino)
         except OSError:  # a dangling or looping link: reading it reports the reason
             key = path
-        chosen.setdefault(key, Path(path))
-    return sorted(chosen.values())
+        chosen.setdefault(key, path)
+    return sorted(chosen.values(), key=lambda path: Path(path))
 
 
 def is_selected(
@@ -121,9 +130,15 @@ def _any_of(patterns: Iterable[str]) -> _AnyOf:
 
 class _AnyOf:
     def __init__(self, globs: tuple[Glob | _RegexGlob, ...]) -> None:
-        self._globs = globs
+        # The regex ones as one regex (one call a path, not one per glob); Glob's apart.
+        regexes = [glob.regex.pattern for glob in globs if isinstance(glob, _RegexGlob)]
+        flags = re.IGNORECASE if _IGNORE_CASE else 0
+        self._regex = re.compile("|".join(f"(?:{r})" for r in regexes), flags) if regexes else None
+        self._globs = tuple(glob for glob in globs if isinstance(glob, Glob))
 
     def fullmatch(self, text: str) -> bool:
+        if self._regex is not None and self._regex.fullmatch(text) is not None:
+            return True
         return any(glob.fullmatch(text) for glob in self._globs)
 
 
@@ -233,10 +248,10 @@ class _RegexGlob:
         out = []
         for part in _parts(pattern):
             out.append(_AS_REGEX.get(part) or re.escape(part))
-        self._regex = re.compile("".join(out), re.IGNORECASE if _IGNORE_CASE else 0)
+        self.regex = re.compile("".join(out), re.IGNORECASE if _IGNORE_CASE else 0)
 
     def fullmatch(self, text: str) -> bool:
-        return self._regex.fullmatch(text) is not None
+        return self.regex.fullmatch(text) is not None
 
 
 _AS_REGEX = {_DIRS: "(?:.*/)?", _DEEP: ".*", _STAR: "[^/]*", _ONE: "[^/]"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import NotAFolder, OutsideProject
@@ -15,9 +16,44 @@ STATE_DIR_NAME = ".imgsync"  # imgsync's own working files, beside the cache; ne
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
+# The real path of each folder looked up so far, while `folders_kept` holds (one run).
+_real_folders: dict[str, str] | None = None
+
+
+@contextlib.contextmanager
+def folders_kept() -> Iterator[None]:
+    """Within it, `real_path` resolves each folder's symlinks once: a run looks up thousands
+    of files in a few folders, and resolving a path costs a system call per name in it.
+    A run's tree is taken as it was when first looked up; a later run looks again."""
+    global _real_folders
+    outer = _real_folders
+    if outer is None:
+        _real_folders = {}
+    try:
+        yield
+    finally:
+        _real_folders = outer
+
+
+def real_path(path: str | os.PathLike[str]) -> str:
+    """os.path.realpath(path): its folder's from `folders_kept`'s memory, if it holds."""
+    text = os.fspath(path)
+    folders = _real_folders
+    if folders is None:
+        return os.path.realpath(text)
+    folder, name = os.path.split(text)
+    if not folder or name in ("", ".", ".."):
+        return os.path.realpath(text)
+    real_folder = folders.get(folder)
+    if real_folder is None:
+        real_folder = folders[folder] = os.path.realpath(folder)
+    real = os.path.join(real_folder, name)
+    return os.path.realpath(real) if os.path.islink(real) else real
+
+
 def is_inside(path: Path, project: Path) -> bool:
     """Whether `path`, once every symlink on the way is resolved, is `project` or below it."""
-    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(project))
+    return Path(real_path(path)).is_relative_to(real_path(project))
 
 
 def confined(path: Path, project: Path) -> Path:
@@ -26,8 +62,8 @@ def confined(path: Path, project: Path) -> Path:
     A pull request writes the tree, links included: a link must not carry a read or a
     write out of the project (into ~/.ssh, another checkout, the CI runner's files).
     """
-    real = Path(os.path.realpath(path))
-    home = Path(os.path.realpath(project))
+    real = Path(real_path(path))
+    home = Path(real_path(project))
     if real.is_relative_to(home):
         return real
     if os.path.islink(path):

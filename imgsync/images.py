@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from .errors import ImageError
-from .files import is_inside
+from .files import is_inside, real_path
 from .nearest import CURLY_QUOTES, Nearby, shown, without_quotes
 from .sizes import human_size
 from .svg import MIME as SVG_MIME
@@ -185,13 +185,20 @@ def _resolve_any_normal_form(candidate: Path) -> Path:
     # macOS writes names decomposed (NFD), editors type them composed (NFC): a file
     # copied between the two must still be found, whichever form the text uses.
     try:
-        return candidate.resolve(strict=True)
+        return _resolved(candidate)
     except FileNotFoundError:
         for form in ("NFC", "NFD"):
             other = Path(unicodedata.normalize(form, str(candidate)))
             if other != candidate and other.exists():
-                return other.resolve(strict=True)
+                return _resolved(other)
         raise
+
+
+def _resolved(path: Path) -> Path:
+    """`path.resolve(strict=True)`, its folders resolved once a run (files.folders_kept)."""
+    real = real_path(path)
+    os.stat(real)  # FileNotFoundError if it isn't there; OSError (ELOOP) for a loop
+    return Path(real)
 
 
 def inspect_image(

@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .config import Settings, resolve_host
-from .discover import discover_markdown
+from .discover import find_markdown
 from .errors import ConfigError, ImageError, MarkdownError
+from .files import folders_kept
 from .ignore import MARKER, IgnoreList, project_path, written_path
 from .markdown.cores import Cores
-from .markdown.text_file import MarkdownText, read_markdown
-from .remote import rooted_prefixes
 from .report import (
     Failure,
     Ignored,
@@ -47,6 +46,7 @@ from .state.stamps import ImageFacts, Stamps
 if TYPE_CHECKING:
     from .images import LocalImage
     from .markdown.destinations import LocalTarget
+    from .markdown.text_file import MarkdownText
     from .nearest import Nearby
     from .progress import Progress
     from .publish import Output
@@ -99,7 +99,7 @@ def check(paths: Sequence[Path], settings: Settings) -> Report:
     report = Report()
     stamps = load_stamps(settings, report)
     try:
-        with Cores(settings.parallel_from_chars) as cores:
+        with Cores(settings.parallel_from_chars) as cores, folders_kept():
             run = _Run(settings, report, stamps, cores, IgnoreList(settings.ignore))
             scanned = _scan_all(paths, run)
             for item in scanned:
@@ -329,7 +329,7 @@ def sync(
         reprocess_hosted(paths, settings, report, host_name=host_name, progress=progress)
     stamps = load_stamps(settings, report)
     try:
-        with Cores(settings.parallel_from_chars) as cores:
+        with Cores(settings.parallel_from_chars) as cores, folders_kept():
             run = _Run(settings, report, stamps, cores, IgnoreList(settings.ignore))
             _scan_and_host(paths, run, options)
     finally:
@@ -442,24 +442,24 @@ def _scan(paths: Sequence[Path], run: _Run) -> Iterator[_Scanned]:
     are stamped so, for the next run.
     """
     settings, report, stamps = run.settings, run.report, run.stamps
-    files, unreadable = discover_markdown(
+    names, unreadable = find_markdown(
         paths, root=settings.root, include=settings.include, exclude=settings.exclude
     )
     for folder, reason in unreadable:
         report.failures.append(Failure(Location(folder), "", f"folder cannot be read: {reason}"))
     todo: list[tuple[Path, os.stat_result, int]] = []
-    for path in files:
+    for name in names:  # a Path made only for the files read: most are clean (stamps.py)
         report.files_scanned += 1
         try:
             seen = time.time_ns()  # before the stat: an edit after it must look racy
-            st = os.stat(path)
-            if stamps.is_clean(path, st, seen):
+            st = os.stat(name)
+            if stamps.is_clean(name, st, seen):
                 continue
-            todo.append((path, st, seen))
+            todo.append((Path(name), st, seen))
         except OSError as error:
             reason = f"cannot be read: {error.strerror or error}"
-            report.failures.append(Failure(Location(path), "", reason))
-        stamps.forget(path)
+            report.failures.append(Failure(Location(Path(name)), "", reason))
+        stamps.forget(name)
     if not todo:
         return
     from .scan import scan_markdown  # the Markdown seam (see the module's docstring)
@@ -471,6 +471,8 @@ def _scan(paths: Sequence[Path], run: _Run) -> Iterator[_Scanned]:
         every_link=False,  # only `local_refs` are read: no other link is looked for
     )
     size = sum(st.st_size for _, st, _ in todo)
+    from .remote import rooted_prefixes
+
     served = rooted_prefixes(settings.hosts)
     for (markdown, st, seen), scanned in run.cores.stream(scan, _read(todo, run), size, len(todo)):
         scanned.hosted_prefixes = served
@@ -484,6 +486,8 @@ def _read(
     todo: list[tuple[Path, os.stat_result, int]], run: _Run
 ) -> Iterator[tuple[tuple[MarkdownText, os.stat_result, int], str]]:
     """Each file of `todo` read, with its text to parse; those that can't be, reported."""
+    from .markdown.text_file import read_markdown  # not for a run that reads no file
+
     for path, st, seen in todo:
         try:
             markdown = read_markdown(path, project=run.settings.root)

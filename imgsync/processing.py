@@ -10,9 +10,7 @@ Output is deterministic: fixed encoder options, and no metadata but the ICC prof
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,6 +172,9 @@ def _write(
     elif target == "avif":
         options |= {"speed": 6, "max_threads": 1, "exif": b"", "xmp": b""}
     image.info = {}  # what Pillow would copy from the decoded file's metadata
+    import hashlib  # with tempfile, slow to import: every sync reads this module's labels
+    import tempfile
+
     descriptor, name = tempfile.mkstemp(suffix=_EXTENSION[target], dir=folder)
     try:
         with os.fdopen(descriptor, "wb") as file:

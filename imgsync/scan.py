@@ -33,7 +33,8 @@ from .markdown.destinations import (
     local_target,
     looks_like_image_path,
 )
-from .markdown.front_matter import DEFAULT_KEYS, front_matter_end, read_front_matter
+from .markdown.front_matter import front_matter_end, read_front_matter
+from .markdown.front_matter_keys import DEFAULT_KEYS
 from .markdown.gate import READ_HTML, definitions_may_name_images, links_may_name_images
 from .markdown.html_tags import (
     IMAGE_ATTRIBUTES,

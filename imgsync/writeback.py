@@ -77,6 +77,7 @@ class Writeback:
     ) -> None:
         self._files: list[FileToRewrite] = []
         self._report = report
+        self._changed = set(report.files_changed)  # report.files_changed, to look up
         self._stamps = stamps
         self._on_written = on_written
         self._lock = threading.Lock()
@@ -190,7 +191,8 @@ class Writeback:
             # Nothing local is left in it.
             self._stamps.note_clean(path, outcome.stat, outcome.data, outcome.seen_ns)
         if outcome.changed:
-            if path not in self._report.files_changed:  # `--reprocess` may write it twice
+            if path not in self._changed:  # `--reprocess` may write it twice
+                self._changed.add(path)
                 self._report.files_changed.append(path)
             self._report.links_rewritten += rewritten
             if self._on_written is not None:

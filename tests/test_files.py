@@ -15,10 +15,12 @@ from imgsync.errors import OutsideProject
 from imgsync.files import (
     atomic_write,
     confined,
+    folders_kept,
     is_inside,
     open_inside,
     private_folder,
     read_inside,
+    real_path,
 )
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
@@ -227,3 +229,52 @@ def test_a_private_folder_linked_outside_is_not_filled(project: Path) -> None:
         private_folder(project / "own")
     assert sorted(os.listdir(outside)) == ["secret.txt"]
     assert (private_folder(project / "fresh") / ".gitignore").read_text().endswith("*\n")
+
+
+def test_folders_kept_resolve_paths_as_realpath_does(tmp_path: Path) -> None:
+    # One run resolves each folder once: every kind of path must still resolve as
+    # os.path.realpath resolves it (links to folders and files, `..`, missing names, loops).
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "deep" / "a.png").write_bytes(b"x")
+    project = tmp_path / "project"
+    (project / "img").mkdir(parents=True)
+    (project / "img" / "b.png").write_bytes(b"y")
+    (project / "linked").symlink_to(outside / "deep")
+    (project / "img" / "c.png").symlink_to(outside / "deep" / "a.png")
+    (project / "img" / "loop.png").symlink_to(project / "img" / "loop.png")
+    (project / "up").symlink_to(project / "img")
+    names = [
+        "img/b.png",
+        "img/c.png",
+        "img/loop.png",
+        "img/missing.png",
+        "linked/a.png",
+        "linked/../deep/a.png",
+        "up/../img/b.png",
+        "up/b.png",
+        "img/..",
+        "img/.",
+        "img",
+        ".",
+    ]
+    expected = {name: os.path.realpath(project / name) for name in names}
+    with folders_kept():
+        for _ in range(2):  # the second time from what was kept
+            for name in names:
+                assert real_path(project / name) == expected[name], name
+                assert real_path(str(project / name)) == expected[name], name
+        assert not is_inside(project / "linked" / "a.png", project)
+        assert not is_inside(project / "img" / "c.png", project)
+        assert is_inside(project / "up" / "b.png", project)
+        with pytest.raises(OutsideProject):
+            read_inside(project / "img" / "c.png", project)
+        assert read_inside(project / "up" / "b.png", project) == b"y"
+    previous = os.getcwd()
+    os.chdir(project)
+    try:
+        with folders_kept():
+            assert real_path("img/b.png") == os.path.realpath("img/b.png")
+            assert real_path("b.png") == os.path.realpath("b.png")
+    finally:
+        os.chdir(previous)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from imgsync.errors import CacheError
+from imgsync.state import stamps as stamps_module
 from imgsync.state.stamps import RACY_SECONDS, STATE_NAME, ImageFacts, Stamps
 from imgsync.testing.fake_lsky import FakeLsky
 from tests.images import png_bytes
@@ -176,3 +177,43 @@ def test_a_racy_stamp_never_reads_a_file_that_leads_outside(tmp_path: Path) -> N
     stamps.note_clean(post, st, b"# no images\n")  # as a committed stamps.json could say
 
     assert not stamps.is_clean(post, post.stat())
+
+
+def test_a_stamp_stored_in_other_number_types_reads_as_before(tmp_path: Path) -> None:
+    # The quick test of a clean file says no to what it doesn't expect; MarkdownStamp then
+    # reads the entry as it always did (numbers as strings included), or drops it.
+    post = tmp_path / "post.md"
+    st = aged(post, "# no images\n")
+    stamps = Stamps.load(tmp_path)
+    stamps.note_clean(post, st, post.read_bytes())
+    time_passes(stamps)
+    key = os.path.abspath(post)
+    entry = stamps._markdown[key]
+    stamps._markdown[key] = [str(value) for value in entry[:5]] + entry[5:]
+    assert stamps.is_clean(post, st)
+    stamps._markdown[key] = [{"size": 1}, *entry[1:]]
+    assert not stamps.is_clean(post, st)
+    stamps._markdown[key] = entry[:5]
+    assert not stamps.is_clean(post, st)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/a/b.md",
+        "/a/./b.md",
+        "/a/../b.md",
+        "/a//b.md",
+        "//a/b.md",
+        "/a/b/",
+        "/a/.hidden/b.md",
+        "/a/b..md",
+        "relative/b.md",
+        "./b.md",
+        "../b.md",
+        "/",
+    ],
+)
+def test_stamps_are_kept_by_the_absolute_normal_path(path: str) -> None:
+    assert stamps_module._key(path) == os.path.abspath(path)
+    assert stamps_module._key(Path(path)) == os.path.abspath(Path(path))

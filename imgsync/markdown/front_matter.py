@@ -17,28 +17,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-# What the themes and generators name their pictures: Hugo (`images`), PaperMod (`cover.image`),
-# Jekyll's Minimal Mistakes (`header.*`), Open Graph setups (`og_image`, `social_image`), ...
-DEFAULT_KEYS = (
-    "image",
-    "images",
-    "cover",
-    "cover.image",
-    "featured_image",
-    "featuredImage",
-    "thumbnail",
-    "banner",
-    "og_image",
-    "header.image",
-    "header.teaser",
-    "header.overlay_image",
-    "feature",
-    "feature_image",
-    "hero",
-    "social_image",
-)
-# A key imgsync can find: a bare name, or a table and a name (one level of nesting).
-KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)?")
+from .front_matter_keys import DEFAULT_KEYS
 
 # The styles a value is written in, and so the way its new value must be written.
 YAML_PLAIN, YAML_FLOW_PLAIN, YAML_SINGLE, YAML_DOUBLE = "plain", "flow plain", "single", "double"

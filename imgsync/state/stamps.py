@@ -194,18 +194,21 @@ class Stamps:
 
     # Markdown files
 
-    def is_clean(self, path: Path, st: os.stat_result, seen_ns: int | None = None) -> bool:
+    def is_clean(self, path: Path | str, st: os.stat_result, seen_ns: int | None = None) -> bool:
         """Whether `path`, as `st` describes it, is known to hold no local image and no problem.
 
         `seen_ns`: the wall time taken just before that stat() (default: now).
         """
         with self._lock:
             entry = self._markdown.get(_key(path))
+        if _unchanged_long_before(entry, st):
+            return True  # the common case of a large tree, without a record made of it
         clean = MarkdownStamp.from_json(entry)
         if clean is None or not clean.stamp.matches(st):
             return False
         if not clean.stamp.racy:
             return True
+        path = Path(path)
         try:
             data = path.read_bytes() if self.project is None else read_inside(path, self.project)
         except OSError:
@@ -229,7 +232,7 @@ class Stamps:
             self._markdown[_key(path)] = entry
             self._changed = True
 
-    def forget(self, path: Path) -> None:
+    def forget(self, path: Path | str) -> None:
         with self._lock:
             if self._markdown.pop(_key(path), None) is not None:
                 self._changed = True
@@ -280,5 +283,29 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-def _key(path: Path) -> str:
-    return os.path.abspath(path)
+def _unchanged_long_before(entry: object, st: os.stat_result) -> bool:
+    """Whether a stored Markdown entry (`MarkdownStamp.to_json`) matches `st` and was taken
+    long enough after the file's last change (not racy): MarkdownStamp's test, read off the
+    list. Anything else it says no to, for MarkdownStamp to read, damaged entries too."""
+    if not isinstance(entry, list) or len(entry) < 6:
+        return False
+    size, mtime, inode, ctime, seen = entry[:5]
+    if not (
+        size == st.st_size
+        and mtime == st.st_mtime_ns
+        and inode == st.st_ino
+        and ctime == st.st_ctime_ns
+        and type(seen) is int
+    ):
+        return False
+    return seen - max(st.st_mtime_ns, st.st_ctime_ns) >= RACY_SECONDS * 1e9
+
+
+def _key(path: Path | str) -> str:
+    """The absolute, normal path stamps are kept by (os.path.abspath), quicker for a path
+    that is already one (POSIX: no `.` or `..`, no doubled or trailing `/`)."""
+    text = os.fspath(path)
+    normal = text.startswith("/") and not text.endswith("/")
+    if os.sep == "/" and normal and "/." not in text and "//" not in text:
+        return text
+    return os.path.abspath(text)
