@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench import LATENCY, TOKEN, build_tree
+from bench import LATENCY, TOKEN
+from trees import build_tree
 
 from imgsync.testing.fake_lsky import FakeLsky
 

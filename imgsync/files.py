@@ -4,6 +4,7 @@ the old bytes or the new ones, never a mix."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -16,39 +17,52 @@ STATE_DIR_NAME = ".imgsync"  # imgsync's own working files, beside the cache; ne
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-# The real path of each folder looked up so far, while `folders_kept` holds (one run).
-_real_folders: dict[str, str] | None = None
+# The real path of each path (folder or file) looked up so far, while `folders_kept` holds.
+_kept: dict[str, str] | None = None
 
 
 @contextlib.contextmanager
 def folders_kept() -> Iterator[None]:
-    """Within it, `real_path` resolves each folder's symlinks once: a run looks up thousands
-    of files in a few folders, and resolving a path costs a system call per name in it.
-    A run's tree is taken as it was when first looked up; a later run looks again."""
-    global _real_folders
-    outer = _real_folders
+    """Within it (one run), `real_path` resolves each folder's symlinks once, and each
+    path's: a run looks up thousands of files in a few folders, and resolving a path costs
+    a system call per name in it. The tree is taken as it was when first looked up (a
+    concurrent change of a folder into a link is not a pull request's doing); the next run
+    looks again."""
+    global _kept
+    outer = _kept
     if outer is None:
-        _real_folders = {}
+        _kept = {}
     try:
         yield
     finally:
-        _real_folders = outer
+        _kept = outer
 
 
 def real_path(path: str | os.PathLike[str]) -> str:
-    """os.path.realpath(path): its folder's from `folders_kept`'s memory, if it holds."""
+    """os.path.realpath(path), from `folders_kept`'s memory while it holds."""
     text = os.fspath(path)
-    folders = _real_folders
-    if folders is None:
+    kept = _kept
+    if kept is None:
         return os.path.realpath(text)
+    real = kept.get(text)
+    if real is None:
+        real = _in_real_folder(kept, text)
+        if real is None or os.path.islink(real):
+            real = os.path.realpath(text)
+        kept[text] = real
+    return real
+
+
+def _in_real_folder(kept: dict[str, str], text: str) -> str | None:
+    """`text`'s name in its folder's real path (the folder's kept), not knowing whether the
+    name itself is a link; None for a path that ends in `.` or `..`, or has no folder."""
     folder, name = os.path.split(text)
     if not folder or name in ("", ".", ".."):
-        return os.path.realpath(text)
-    real_folder = folders.get(folder)
+        return None
+    real_folder = kept.get(folder)
     if real_folder is None:
-        real_folder = folders[folder] = os.path.realpath(folder)
-    real = os.path.join(real_folder, name)
-    return os.path.realpath(real) if os.path.islink(real) else real
+        real_folder = kept[folder] = os.path.realpath(folder)
+    return os.path.join(real_folder, name)
 
 
 def is_inside(path: Path, project: Path) -> bool:
@@ -77,6 +91,22 @@ def confined(path: Path, project: Path) -> Path:
 
 def read_inside(path: Path, project: Path) -> bytes:
     """The bytes of `path`, if it is inside `project` (symlinks resolved); else OutsideProject."""
+    kept = _kept
+    if kept is not None and _NO_FOLLOW and os.fspath(path) not in kept:
+        # Opened without following its last name: a link there fails to open (ELOOP on
+        # Linux and macOS, EMLINK on FreeBSD), and is resolved as any path is, below.
+        # Each of thousands of Markdown files is read once: no lstat() of each first.
+        real = _in_real_folder(kept, os.fspath(path))
+        if real is not None and Path(real).is_relative_to(real_path(project)):
+            try:
+                descriptor = os.open(real, os.O_RDONLY | _NO_FOLLOW)
+            except OSError as error:
+                if error.errno not in (errno.ELOOP, errno.EMLINK):
+                    raise
+            else:
+                kept[os.fspath(path)] = real
+                with open(descriptor, "rb") as file:
+                    return file.read()
     with open(confined(path, project), "rb", opener=_open_no_follow) as file:
         return file.read()
 

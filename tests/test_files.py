@@ -270,6 +270,16 @@ def test_folders_kept_resolve_paths_as_realpath_does(tmp_path: Path) -> None:
         with pytest.raises(OutsideProject):
             read_inside(project / "img" / "c.png", project)
         assert read_inside(project / "up" / "b.png", project) == b"y"
+    with folders_kept():  # read first, each name unseen: opened without following it
+        with pytest.raises(OutsideProject):
+            read_inside(project / "img" / "c.png", project)
+        with pytest.raises(OutsideProject):
+            read_inside(project / "linked" / "a.png", project)
+        (project / "img" / "inside.png").symlink_to(project / "img" / "b.png")
+        assert read_inside(project / "img" / "inside.png", project) == b"y"
+        assert read_inside(project / "up" / "b.png", project) == b"y"
+        with pytest.raises(OSError):
+            read_inside(project / "img" / "loop.png", project)
     previous = os.getcwd()
     os.chdir(project)
     try:
