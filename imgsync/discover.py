@@ -48,7 +48,9 @@ def find_markdown(
 def _each_file_once(found: dict[str, bool]) -> list[str]:
     """Sorted, one path per file: a file also reached through a symlink is read and written
     once (else the second write would find the file changed), by its own name if listed."""
-    paths = sorted(found, key=lambda path: path.split(os.sep))
+    # By their names, folder by folder: the order of their lists of names, as a string each
+    # (NUL sorts first and is in no name), not a list each (12 MB at 30,000 files).
+    paths = sorted(found, key=lambda path: path.replace(os.sep, "\0"))
     if not any(found.values()):
         return paths  # no link: each path is its own file
     chosen: dict[object, str] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from imgsync import discover
 from imgsync.config import DEFAULT_EXCLUDE, DEFAULT_INCLUDE
 from imgsync.discover import discover_markdown
 
@@ -57,3 +58,11 @@ def test_linked_folders_are_not_followed_and_a_linked_file_is_taken_once(tmp_pat
         "posts/a.md",
         "posts/b.md",
     ]
+
+
+def test_files_are_sorted_name_by_name_as_lists_of_names_sort() -> None:
+    found = {
+        p: False
+        for p in ["/r/a/b.md", "/r/a.b/c.md", "/r/a-b.md", "/r/a/a.md", "/r/a b/z.md", "/r/a.md"]
+    }
+    assert discover._each_file_once(found) == sorted(found, key=lambda p: p.split("/"))
