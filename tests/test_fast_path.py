@@ -15,15 +15,21 @@ from tests.images import png_bytes
 IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
 # Runs a command in this process, then says which modules it loaded and which files it read.
 PROBE = """
-import builtins, io, json, sys
+import builtins, io, json, os, sys
 from pathlib import Path
 opened = []
-real_open = io.open
+real_open, real_os_open = io.open, os.open
 def watching_open(file, *args, **kwargs):
-    if str(file).endswith(".md"):
+    # With an opener, or a descriptor, the file is opened by os.open, watched below.
+    if not isinstance(file, int) and "opener" not in kwargs and str(file).endswith(".md"):
         opened.append(str(file))
     return real_open(file, *args, **kwargs)
+def watching_os_open(path, *args, **kwargs):
+    if str(path).endswith(".md"):
+        opened.append(str(path))
+    return real_os_open(path, *args, **kwargs)
 io.open = builtins.open = watching_open
+os.open = watching_os_open
 from imgsync.cli import main
 status = main(sys.argv[1:])
 # A None entry is a module marked absent (cli.py's httpx._main), not one loaded.
@@ -47,8 +53,13 @@ def age_stamps(root: Path) -> None:
     """As if the sync had been a while ago: stamps of files it just wrote are then trusted."""
     path = root / ".imgsync" / STATE_NAME
     state = json.loads(path.read_text())
-    for entry in [*state["markdown"].values(), *state["images"].values()]:
-        entry[4] += int((RACY_SECONDS + 1) * 1e9)
+    later = int((RACY_SECONDS + 1) * 1e9)
+    for key, text in state["markdown"].items():  # "size mtime inode ctime seen md5"
+        fields = text.split(" ")
+        fields[4] = str(int(fields[4]) + later)
+        state["markdown"][key] = " ".join(fields)
+    for entry in state["images"].values():
+        entry[4] += later
     path.write_text(json.dumps(state))
 
 

@@ -28,8 +28,17 @@ def aged(path: Path, text: str) -> os.stat_result:
 def time_passes(stamps: Stamps) -> None:
     """As if each stamp had been taken well after its file last changed (ctime can't be
     set back, so the stamps are moved forward instead)."""
-    for entry in [*stamps._markdown.values(), *stamps._images.values()]:
+    for key, text in stamps._markdown.items():
+        stamps._markdown[key] = seen_moved(text, LATER)
+    for entry in stamps._images.values():
         entry[4] += LATER
+
+
+def seen_moved(entry: str, by: int) -> str:
+    """A stored Markdown stamp ("size mtime inode ctime seen md5") seen `by` ns later."""
+    fields = entry.split(" ")
+    fields[4] = str(int(fields[4]) + by)
+    return " ".join(fields)
 
 
 def reloaded(stamps: Stamps, folder: Path) -> Stamps:
@@ -82,8 +91,10 @@ def test_racy_means_within_the_window_of_the_file_times(tmp_path: Path) -> None:
         st = post.stat()
         stamps = Stamps.load(tmp_path)
         stamps.note_clean(post, st, b"not the bytes")
-        entry = stamps._markdown[os.path.abspath(post)]
-        entry[4] = max(st.st_mtime_ns, st.st_ctime_ns) + age  # seen this long after the change
+        key = os.path.abspath(post)
+        fields = stamps._markdown[key].split(" ")
+        fields[4] = str(max(st.st_mtime_ns, st.st_ctime_ns) + age)  # seen this long after
+        stamps._markdown[key] = " ".join(fields)
         assert stamps.is_clean(post, st) is not racy
 
 
@@ -113,7 +124,7 @@ def test_a_damaged_or_foreign_state_file_is_started_afresh(tmp_path: Path) -> No
         stamps.note_clean(post, st, post.read_bytes())
         stamps.save()
         document = json.loads((tmp_path / STATE_NAME).read_text())
-        assert document["version"] == 1 and list(document["markdown"]) == [str(post)]
+        assert document["version"] == 2 and list(document["markdown"]) == [str(post)]
 
 
 def test_a_file_edited_after_a_sync_is_read_again(tmp_path: Path) -> None:
@@ -189,12 +200,18 @@ def test_a_stamp_stored_in_other_number_types_reads_as_before(tmp_path: Path) ->
     time_passes(stamps)
     key = os.path.abspath(post)
     entry = stamps._markdown[key]
-    stamps._markdown[key] = [str(value) for value in entry[:5]] + entry[5:]
+    size, *rest = entry.split(" ")
+    stamps._markdown[key] = " ".join(["+0" + size, *rest])  # int() reads it the same
     assert stamps.is_clean(post, st)
-    stamps._markdown[key] = [{"size": 1}, *entry[1:]]
-    assert not stamps.is_clean(post, st)
-    stamps._markdown[key] = entry[:5]
-    assert not stamps.is_clean(post, st)
+    for damaged in (
+        [{"size": 1}],  # stamps of version 1 were lists
+        entry.rsplit(" ", 1)[0],  # no MD5
+        entry.replace(" ", "  ", 1),
+        " ".join([size, *rest[:3], "later", rest[4]]),
+        entry + " more",
+    ):
+        stamps._markdown[key] = damaged  # type: ignore[assignment]
+        assert not stamps.is_clean(post, st), damaged
 
 
 @pytest.mark.parametrize(
