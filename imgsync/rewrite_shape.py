@@ -20,7 +20,7 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 from .errors import RewriteRefused
-from .markdown.gate import READ_HTML
+from .markdown.gate import html_may_matter
 from .markdown.html_tags import HtmlReader
 
 
@@ -44,7 +44,7 @@ def check_same_shape(old: str, new: str, allowed: Collection[tuple[str, str]]) -
         new_side.add(after)
         if before.type == "inline" and after.type == "inline":
             same = before.content == after.content
-            if not same or old_side.html.hiding or READ_HTML.search(before.content):
+            if not same or html_may_matter(before.content, old_side.html.hiding):
                 old_side.add_inline(md, before, old_env)
                 new_side.add_inline(md, after, new_env)
         if old_side.shape != new_side.shape:

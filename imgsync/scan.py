@@ -35,7 +35,7 @@ from .markdown.destinations import (
 )
 from .markdown.front_matter import front_matter_end, read_front_matter
 from .markdown.front_matter_keys import DEFAULT_KEYS
-from .markdown.gate import READ_HTML, definitions_may_name_images, links_may_name_images
+from .markdown.gate import definitions_may_name_images, html_may_matter, links_may_name_images
 from .markdown.html_tags import (
     IMAGE_ATTRIBUTES,
     HtmlReader,
@@ -253,14 +253,10 @@ def _inline_reading(
     if (
         in_text
         or "![" in content  # images, embeds, raw-space images
+        or html_may_matter(content, html_hiding)
         or (
             "<" in content
-            and (
-                html_hiding
-                or READ_HTML.search(content) is not None
-                or "require(" in content  # what `_html` tells of a tag's JSX (`in_html`)
-                or "{%" in content
-            )
+            and ("require(" in content or "{%" in content)  # what `_html` tells (`in_html`)
         )
         # A text this long is parsed whole whatever it holds: markdown-it's inline rules push
         # at most one token per character read (and one for the pending text), so a shorter
@@ -397,8 +393,15 @@ def _scan_body(text: str, dialect: str, passing: _Passing) -> ScanResult:
     try:
         scan.run()
     except TooBig as stop:
+        if scan.skipped_brackets:
+            # The links of the blocks passed over count toward the caps too: the whole
+            # scan may have passed one earlier, at another line.
+            return _scan_body(text, dialect, replace(passing, every_link=True))
         line = stop.line + 1 if stop.line is not None else scan.line_at(stop.pos or 0)
         scan.result = ScanResult(problems=[Problem(line, stop.reason + _LEFT)])
+        return scan.result
+    if scan.near_caps():
+        return _scan_body(text, dialect, replace(passing, every_link=True))
     return scan.result
 
 
@@ -408,6 +411,10 @@ class _Scan:
         self.passing = passing
         self.every_block = passing.every_block
         self.links_passed_over: list[int] = []
+        # The `[` of the blocks passed over: at most that many links the caps did not count.
+        self.skipped_brackets = 0
+        self.links_counted = 0  # links and images the parser counted (parser.MAX_LINKS)
+        self.refs_counted = 0  # references found before `_distrust` (MAX_LINKS too)
         self._definitions_may: bool | None = None  # may a definition name a local image
         self.typora = dialect == "typora"  # raw-space images hosted (else reported)
         self.result = ScanResult()
@@ -447,8 +454,21 @@ class _Scan:
                 self._add("definition" if by_image else "link", *span, alt=alt)
         for first, stop in env.get("imgsync_unread", []):
             self._unread(first, stop)
+        self.links_counted = env.get("links and images", 0)
+        self.refs_counted = len(self.result.refs)
         self._distrust()
         self.result.links_passed_over = frozenset(self.links_passed_over)
+
+    def near_caps(self) -> bool:
+        """Whether the links passed over could have taken the whole scan past the cap on
+        links and images (markdown/parser.py) or on references (`_add`): each needs a `[`."""
+        skipped = self.skipped_brackets
+        if not skipped:
+            return False
+        return (
+            self.links_counted + skipped > markdown_parser.MAX_LINKS
+            or self.refs_counted + skipped > MAX_LINKS
+        )
 
     def _unread(self, first: int, stop: int) -> None:
         """Lines markdown-it did not read (nested too deeply): a problem if they may hold one."""
@@ -481,6 +501,7 @@ class _Scan:
                 self._definitions_may = definitions_may_name_images(env.get("references", {}))
             if not links_may_name_images(content, self._definitions_may):
                 self.links_passed_over.append(index)
+                self.skipped_brackets += content.count("[")
                 return
         if reading == "nothing":
             return
@@ -518,8 +539,14 @@ class _Scan:
                     destinations.append(child.meta["imgsync_dest"])
                     self._add(kind, *child.meta["imgsync_dest"], alt=alt)
                 elif "label" in child.meta:
-                    old_alt, by_image = self.labels.get(child.meta["label"], (alt, False))
-                    self.labels[child.meta["label"]] = (old_alt, by_image or kind == "image")
+                    label = child.meta["label"]
+                    old_alt, by_image = self.labels.get(label, ("", False))
+                    if kind == "image" and not by_image:
+                        # The first image's alt text, whatever links came before: a link has
+                        # none, and a sync's scan may pass over a block of links (its alt
+                        # text must not hang on that).
+                        old_alt = alt
+                    self.labels[label] = (old_alt, by_image or kind == "image")
         self._read_text(content, in_text, before=len(content) + 1)
         self._read_embeds(embeds, before=len(content) + 1)
         if not_text is not None and _MAYBE_RAW_SPACE.search(content):

@@ -15,7 +15,9 @@ from imgsync.rewrite_shape import _Side, check_same_shape, renderer
 
 from .test_scan_gate import SETTINGS, documents
 
-EDITS = st.sampled_from(["x", "*", "_", "]", "[", "(", ")", "<", ">", "`", "\n", " ", "!", "-"])
+EDITS = st.sampled_from(
+    ["x", "*", "_", "]", "[", "(", ")", "<", ">", "`", "\n", " ", "!", "-", "\v", "'", '"']
+)
 
 
 def reads_the_same_whole(old: str, new: str) -> bool:
@@ -66,6 +68,13 @@ def test_the_check_judges_as_the_whole_parse_does(text: str, data: st.DataObject
         # no image source's, but text's (the paragraph's HTML must be read).
         ("A <script> tag\n\n<img src=a.png>\n", "A <script> tag\n\n<img src=b.png>\n", False),
         ("A <!-- c -->\n\n<img src=a.png>\n", "A <!-- c -->\n\n<img src=a.png>\n", True),
+        # A tag HTML reads apart from markdown-it (`\v` is no space to HTML): its quote and
+        # `<b` hide the `<img>` after it, whose change is then text's.
+        (
+            'A <span\vtitle=">" x=\'<b c="\'> tag\n\n<img src="a.png">\n',
+            'A <span\vtitle=">" x=\'<b c="\'> tag\n\n<img src="b.png">\n',
+            False,
+        ),
         # An unchanged `<img>` after a `<script>` left open: hidden, in both.
         ("<script>\n\nA <img src=a.png>\n", "<script>\n\nA <img src=a.png>\n", True),
     ],

@@ -74,6 +74,8 @@ FORMS = st.sampled_from(
         "<picture><source srcset='p.png'>",
         "<span>",
         "</span>",
+        "<span\vtitle='>' x=\"<b c='\">",  # a tag to markdown-it, two to HTML (\v)
+        "<i\xa0a='<script>'>",
         "<!--",
         "-->",
         "<!-- c -->",
@@ -135,7 +137,13 @@ ALONE = [
     '<img src="j.png" width={3} />',
 ]
 DEFINITIONS = st.sampled_from(
-    ["[r]: a.png", "[R]: <r r.png> 't'", "[nope]: https://example.com/n.png", "[r]:\n  d.png"]
+    [
+        "[r]: a.png",
+        "[R]: <r r.png> 't'",
+        "[nope]: https://example.com/n.png",
+        "[r]:\n  d.png",
+        "[r]: no-extension",
+    ]
 )
 OPENERS = st.sampled_from(
     ["", "", "", "", "> ", ">", "- ", "  ", "    ", "1. ", "* ", "# ", "## ", "| "]
@@ -389,3 +397,52 @@ def test_a_sync_scan_passes_over_links_that_name_no_local_image(
     full = scan_markdown(text)
     assert [ref for ref in quick.refs if ref.is_local] == full.local_refs
     assert quick.refs == ([] if passed_over else full.refs)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A definition used by a link, then by an image: its alt text is the image's, whether
+        # or not the block of the link is read.
+        "[r]: foo\n\n[r] link\n\n![alt][r]\n",
+        # A tag markdown-it reads whole, but HTML as `<span\vtitle=">` and an unclosed `<b`,
+        # which hides the `<img>` after it: the tag is read in every scan.
+        'A <span\vtitle=">" x=\'<b c="\'> tag\n\n<img src="a.png">\n',
+        'A <span\xa0title=">" x=\'<b c="\'> tag\n\n<img src="a.png">\n',
+    ],
+)
+def test_what_a_review_found(text: str) -> None:
+    full = scan_markdown(text, every_block=True)
+    assert scan_markdown(text) == full
+    quick = scan_markdown(text, every_link=False)
+    assert [ref for ref in quick.refs if ref.is_local] == [ref for ref in full.refs if ref.is_local]
+
+
+def test_links_passed_over_count_toward_the_caps() -> None:
+    # Past the cap the file is one problem and no reference, at the line where a full scan
+    # passed it: the links of the blocks a sync passes over count as they would be read.
+    text = "[a](https://e.com/) [b](https://e.com/) [c](page.html) [d](#x)\n\n![i](i.png)\n"
+    with pytest.MonkeyPatch.context() as patch:
+        for cap in (3, 4, 5, 6):
+            patch.setattr(parser, "MAX_LINKS", cap)
+            full = scan_markdown(text, every_block=True)
+            quick = scan_markdown(text, every_link=False)
+            assert quick.problems == full.problems, cap
+            assert [r for r in quick.refs if r.is_local] == full.local_refs, cap
+            assert bool(full.problems) == (cap < 5)  # four links and an image: 5 counted
+        patch.setattr(scan, "MAX_LINKS", 3)  # the cap on references found
+        full = scan_markdown(text, every_block=True)
+        assert full.problems and not full.refs
+        assert scan_markdown(text, every_link=False).problems == full.problems
+
+
+@SETTINGS
+@given(documents())
+def test_a_sync_scan_under_small_caps_too(text: str) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parser, "MAX_LINKS", 3)
+        patch.setattr(scan, "MAX_LINKS", 4)
+        full = scan_markdown(text, every_block=True)
+        quick = scan_markdown(text, every_link=False)
+        assert quick.problems == full.problems
+        assert [r for r in quick.refs if r.is_local] == [r for r in full.refs if r.is_local]

@@ -22,6 +22,23 @@ from .html_tags import IMAGE_ATTRIBUTES, RAW_TEXT
 _NAMES = "|".join(sorted(re.escape(name) for name in {*IMAGE_ATTRIBUTES, *RAW_TEXT}))
 READ_HTML = re.compile(rf"<(?:[!?A-Z]|/?(?i:{_NAMES})(?![A-Za-z0-9-]))")
 
+# Whitespace to Python's `\s`, which markdown-it's pattern of a tag allows between its
+# attributes, but not to HTML (html_tags.py), which reads such a tag otherwise: a quote or
+# `<` inside it may then open what hides the rest. A tag holding one is always read.
+_NOT_HTML_SPACE = re.compile(r"[^\S\t\n\f\r ]")
+
+
+def html_may_matter(content: str, hiding: bool) -> bool:
+    """Whether the raw HTML of an inline text may change what the scan reads: a tag
+    READ_HTML names, any tag while the HTML before hides what follows (`hiding`: an open
+    `<script>`), or a tag that HTML and markdown-it may read apart."""
+    return "<" in content and (
+        hiding
+        or READ_HTML.search(content) is not None
+        or _NOT_HTML_SPACE.search(content) is not None
+    )
+
+
 # A remote or in-page destination: a scheme (two characters or more: `C:/` is a Windows
 # drive), `//host` or `#anchor`. Neither `\` nor `&` can be among these first characters,
 # so the decoded URL begins the same way, and destinations.local_target gives None.
