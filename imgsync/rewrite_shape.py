@@ -22,6 +22,7 @@ from markdown_it.token import Token
 from .errors import RewriteRefused
 from .markdown.gate import html_may_matter
 from .markdown.html_tags import HtmlReader
+from .markdown.parser import block_stage
 
 
 @functools.cache
@@ -35,7 +36,7 @@ def check_same_shape(old: str, new: str, allowed: Collection[tuple[str, str]]) -
     md = renderer()
     old_env: dict[str, Any] = {}
     new_env: dict[str, Any] = {}
-    old_blocks, new_blocks = _blocks(md, old, old_env), _blocks(md, new, new_env)
+    old_blocks, new_blocks = block_stage(md, old, old_env), block_stage(md, new, new_env)
     if len(old_blocks) != len(new_blocks):
         raise RewriteRefused("the rewrite would change the document beyond image destinations")
     old_side, new_side = _Side(), _Side()
@@ -66,17 +67,6 @@ def check_same_shape(old: str, new: str, allowed: Collection[tuple[str, str]]) -
 
 def _labels(references: dict[str, dict[str, Any]]) -> list[tuple[str, Any]]:
     return [(label, reference.get("title")) for label, reference in references.items()]
-
-
-def _blocks(md: MarkdownIt, text: str, env: dict[str, Any]) -> list[Token]:
-    """markdown-it's block stage: the block tokens, each inline one with no children yet."""
-    state = StateCore(text, md, env)
-    for rule in md.core.ruler.__rules__:
-        if rule.name == "inline":
-            break
-        if rule.enabled:
-            rule.fn(state)
-    return state.tokens
 
 
 class _Side:

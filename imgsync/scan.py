@@ -400,7 +400,7 @@ def _scan_body(text: str, dialect: str, passing: _Passing) -> ScanResult:
         line = stop.line + 1 if stop.line is not None else scan.line_at(stop.pos or 0)
         scan.result = ScanResult(problems=[Problem(line, stop.reason + _LEFT)])
         return scan.result
-    if scan.near_caps():
+    if scan.near_caps:
         return _scan_body(text, dialect, replace(passing, every_link=True))
     return scan.result
 
@@ -409,12 +409,10 @@ class _Scan:
     def __init__(self, text: str, dialect: str, passing: _Passing) -> None:
         self.lines = SourceLines(text)
         self.passing = passing
-        self.every_block = passing.every_block
         self.links_passed_over: list[int] = []
         # The `[` of the blocks passed over: at most that many links the caps did not count.
         self.skipped_brackets = 0
-        self.links_counted = 0  # links and images the parser counted (parser.MAX_LINKS)
-        self.refs_counted = 0  # references found before `_distrust` (MAX_LINKS too)
+        self.near_caps = False  # see _near_caps
         self._definitions_may: bool | None = None  # may a definition name a local image
         self.typora = dialect == "typora"  # raw-space images hosted (else reported)
         self.result = ScanResult()
@@ -454,20 +452,16 @@ class _Scan:
                 self._add("definition" if by_image else "link", *span, alt=alt)
         for first, stop in env.get("imgsync_unread", []):
             self._unread(first, stop)
-        self.links_counted = env.get("links and images", 0)
-        self.refs_counted = len(self.result.refs)
+        self.near_caps = self._near_caps(env.get("links and images", 0), len(self.result.refs))
         self._distrust()
         self.result.links_passed_over = frozenset(self.links_passed_over)
 
-    def near_caps(self) -> bool:
+    def _near_caps(self, links: int, refs: int) -> bool:
         """Whether the links passed over could have taken the whole scan past the cap on
-        links and images (markdown/parser.py) or on references (`_add`): each needs a `[`."""
+        `links` and images (markdown/parser.py) or on `refs` (`_add`): each needs a `[`."""
         skipped = self.skipped_brackets
-        if not skipped:
-            return False
-        return (
-            self.links_counted + skipped > markdown_parser.MAX_LINKS
-            or self.refs_counted + skipped > MAX_LINKS
+        return bool(skipped) and (
+            links + skipped > markdown_parser.MAX_LINKS or refs + skipped > MAX_LINKS
         )
 
     def _unread(self, first: int, stop: int) -> None:
@@ -489,7 +483,7 @@ class _Scan:
         if parent == "th_open":
             self.table_heads.append(token.map[0])
         content = token.content
-        if self.every_block:  # the oracle (tests/test_scan_gate.py) never trusts the quick test
+        if self.passing.every_block:  # the oracle (tests/test_scan_gate.py) trusts no quick test
             in_text_found = _IN_TEXT.search(content) is not None
             reading: Reading = "all"
         else:

@@ -15,7 +15,9 @@ IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".avif", ".ico", ".tif", ".tiff"}
 )
 
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]{1,31}:")
+# A URL scheme: two characters or more (`C:/` is a Windows drive), then `:`.
+SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]{1,31}:"
+_SCHEME = re.compile("^" + SCHEME)
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 # What markdown-it's unescapeAll would try to read as an entity (it may still reject it).
 _ENTITY_LIKE = re.compile(r"&(?=[A-Za-z#][A-Za-z0-9]{1,31};)")

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .destinations import IMAGE_EXTENSIONS
+from .destinations import IMAGE_EXTENSIONS, SCHEME
 from .html_tags import IMAGE_ATTRIBUTES, RAW_TEXT
 
 # Raw HTML whose reading matters (html_tags.py's HtmlReader): a comment (an ignore marker
@@ -42,7 +42,7 @@ def html_may_matter(content: str, hiding: bool) -> bool:
 # A remote or in-page destination: a scheme (two characters or more: `C:/` is a Windows
 # drive), `//host` or `#anchor`. Neither `\` nor `&` can be among these first characters,
 # so the decoded URL begins the same way, and destinations.local_target gives None.
-_NOT_LOCAL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{1,31}:|//|#")
+_NOT_LOCAL = re.compile(rf"{SCHEME}|//|#")
 # Each image extension, anywhere in a destination: a path without one is no image's
 # (destinations.looks_like_image_path), for a link.
 _IMAGE_EXTENSION = re.compile(

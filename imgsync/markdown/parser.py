@@ -127,11 +127,16 @@ def parse_blocks(text: str, env: dict[str, Any]) -> list[Token]:
     One block's inline tokens at a time, dropped once read, rather than all of them at once:
     a million images would be a million tokens held to the end.
     """
-    md = scan_parser()
+    return block_stage(scan_parser(), text, env)
+
+
+def block_stage(md: MarkdownIt, text: str, env: dict[str, Any]) -> list[Token]:
+    """`md`'s core rules up to its inline stage: the block tokens, each inline one without
+    its children (what follows, "text_join", only joins the inline stage's text)."""
     state = StateCore(text, md, env)
     for core_rule in md.core.ruler.__rules__:
         if core_rule.name == "inline":
-            break  # what follows ("text_join") only joins text: nothing the scanner reads
+            break
         if core_rule.enabled:
             core_rule.fn(state)
     return state.tokens
