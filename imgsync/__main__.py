@@ -1,6 +1,6 @@
 """`python -m imgsync` runs the command line."""
 
-from .cli import main
+from .launch import main
 
 # Guarded: worker processes that parse on other cores import this module again.
 if __name__ == "__main__":

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from .arguments import build_parser, with_default_command
 from .config import Settings, load_settings
@@ -19,6 +20,7 @@ from .terminal import safe_line
 
 if TYPE_CHECKING:
     from .progress import Progress
+    from .report import Report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,17 +30,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     # for a program imgsync never runs. A module marked absent is an ImportError, which
     # httpx expects (it then defines a `main` that says to install httpx[cli]).
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    started_ns = time.time_ns()  # what the run memo's files must be older than
+    given = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args, unknown = parser.parse_known_args(
-        with_default_command(list(sys.argv[1:] if argv is None else argv), parser)
-    )
+    args, unknown = parser.parse_known_args(with_default_command(given, parser))
     if unknown:  # said for the command: an option of another command is the likely mistake
         parser.error(
             f"`{args.command}` does not take {' '.join(unknown)}; "
             f"`imgsync {args.command} --help` lists what it takes"
         )
     try:
-        return _run(args)
+        return _run(args, _Memo(given, started_ns))
     except (ConfigError, CacheError) as error:
         _say(f"imgsync: error: {error}")
         return EXIT_USAGE
@@ -50,7 +52,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def _run(args: argparse.Namespace) -> int:
+class _Memo(NamedTuple):
+    """What the run memo of a `sync` or `check` is keyed by (run_memo.py)."""
+
+    argv: list[str]
+    started_ns: int
+
+    def remember(
+        self, settings: Settings, paths: list[Path], report: Report, printed: tuple[str, str]
+    ) -> None:
+        """Leave the memo of this run, if it found nothing to do: the same command line
+        is then answered before the rest of imgsync is even imported (launch.py)."""
+        from .run_memo import remember
+
+        status = report.exit_status()
+        remember(
+            argv=self.argv,
+            environ=os.environ,
+            started_ns=self.started_ns,
+            settings=settings,
+            paths=paths,
+            report=report,
+            printed=printed,
+            status=status,
+        )
+
+
+def _run(args: argparse.Namespace, memo: _Memo) -> int:
     if args.command == "init":
         return _init(args)
     if args.command == "doctor":
@@ -71,15 +99,17 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
         from .pipeline import check  # the Markdown seam: not for `upload`, `serve`
 
-        report = check(_paths(args, settings), settings)
+        paths = _paths(args, settings)
+        report = check(paths, settings)
         if args.format == "github" and not args.json:
-            _show(annotations_output(report, quiet=args.quiet), annotations=True)
+            printed = _show(annotations_output(report, quiet=args.quiet), annotations=True)
         else:
             as_json = args.json or args.format == "json"
             output = report_output(
                 report, command="check", as_json=as_json, verbose=args.verbose, quiet=args.quiet
             )
-            _show(output, document=as_json)
+            printed = _show(output, document=as_json)
+        memo.remember(settings, paths, report, printed)
         return report.exit_status()
     if args.command == "verify":
         return _verify(args, settings)
@@ -135,8 +165,9 @@ def _run(args: argparse.Namespace) -> int:
     from .pipeline import sync  # the Markdown seam: not for `upload`, `serve`
 
     # A factory: a run with nothing to upload never sets up a progress display.
+    paths = _paths(args, settings)
     report = sync(
-        _paths(args, settings),
+        paths,
         settings,
         host_name=args.host,
         dry_run=args.dry_run,
@@ -146,7 +177,8 @@ def _run(args: argparse.Namespace) -> int:
     output = report_output(
         report, command="sync", as_json=args.json, verbose=args.verbose, quiet=args.quiet
     )
-    _show(output, document=args.json)
+    printed = _show(output, document=args.json)
+    memo.remember(settings, paths, report, printed)
     return report.exit_status()
 
 
@@ -266,16 +298,19 @@ def _progress(args: argparse.Namespace) -> Progress:
 
 def _show(
     output: Output, *, flush: bool = False, document: bool = False, annotations: bool = False
-) -> None:
+) -> tuple[str, str]:
     """Write what the renderer returned: stdout's lines first, then stderr's; every line made
     safe to print (terminal.py), but a JSON document (render made its text safe, and its
-    lines are its own) and the workflow commands of `--format github` (escaped by render)."""
+    lines are its own) and the workflow commands of `--format github` (escaped by render).
+    Return the texts written to stdout and stderr."""
     raw = document or annotations
-    sys.stdout.write("".join(f"{line if raw else safe_line(line)}\n" for line in output.stdout))
+    out = "".join(f"{line if raw else safe_line(line)}\n" for line in output.stdout)
+    sys.stdout.write(out)
     if flush:
         sys.stdout.flush()
     for line in output.stderr:
         _say(line)
+    return out, "".join(f"{safe_line(line)}\n" for line in output.stderr)
 
 
 def _say(line: str) -> None:

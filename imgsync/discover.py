@@ -25,10 +25,16 @@ def discover_markdown(
 
 
 def find_markdown(
-    paths: Sequence[Path], *, root: Path, include: Iterable[str], exclude: Iterable[str]
+    paths: Sequence[Path],
+    *,
+    root: Path,
+    include: Iterable[str],
+    exclude: Iterable[str],
+    listed: list[str] | None = None,
 ) -> tuple[list[str], list[tuple[Path, str]]]:
     """discover_markdown's files as absolute path strings: a run that finds most of them
-    unchanged since last time needs no Path of those."""
+    unchanged since last time needs no Path of those. Each folder listed on the way is
+    appended to `listed`, if given (the run memo's record of what the answer rests on)."""
     unreadable: list[tuple[Path, str]] = []
     included = _any_of(include)
     excluded = _any_of(exclude)
@@ -37,7 +43,8 @@ def find_markdown(
         if path.is_file():
             found[str(path.absolute())] = path.is_symlink()
         elif path.is_dir():
-            for file, rel, is_link in _walk(path.absolute(), root, excluded, unreadable):
+            walk = _walk(path.absolute(), root, excluded, unreadable, listed)
+            for file, rel, is_link in walk:
                 if included.fullmatch(rel):
                     found[file] = is_link
         else:
@@ -85,7 +92,11 @@ def is_selected(
 
 
 def _walk(
-    folder: Path, root: Path, excluded: _AnyOf, unreadable: list[tuple[Path, str]]
+    folder: Path,
+    root: Path,
+    excluded: _AnyOf,
+    unreadable: list[tuple[Path, str]],
+    listed: list[str] | None = None,
 ) -> Iterator[tuple[str, str, bool]]:
     """(path, path relative to root, is a symlink) of each file under `folder` not excluded.
 
@@ -101,6 +112,8 @@ def _walk(
         except OSError as error:
             unreadable.append((Path(current), error.strerror or str(error)))
             continue
+        if listed is not None:
+            listed.append(current)
         folders = []
         for entry in entries:
             child = f"{rel}/{entry.name}" if rel else entry.name
