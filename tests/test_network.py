@@ -14,8 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
+from imgsync.hosts.base import make_http_client
+from imgsync.hosts.profile import HttpSettings
 from imgsync.testing.fake_lsky import DEFAULT_TOKEN, FakeLsky
 from tests.images import png_bytes
 
@@ -126,3 +129,43 @@ def test_ca_file_trusts_the_private_ca(tmp_path: Path, certificate: tuple[Path, 
 
     assert done.returncode == 0, done.stderr
     assert len(host.uploads) == 1 and "](https://127.0.0.1:" in post.read_text()
+
+
+def test_the_environments_ca_bundle_is_trusted_as_httpx_trusts_it(
+    tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
+    post = blog(tmp_path)
+    with https_lsky(certificate) as host:
+        done = sync(tmp_path, host, SSL_CERT_FILE=str(certificate[0]))
+
+    assert done.returncode == 0, done.stderr
+    assert len(host.uploads) == 1 and "](https://127.0.0.1:" in post.read_text()
+
+
+def test_the_ca_bundle_is_read_only_when_a_connection_speaks_tls(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[dict[str, bool]] = []
+    real = httpx.create_ssl_context
+
+    def spied(*, verify: bool, trust_env: bool) -> ssl.SSLContext:
+        built.append({"verify": verify, "trust_env": trust_env})
+        return real(verify=verify, trust_env=trust_env)
+
+    monkeypatch.setattr(httpx, "create_ssl_context", spied)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    with FakeLsky(rate_limit=None) as plain, https_lsky(certificate) as tls:
+        with make_http_client(HttpSettings()) as client:
+            assert client.get(f"{plain.url}/profile").status_code == 401
+            assert built == []  # http:// spoke no TLS: no CA bundle read
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                client.get(f"{tls.url}/profile")
+            assert built == [{"verify": True, "trust_env": True}]
+            client.get(f"{plain.url}/profile")
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                client.get(f"{tls.url}/profile")
+            assert len(built) == 1  # built once, for every connection after
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+        with make_http_client(HttpSettings()) as client:
+            assert client.get(f"{tls.url}/profile").status_code == 401

@@ -251,7 +251,10 @@ def make_http_client(settings: HttpSettings) -> httpx.Client:
 
     import httpx
 
-    verify: ssl.SSLContext | bool = True
+    from .tls_context import TLSOnFirstUse
+
+    # httpx accepts any object that does what an SSLContext does where httpcore uses it.
+    verify: ssl.SSLContext = TLSOnFirstUse()  # type: ignore[assignment]
     if settings.ca_file:
         # httpx 0.28 deprecates a CA path for `verify`; it wants a context built from it.
         try:
