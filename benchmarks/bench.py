@@ -11,9 +11,12 @@ answering in 20-60 ms, and runs the real console script as a user would:
 - first sync: wall time / (images x mean latency), the sequential floor;
 - second sync, nothing to do: wall time / a Python process that walks the tree and stats
   every file, measured alternately with it (and, in brackets, the ratio of their CPU
-  seconds, which others on the machine move less);
+  seconds, which others on the machine move less); the first of these runs leaves the
+  run memo (run_memo.py) that answers the others, so this is also measured with the memo
+  removed before each run (a full run: stamps, walk, imports);
 - one file edited with one new image, then a sync: the same floor;
-- `imgsync check` on the synced tree: the same floor;
+- `imgsync check` on the synced tree, RACY_SECONDS after the edits: the same floor, with
+  and without the memo;
 - the scanner's throughput: MB/s of one core (CPU time) of imgsync.scan.scan_markdown
   over the tree's Markdown, in this process;
 - peak memory (the kernel's peak RSS of the child) of each command, to see it stay flat
@@ -75,6 +78,8 @@ class TreeFigures:
     nothing: Run
     edit: Run
     check: Run
+    nothing_full: Run  # the memo removed before each run
+    check_full: Run
     walks: list[Run] = field(default_factory=list)
     scanner: tuple[float, float, int] | None = None  # MB/s, CPU seconds, files parsed
 
@@ -126,7 +131,12 @@ def measure_tree(
         walks.append(run(walk, root, env))
         return run(command, root, env)
 
+    def without_memo(command: list[str]) -> Run:
+        shutil.rmtree(root / ".imgsync" / "runs", ignore_errors=True)
+        return alternately(command)
+
     nothing = median_run(args.runs, lambda: alternately(sync))
+    nothing_full = median_run(args.runs, lambda: without_memo(sync))
     edits = []
     for n in range(args.runs):
         page = root / "docs" / "section-00" / f"page-{n * 2 + 1:04}.md"
@@ -135,12 +145,26 @@ def measure_tree(
             out.write(f"\n![A new figure](../../img/new-{n}.png)\n")
         edits.append(alternately(sync))
     edit = summary(edits)
+    time.sleep(RACY_SECONDS)  # the steady state again: the last edit's files are racy
     check = median_run(args.runs, lambda: alternately([IMGSYNC, "check", "."]))
+    check_full = median_run(args.runs, lambda: without_memo([IMGSYNC, "check", "."]))
     spread = [r.seconds for r in firsts]
     if root != pristine:
         shutil.rmtree(root)
     return TreeFigures(
-        name, files, size_mb, first, spread, racy, nothing, edit, check, walks, scanner
+        name,
+        files,
+        size_mb,
+        first,
+        spread,
+        racy,
+        nothing,
+        edit,
+        check,
+        nothing_full,
+        check_full,
+        walks,
+        scanner,
     )
 
 
@@ -250,8 +274,10 @@ def print_table(figures: list[TreeFigures], sequential: float) -> None:
     walk = "walk and stat"
     for label, what, most in (
         ("second sync, nothing to do", "nothing", NOTHING_TARGET),
+        ("the same, no memo (a full run)", "nothing_full", NOTHING_TARGET),
         ("one file edited, one new image", "edit", EDIT_TARGET),
         ("`imgsync check`, synced tree", "check", CHECK_TARGET),
+        ("the same, no memo (a full run)", "check_full", CHECK_TARGET),
     ):
         cells = [
             f"{_ratio(getattr(f, what).seconds, f.walk, most)} "
@@ -274,8 +300,10 @@ def print_table(figures: list[TreeFigures], sequential: float) -> None:
     for label, what in (
         ("peak memory, first sync", "first"),
         ("peak memory, nothing to do", "nothing"),
+        ("peak memory, nothing to do, no memo", "nothing_full"),
         ("peak memory, one file edited", "edit"),
         ("peak memory, `check`", "check"),
+        ("peak memory, `check`, no memo", "check_full"),
     ):
         peaks = [f"{getattr(f, what).peak_mb:.1f} MB" for f in figures]
         rows.append((label, "", peaks, "flat" if what != "first" else ""))
@@ -288,7 +316,7 @@ def print_table(figures: list[TreeFigures], sequential: float) -> None:
         small, big = by_name["easy"], by_name["big"]
         growth = ", ".join(
             f"{what} {getattr(big, what).peak_mb - getattr(small, what).peak_mb:+.1f} MB"
-            for what in ("nothing", "check")
+            for what in ("nothing", "check", "nothing_full", "check_full")
         )
         print(f"\npeak memory from {small.files:,} to {big.files:,} files: {growth}")
     # Linux starts a child's peak RSS at its parent's RSS when spawned (measure.run).
