@@ -446,3 +446,39 @@ def test_a_sync_scan_under_small_caps_too(text: str) -> None:
         quick = scan_markdown(text, every_link=False)
         assert quick.problems == full.problems
         assert [r for r in quick.refs if r.is_local] == [r for r in full.refs if r.is_local]
+
+
+# Pieces of each form `_MAYBE_REFERENCE` has, its near misses, and the letters IGNORECASE
+# matches to ASCII ones (dotted and dotless i, long s, the Kelvin sign): strung together at random.
+_PIECES = [
+    *("![", "]", "](", "] (", "]\n[", "]:", "[", "(", "<", "{", "{{", "{%", "%", "-", "\n"),
+    *(" ", "\t", "\u00a0", "e(", "E(", "(", "require(", "REQUIRE(", "requ\u0130re("),
+    *("requ\u0131re(", "xrequire(", "_require("),
+    *("import ", "IMPORT\t", "Import\n", "\u0130mport ", "\u0131mport ", "mport "),
+    *("<img", "<IMG", "<a ", "<A\n", "<\u017fource ", "<video ", "<Image", "<i", "<b", "<Ⓐ"),
+    *("{{<", "{{%", "{% asset_img ", "{%- img ", "{%img\n", "{% \u0131mg ", "\u212a", "x", "Z"),
+]
+
+
+@settings(max_examples=int(os.environ.get("IMGSYNC_GATE_EXAMPLES", "1500")), deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
+def test_the_quick_test_of_a_file_is_the_pattern(text: str) -> None:
+    assert scan.may_contain_references(text) == (scan._MAYBE_REFERENCE.search(text) is not None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a ![b",
+        "x] (y",
+        "<IMG",
+        "<\u017fource\t",
+        "<Comp",
+        "{{% x",
+        "{%- asset_x",
+        "REQUIRE(",
+        "\n import\t",
+    ],
+)
+def test_the_quick_test_of_a_file_passes_each_form(text: str) -> None:
+    assert scan.may_contain_references(text) and scan._MAYBE_REFERENCE.search(text)

@@ -1,8 +1,9 @@
-"""Quick tests on a block's text before markdown-it's inline stage: can it hold what scan reads?
+"""Quick tests before markdown-it: can a file, or a block's text, hold what scan reads?
 
 Each test is conservative: True whenever the inline stage might make something the scan
 reads, False only when it certainly can't. scan.py's `_inline_reading` combines them, and
 tests/test_scan_gate.py compares the gated scan with a full parse on generated documents.
+`text_may_hold_references`, the test of a whole file, is exactly scan's `_MAYBE_REFERENCE`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,15 @@ from typing import Any
 
 from .destinations import IMAGE_EXTENSIONS, SCHEME
 from .html_tags import IMAGE_ATTRIBUTES, RAW_TEXT
+
+# scan's `_MAYBE_REFERENCE`, one pattern a form: a pattern of several alternatives is read
+# at about 45 MB/s, one that begins with a literal character at thousands; and each is only
+# searched where a substring it needs is there (text_may_hold_references).
+_DESTINATION = re.compile(r"\]\s*[(\[:]")  # after a link's text, or a definition's label
+_TAG = re.compile(r"<(?:img|(?:a|source|video)\s)|(?-i:<[A-Z])", re.IGNORECASE)  # MDX too
+_TEMPLATE = re.compile(r"\{\{[<%]|\{%-?\s*(?:asset_|img\s)", re.IGNORECASE)  # Hugo, Hexo
+_REQUIRE = re.compile(r"\brequire\(", re.IGNORECASE)  # MDX's require(
+_IMPORT = re.compile(r"(?:^|\n)[ \t]*import\s", re.IGNORECASE)  # MDX's import line
 
 # Raw HTML whose reading matters (html_tags.py's HtmlReader): a comment (an ignore marker
 # among them), a declaration or processing instruction, a tag that names images, a raw text
@@ -101,3 +111,19 @@ def definitions_may_name_images(references: Mapping[str, Mapping[str, Any]]) -> 
         if _DECODED.search(href) is not None or _IMAGE_EXTENSION.search(href) is not None:
             return True
     return False
+
+
+def text_may_hold_references(text: str) -> bool:
+    """`scan._MAYBE_REFERENCE.search(text) is not None`, four to ten times as fast: False
+    only when the text certainly holds no image reference.
+
+    `require(` ends in `e(` or `E(`, and IGNORECASE lets no other letter be an `e`; `import`
+    ends in `mport`, which no other letters are, in any case, once lowered."""
+    return (
+        "![" in text
+        or _DESTINATION.search(text) is not None
+        or ("<" in text and _TAG.search(text) is not None)
+        or ("{" in text and _TEMPLATE.search(text) is not None)
+        or (("e(" in text or "E(" in text) and _REQUIRE.search(text) is not None)
+        or ("mport" in text.lower() and _IMPORT.search(text) is not None)
+    )
