@@ -482,3 +482,16 @@ def test_the_quick_test_of_a_file_is_the_pattern(text: str) -> None:
 )
 def test_the_quick_test_of_a_file_passes_each_form(text: str) -> None:
     assert scan.may_contain_references(text) and scan._MAYBE_REFERENCE.search(text)
+
+
+_IN_TEXT_PIECES = [
+    *_PIECES,
+    *("{{< figure", "{{% x", "{{<\t", "{%asset_path ", "{% asset_link\n", "require( '", "'", '"'),
+    *("require(`", "<source>", "<a/", "<Video\t", "<Comp.Part ", "<X>", "<x>", "/", ">", "."),
+]
+
+
+@settings(max_examples=int(os.environ.get("IMGSYNC_GATE_EXAMPLES", "1500")), deadline=None)
+@given(st.lists(st.sampled_from(_IN_TEXT_PIECES), max_size=12).map("".join))
+def test_the_quick_test_of_in_text_is_the_pattern(text: str) -> None:
+    assert scan._in_text_may_match(text) == (scan._IN_TEXT.search(text) is not None)
