@@ -59,22 +59,26 @@ class _Memo(NamedTuple):
     started_ns: int
 
     def remember(
-        self, settings: Settings, paths: list[Path], report: Report, printed: tuple[str, str]
+        self,
+        args: argparse.Namespace,
+        settings: Settings,
+        paths: list[Path],
+        report: Report,
+        printed: tuple[str, str],
     ) -> None:
         """Leave the memo of this run, if it found nothing to do: the same command line
         is then answered before the rest of imgsync is even imported (launch.py)."""
-        from .run_memo import remember
+        from .run_memo_write import remember
 
-        status = report.exit_status()
         remember(
             argv=self.argv,
             environ=os.environ,
             started_ns=self.started_ns,
             settings=settings,
             paths=paths,
+            named=[Path(args.config)] if args.config else [],
             report=report,
             printed=printed,
-            status=status,
         )
 
 
@@ -109,7 +113,7 @@ def _run(args: argparse.Namespace, memo: _Memo) -> int:
                 report, command="check", as_json=as_json, verbose=args.verbose, quiet=args.quiet
             )
             printed = _show(output, document=as_json)
-        memo.remember(settings, paths, report, printed)
+        memo.remember(args, settings, paths, report, printed)
         return report.exit_status()
     if args.command == "verify":
         return _verify(args, settings)
@@ -178,7 +182,7 @@ def _run(args: argparse.Namespace, memo: _Memo) -> int:
         report, command="sync", as_json=args.json, verbose=args.verbose, quiet=args.quiet
     )
     printed = _show(output, document=args.json)
-    memo.remember(settings, paths, report, printed)
+    memo.remember(args, settings, paths, report, printed)
     return report.exit_status()
 
 

@@ -30,11 +30,11 @@ def find_markdown(
     root: Path,
     include: Iterable[str],
     exclude: Iterable[str],
-    listed: list[str] | None = None,
+    walked: Walked | None = None,
 ) -> tuple[list[str], list[tuple[Path, str]]]:
     """discover_markdown's files as absolute path strings: a run that finds most of them
-    unchanged since last time needs no Path of those. Each folder listed on the way is
-    appended to `listed`, if given (the run memo's record of what the answer rests on)."""
+    unchanged since last time needs no Path of those. `walked`, if given, is told each
+    folder listed and each link met on the way (what the run memo's answer rests on)."""
     unreadable: list[tuple[Path, str]] = []
     included = _any_of(include)
     excluded = _any_of(exclude)
@@ -43,13 +43,23 @@ def find_markdown(
         if path.is_file():
             found[str(path.absolute())] = path.is_symlink()
         elif path.is_dir():
-            walk = _walk(path.absolute(), root, excluded, unreadable, listed)
+            walk = _walk(path.absolute(), root, excluded, unreadable, walked)
             for file, rel, is_link in walk:
                 if included.fullmatch(rel):
                     found[file] = is_link
         else:
             raise ConfigError(f"{path}: no such file or folder")
     return _each_file_once(found), unreadable
+
+
+class Walked:
+    """What a walk met that its finding rests on: the folders it listed (an entry added,
+    removed or renamed changes a folder's mtime) and the links in them (what a link leads
+    to, a folder, a file or nothing, decides whether it is walked, read or reported)."""
+
+    def __init__(self) -> None:
+        self.folders: list[str] = []
+        self.links: list[str] = []
 
 
 def _each_file_once(found: dict[str, bool]) -> list[str]:
@@ -96,7 +106,7 @@ def _walk(
     root: Path,
     excluded: _AnyOf,
     unreadable: list[tuple[Path, str]],
-    listed: list[str] | None = None,
+    walked: Walked | None = None,
 ) -> Iterator[tuple[str, str, bool]]:
     """(path, path relative to root, is a symlink) of each file under `folder` not excluded.
 
@@ -112,8 +122,9 @@ def _walk(
         except OSError as error:
             unreadable.append((Path(current), error.strerror or str(error)))
             continue
-        if listed is not None:
-            listed.append(current)
+        if walked is not None:
+            walked.folders.append(current)
+            walked.links.extend(entry.path for entry in entries if entry.is_symlink())
         folders = []
         for entry in entries:
             child = f"{rel}/{entry.name}" if rel else entry.name

@@ -11,12 +11,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
-from imgsync import run_memo
+from imgsync import run_memo, run_memo_write
 from imgsync.cli import main
 from imgsync.state.stamps import RACY_SECONDS
 
@@ -30,7 +31,7 @@ ENV = {
     "LSKY_TOKEN": TOKEN,
     "CI": "true",
 }
-TREES = 24  # aged trees made at once: each test takes its own
+TREES = 32  # aged trees made at once: each test takes its own
 
 
 class Ran(NamedTuple):
@@ -64,18 +65,29 @@ def write_tree(root: Path) -> None:
     (root / "docs" / "intro.md").write_text("# Intro\n\n![remote](https://example.com/a.png)\n")
     (root / "docs" / "guide" / "setup.md").write_text("Set up.\n\n[a link](other.md)\n")
     (root / "README.md").write_text("```md\n![quoted](local.png)\n```\n")
+    # A link with a Markdown name to a folder: passed over while the folder is there.
+    (root / ".hidden" / "folder").mkdir(parents=True)
+    (root / "docs" / "notes.md").symlink_to("../.hidden/folder")
+    # A config named through a link (`--config .cfg/link.toml`), and another one.
+    (root / ".cfg").mkdir()
+    (root / ".cfg" / "link.toml").symlink_to("../imgsync.toml")
+    (root / "other.toml").write_text(CONFIG.replace("[hosts", 'exclude = ["docs/**"]\n\n[hosts'))
 
 
 @pytest.fixture(scope="module")
 def aged_trees(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], Path]]:
     """Trees written, and synced once, more than RACY_SECONDS ago: a run over them may leave
     a memo (one changed closer to the run never does). Made together, to wait once."""
-    made = []
-    for n in range(TREES):
-        root = tmp_path_factory.mktemp(f"memo-{n}")
+    made = [tmp_path_factory.mktemp(f"memo-{n}") for n in range(TREES)]
+    for root in made:
         write_tree(root)
-        assert imgsync(root, "sync", ".").code == 0
-        made.append(root)
+        # What a config moved up leaves: a memo of `check .` in docs/ that would hide the
+        # project's (test_a_stale_memo_in_a_folder_below_is_removed).
+        name = run_memo.memo_name(os.path.realpath(root / "docs"), ["check", "."])
+        (root / "docs" / ".imgsync" / run_memo.FOLDER).mkdir(parents=True)
+        (root / "docs" / ".imgsync" / run_memo.FOLDER / name).write_bytes(b"an older layout's")
+    with ThreadPoolExecutor(4) as pool:
+        assert all(ran.code == 0 for ran in pool.map(lambda root: imgsync(root, "sync", "."), made))
     time.sleep(RACY_SECONDS + 0.3)
     yield made.pop
 
@@ -152,6 +164,25 @@ def _pyproject_appears(root: Path) -> None:
     (root / "pyproject.toml").write_text('[tool.imgsync]\ninclude = ["README.md"]\n')
 
 
+def _linked_folder_becomes_a_file(root: Path) -> None:
+    (root / ".hidden" / "folder").rmdir()
+    (root / ".hidden" / "folder").write_text("![a](local.png)\n")
+
+
+def _output_edited_in_the_memo(root: Path) -> None:
+    (memo,) = memos(root)
+    memo.write_bytes(memo.read_bytes().replace(b"in 3 file(s)", b"in 7 file(s)"))
+
+
+def _state_file_appears(root: Path) -> None:
+    (root / ".imgsync" / "albums.json").write_text("{}")
+
+
+def _linked_folder_of_the_config_moved(root: Path) -> None:
+    os.replace(root / ".cfg", root / ".cfg-moved")
+    (root / ".cfg").symlink_to(".cfg-moved")
+
+
 # (change, exit status of the full run after it, text its output must hold)
 CHANGES = [
     (_append_local_image, 1, "new.png"),
@@ -164,6 +195,10 @@ CHANGES = [
     (_touched, 0, "in 3 file(s)"),
     (_made_unreadable_then_readable, 0, "in 3 file(s)"),
     (_pyproject_appears, 0, "in 3 file(s)"),
+    (_linked_folder_becomes_a_file, 1, "docs/notes.md:1"),
+    (_output_edited_in_the_memo, 0, "in 3 file(s)"),
+    (_state_file_appears, 0, "in 3 file(s)"),
+    (_linked_folder_of_the_config_moved, 0, "in 3 file(s)"),
 ]
 
 
@@ -239,9 +274,9 @@ def test_a_project_keeps_a_few_memos(
     monkeypatch.chdir(root)
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    for n in range(run_memo.KEEP + 4):  # a pre-commit hook: a list of files each time
+    for n in range(run_memo_write.KEEP + 4):  # a pre-commit hook: a list of files each time
         assert main(["check", "README.md", *(["docs/intro.md"] * n)]) == 0
-    assert len(memos(root)) == run_memo.KEEP
+    assert len(memos(root)) == run_memo_write.KEEP
 
 
 def test_a_damaged_memo_is_a_full_run(aged_trees: Callable[[], Path]) -> None:
@@ -262,13 +297,93 @@ def test_a_changed_imgsync_answers_anew(
     package = Path(run_memo.__file__).parent
     monkeypatch.setattr(run_memo, "__file__", str(tmp_path / "imgsync" / "run_memo.py"))
     shutil.copytree(package, tmp_path / "imgsync", ignore=shutil.ignore_patterns("__pycache__"))
-    before = run_memo._identity("/p", ["check"], {})
-    assert before == run_memo._identity("/p", ["check"], {})
+    before = run_memo.identity("/p", ["check"], {})
+    assert before == run_memo.identity("/p", ["check"], {})
     (tmp_path / "imgsync" / "render.py").write_text("# changed\n")
-    assert run_memo._identity("/p", ["check"], {}) != before
+    assert run_memo.identity("/p", ["check"], {}) != before
 
 
 def test_records_are_read_across_chunks() -> None:
     records = [b"x" * n for n in (0, 1, 70_000, 5, 65_535, 3)]
     data = b"".join(record + b"\0" for record in records)
     assert list(run_memo._records(io.BytesIO(data))) == records
+
+
+def test_a_config_named_through_a_link_that_is_moved(aged_trees: Callable[[], Path]) -> None:
+    root = aged_trees()
+    command = ["check", "--config", ".cfg/link.toml", "."]
+    imgsync(root, *command)
+    assert imgsync(root, *command).answered
+    (root / ".cfg" / "link.toml").unlink()
+    (root / ".cfg" / "link.toml").symlink_to("../other.toml")  # docs/** excluded
+    after = imgsync(root, *command)
+    assert not after.answered and "in 1 file(s)" in after.out + after.err
+
+
+def test_a_closed_stream_is_answered_as_a_full_run_answers(aged_trees: Callable[[], Path]) -> None:
+    root = aged_trees()
+    imgsync(root, "check", ".")
+
+    def closed_stderr(memo: bool) -> tuple[int, str]:
+        if not memo:
+            shutil.rmtree(root / ".imgsync" / run_memo.FOLDER, ignore_errors=True)
+        done = subprocess.run(
+            [sys.executable, IMGSYNC, "check", "."],
+            cwd=root,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            preexec_fn=lambda: os.close(2),  # the child's stderr closed
+            text=True,
+        )
+        return done.returncode, done.stdout
+
+    full = closed_stderr(memo=False)
+    closed_stderr(memo=False)  # leaves a memo, stderr closed
+    assert closed_stderr(memo=True) == full
+
+
+def test_a_stale_memo_in_a_folder_below_is_removed(aged_trees: Callable[[], Path]) -> None:
+    root = aged_trees()
+    docs = root / "docs"
+    (stale,) = (docs / ".imgsync" / run_memo.FOLDER).iterdir()
+    assert not imgsync(docs, "check", ".").answered
+    assert not stale.exists()
+    assert [memo.name for memo in memos(root)] == [stale.name]
+    assert imgsync(docs, "check", ".").answered
+
+
+def test_a_linked_memo_folder_is_never_written_through(
+    aged_trees: Callable[[], Path], tmp_path: Path
+) -> None:
+    root = aged_trees()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    kept = [elsewhere / f"{n:024x}" for n in range(run_memo_write.KEEP + 4)]
+    for file in kept:
+        file.write_text("not imgsync's")
+    shutil.rmtree(root / ".imgsync" / run_memo.FOLDER, ignore_errors=True)
+    (root / ".imgsync" / run_memo.FOLDER).symlink_to(elsewhere)
+    for _ in range(2):
+        ran = imgsync(root, "check", ".")
+        assert ran.code == 0 and not ran.answered
+    assert sorted(elsewhere.iterdir()) == kept
+
+
+def test_a_memo_is_never_written_through_a_planted_link(tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.write_text("not imgsync's")
+    path = tmp_path / "0123456789abcdef01234567"
+    planted = tmp_path / f".{path.name}.{os.getpid()}"
+    planted.symlink_to(target)
+    with pytest.raises(FileExistsError):
+        run_memo_write._write(str(path), [run_memo.FORMAT])
+    assert target.read_text() == "not imgsync's" and not path.exists()
+
+
+def test_an_installed_or_removed_package_answers_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    before = run_memo.identity("/p", ["check"], {})
+    (tmp_path / "PIL").mkdir()
+    assert run_memo.identity("/p", ["check"], {}) != before
