@@ -11,9 +11,9 @@ answering in 20-60 ms, and runs the real console script as a user would:
 - first sync: wall time / (images x mean latency), the sequential floor;
 - second sync, nothing to do: wall time / a Python process that walks the tree and stats
   every file, measured alternately with it (and, in brackets, the ratio of their CPU
-  seconds, which others on the machine move less); the first of these runs leaves the
-  run memo (run_memo.py) that answers the others, so this is also measured with the memo
-  removed before each run (a full run: stamps, walk, imports);
+  seconds, which others on the machine move less), after a run that leaves the run memo
+  (run_memo.py) that answers them; and also with the memo removed before each run (a full
+  run: stamps, walk, imports);
 - one file edited with one new image, then a sync: the same floor;
 - `imgsync check` on the synced tree, RACY_SECONDS after the edits: the same floor, with
   and without the memo;
@@ -135,6 +135,7 @@ def measure_tree(
         shutil.rmtree(root / ".imgsync" / "runs", ignore_errors=True)
         return alternately(command)
 
+    run(sync, root, env)  # leaves the run memo: the runs below are the steady state
     nothing = median_run(args.runs, lambda: alternately(sync))
     nothing_full = median_run(args.runs, lambda: without_memo(sync))
     edits = []
@@ -146,6 +147,7 @@ def measure_tree(
         edits.append(alternately(sync))
     edit = summary(edits)
     time.sleep(RACY_SECONDS)  # the steady state again: the last edit's files are racy
+    run([IMGSYNC, "check", "."], root, env)  # leaves check's memo
     check = median_run(args.runs, lambda: alternately([IMGSYNC, "check", "."]))
     check_full = median_run(args.runs, lambda: without_memo([IMGSYNC, "check", "."]))
     spread = [r.seconds for r in firsts]
