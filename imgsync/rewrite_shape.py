@@ -22,12 +22,14 @@ from markdown_it.token import Token
 from .errors import RewriteRefused
 from .markdown.gate import html_may_matter
 from .markdown.html_tags import HtmlReader
-from .markdown.parser import block_stage
+from .markdown.parser import block_stage, normalize_links_once
 
 
 @functools.cache
 def renderer() -> MarkdownIt:
-    return MarkdownIt("commonmark").enable("table")
+    md = MarkdownIt("commonmark").enable("table")
+    normalize_links_once(md)
+    return md
 
 
 def check_same_shape(old: str, new: str, allowed: Collection[tuple[str, str]]) -> None:

@@ -72,6 +72,7 @@ def _built_parser(dispatch: bool, emphasis: bool) -> MarkdownIt:
     if not emphasis:
         md.disable("emphasis")  # its rule and its pairing after the inline rules
     md.enable("table")
+    normalize_links_once(md)
     # Math is never touched: `$...$`, `$$...$$` and `$$` blocks are read as math, by pandoc's
     # rule (no space inside the dollars, no digit right after the closing one), so that
     # prices such as "$5 and $10" stay prose and their images are still found.
@@ -119,6 +120,13 @@ def _built_parser(dispatch: bool, emphasis: bool) -> MarkdownIt:
     if dispatch:
         dispatch_inline(md)
     return md
+
+
+def normalize_links_once(md: MarkdownIt) -> None:
+    """Keep what `md.normalizeLink` made of each destination: a pure function of it, which
+    mdurl's parse, encode and format in Python make a tenth of a parse-heavy tree's CPU,
+    and docs name the same pages again and again (a definition in every file, a nav link)."""
+    md.normalizeLink = functools.lru_cache(maxsize=1 << 14)(md.normalizeLink)  # type: ignore[method-assign]
 
 
 def parse_blocks(text: str, env: dict[str, Any]) -> list[Token]:
