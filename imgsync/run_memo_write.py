@@ -139,10 +139,13 @@ def _records(
         return None
 
     def record(kind: bytes, path: str) -> bytes:
+        return dated(kind, path)[1]
+
+    def dated(kind: bytes, path: str) -> tuple[int, bytes]:
         signature, changed_ns = state(path, resolved=kind == b"p")
         if changed_ns >= before_ns:
             raise _Racy(path)
-        return b"%s %s %s" % (kind, signature, os.fsencode(path))
+        return changed_ns, b"%s %s %s" % (kind, signature, os.fsencode(path))
 
     records = [b"s %d" % report.exit_status(), b"o " + out, b"e " + err]
     records += [record(b"p", path) for path in _settings_files(settings, paths, named, environ)]
@@ -155,7 +158,10 @@ def _records(
     )
     if unreadable:
         return None
-    records += [record(b"f", path) for path in (*walked.folders, *walked.links, *files)]
+    records += [record(b"f", path) for path in (*walked.folders, *walked.links)]
+    # The files last changed first: the one being edited is likely among them, and a run
+    # after an edit then stops reading the memo at once.
+    records += [text for _, text in sorted((dated(b"f", path) for path in files), reverse=True)]
     return records
 
 
