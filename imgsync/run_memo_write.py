@@ -9,6 +9,7 @@ own: a link there, or in the state folder, makes no memo, and only memos are eve
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from .config import CACHE_NAME, CONFIG_NAME, Settings
 from .discover import Walked, find_markdown
+from .errors import ImgsyncError
 from .files import real_path
 from .report import Report
 from .run_memo import (
@@ -64,26 +66,26 @@ def remember(
     project = str(settings.state_dir.parent)
     if not _above_or_at(project, cwd):
         return False  # where run_memo.open_memo would not look
-    _remove_hiding(cwd, project, name)  # it did not answer this run, nor will it the next
     path = None
     try:
+        _remove_hiding(cwd, project, name)  # it did not answer this run, nor will it the next
+        if not _nothing_happened(report):
+            _remove(memo_path(project, name))
+            return False
         path = _memo_path(settings, name)
         if path is None:
             return False
-        records = None
-        if _nothing_happened(report):
-            before_ns = started_ns - int(RACY_SECONDS * 1e9)
-            records = _records(settings, paths, named, environ, printed, report, before_ns)
+        before_ns = started_ns - int(RACY_SECONDS * 1e9)
+        records = _records(settings, paths, named, environ, printed, report, before_ns)
         if records is None:
             _remove(path)
             return False
         _write(path, [FORMAT, b"k " + identity(cwd, argv, environ), *records])
     except _Racy:
-        if path is not None:
-            _remove(path)
+        _remove(path)
         return False
-    except (OSError, UnicodeError):
-        return False  # a speed-up only: no memo is no harm
+    except (OSError, UnicodeError, ImgsyncError):
+        return False  # a speed-up only: no memo is no harm (a path gone: the next run says)
     _keep_newest(os.path.dirname(path))
     return True
 
@@ -97,10 +99,8 @@ def _memo_path(settings: Settings, name: str) -> str | None:
         return None
     if not stat.S_ISDIR(os.lstat(state_dir).st_mode):
         return None
-    try:  # noqa: SIM105 - as _remove
+    with contextlib.suppress(FileExistsError):
         os.mkdir(os.path.join(state_dir, FOLDER))
-    except FileExistsError:
-        pass
     return memo_path(os.path.dirname(state_dir), name)
 
 
@@ -222,11 +222,11 @@ def _write(path: str, records: list[bytes]) -> None:
         raise
 
 
-def _remove(path: str) -> None:
-    try:  # noqa: SIM105 - the one place that needs contextlib would import it for this
+def _remove(path: str | None) -> None:
+    if path is None:
+        return
+    with contextlib.suppress(OSError):  # gone already, or not ours: no memo is no harm
         os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 def _remove_hiding(cwd: str, project: str, name: str) -> None:
