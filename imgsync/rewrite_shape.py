@@ -22,13 +22,13 @@ from markdown_it.token import Token
 from .errors import RewriteRefused
 from .markdown.gate import html_may_matter
 from .markdown.html_tags import HtmlReader
-from .markdown.parser import block_stage, normalize_links_once
+from .markdown.parser import block_stage, quicken
 
 
 @functools.cache
 def renderer() -> MarkdownIt:
     md = MarkdownIt("commonmark").enable("table")
-    normalize_links_once(md)
+    quicken(md)
     return md
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from imgsync import scan
@@ -495,3 +496,17 @@ _IN_TEXT_PIECES = [
 @given(st.lists(st.sampled_from(_IN_TEXT_PIECES), max_size=12).map("".join))
 def test_the_quick_test_of_in_text_is_the_pattern(text: str) -> None:
     assert scan._in_text_may_match(text) == (scan._IN_TEXT.search(text) is not None)
+
+
+def _plain_and_quickened() -> tuple[MarkdownIt, MarkdownIt]:
+    plain, quick = (MarkdownIt("commonmark").enable("table") for _ in range(2))
+    parser.quicken(quick)
+    return plain, quick
+
+
+@given(documents(), st.sampled_from(["", "\r", "\r\n", "\0", "\r\0\n"]))
+def test_a_quickened_parser_makes_the_same_tokens(text: str, breaks: str) -> None:
+    text = text.replace("\n", breaks or "\n", 1) + breaks
+    plain, quick = _plain_and_quickened()
+    assert quick.parse(text, {}) == plain.parse(text, {})
+    assert quick.parse(text, {}) == quick.parse(text, {})  # the second: normalizeLink's kept

@@ -72,7 +72,7 @@ def _built_parser(dispatch: bool, emphasis: bool) -> MarkdownIt:
     if not emphasis:
         md.disable("emphasis")  # its rule and its pairing after the inline rules
     md.enable("table")
-    normalize_links_once(md)
+    quicken(md)
     # Math is never touched: `$...$`, `$$...$$` and `$$` blocks are read as math, by pandoc's
     # rule (no space inside the dollars, no digit right after the closing one), so that
     # prices such as "$5 and $10" stay prose and their images are still found.
@@ -122,11 +122,24 @@ def _built_parser(dispatch: bool, emphasis: bool) -> MarkdownIt:
     return md
 
 
-def normalize_links_once(md: MarkdownIt) -> None:
-    """Keep what `md.normalizeLink` made of each destination: a pure function of it, which
-    mdurl's parse, encode and format in Python make a tenth of a parse-heavy tree's CPU,
-    and docs name the same pages again and again (a definition in every file, a nav link)."""
+def quicken(md: MarkdownIt) -> None:
+    """Spare `md` work whose result is known, the tokens unchanged:
+
+    - its first core rule turns `\r\n` and `\r` into `\n` and NUL into U+FFFD with re.sub
+      over the whole text, even a text with none of them (its pattern replaces each `\n`
+      with itself): such a text is left as it is, which is what the rule makes of it;
+    - what `normalizeLink` made of each destination is kept: a pure function of it, which
+      mdurl's parse, encode and format in Python make a tenth of a parse-heavy tree's CPU,
+      and docs name the same pages again and again (a definition in each file, a nav link).
+    """
     md.normalizeLink = functools.lru_cache(maxsize=1 << 14)(md.normalizeLink)  # type: ignore[method-assign]
+    original = _rule(md.core.ruler, "normalize")
+
+    def normalize(state: StateCore) -> None:
+        if "\r" in state.src or "\0" in state.src:
+            original(state)
+
+    md.core.ruler.at("normalize", normalize)
 
 
 def parse_blocks(text: str, env: dict[str, Any]) -> list[Token]:
