@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from .arguments import build_parser, with_default_command
 from .config import Settings, load_settings
+from .discover import Walked
 from .errors import CacheError, ConfigError, ImgsyncError
 from .render import Output, annotations_output, doctor_output, report_output, upload_output
 from .report import EXIT_INTERRUPTED, EXIT_USAGE
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"`imgsync {args.command} --help` lists what it takes"
         )
     try:
-        return _run(args, _Memo(given, started_ns))
+        return _run(args, _Memo(given, started_ns, Walked()))
     except (ConfigError, CacheError) as error:
         _say(f"imgsync: error: {error}")
         return EXIT_USAGE
@@ -53,10 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 class _Memo(NamedTuple):
-    """What the run memo of a `sync` or `check` is keyed by (run_memo.py)."""
+    """What the run memo of a `sync` or `check` is made of (run_memo.py): the command line,
+    when the run began, and what its discovery walked."""
 
     argv: list[str]
     started_ns: int
+    walked: Walked
 
     def remember(
         self,
@@ -77,6 +80,7 @@ class _Memo(NamedTuple):
             settings=settings,
             paths=paths,
             named=[Path(args.config)] if args.config else [],
+            walked=self.walked,
             report=report,
             printed=printed,
         )
@@ -104,7 +108,7 @@ def _run(args: argparse.Namespace, memo: _Memo) -> int:
         from .pipeline import check  # the Markdown seam: not for `upload`, `serve`
 
         paths = _paths(args, settings)
-        report = check(paths, settings)
+        report = check(paths, settings, walked=memo.walked)
         if args.format == "github" and not args.json:
             printed = _show(annotations_output(report, quiet=args.quiet), annotations=True)
         else:
@@ -177,6 +181,7 @@ def _run(args: argparse.Namespace, memo: _Memo) -> int:
         dry_run=args.dry_run,
         progress=lambda: _progress(args),
         output=publish_to,
+        walked=memo.walked,
     )
     output = report_output(
         report, command="sync", as_json=args.json, verbose=args.verbose, quiet=args.quiet

@@ -34,7 +34,8 @@ def find_markdown(
 ) -> tuple[list[str], list[tuple[Path, str]]]:
     """discover_markdown's files as absolute path strings: a run that finds most of them
     unchanged since last time needs no Path of those. `walked`, if given, is told each
-    folder listed and each link met on the way (what the run memo's answer rests on)."""
+    folder listed, each link met on the way and the files found (what the run memo's
+    answer rests on)."""
     unreadable: list[tuple[Path, str]] = []
     included = _any_of(include)
     excluded = _any_of(exclude)
@@ -49,17 +50,22 @@ def find_markdown(
                     found[file] = is_link
         else:
             raise ConfigError(f"{path}: no such file or folder")
-    return _each_file_once(found), unreadable
+    files = _each_file_once(found)
+    if walked is not None:
+        walked.files.extend(files)
+    return files, unreadable
 
 
 class Walked:
     """What a walk met that its finding rests on: the folders it listed (an entry added,
     removed or renamed changes a folder's mtime) and the links in them (what a link leads
-    to, a folder, a file or nothing, decides whether it is walked, read or reported)."""
+    to, a folder, a file or nothing, decides whether it is walked, read or reported); and
+    the files it found."""
 
     def __init__(self) -> None:
         self.folders: list[str] = []
         self.links: list[str] = []
+        self.files: list[str] = []
 
 
 def _each_file_once(found: dict[str, bool]) -> list[str]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .config import Settings, resolve_host
-from .discover import find_markdown
+from .discover import Walked, find_markdown
 from .errors import ConfigError, ImageError, MarkdownError
 from .files import folders_kept
 from .ignore import MARKER, IgnoreList, project_path, written_path
@@ -72,6 +72,7 @@ class _Run(NamedTuple):
     stamps: Stamps
     cores: Cores
     ignores: IgnoreList
+    walked: Walked | None = None  # told what the discovery walked (the run memo's record)
 
 
 class _Options(NamedTuple):
@@ -93,14 +94,15 @@ class _FileWork:
     refs: list[tuple[ImageRef, Path]] = field(default_factory=list)
 
 
-def check(paths: Sequence[Path], settings: Settings) -> Report:
+def check(paths: Sequence[Path], settings: Settings, *, walked: Walked | None = None) -> Report:
     """Offline: list the local image references left under `paths`, each with whether its
-    file is there to upload or the reference needs fixing."""
+    file is there to upload or the reference needs fixing. `walked`, if given, is told
+    what the discovery walked (discover.Walked)."""
     report = Report()
     stamps = load_stamps(settings, report)
     try:
         with Cores(settings.parallel_from_chars) as cores, folders_kept():
-            run = _Run(settings, report, stamps, cores, IgnoreList(settings.ignore))
+            run = _Run(settings, report, stamps, cores, IgnoreList(settings.ignore), walked)
             scanned = _scan_all(paths, run)
             for item in scanned:
                 _note_problems(item, run)
@@ -309,6 +311,7 @@ def sync(
     progress: Callable[[], Progress] | None = None,
     on_written: Callable[[Path, bytes], None] | None = None,
     output: Output | None = None,
+    walked: Walked | None = None,
 ) -> Report:
     """Upload the new local images under `paths` and rewrite their references.
 
@@ -316,6 +319,7 @@ def sync(
     up or uploaded. `on_written(path, data)` hears of each file rewritten, with the bytes
     written (watch mode recognises its own writes by them). With `output`, the files are
     copied there first and rewritten there, the sources left as they are (publish.py).
+    `walked`, if given, is told what the discovery walked (discover.Walked).
     """
     options = _Options(host_name, dry_run, progress, on_written, output)
     report = Report(dry_run=dry_run, output=None if output is None else output.folder)
@@ -330,7 +334,7 @@ def sync(
     stamps = load_stamps(settings, report)
     try:
         with Cores(settings.parallel_from_chars) as cores, folders_kept():
-            run = _Run(settings, report, stamps, cores, IgnoreList(settings.ignore))
+            run = _Run(settings, report, stamps, cores, IgnoreList(settings.ignore), walked)
             _scan_and_host(paths, run, options)
     finally:
         stamps.save()
@@ -443,7 +447,11 @@ def _scan(paths: Sequence[Path], run: _Run) -> Iterator[_Scanned]:
     """
     settings, report, stamps = run.settings, run.report, run.stamps
     names, unreadable = find_markdown(
-        paths, root=settings.root, include=settings.include, exclude=settings.exclude
+        paths,
+        root=settings.root,
+        include=settings.include,
+        exclude=settings.exclude,
+        walked=run.walked,
     )
     for folder, reason in unreadable:
         report.failures.append(Failure(Location(folder), "", f"folder cannot be read: {reason}"))

@@ -18,7 +18,7 @@ from hashlib import blake2b
 from pathlib import Path
 
 from .config import CACHE_NAME, CONFIG_NAME, Settings
-from .discover import Walked, find_markdown
+from .discover import Walked
 from .errors import ImgsyncError
 from .files import real_path
 from .report import Report
@@ -54,11 +54,13 @@ def remember(
     settings: Settings,
     paths: Sequence[Path],
     named: Sequence[Path],
+    walked: Walked,
     report: Report,
     printed: tuple[str, str],
 ) -> bool:
     """After a run over `paths` (`named`: the other files its command line named, such as
-    --config) printed `printed` (stdout, stderr): write the memo of this command line if
+    --config; `walked`: what its discovery walked) printed `printed` (stdout, stderr): write
+    the memo of this command line if
     the run found nothing to do and nothing it rests on changed since RACY_SECONDS before
     `started_ns`; else remove the old one. True if written."""
     cwd = os.getcwd()
@@ -76,7 +78,7 @@ def remember(
         if path is None:
             return False
         before_ns = started_ns - int(RACY_SECONDS * 1e9)
-        records = _records(settings, paths, named, environ, printed, report, before_ns)
+        records = _records(settings, paths, named, walked, environ, printed, report, before_ns)
         if records is None:
             _remove(path)
             return False
@@ -127,13 +129,15 @@ def _records(
     settings: Settings,
     paths: Sequence[Path],
     named: Sequence[Path],
+    walked: Walked,
     environ: Mapping[str, str],
     printed: tuple[str, str],
     report: Report,
     before_ns: int,
 ) -> list[bytes] | None:
-    """The memo's records; None if the run's output can't be one (a NUL in it, a folder it
-    could not read); _Racy if something changed at or after `before_ns`."""
+    """The memo's records; None if the run's output can't be one (a NUL in it); _Racy if
+    something changed at or after `before_ns`. (A folder the walk could not read is a
+    failure of the run's: no memo then.)"""
     out, err = (text.encode("utf-8", "surrogatepass") for text in printed)
     if b"\0" in out or b"\0" in err:
         return None
@@ -152,16 +156,11 @@ def _records(
     state_dir = str(settings.state_dir)
     _not_racy_but_stamps(state_dir, before_ns)
     records.append(b"l %s %s" % (listing(state_dir), os.fsencode(state_dir)))
-    walked = Walked()
-    files, unreadable = find_markdown(
-        paths, root=settings.root, include=settings.include, exclude=settings.exclude, walked=walked
-    )
-    if unreadable:
-        return None
     records += [record(b"f", path) for path in (*walked.folders, *walked.links)]
     # The files last changed first: the one being edited is likely among them, and a run
     # after an edit then stops reading the memo at once.
-    records += [text for _, text in sorted((dated(b"f", path) for path in files), reverse=True)]
+    dated_files = sorted((dated(b"f", path) for path in walked.files), reverse=True)
+    records += [text for _, text in dated_files]
     return records
 
 
