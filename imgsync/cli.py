@@ -33,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     started_ns = time.time_ns()  # what the run memo's files must be older than
     given = list(sys.argv[1:] if argv is None else argv)
+    memo = _Memo(given, started_ns, _identity(given), Walked())
     parser = build_parser()
     args, unknown = parser.parse_known_args(with_default_command(given, parser))
     if unknown:  # said for the command: an option of another command is the likely mistake
@@ -41,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"`imgsync {args.command} --help` lists what it takes"
         )
     try:
-        return _run(args, _Memo(given, started_ns, Walked()))
+        return _run(args, memo)
     except (ConfigError, CacheError) as error:
         _say(f"imgsync: error: {error}")
         return EXIT_USAGE
@@ -59,6 +60,7 @@ class _Memo(NamedTuple):
 
     argv: list[str]
     started_ns: int
+    identity: bytes | None  # run_memo.identity as the run began (None: no folder to be in)
     walked: Walked
 
     def remember(
@@ -73,10 +75,13 @@ class _Memo(NamedTuple):
         is then answered before the rest of imgsync is even imported (launch.py)."""
         from .run_memo_write import remember
 
+        if self.identity is None:
+            return
         remember(
             argv=self.argv,
             environ=os.environ,
             started_ns=self.started_ns,
+            identity=self.identity,
             settings=settings,
             paths=paths,
             named=[Path(args.config)] if args.config else [],
@@ -84,6 +89,17 @@ class _Memo(NamedTuple):
             report=report,
             printed=printed,
         )
+
+
+def _identity(argv: list[str]) -> bytes | None:
+    """What the run memo's answer rests on besides files (run_memo.identity), as this run
+    begins: the code it runs among it. None if the current folder is gone."""
+    from .run_memo import identity
+
+    try:
+        return identity(os.getcwd(), argv, os.environ)
+    except OSError:
+        return None
 
 
 def _run(args: argparse.Namespace, memo: _Memo) -> int:

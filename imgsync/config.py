@@ -97,6 +97,10 @@ class Settings:
     parallel_from_chars: int = PARALLEL_FROM_CHARS  # text from which parsing uses every core
     env: Mapping[str, str] = field(default_factory=dict)  # captured once, read nowhere else
     paths: tuple[Path, ...] = ()  # `paths` of the config: what a run without PATH covers
+    # The paths the config names (`paths`, `cache`, `site_root`, `ca_file`) as written, in
+    # its folder, before their links were resolved: where those lead is the run memo's to
+    # check again (run_memo_write.py).
+    written_paths: tuple[Path, ...] = ()
     root_found_by: RootFoundBy = "config"
 
     @property
@@ -204,6 +208,7 @@ def load_settings(
 def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str]) -> Settings:
     root = path.parent
     values: dict[str, Any] = {}
+    written: list[Path] = []
     for key, value in table.items():
         if key == "hosts":
             continue
@@ -223,8 +228,10 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
                 raise ConfigError(f"`{prefix}host` {problem}", path)
             raise ConfigError(f"`{prefix}{key}` {wrong(expected, value)}", path)
         if key in PATH_KEYS:
+            written.append(root / checked)
             checked = _usable_path(root / checked, f"{prefix}{key}", path)
         if key == "paths":
+            written.extend(root / entry for entry in checked)
             checked = _project_paths(checked, root, f"{prefix}{key}", path)
         values[key] = checked
     site_root = values.pop("site_root", root)
@@ -257,6 +264,7 @@ def _build(table: dict[str, Any], path: Path, prefix: str, env: Mapping[str, str
         retry=RetryPolicy(**owned["retry"]),
         http=HttpSettings(**http),
         env=dict(env),
+        written_paths=tuple(written),
         **values,
     )
 

@@ -38,13 +38,15 @@ try:  # hashlib loads OpenSSL: 4 ms of every run; the built-in module is the sam
 except ImportError:  # pragma: no cover - CPython always builds _blake2
     from hashlib import blake2b
 
-FORMAT = b"imgsync run memo 2"
+FORMAT = b"imgsync run memo 3"
 FOLDER = "runs"  # in the state folder
 STATE_DIR_NAME = ".imgsync"  # files.STATE_DIR_NAME: the memo's place is found before any import
 # Set by the shell for each command, and read by nothing imgsync does.
 VOLATILE = frozenset({"_", "OLDPWD", "SHLVL"})
 END = b"end "  # the last record: a digest of every byte before it
 _CHUNK = 1 << 16
+MAX_RECORD = 1 << 20  # bytes: the longest output a memo keeps, or path (none is near it)
+PRIVATE_NOT = 0o077  # permission bits a memo never has: only its user reads and writes it
 
 
 def replay(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
@@ -58,7 +60,7 @@ def replay(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
         if memo is None:
             return None
         with memo:
-            answer = _answer(memo, identity(cwd, argv, environ))
+            answer = _answer(memo, identity(cwd, argv, environ), environ.get("HOME"))
     except (OSError, ValueError, UnicodeError):
         return None  # an unreadable memo, folder or file: the full run will say what it is
     if answer is None:
@@ -71,8 +73,9 @@ def replay(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
     return status
 
 
-def _answer(memo: BinaryIO, expected: bytes) -> tuple[int, str, str] | None:
-    """(status, stdout, stderr) of the memo, if it is whole and all it rests on unchanged."""
+def _answer(memo: BinaryIO, expected: bytes, home: str | None) -> tuple[int, str, str] | None:
+    """(status, stdout, stderr) of the memo, if it is whole and all it rests on unchanged
+    (`home`: the home folder, whose path the memo records only as its state)."""
     digest = blake2b(digest_size=16)
     records = _records(memo)
     first = next(records, None)
@@ -100,6 +103,9 @@ def _answer(memo: BinaryIO, expected: bytes) -> tuple[int, str, str] | None:
         elif kind in (b"p", b"f"):  # p: with where its links lead
             signature, _, path = rest.partition(b" ")
             if state(path, resolved=kind == b"p")[0] != signature:
+                return None
+        elif kind == b"h":
+            if (state(home, resolved=True)[0] if home else b"") != rest:
                 return None
         else:
             return None
@@ -182,13 +188,14 @@ def _stream(fd: int) -> tuple[object, ...]:
     return ("open",)
 
 
-def _code_files(folder: str) -> Iterator[tuple[str, int, int]]:
-    """(path, size, mtime) of each of imgsync's modules: a changed imgsync answers anew."""
+def _code_files(folder: str) -> Iterator[tuple[str, int, int, int]]:
+    """(path, size, mtime, ctime) of each of imgsync's modules: a changed imgsync answers
+    anew."""
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.name.endswith(".py"):
                 st = entry.stat()
-                yield entry.path, st.st_size, st.st_mtime_ns
+                yield entry.path, st.st_size, st.st_mtime_ns, st.st_ctime_ns
             elif entry.name != "__pycache__" and entry.is_dir(follow_symlinks=False):
                 yield from _code_files(entry.path)
 
@@ -215,21 +222,34 @@ def memo_path(folder: str, name: str) -> str | None:
 
 def open_memo(cwd: str, name: str) -> BinaryIO | None:
     """The memo `name` in the state folder of the current folder, or of the nearest folder
-    above it that has one (run_memo_write removes the ones that would hide it)."""
+    above it that has it (run_memo_write removes the ones of a state folder below the
+    project's, which would hide its own); None if there is none. A memo must be a file of
+    this user's that no one else may read or write, as imgsync makes each: one from git (a
+    pull request's), another user's, a FIFO or a link is never read."""
     folder = cwd
     while True:
         path = memo_path(folder, name)
-        if path is not None:
-            try:
-                fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            except (FileNotFoundError, NotADirectoryError):
-                pass
-            else:
-                return os.fdopen(fd, "rb")
+        if path is not None and os.path.lexists(path):
+            return _open_private(path)
         parent = os.path.dirname(folder)
         if parent == folder:
             return None
         folder = parent
+
+
+def _open_private(path: str) -> BinaryIO | None:
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)  # never blocks on a FIFO, never follows a link
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    memo = os.fdopen(fd, "rb")
+    st = os.fstat(fd)
+    mine = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+    if stat.S_ISREG(st.st_mode) and mine and not st.st_mode & PRIVATE_NOT:
+        return memo
+    memo.close()
+    return None
 
 
 def _records(memo: BinaryIO) -> Iterator[bytes]:
@@ -239,5 +259,7 @@ def _records(memo: BinaryIO) -> Iterator[bytes]:
     while chunk := memo.read(_CHUNK):
         *done, rest = (rest + chunk).split(b"\0")
         yield from done
+        if len(rest) > MAX_RECORD:
+            raise ValueError("not a memo: a record too long")
     if rest:
         yield rest

@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import stat
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from hashlib import blake2b
 from pathlib import Path
@@ -26,7 +27,6 @@ from .run_memo import (
     END,
     FOLDER,
     FORMAT,
-    identity,
     listing,
     memo_name,
     memo_path,
@@ -37,6 +37,8 @@ from .state.stamps import STATE_NAME as STAMPS_NAME
 
 KEEP = 16  # memos kept in a state folder: one per command line (a hook's list of files...)
 _MEMO = re.compile(r"[0-9a-f]{24}")  # run_memo.memo_name's
+_TEMPORARY = ".writing-"  # a memo being written: one a killed run left is removed later
+_TEMPORARY_LEFT_S = 600
 # What the search for the config and the project's root looks at in each folder up from
 # the current one (config.find_config, config.find_project_root).
 LOOKED_AT = (CONFIG_NAME, "pyproject.toml", CACHE_NAME, ".git")
@@ -51,6 +53,7 @@ def remember(
     argv: Sequence[str],
     environ: Mapping[str, str],
     started_ns: int,
+    identity: bytes,
     settings: Settings,
     paths: Sequence[Path],
     named: Sequence[Path],
@@ -59,8 +62,9 @@ def remember(
     printed: tuple[str, str],
 ) -> bool:
     """After a run over `paths` (`named`: the other files its command line named, such as
-    --config; `walked`: what its discovery walked) printed `printed` (stdout, stderr): write
-    the memo of this command line if
+    --config; `walked`: what its discovery walked; `identity`: run_memo.identity as the run
+    began, its code among it) printed `printed` (stdout, stderr): write the memo of this
+    command line if
     the run found nothing to do and nothing it rests on changed since RACY_SECONDS before
     `started_ns`; else remove the old one. True if written."""
     cwd = os.getcwd()
@@ -82,7 +86,7 @@ def remember(
         if records is None:
             _remove(path)
             return False
-        _write(path, [FORMAT, b"k " + identity(cwd, argv, environ), *records])
+        _write(path, [FORMAT, b"k " + identity, *records])
     except _Racy:
         _remove(path)
         return False
@@ -102,7 +106,7 @@ def _memo_path(settings: Settings, name: str) -> str | None:
     if not stat.S_ISDIR(os.lstat(state_dir).st_mode):
         return None
     with contextlib.suppress(FileExistsError):
-        os.mkdir(os.path.join(state_dir, FOLDER))
+        os.mkdir(os.path.join(state_dir, FOLDER), 0o700)
     return memo_path(os.path.dirname(state_dir), name)
 
 
@@ -152,7 +156,14 @@ def _records(
         return changed_ns, b"%s %s %s" % (kind, signature, os.fsencode(path))
 
     records = [b"s %d" % report.exit_status(), b"o " + out, b"e " + err]
-    records += [record(b"p", path) for path in _settings_files(settings, paths, named, environ)]
+    records += [record(b"p", path) for path in _settings_files(settings, paths, named)]
+    if home := environ.get("HOME"):  # its state, never its path: the reader knows it
+        signature, changed_ns = state(home, resolved=True)
+        if changed_ns >= before_ns:
+            raise _Racy(home)
+        records.append(b"h " + signature)
+    else:
+        records.append(b"h ")
     state_dir = str(settings.state_dir)
     _not_racy_but_stamps(state_dir, before_ns)
     records.append(b"l %s %s" % (listing(state_dir), os.fsencode(state_dir)))
@@ -165,15 +176,16 @@ def _records(
 
 
 def _settings_files(
-    settings: Settings, paths: Sequence[Path], named: Sequence[Path], environ: Mapping[str, str]
+    settings: Settings, paths: Sequence[Path], named: Sequence[Path]
 ) -> Iterator[str]:
-    """The files the settings were read from or name, the paths of the command line and the
-    home folder, and each file the search for the config looks at, from the current folder
-    up, whether it is there or not."""
+    """The files the settings were read from or name (as resolved, and as the config wrote
+    them: a link on the way may lead elsewhere next time), the paths of the command line,
+    and each file the search for the config looks at, from the current folder up, whether
+    it is there or not."""
     listed: list[Path | str | None] = [settings.config_path, settings.cache_path]
     listed += [settings.root, settings.site_root, *settings.paths, settings.http.ca_file]
-    listed += [profile.source for profile in settings.hosts.values()]
-    listed += [*paths, *named, environ.get("HOME")]
+    listed += [*settings.written_paths, *(profile.source for profile in settings.hosts.values())]
+    listed += [*paths, *named]
     folder = os.getcwd()
     while True:
         listed += [os.path.join(folder, name) for name in LOOKED_AT]
@@ -203,12 +215,13 @@ def _above_or_at(folder: str, cwd: str) -> bool:
 
 
 def _write(path: str, records: list[bytes]) -> None:
-    """Write the memo whole under a new temporary name (never through a link), then rename
-    it: a reader finds the old memo, the new one or none, never a part."""
+    """Write the memo whole under a new temporary name (never through a link), readable and
+    writable by this user alone (run_memo reads no other), then rename it: a reader finds
+    the old memo, the new one or none, never a part."""
     digest = blake2b(digest_size=16)
-    temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}")
+    temporary = os.path.join(os.path.dirname(path), f"{_TEMPORARY}{os.urandom(6).hex()}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(temporary, flags, 0o644)
+    fd = os.open(temporary, flags, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:
             for record in records:
@@ -240,18 +253,19 @@ def _remove_hiding(cwd: str, project: str, name: str) -> None:
 
 
 def _keep_newest(runs: str) -> None:
-    """Remove all but the KEEP newest memos: each command line writes its own."""
+    """Remove all but the KEEP newest memos (each command line writes its own), and what a
+    writer killed midway left more than _TEMPORARY_LEFT_S ago."""
     try:
         with os.scandir(runs) as entries:
-            memos = sorted(
-                (
-                    (entry.stat(follow_symlinks=False).st_mtime_ns, entry.path)
-                    for entry in entries
-                    if _MEMO.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)
-                ),
-                reverse=True,
-            )
-        for _, path in memos[KEEP:]:
-            os.unlink(path)
+            found = [
+                (entry.stat(follow_symlinks=False).st_mtime_ns, entry.name, entry.path)
+                for entry in entries
+                if entry.is_file(follow_symlinks=False)
+            ]
     except OSError:
-        pass
+        return
+    memos = sorted(((at, path) for at, name, path in found if _MEMO.fullmatch(name)), reverse=True)
+    left = time.time_ns() - _TEMPORARY_LEFT_S * 1_000_000_000
+    stale = [path for at, name, path in found if name.startswith(_TEMPORARY) and at < left]
+    for path in [*(path for _, path in memos[KEEP:]), *stale]:
+        _remove(path)

@@ -31,7 +31,7 @@ ENV = {
     "LSKY_TOKEN": TOKEN,
     "CI": "true",
 }
-TREES = 32  # aged trees made at once: each test takes its own
+TREES = 40  # aged trees made at once: each test takes its own
 
 
 class Ran(NamedTuple):
@@ -72,6 +72,14 @@ def write_tree(root: Path) -> None:
     (root / ".cfg").mkdir()
     (root / ".cfg" / "link.toml").symlink_to("../imgsync.toml")
     (root / "other.toml").write_text(CONFIG.replace("[hosts", 'exclude = ["docs/**"]\n\n[hosts'))
+    # A config whose `paths` go through a link: `content/docs` -> `.alt/src` (no image).
+    (root / ".alt" / "src").mkdir(parents=True)
+    (root / ".alt" / "src" / "a.md").write_text("# A\n")
+    (root / ".alt" / "src2").mkdir()
+    (root / ".alt" / "src2" / "a.md").write_text("![a](local.png)\n")
+    (root / "content").mkdir()
+    (root / "content" / "docs").symlink_to("../.alt/src")
+    (root / "paths.toml").write_text(CONFIG.replace("[hosts", 'paths = ["content/docs"]\n\n[hosts'))
 
 
 @pytest.fixture(scope="module")
@@ -369,15 +377,75 @@ def test_a_linked_memo_folder_is_never_written_through(
     assert sorted(elsewhere.iterdir()) == kept
 
 
-def test_a_memo_is_never_written_through_a_planted_link(tmp_path: Path) -> None:
+def test_a_link_planted_as_a_memo_is_neither_read_nor_written_through(
+    aged_trees: Callable[[], Path], tmp_path: Path
+) -> None:
+    root = aged_trees()
+    imgsync(root, "check", ".")
+    (memo,) = memos(root)
     target = tmp_path / "target"
-    target.write_text("not imgsync's")
-    path = tmp_path / "0123456789abcdef01234567"
-    planted = tmp_path / f".{path.name}.{os.getpid()}"
-    planted.symlink_to(target)
-    with pytest.raises(FileExistsError):
-        run_memo_write._write(str(path), [run_memo.FORMAT])
-    assert target.read_text() == "not imgsync's" and not path.exists()
+    target.write_bytes(memo.read_bytes())
+    target.chmod(0o600)
+    memo.unlink()
+    memo.symlink_to(target)
+    before = target.stat()
+    ran = imgsync(root, "check", ".")
+    assert not ran.answered and ran.code == 0
+    assert not memo.is_symlink()  # replaced by the memo written: the link's target untouched
+    assert (target.stat().st_mtime_ns, target.stat().st_ino) == (before.st_mtime_ns, before.st_ino)
+
+
+def test_a_memo_is_read_only_if_this_user_alone_may_read_it(
+    aged_trees: Callable[[], Path],
+) -> None:
+    root = aged_trees()
+    imgsync(root, "check", ".")
+    (memo,) = memos(root)
+    assert memo.stat().st_mode & 0o777 == 0o600
+    assert (root / ".imgsync" / run_memo.FOLDER).stat().st_mode & 0o777 == 0o700
+    memo.chmod(0o644)  # as git checks a file out: a pull request's memo
+    ran = imgsync(root, "check", ".")
+    assert not ran.answered and ran.code == 0
+
+
+def test_a_fifo_in_place_of_a_memo_stalls_nothing(aged_trees: Callable[[], Path]) -> None:
+    root = aged_trees()
+    imgsync(root, "check", ".")
+    (memo,) = memos(root)
+    memo.unlink()
+    os.mkfifo(memo)
+    ran = imgsync(root, "check", ".")  # a blocking open would never return
+    assert not ran.answered and ran.code == 0
+
+
+def test_a_record_longer_than_any_memo_holds_is_not_read_on() -> None:
+    with pytest.raises(ValueError, match="too long"):
+        list(run_memo._records(io.BytesIO(b"x" * (run_memo.MAX_RECORD + 2 * (1 << 16)))))
+
+
+def test_the_home_folder_is_recorded_by_its_state_alone(aged_trees: Callable[[], Path]) -> None:
+    root = aged_trees()
+    home = root / ".hidden"  # a folder as old as the tree
+    env = {**ENV, "HOME": str(home)}
+    imgsync(root, "check", ".", env=env)
+    assert imgsync(root, "check", ".", env=env).answered
+    (memo,) = memos(root)
+    assert str(home).encode() not in memo.read_bytes()
+    (home / "new").mkdir()  # its state changed
+    assert not imgsync(root, "check", ".", env=env).answered
+
+
+def test_a_link_the_config_names_on_the_way_is_followed_again(
+    aged_trees: Callable[[], Path],
+) -> None:
+    root = aged_trees()
+    command = ["check", "--config", "paths.toml"]
+    assert imgsync(root, *command).code == 0
+    assert imgsync(root, *command).answered
+    (root / "content" / "docs").unlink()
+    (root / "content" / "docs").symlink_to("../.alt/src2")
+    after = imgsync(root, *command)
+    assert not after.answered and after.code == 1 and "local.png" in after.out + after.err
 
 
 def test_an_installed_or_removed_package_answers_anew(
