@@ -146,24 +146,24 @@ def _records(
     if b"\0" in out or b"\0" in err:
         return None
 
+    def settled(path: str, resolved: bool) -> tuple[bytes, int]:
+        """run_memo.state of `path`; _Racy if it changed at or after `before_ns`."""
+        signature, changed_ns = state(path, resolved=resolved)
+        if changed_ns >= before_ns:
+            raise _Racy(path)
+        return signature, changed_ns
+
+    def dated(kind: bytes, path: str) -> tuple[int, bytes]:
+        signature, changed_ns = settled(path, resolved=kind == b"p")
+        return changed_ns, b"%s %s %s" % (kind, signature, os.fsencode(path))
+
     def record(kind: bytes, path: str) -> bytes:
         return dated(kind, path)[1]
 
-    def dated(kind: bytes, path: str) -> tuple[int, bytes]:
-        signature, changed_ns = state(path, resolved=kind == b"p")
-        if changed_ns >= before_ns:
-            raise _Racy(path)
-        return changed_ns, b"%s %s %s" % (kind, signature, os.fsencode(path))
-
     records = [b"s %d" % report.exit_status(), b"o " + out, b"e " + err]
     records += [record(b"p", path) for path in _settings_files(settings, paths, named)]
-    if home := environ.get("HOME"):  # its state, never its path: the reader knows it
-        signature, changed_ns = state(home, resolved=True)
-        if changed_ns >= before_ns:
-            raise _Racy(home)
-        records.append(b"h " + signature)
-    else:
-        records.append(b"h ")
+    home = environ.get("HOME")  # its state, never its path: the reader knows it
+    records.append(b"h " + (settled(home, resolved=True)[0] if home else b""))
     state_dir = str(settings.state_dir)
     _not_racy_but_stamps(state_dir, before_ns)
     records.append(b"l %s %s" % (listing(state_dir), os.fsencode(state_dir)))
