@@ -108,7 +108,7 @@ class UploadCache:
         """
         project = path.parent if project is None else project
         seen = _identity(path)  # before reading: a write in between then shows in reload()
-        _, uploads = read_document(_inside(path, project), allow_http=allow_http)
+        document, uploads = read_document(_inside(path, project), allow_http=allow_http)
         legacy_path = path.with_name(LEGACY_NAME)
         legacy = (
             {}
@@ -118,7 +118,16 @@ class UploadCache:
         # Its lock too, now: refused after an upload, the upload would go unrecorded.
         _inside(lock_path(path), project, "remove the link: imgsync makes its own lock files")
         cache = cls(path, uploads, legacy, seen, project, allow_http=allow_http)
-        cache.from_journal = cache._merge_journal()
+        cache._document = document  # the next write edits it, if the file is still `seen`
+        # The marker may say that the version read holds the whole journal: then there is
+        # nothing to take from it. Else (or if the file changed while read) it is read.
+        merged = None
+        if seen is not None and _identity(path) == seen:
+            merged = cache.journal.merged_position(seen)
+        if merged is None:
+            cache.from_journal = cache._merge_journal()
+        else:
+            cache._journal_at = cache._forgets_at = merged
         return cache
 
     @property
@@ -137,14 +146,14 @@ class UploadCache:
         if self.read_only:
             at = self._journal_at
             if not self.from_journal and at is not None and self._unchanged():
-                self.journal.mark_merged(at.size, self.path)  # it lacks nothing
+                self.journal.mark_merged(at, self.path)  # it lacks nothing
             return 0
         with self._writing(CacheError):
             self._merge_journal()
             at = self._journal_at
             restored = self._write_queued()
             if at is not None:
-                self.journal.mark_merged(at.size, self.path)
+                self.journal.mark_merged(at, self.path)
         return restored
 
     @contextmanager
@@ -424,6 +433,7 @@ class UploadCache:
         except BaseException:
             with self._mutex:  # not written: the next writer tries them again
                 self._queued[:0] = queued
+                self._document = None  # edited above, and not what the file holds
             raise
         # Still under the file lock, so a thread that records later can't be overtaken
         # here by this older view. What another thread took in meanwhile (its reload()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import threading
 from typing import TextIO
@@ -84,6 +83,8 @@ class Progress:
     def _draw(self, label: str) -> None:
         if not self.bar or self._total == 0:
             return
+        import shutil  # loads bz2 and lzma: only for a run that draws a bar
+
         width = max(10, min(30, shutil.get_terminal_size().columns - 50))
         filled = width * self._done // self._total
         text = f"{self.action} [{'#' * filled}{'.' * (width - filled)}] {self._done}/{self._total}"

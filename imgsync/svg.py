@@ -12,7 +12,6 @@ it expands internal entities, which is the billion-laughs attack.
 from __future__ import annotations
 
 import re
-from xml.parsers import expat
 
 from .environment import ALLOW_SCRIPTS_VARIABLE
 from .errors import ImageError
@@ -60,6 +59,8 @@ class SvgCheck:
     could run script (unless `allow_scripts`) or declare or load an entity (always)."""
 
     def __init__(self, *, allow_scripts: bool = False) -> None:
+        from xml.parsers import expat  # pyexpat: only for a run that meets an SVG
+
         self._allow_scripts = allow_scripts
         parser = expat.ParserCreate(namespace_separator=" ")
         parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
@@ -70,13 +71,14 @@ class SvgCheck:
         parser.ProcessingInstructionHandler = self._instruction
         parser.StartElementHandler = self._element
         self._parser = parser
+        self._malformed: type[Exception] = expat.ExpatError
 
     def feed(self, data: bytes, *, final: bool = False) -> None:
         try:
             self._parser.Parse(data, final)
         except _Refused as refused:
             raise ImageError(f"refused: the SVG {refused}") from None
-        except expat.ExpatError as error:
+        except self._malformed as error:
             raise ImageError(f"is not a well-formed SVG ({error})") from None
 
     def _script(self, what: str) -> None:

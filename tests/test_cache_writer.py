@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from imgsync.state.cache_writer import RenderedEntries, dump_document
+from imgsync.state.cache_writer import RenderedEntries, dump_document, indented
 
 HOST = "lsky https://img.example.com/api/v1"
 MD5 = "0" * 32
@@ -60,3 +62,26 @@ def test_an_equal_entry_read_again_keeps_its_text() -> None:
     first = dump_document(document(dict(ENTRY)), rendered)
     again = json.loads(first)  # what a reload from disk gives: new objects, same values
     assert dump_document(again, rendered) == first == expected(again)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        | st.dictionaries(st.integers() | st.booleans() | st.none(), inner, max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_indented_writes_what_json_dumps_writes(value: Any) -> None:
+    try:
+        expected = json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False)
+    except TypeError:  # keys json can't sort (None beside a number): refused alike
+        with pytest.raises(TypeError):
+            indented(value)
+        return
+    assert indented(value) == expected

@@ -9,23 +9,14 @@ docs/privacy.md tells what each mode removes and keeps.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from .edits import Edit, SendPlan, pieces
-from .isobmff import isobmff_edits
-from .jpeg import jpeg_edits
 from .malformed import MetadataError
-from .png import png_edits
-from .tiff import tiff_file_edits
-from .webp import webp_edits
 
-_FORMATS = {
-    "image/jpeg": jpeg_edits,
-    "image/png": png_edits,
-    "image/webp": webp_edits,
-    "image/tiff": tiff_file_edits,
-    "image/avif": isobmff_edits,
-}
+Finder = Callable[[IO[bytes], int, str], tuple[list[Edit], list[str]]]
 
 __all__ = ["MetadataError", "SendPlan", "send_plan"]
 
@@ -38,10 +29,10 @@ def send_plan(path: Path, mime: str, mode: str) -> SendPlan:
     Types without a known metadata layout (GIF, BMP, ICO, SVG) are sent unchanged.
     """
     size = path.stat().st_size
-    find = _FORMATS.get(mime)
+    find = None if mode == "none" else _finder(mime)
     edits: list[Edit] = []
     removed: list[str] = []
-    if find is not None and mode != "none":
+    if find is not None:
         with path.open("rb") as file:
             edits, removed = find(file, size, mode)
     try:
@@ -49,3 +40,29 @@ def send_plan(path: Path, mime: str, mode: str) -> SendPlan:
     except ValueError:
         raise MetadataError("its metadata blocks overlap") from None
     return SendPlan(path, parts, tuple(dict.fromkeys(removed)))
+
+
+def _finder(mime: str) -> Finder | None:
+    """What finds the edits for an image of type `mime`, if the type has a known layout;
+    each format's module is loaded when an image of it comes."""
+    if mime == "image/jpeg":
+        from .jpeg import jpeg_edits
+
+        return jpeg_edits
+    if mime == "image/png":
+        from .png import png_edits
+
+        return png_edits
+    if mime == "image/webp":
+        from .webp import webp_edits
+
+        return webp_edits
+    if mime == "image/tiff":
+        from .tiff import tiff_file_edits
+
+        return tiff_file_edits
+    if mime == "image/avif":
+        from .isobmff import isobmff_edits
+
+        return isobmff_edits
+    return None

@@ -37,7 +37,7 @@ class _Rendered:
 
     @classmethod
     def of(cls, md5: str, entry: dict[str, Any]) -> _Rendered:
-        text = json.dumps(entry, sort_keys=True, indent=2, ensure_ascii=False)
+        text = indented(entry)
         lines = f"      {_key_text(md5)}: " + text.replace("\n", "\n      ")
         return cls(copy.deepcopy(entry), tuple(_numbers(entry, ())), lines)
 
@@ -101,6 +101,35 @@ def _plain(uploads: object) -> bool:
         and all(isinstance(md5, str) and isinstance(entry, dict) for md5, entry in by_md5.items())
         for host, by_md5 in uploads.items()
     )
+
+
+# The C encoder: json.dumps with an indent runs the pure-Python one instead.
+_ONE_LINE = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
+def indented(value: object, depth: int = 0) -> str:
+    """json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False), made of what the C
+    encoder writes of each key and leaf: twice as fast. Keys that are not strings (never
+    read from JSON) go to json.dumps itself."""
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        if not all(isinstance(key, str) for key in value):
+            return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False).replace(
+                "\n", "\n" + "  " * depth
+            )
+        inner = "\n" + "  " * (depth + 1)
+        items = [
+            _ONE_LINE(key) + ": " + indented(item, depth + 1) for key, item in sorted(value.items())
+        ]
+        return "{" + inner + ("," + inner).join(items) + "\n" + "  " * depth + "}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        inner = "\n" + "  " * (depth + 1)
+        items = [indented(item, depth + 1) for item in value]
+        return "[" + inner + ("," + inner).join(items) + "\n" + "  " * depth + "]"
+    return _ONE_LINE(value)
 
 
 def _key_text(key: str) -> str:
