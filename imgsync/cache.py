@@ -92,6 +92,7 @@ class UploadCache:
         self._journal_at: Position | None = None  # how far the journal was taken into memory
         self._forgets_at = START  # how far it was read for uploads forgotten (_drop_forgotten)
         self.from_journal = 0  # entries the file lacked when opened, taken from the journal
+        self._took_from_journal = False  # ever, since opened: open() and reload() too
         # What to tell the user (where, what): bad journal lines, a journal not written.
         self.warnings: dict[tuple[Path, int | None], str] = {}  # by file and line
 
@@ -119,15 +120,9 @@ class UploadCache:
         _inside(lock_path(path), project, "remove the link: imgsync makes its own lock files")
         cache = cls(path, uploads, legacy, seen, project, allow_http=allow_http)
         cache._document = document  # the next write edits it, if the file is still `seen`
-        # The marker may say that the version read holds the whole journal: then there is
-        # nothing to take from it. Else (or if the file changed while read) it is read.
-        merged = None
-        if seen is not None and _identity(path) == seen:
-            merged = cache.journal.merged_position(seen)
-        if merged is None:
-            cache.from_journal = cache._merge_journal()
-        else:
-            cache._journal_at = cache._forgets_at = merged
+        # Read whole, whatever the marker says: it may name a file that holds an upload
+        # deleted since, or lacks one this reader would take and its writer skipped.
+        cache.from_journal = cache._merge_journal()
         return cache
 
     @property
@@ -144,16 +139,23 @@ class UploadCache:
         CacheError if the file can't be written.
         """
         if self.read_only:
-            at = self._journal_at
-            if not self.from_journal and at is not None and self._unchanged():
-                self.journal.mark_merged(at, self.path)  # it lacks nothing
+            at, seen = self._journal_at, self._seen
+            if (
+                not self._took_from_journal
+                and at is not None
+                and seen is not None
+                and self._unchanged()
+            ):
+                self.journal.mark_merged(at.size, seen)  # it lacks nothing
             return 0
         with self._writing(CacheError):
             self._merge_journal()
             at = self._journal_at
             restored = self._write_queued()
-            if at is not None:
-                self.journal.mark_merged(at, self.path)
+            # The version written or read, not a stat now: a checkout landing meanwhile
+            # must not be named as holding the journal.
+            if at is not None and self._seen is not None:
+                self.journal.mark_merged(at.size, self._seen)
         return restored
 
     @contextmanager
@@ -212,6 +214,7 @@ class UploadCache:
                 if md5 not in known:
                     known[md5] = entry
                     added += 1
+                    self._took_from_journal = True
             # Not in the document last written, these are added by the next write (lost).
             for number, problem in read.problems.items():
                 self.warnings[(journal.path, number)] = (
@@ -362,7 +365,9 @@ class UploadCache:
                 uploads.get(host_identity, {}).pop(md5, None)
             if host_identity in document["uploads"] and not in_file:
                 del document["uploads"][host_identity]
-            atomic_write(self.path, dump_document(document, self._rendered), project=self.project)
+            written_as = atomic_write(
+                self.path, dump_document(document, self._rendered), project=self.project
+            )
             with self._mutex:
                 for md5 in gone:
                     self._uploads.get(host_identity, {}).pop(md5, None)
@@ -372,7 +377,7 @@ class UploadCache:
                         known_here.setdefault(key, entry)
                 self._uploads = uploads
                 self._document = document
-                self._seen = _identity(self.path)
+                self._seen = written_as
             self._merge_journal()  # its own lines, and uploads others appended meanwhile
         return gone
 
@@ -429,7 +434,9 @@ class UploadCache:
             document["uploads"].setdefault(host, {})[key] = new.to_json()
         scrub_secrets(document)  # a delete_url an older imgsync kept leaves the file
         try:
-            atomic_write(self.path, dump_document(document, self._rendered), project=self.project)
+            written_as = atomic_write(
+                self.path, dump_document(document, self._rendered), project=self.project
+            )
         except BaseException:
             with self._mutex:  # not written: the next writer tries them again
                 self._queued[:0] = queued
@@ -445,7 +452,9 @@ class UploadCache:
                     known.setdefault(key, entry)  # the file lacks it: the next write adds it
             self._uploads = uploads
             self._document = document
-            self._seen = _identity(self.path)
+            # What was written, not a stat now: a checkout landing in between would be
+            # taken for this write, and the next one would write this document over it.
+            self._seen = written_as
             self._last_written = written
         return len(lost)
 

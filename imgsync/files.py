@@ -123,8 +123,10 @@ def _open_no_follow(path: str, flags: int) -> int:
     return os.open(path, flags | _NO_FOLLOW)
 
 
-def atomic_write(path: Path, data: bytes, *, project: Path | None = None) -> None:
-    """Replace `path` with `data` in one rename, keeping the file's permission bits.
+def atomic_write(path: Path, data: bytes, *, project: Path | None = None) -> tuple[int, int, int]:
+    """Replace `path` with `data` in one rename, keeping the file's permission bits; the
+    (inode, size, mtime in ns) of the file written, which the rename keeps: a stat after
+    it could see another process's file put there meanwhile.
 
     A symlink is written through to its file, if that is inside `project` (default: the
     folder of `path`); one that leads elsewhere is OutsideProject, the link left as it is.
@@ -144,6 +146,7 @@ def atomic_write(path: Path, data: bytes, *, project: Path | None = None) -> Non
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+            written = os.fstat(f.fileno())
         # mkstemp creates the file 0o600; without this every rewrite would tighten the mode.
         os.chmod(tmp, mode)
         os.replace(tmp, target)
@@ -152,6 +155,7 @@ def atomic_write(path: Path, data: bytes, *, project: Path | None = None) -> Non
             os.unlink(tmp)
         raise
     _fsync_dir(target.parent)
+    return (written.st_ino, written.st_size, written.st_mtime_ns)
 
 
 def new_file_mode() -> int:

@@ -403,7 +403,8 @@ def test_a_run_with_nothing_to_do_reads_no_journal_once_merged(
     # A line the cheap check can't see unless it reads the journal: it doesn't.
     with journal.path.open("ab") as file:
         file.write(b"garbage\n")
-    journal.mark_merged(journal.read().position, blog / CACHE)
+    st = (blog / CACHE).stat()
+    journal.mark_merged(journal.path.stat().st_size, (st.st_ino, st.st_size, st.st_mtime_ns))
 
     quiet = run(blog, host, "sync", ".")
 
@@ -446,66 +447,3 @@ def test_an_upload_only_the_journal_kept_is_seen_by_a_cache_already_open(
 
     found = cache.lookup(LSKY, md5_of("x"), hashlib.sha256(b"x").hexdigest())
     assert found is not None and found.url == "https://img.example.com/x.png"
-
-
-def _merged_cache(tmp_path: Path) -> tuple[Path, UploadJournal]:
-    """A cache holding one upload ("a"), its journal merged and marked so."""
-    path = tmp_path / CACHE
-    cache = UploadCache.open(path, project=tmp_path)
-    cache.record(LSKY, md5_of("a"), CacheEntry.from_json(entry_json("a")))
-    cache.settle_journal()
-    journal = UploadJournal(journal_path(path), tmp_path)
-    assert journal.is_merged(path)
-    return path, journal
-
-
-def test_a_cache_marked_merged_opens_without_reading_the_journal(tmp_path: Path) -> None:
-    path, journal = _merged_cache(tmp_path)
-    with journal.path.open("ab") as file:  # line 2: seen only by a reader of the journal
-        file.write(b"garbage\n")
-    journal.mark_merged(journal.read().position, path)
-
-    opened = UploadCache.open(path, project=tmp_path)
-
-    assert opened.warnings == {}
-    assert opened.lookup(LSKY, md5_of("a"), entry_json("a")["sha256"]) is not None  # type: ignore[arg-type]
-    # What another process appends later is read from the marker on, lines counted right.
-    with journal.path.open("ab") as file:
-        file.write(b"more garbage\n")
-    opened.reload()
-    assert list(opened.warnings) == [(journal.path, 3)]
-
-
-def test_a_marker_of_another_version_of_the_file_is_not_trusted(tmp_path: Path) -> None:
-    path, _ = _merged_cache(tmp_path)
-    # A checkout puts back a file without the upload: a new version, the marker is stale.
-    path.write_bytes(dump_document({"uploads": {}, "version": 1}))
-
-    opened = UploadCache.open(path, project=tmp_path)
-
-    assert opened.from_journal == 1
-    assert opened.lookup(LSKY, md5_of("a"), entry_json("a")["sha256"]) is not None  # type: ignore[arg-type]
-
-
-def test_a_marker_that_says_so_already_is_not_written_again(tmp_path: Path) -> None:
-    path, journal = _merged_cache(tmp_path)
-    before = journal.marker.stat()
-
-    UploadCache.open(path, project=tmp_path).settle_journal()
-
-    after = journal.marker.stat()
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-
-
-def test_a_marker_in_the_old_format_means_a_full_read(tmp_path: Path) -> None:
-    path, journal = _merged_cache(tmp_path)
-    with journal.path.open("ab") as file:
-        file.write(b"garbage\n")
-    st = path.stat()
-    journal.marker.write_text(
-        json.dumps([journal.path.stat().st_size, st.st_ino, st.st_size, st.st_mtime_ns])
-    )
-
-    opened = UploadCache.open(path, project=tmp_path)
-
-    assert list(opened.warnings) == [(journal.path, 2)]

@@ -228,41 +228,30 @@ class UploadJournal:
 
         Two stat() calls and a read of a few bytes: cheap enough for every run. False
         whenever in doubt (no marker, a cache or journal changed since): a full merge
-        then finds out.
+        then finds out. Only a run with nothing to look up relies on it: one that looks
+        images up reads the whole journal (cache.py).
         """
         try:
-            os.stat(self.path)
+            journal = os.stat(self.path)
         except FileNotFoundError:
             return True  # nothing was ever uploaded from this checkout
         except OSError:
             return False
-        return self.merged_position(_identity(cache_path)) is not None
-
-    def merged_position(self, cache_identity: tuple[int, int, int]) -> Position | None:
-        """The whole journal as it is now, if the cache file of this identity (inode, size,
-        mtime) holds every line of it: a reader may start from there. None when in doubt
-        (no journal, no marker, a cache or journal changed since)."""
         try:
-            journal = os.stat(self.path)
             stored = json.loads(read_inside(self.marker, self.project))
+            return bool(stored == [journal.st_size, *_identity(cache_path)])
         except (OSError, ValueError, RecursionError):
-            return None
-        expected = [journal.st_size, *cache_identity, journal.st_ino]
-        if not isinstance(stored, list) or len(stored) != len(expected) + 1:
-            return None
-        lines = stored[-1]
-        if stored[:-1] != expected or type(lines) is not int or lines < 0:
-            return None
-        return Position(journal.st_ino, journal.st_size, lines)
+            return False
 
-    def mark_merged(self, at: Position, cache_path: Path) -> None:
-        """Note that the cache file, as it is now, holds the journal up to `at`.
+    def mark_merged(self, size: int, cache_identity: tuple[int, int, int]) -> None:
+        """Note that the cache file of this identity (inode, size, mtime: the version
+        written or read, never a stat taken later) holds the journal's first `size` bytes.
 
         Best effort: without the marker, the next run merely checks again. A marker that
-        already says so is left as it is.
+        already says so is left as it is (rewriting it is a new file and an fsync).
         """
         with contextlib.suppress(OSError, ValueError):
-            data = json.dumps([at.size, *_identity(cache_path), at.inode, at.lines]).encode()
+            data = json.dumps([size, *cache_identity]).encode()
             with contextlib.suppress(OSError):
                 if read_inside(self.marker, self.project) == data:
                     return
