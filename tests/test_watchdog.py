@@ -71,3 +71,16 @@ def test_a_forked_child_has_a_watchdog_of_its_own() -> None:
         os._exit(0 if fired.wait(5) else 1)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_alarm_that_raises_does_not_stop_the_ones_after_it() -> None:
+    dog = Watchdog()
+    done = threading.Event()
+
+    def broken() -> None:
+        raise RuntimeError("a bug in one alarm")
+
+    dog.set(0.01, broken)
+    dog.set(0.05, done.set)
+
+    assert done.wait(5)

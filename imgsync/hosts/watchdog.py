@@ -32,7 +32,8 @@ class Alarm:
 
 class Watchdog:
     """Calls each alarm's function once its deadline (time.monotonic) has passed, in a
-    daemon thread of its own; a function must be quick and must not raise."""
+    daemon thread of its own; a function must be quick (one that raises is passed over:
+    the thread goes on, for the alarms after it)."""
 
     def __init__(self) -> None:
         self._order = itertools.count()  # equal deadlines: first set, first called
@@ -71,7 +72,10 @@ class Watchdog:
                     continue
                 alarm = heapq.heappop(self._due)[2]
             if not alarm.cancelled:
-                alarm.call()
+                try:
+                    alarm.call()
+                except Exception:  # one broken call must not stop every later one
+                    continue
 
 
 WATCHDOG = Watchdog()  # the process's one; its thread is made by the first alarm set
