@@ -76,8 +76,10 @@ def until_closed(request: bytes, stop: threading.Event) -> Iterator[bytes]:
 
 
 def test_a_reply_cut_at_the_deadline_is_not_taken_for_whole() -> None:
+    started = time.monotonic()
     with Attacker(until_closed) as attacker, pytest.raises(TransientHostError, match="after 1s"):
         post(attacker, deadline=1.0)
+    assert time.monotonic() - started < 2.5  # cut by the watchdog, not by a later byte
 
 
 def test_the_deadline_is_the_read_timeout() -> None:

@@ -85,3 +85,10 @@ def test_indented_writes_what_json_dumps_writes(value: Any) -> None:
             indented(value)
         return
     assert indented(value) == expected
+
+
+def test_indented_refuses_a_circular_value_as_json_dumps_does() -> None:
+    value: dict[str, object] = {"url": "https://img.example.com/a.png"}
+    value["self"] = value
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        indented(value)

@@ -107,10 +107,18 @@ def _plain(uploads: object) -> bool:
 _ONE_LINE = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
-def indented(value: object, depth: int = 0) -> str:
+def indented(value: object) -> str:
     """json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False), made of what the C
-    encoder writes of each key and leaf: twice as fast. Keys that are not strings (never
-    read from JSON) go to json.dumps itself."""
+    encoder writes of each key and leaf: about half the time on a cache entry. Keys that
+    are not strings (never read from JSON) go to json.dumps itself, and so does a value
+    too deep (or circular) for this recursion, for json.dumps's own answer or error."""
+    try:
+        return _indented(value, 0)
+    except RecursionError:
+        return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False)
+
+
+def _indented(value: object, depth: int) -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
@@ -120,14 +128,15 @@ def indented(value: object, depth: int = 0) -> str:
             )
         inner = "\n" + "  " * (depth + 1)
         items = [
-            _ONE_LINE(key) + ": " + indented(item, depth + 1) for key, item in sorted(value.items())
+            _ONE_LINE(key) + ": " + _indented(item, depth + 1)
+            for key, item in sorted(value.items())
         ]
         return "{" + inner + ("," + inner).join(items) + "\n" + "  " * depth + "}"
     if isinstance(value, list | tuple):
         if not value:
             return "[]"
         inner = "\n" + "  " * (depth + 1)
-        items = [indented(item, depth + 1) for item in value]
+        items = [_indented(item, depth + 1) for item in value]
         return "[" + inner + ("," + inner).join(items) + "\n" + "  " * depth + "]"
     return _ONE_LINE(value)
 
