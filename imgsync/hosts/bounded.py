@@ -20,6 +20,7 @@ import httpx
 
 from ..errors import HostError, TransientHostError
 from ..sizes import human_size
+from .watchdog import WATCHDOG
 
 # An upload reply is a few hundred bytes of JSON (Lsky's, with all its links, about 1 KB;
 # PicHub's for a batch of 20, some 20 KB). 1 MiB leaves room for any host's verbose
@@ -187,13 +188,11 @@ def _watchdog(response: httpx.Response, seconds: float) -> Iterator[threading.Ev
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
 
-    timer = threading.Timer(seconds, cut)
-    timer.daemon = True
-    timer.start()
+    alarm = WATCHDOG.set(seconds, cut)
     try:
         yield fired
     finally:
-        timer.cancel()
+        alarm.cancel()
 
 
 def _late(seconds: float, host: str) -> NoReturn:

@@ -42,7 +42,10 @@ def process_pool() -> ProcessPoolExecutor:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, wait
 
+    from ..hosts.watchdog import WATCHDOG
+
     workers = max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+    WATCHDOG.stop_if_idle()  # the replies' watchdog, if it waits for none: single-threaded again
     alone = threading.active_count() == 1 and sys.platform.startswith("linux")
     context = multiprocessing.get_context("fork" if alone else "spawn")
     pool = ProcessPoolExecutor(
