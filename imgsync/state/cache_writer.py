@@ -128,7 +128,7 @@ def _indented(value: object, depth: int) -> str:
             )
         inner = "\n" + "  " * (depth + 1)
         items = [
-            _ONE_LINE(key) + ": " + _indented(item, depth + 1)
+            _key_text(key) + ": " + _indented(item, depth + 1)
             for key, item in sorted(value.items())
         ]
         return "{" + inner + ("," + inner).join(items) + "\n" + "  " * depth + "}"
@@ -142,4 +142,4 @@ def _indented(value: object, depth: int) -> str:
 
 
 def _key_text(key: str) -> str:
-    return json.dumps(key, ensure_ascii=False)
+    return _ONE_LINE(key)
