@@ -12,13 +12,18 @@ uploads' URLs are root-relative paths under that one prefix, and nothing else.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 MAX_LENGTH = 4096  # no host serves image URLs longer than this; a longer one is a payload
 QUOTE_LENGTH = 80  # characters of a refused URL worth quoting in a message
 # Printable ASCII that RFC 3986 never allows in a URL and HTML or Markdown read specially.
 _FORBIDDEN = frozenset(' "<>\\^`{|}')
+# The ASCII characters `_refused_char` refuses: the controls and DEL (not printable), and
+# _FORBIDDEN. A cache holds thousands of URLs, nearly all ASCII: one search each in C.
+_ASCII_REFUSED = re.compile(r'[\x00-\x20\x7f"<>\\^`{|}]')
 # Second-level labels under which a country's registrable domains sit (example.co.uk).
 _SHARED_SECOND_LEVEL = frozenset({"ac", "co", "com", "edu", "gov", "ne", "net", "or", "org"})
 
@@ -36,11 +41,15 @@ def url_problem(url: object, *, allow_http: bool, rooted_under: str | None = Non
         return "it is empty"
     if len(url) > MAX_LENGTH:
         return f"it is longer than {MAX_LENGTH} characters"
-    for char in url:
-        # isprintable() is False for control, format (bidi overrides, zero-width) and
-        # separator characters; space and the characters below are printable but unsafe.
-        if not char.isprintable() or char in _FORBIDDEN:
-            return f"it holds {_name(char)}, which can't stand in a URL"
+    return _text_problem(url, allow_http, rooted_under)
+
+
+# A cache is read with its journal, which repeats each of its URLs: each is checked once
+# (at most MAX_LENGTH characters a key: the memo stays small whatever a cache holds).
+@functools.lru_cache(maxsize=1 << 16)
+def _text_problem(url: str, allow_http: bool, rooted_under: str | None) -> str | None:
+    if (char := _refused_char(url)) is not None:
+        return f"it holds {_name(char)}, which can't stand in a URL"
     if rooted_under is not None:
         return _rooted_problem(url, rooted_under)
     try:
@@ -61,6 +70,19 @@ def url_problem(url: object, *, allow_http: bool, rooted_under: str | None = Non
         return "it holds user info (user@host)"
     if not port_ok:
         return "its port is not valid"
+    return None
+
+
+def _refused_char(url: str) -> str | None:
+    """The first character of `url` that can't stand in a URL, or None."""
+    if url.isascii():
+        found = _ASCII_REFUSED.search(url)
+        return None if found is None else found.group()
+    for char in url:
+        # isprintable() is False for control, format (bidi overrides, zero-width) and
+        # separator characters; space and the characters below are printable but unsafe.
+        if not char.isprintable() or char in _FORBIDDEN:
+            return char
     return None
 
 

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from imgsync.hosted_url import http_allowed, quoted, site, url_problem
+
+# The characters no URL may hold, as the rule reads: not printable (controls, format and
+# separator characters), or printable but unsafe in HTML and Markdown.
+UNSAFE_PRINTABLE = ' "<>\\^`{|}'
+
+
+def first_unsafe(url: str) -> str | None:
+    return next((c for c in url if not c.isprintable() or c in UNSAFE_PRINTABLE), None)
 
 
 @pytest.mark.parametrize(
@@ -62,6 +72,33 @@ def test_anything_else_is_refused_with_a_reason(url: str, reason: str | None) ->
         assert problem is None
     else:
         assert problem is not None and reason in problem
+
+
+@pytest.mark.parametrize("code", range(128))
+def test_each_ascii_character_is_refused_exactly_when_the_rule_says(code: int) -> None:
+    char = chr(code)
+    for url in (f"https://img.test/a{char}b.png", f"https://img.test/\u00e9{char}.png"):
+        problem = url_problem(url, allow_http=False)
+        if first_unsafe(url) is None:
+            assert problem is None or "it holds" not in problem
+        else:
+            assert problem is not None and problem.startswith("it holds ")
+
+
+@given(
+    st.text(st.characters(codec="utf-8", max_codepoint=0x7F), max_size=40)
+    | st.text(st.characters(codec="utf-8"), max_size=40)
+)
+def test_the_first_unsafe_character_is_the_one_named(tail: str) -> None:
+    # ASCII-only URLs take a faster path than the others: both must name the same character.
+    url = "https://img.test/" + tail
+    problem = url_problem(url, allow_http=False)
+    unsafe = first_unsafe(url)
+    if unsafe is None:
+        assert problem is None or "it holds" not in problem
+    else:
+        reference = url_problem("https://img.test/\u00e9" + unsafe, allow_http=False)
+        assert problem == reference
 
 
 def test_non_text_is_refused() -> None:
