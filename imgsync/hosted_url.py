@@ -41,12 +41,10 @@ def url_problem(url: object, *, allow_http: bool, rooted_under: str | None = Non
         return "it is empty"
     if len(url) > MAX_LENGTH:
         return f"it is longer than {MAX_LENGTH} characters"
-    return _text_problem(url, allow_http, rooted_under)
+    check = _remembered_problem if len(url) <= _REMEMBERED_LENGTH else _text_problem
+    return check(url, allow_http, rooted_under)
 
 
-# A cache is read with its journal, which repeats each of its URLs: each is checked once
-# (at most MAX_LENGTH characters a key: the memo stays small whatever a cache holds).
-@functools.lru_cache(maxsize=1 << 16)
 def _text_problem(url: str, allow_http: bool, rooted_under: str | None) -> str | None:
     if (char := _refused_char(url)) is not None:
         return f"it holds {_name(char)}, which can't stand in a URL"
@@ -71,6 +69,13 @@ def _text_problem(url: str, allow_http: bool, rooted_under: str | None) -> str |
     if not port_ok:
         return "its port is not valid"
     return None
+
+
+# A cache is read with its journal, which repeats each of its URLs: each is checked once a
+# run. Only URLs of a real host's length are kept, so that what a hostile cache holds
+# can't keep the memo large (at most 32,768 x 512 characters) in a long `watch`.
+_REMEMBERED_LENGTH = 512
+_remembered_problem = functools.lru_cache(maxsize=1 << 15)(_text_problem)
 
 
 def _refused_char(url: str) -> str | None:

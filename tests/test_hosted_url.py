@@ -26,6 +26,7 @@ def first_unsafe(url: str) -> str | None:
         "https://例え.jp/画像.png",  # an IRI: browsers and Markdown take it as it is
         "https://[::1]/a.png",
         "https://img.example.com/a%20b.png",
+        "https://img.example.com/" + "a" * 1000 + ".png",  # longer than the memo keeps
     ],
 )
 def test_real_https_urls_pass(url: str) -> None:
@@ -64,6 +65,8 @@ def test_real_https_urls_pass(url: str) -> None:
         ("http://img.example.com/a.png", "plain http://"),
         ("", "empty"),
         ("https://img.test/" + "a" * 5000, "longer than 4096"),
+        ("https://img.test/" + "a" * 1000 + " .png", "a space"),
+        ("javascript:" + "a" * 1000, "its scheme is javascript:"),
     ],
 )
 def test_anything_else_is_refused_with_a_reason(url: str, reason: str | None) -> None:
