@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
@@ -23,6 +23,7 @@ from .state.cache_file import (
     MD5_RE,
     VERSION,
     CacheEntry,
+    file_entry_repeated,
     read_document,
     read_legacy,
     scrub_secrets,
@@ -122,7 +123,8 @@ class UploadCache:
         cache._document = document  # the next write edits it, if the file is still `seen`
         # Read whole, whatever the marker says: it may name a file that holds an upload
         # deleted since, or lacks one this reader would take and its writer skipped.
-        cache.from_journal = cache._merge_journal()
+        raw_uploads = document["uploads"]
+        cache.from_journal = cache._merge_journal(file_entry_repeated(raw_uploads, uploads))
         return cache
 
     @property
@@ -177,11 +179,14 @@ class UploadCache:
         with self._mutex:
             return self._seen is not None and _identity(self.path) == self._seen
 
-    def _merge_journal(self) -> int:
+    def _merge_journal(
+        self, repeats: Callable[[object], tuple[str, str, CacheEntry] | None] | None = None
+    ) -> int:
         """Take into memory the journal's uploads this cache doesn't know; how many.
 
         The file's own entry wins over the journal's. A line that fails the checks a
-        cache entry passes is skipped and told (`warnings`), never trusted.
+        cache entry passes is skipped and told (`warnings`), never trusted. `repeats`
+        (at open only): the file's entries as read, which lines repeating them reuse.
         """
         journal = self.journal
         at = self._journal_at or START
@@ -189,7 +194,7 @@ class UploadCache:
             st = os.stat(journal.path)
             if (st.st_ino, st.st_size) == (at.inode, at.size):
                 return 0  # read already, nothing appended since
-            read = journal.uploads(allow_http=self._allow_http, since=at)
+            read = journal.uploads(allow_http=self._allow_http, since=at, repeats=repeats)
         except FileNotFoundError:
             return 0
         except OutsideProject as err:

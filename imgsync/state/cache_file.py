@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,6 +152,38 @@ def journal_record(record: object, *, allow_http: bool) -> tuple[str, str, Cache
     if problem is not None:
         raise ValueError(f'"url" {quoted(entry.url)} can\'t be used ({problem})')
     return host, md5, entry
+
+
+def file_entry_repeated(
+    raw_uploads: dict[str, Any], uploads: dict[str, dict[str, CacheEntry]]
+) -> Callable[[object], tuple[str, str, CacheEntry] | None]:
+    """For a journal record, the cache file's entry it repeats word for word, already
+    checked: (host identity, MD5, entry); else None, and `journal_record` checks it.
+
+    `raw_uploads` and `uploads` are what `read_document` returned for one file: every
+    entry there passed the checks a journal record passes (its URL with the same
+    `allow_http`), so a record equal to one of them, each value of the same JSON type,
+    would pass them with the same result. A journal holds every upload ever made from the
+    checkout, nearly all of them in the file too: this spares re-checking them all.
+    """
+
+    def repeated(record: object) -> tuple[str, str, CacheEntry] | None:
+        if not isinstance(record, dict):
+            return None
+        host, md5 = record.get("host"), record.get("md5")
+        if not isinstance(host, str) or not host or not isinstance(md5, str):
+            return None
+        entry = uploads.get(host, {}).get(md5)
+        if entry is None:
+            return None
+        written, raw = record.get("entry"), raw_uploads.get(host, {}).get(md5)
+        # Equal JSON values are of equal types but for numbers (1 == 1.0 == true), and
+        # "size" is the only number: an entry's other values are strings and a handle.
+        if written != raw or type(written.get("size")) is not int:
+            return None
+        return host, md5, entry
+
+    return repeated
 
 
 class _DuplicateKey(Exception):

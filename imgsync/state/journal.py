@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 from ..files import STATE_DIR_NAME, atomic_write, open_inside, private_folder, read_inside
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .cache_file import CacheEntry
 
 SUFFIX = ".journal"
@@ -192,11 +194,19 @@ class UploadJournal:
                 lines.append(JournalLine(number, None, f"is not a JSON record ({error})"))
         return JournalRead(lines, Position(since.inode, since.size + end, since.lines + len(raws)))
 
-    def uploads(self, *, allow_http: bool, since: Position = START) -> JournalUploads:
+    def uploads(
+        self,
+        *,
+        allow_http: bool,
+        since: Position = START,
+        repeats: Callable[[object], tuple[str, str, CacheEntry] | None] | None = None,
+    ) -> JournalUploads:
         """The uploads of every complete line after `since` that passes the checks of a
         cache entry.
 
         `allow_http` as for the cache (http:// otherwise only under a loopback host).
+        `repeats`: for a record that repeats an entry already checked (the cache file's
+        own, as `file_entry_repeated` tells), that entry, which spares the checks.
         OSError if the journal can't be read.
         """
         from .cache_file import journal_record  # loads datetime: only when a journal is read
@@ -213,6 +223,8 @@ class UploadJournal:
                         gone = _forget_record(line.record)
                         uploads = [u for u in uploads if (u[0], u[1], u[2].url) != gone]
                         forgotten.append(gone)
+                    elif repeats is not None and (known := repeats(line.record)) is not None:
+                        uploads.append(known)
                     else:
                         uploads.append(journal_record(line.record, allow_http=allow_http))
                     continue
