@@ -93,4 +93,11 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
         print(
             f"{kills} kills, {uploads_for_work} uploads for {distinct} images, {repeated} repeated"
         )
-        assert repeated <= kills * JOBS
+        # What a kill can lose: the requests in the JOBS slots, and the replies that gave
+        # their slot back and were still being recorded (a journal fsync) by the other
+        # JOBS workers (transfer/pool.py): at most twice JOBS uploads a kill.
+        assert repeated <= kills * 2 * JOBS
+        # And nothing recorded is lost: each image is recorded once, whatever was killed.
+        journal = work / ".imgsync" / ".imgsync-cache.json.journal"
+        records = [json.loads(line) for line in journal.read_text().splitlines()]
+        assert len([r for r in records if "entry" in r]) == distinct
