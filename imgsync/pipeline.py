@@ -139,13 +139,31 @@ def _note_pending(scanned: list[_Scanned], run: _Run) -> None:
 def _note_already_uploaded(
     there: list[tuple[int, Path]], settings: Settings, report: Report, stamps: Stamps
 ) -> None:
-    """Mark "uploaded" the pending references whose bytes the cache (or the journal) knows on
-    some host: a sync will only rewrite them. Offline and read-only: the cache is opened, never
-    written, under whatever host identity; a cache that can't be read is a failure, and the
-    references stay "not uploaded"."""
+    """Each pending reference whose file is there, looked at as a sync looks before sending
+    (hashed, or known from its stamp): one a sync would refuse (a scriptable SVG, above
+    `max_size`, not an image) is "unusable", with why; one whose bytes the cache (or the
+    journal) knows on some host is "uploaded": a sync will only rewrite it. Offline and
+    read-only: the cache is opened, never written, under whatever host identity; a cache
+    that can't be read is a failure, and the references stay "not uploaded"."""
     from .cache import UploadCache  # only when a reference is left
     from .errors import CacheError
 
+    images: dict[Path, LocalImage | ImageError] = {}  # each looked at once
+    usable: list[tuple[int, LocalImage]] = []
+    for index, image_path in there:
+        if image_path not in images:
+            try:
+                images[image_path] = _image(image_path, settings, stamps)
+            except ImageError as error:
+                images[image_path] = error
+        image = images[image_path]
+        if isinstance(image, ImageError):
+            pending = report.pending[index]
+            report.pending[index] = replace(pending, status="unusable", reason=image.reason)
+        else:
+            usable.append((index, image))
+    if not usable:
+        return
     try:
         cache = UploadCache.open(
             settings.cache_path, project=settings.root, allow_http=settings.allow_http
@@ -161,18 +179,8 @@ def _note_already_uploaded(
         return
     for (path, line), text in cache.warnings.items():
         report.warn(str(Location(path, line)), text)
-    if cache.empty:
-        return  # nothing was ever uploaded: no image need be hashed
-    known: dict[Path, bool] = {}  # hashed once each, or known from its stamp
-    for index, image_path in there:
-        if image_path not in known:
-            try:
-                image = _image(image_path, settings, stamps)
-            except ImageError:
-                known[image_path] = False  # a sync will tell why; as far as check goes, to upload
-            else:
-                known[image_path] = cache.on_any_host(image.md5, image.sha256)
-        if known[image_path]:
+    for index, image in usable:
+        if cache.on_any_host(image.md5, image.sha256):
             report.pending[index] = replace(report.pending[index], status="uploaded")
 
 

@@ -41,7 +41,8 @@ class Failure:
 # bytes already on a host by the cache or the journal, so a sync only rewrites the reference
 # ("uploaded": a second post pointing at the picture, a copy under another name); no file at
 # all, so the reference needs fixing ("missing"); or one imgsync won't upload ("unusable":
-# outside the project, a folder, unreadable).
+# outside the project, a folder, unreadable, or refused as a sync refuses it before sending:
+# not an image, empty, above max_size, a scriptable SVG).
 PendingStatus = Literal["not_uploaded", "uploaded", "missing", "unusable"]
 
 

@@ -61,8 +61,8 @@ POST = "# Draft\n\n![g](<img/growth 100%.png>)\n\n![p](img/50%25off.png)\n"
 def tree(tmp_path: Path) -> Path:
     (tmp_path / NAME).write_text(POST)
     (tmp_path / "img").mkdir()
-    # Not an image: check hashes a file only when the cache knows some upload. 50%off.png: none.
-    (tmp_path / "img" / "growth 100%.png").write_bytes(b"not read by check")
+    # An image a sync would send (check looks at it as a sync would). 50%off.png: none.
+    (tmp_path / "img" / "growth 100%.png").write_bytes(png_bytes())
     (tmp_path / "done.md").write_text("![x](https://img.example.com/x.png)\n")
     (tmp_path / "blob.md").write_bytes(b"![a](b.png)\n\xff\xfe\x00binary\n")
     return tmp_path

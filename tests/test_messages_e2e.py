@@ -126,6 +126,48 @@ def test_check_json_and_text_say_which_and_why(blog: Path) -> None:
     assert text[1] == f"docs/post.md:5: img/photo.png: {MEANT[5]}"
 
 
+SCRIPTED_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>'
+
+
+@pytest.mark.parametrize("cache", ["none", "with other uploads"])
+def test_check_calls_an_image_a_sync_would_refuse_unusable_and_says_why(
+    blog: Path, host: FakeLsky, cache: str
+) -> None:
+    img = blog / "docs" / "img"
+    (img / "scripted.svg").write_bytes(SCRIPTED_SVG)
+    (img / "empty.png").write_bytes(b"")
+    (img / "notes.png").write_text("not an image at all\n")
+    (blog / "docs" / "refused.md").write_text(
+        "![a](img/scripted.svg)\n![b](img/empty.png)\n![c](img/notes.png)\n![d](img/ok.png)\n"
+    )
+    if cache == "with other uploads":  # the cache knows img/ok.png: one of them is uploaded
+        config = (blog / "imgsync.toml").read_text()
+        (blog / "imgsync.toml").unlink()  # env-only for the upload: the project is `blog`
+        env = {"LSKY_BASE_URL": host.url, "LSKY_TOKEN": TOKEN}
+        assert run(blog, "upload", "docs/img/ok.png", env=env).returncode == 0
+        (blog / "imgsync.toml").write_text(config)
+
+    document = json.loads(run(blog, "check", "--json", "docs/refused.md").stdout)
+    annotations = run(blog, "check", "--format", "github", "docs/refused.md").stdout
+    allowed = run(
+        blog, "check", "--json", "docs/refused.md", env={"IMGSYNC_ALLOW_SVG_SCRIPTS": "1"}
+    )
+
+    by_line = {entry["line"]: entry for entry in document["pending"]}
+    assert {line: by_line[line]["status"] for line in (1, 2, 3)} == dict.fromkeys(
+        (1, 2, 3), "unusable"
+    )
+    assert "event-handler attribute" in by_line[1]["reason"]
+    assert "empty file" in by_line[2]["reason"]
+    assert "is not an image" in by_line[3]["reason"]
+    assert by_line[4]["status"] == ("uploaded" if cache != "none" else "not_uploaded")
+    found = [parse_annotation(line) for line in annotations.splitlines()]
+    titles = {int(props["line"]): props["title"] for _, props, _ in found}
+    assert [titles[line] for line in (1, 2, 3)] == ["imgsync: image can't be uploaded"] * 3
+    scripts_allowed = {e["line"]: e["status"] for e in json.loads(allowed.stdout)["pending"]}
+    assert scripts_allowed[1] == "not_uploaded"
+
+
 def test_check_from_a_sub_folder_shows_paths_from_there(blog: Path) -> None:
     done = run(blog / "docs", "check", "--json", "post.md")
 
