@@ -14,7 +14,9 @@ answering in 20-60 ms, and runs the real console script as a user would:
   seconds, which others on the machine move less), after a run that leaves the run memo
   (run_memo.py) that answers them; and also with the memo removed before each run (a full
   run: stamps, walk, imports);
-- one file edited with one new image, then a sync: the same floor;
+- one file edited with one new image, then a sync: the same floor; and against the least
+  such a sync can take (edit_bound.py): a process importing httpx and markdown-it, then
+  walking, measured alternately with it, plus the fake host's mean reply;
 - `imgsync check` on the synced tree, RACY_SECONDS after the edits: the same floor, with
   and without the memo;
 - the scanner's throughput: MB/s of one core (CPU time) of imgsync.scan.scan_markdown
@@ -43,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from big_upload import start_fake_host, write_image
 from measure import (
     IMGSYNC,
+    LIBRARIES,
     WALK_AND_STAT,
     Run,
     median_run,
@@ -82,6 +85,12 @@ class TreeFigures:
     check_full: Run
     walks: list[Run] = field(default_factory=list)
     scanner: tuple[float, float, int] | None = None  # MB/s, CPU seconds, files parsed
+    least_edits: list[Run] = field(default_factory=list)  # libraries imported, then the walk
+
+    @property
+    def least_edit(self) -> float:
+        """The least a one-edit sync can take: the libraries and the walk, and a reply."""
+        return statistics.median(r.seconds for r in self.least_edits) + statistics.mean(LATENCY)
 
     @property
     def walk(self) -> float:
@@ -138,12 +147,14 @@ def measure_tree(
     run(sync, root, env)  # leaves the run memo: the runs below are the steady state
     nothing = median_run(args.runs, lambda: alternately(sync))
     nothing_full = median_run(args.runs, lambda: without_memo(sync))
-    edits = []
+    edits, least_edits = [], []
+    least = [sys.executable, "-c", LIBRARIES + WALK_AND_STAT, str(root)]
     for n in range(args.runs):
         page = root / "docs" / "section-00" / f"page-{n * 2 + 1:04}.md"
         write_image(root / "img" / f"new-{n}.png", 20 * 1024)
         with page.open("a") as out:
             out.write(f"\n![A new figure](../../img/new-{n}.png)\n")
+        least_edits.append(run(least, root, env))
         edits.append(alternately(sync))
     edit = summary(edits)
     time.sleep(RACY_SECONDS)  # the steady state again: the last edit's files are racy
@@ -167,6 +178,7 @@ def measure_tree(
         check_full,
         walks,
         scanner,
+        least_edits,
     )
 
 
@@ -289,6 +301,13 @@ def print_table(figures: list[TreeFigures], sequential: float) -> None:
         rows.append((label, walk, cells, f"{most:g}"))
     walks = [f"{_time(f.walk)} ({f.walk_cpu * 1000:.0f} ms CPU)" for f in figures]
     rows.append(("walk and stat (median)", "", walks, ""))
+    least = "libraries imported, walk, mean reply"
+    bounds = [
+        f"{_time(f.edit.seconds)} / {_time(f.least_edit)} = {f.edit.seconds / f.least_edit:.2f}"
+        f" (the least = {f.least_edit / f.walk:.2f} of the walk)"
+        for f in figures
+    ]
+    rows.append(("one file edited, against the least it can take", least, bounds, ""))
     racy = [_time(f.racy) for f in figures]
     rows.append(("sync right after the first (racy stamps)", "", racy, ""))
     scanner = []

@@ -30,17 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench import EDIT_TARGET, LATENCY
-from measure import WALK_AND_STAT, run
+from measure import IMGSYNC_MODULES, LIBRARIES, WALK_AND_STAT, run
 from trees import build_tree_apart
-
-LIBRARIES = "import httpx, httpcore, h11, markdown_it\nmarkdown_it.MarkdownIt('commonmark')\n"
-# The imgsync modules a one-edit sync to Lsky loads, by the roots they pull in (as
-# `python -X importtime -m imgsync sync .` lists them after one edit).
-IMGSYNC_MODULES = (
-    "import imgsync.cli, imgsync.pipeline, imgsync.scan, imgsync.upload_feed,"
-    " imgsync.hosts.lsky, imgsync.writeback, imgsync.run_memo_write, imgsync.privacy.png,"
-    " imgsync.state.processing_seen\n"
-)
 
 
 def main() -> int:

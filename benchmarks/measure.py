@@ -22,6 +22,16 @@ for folder, dirs, files in os.walk(sys.argv[1]):
         count += 1
 print(count)
 """
+# What any one-edit sync must import: the HTTP client and the CommonMark parser the design
+# requires (edit_bound.py; bench.py measures a process doing this, then the walk).
+LIBRARIES = "import httpx, httpcore, h11, markdown_it\nmarkdown_it.MarkdownIt('commonmark')\n"
+# The imgsync modules a one-edit sync to Lsky loads, by the roots they pull in (as
+# `python -X importtime -m imgsync sync .` lists them after one edit).
+IMGSYNC_MODULES = (
+    "import imgsync.cli, imgsync.pipeline, imgsync.scan, imgsync.upload_feed,"
+    " imgsync.hosts.lsky, imgsync.writeback, imgsync.run_memo_write, imgsync.privacy.png,"
+    " imgsync.state.processing_seen\n"
+)
 
 
 class Run:
