@@ -162,9 +162,7 @@ def _note_already_uploaded(
             report.pending[index] = replace(pending, status="unusable", reason=image.reason)
         else:
             usable.append((index, image))
-    if not usable:
-        return
-    try:
+    try:  # opened even when none is usable: a cache that can't be read is told all the same
         cache = UploadCache.open(
             settings.cache_path, project=settings.root, allow_http=settings.allow_http
         )

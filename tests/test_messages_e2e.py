@@ -168,6 +168,19 @@ def test_check_calls_an_image_a_sync_would_refuse_unusable_and_says_why(
     assert scripts_allowed[1] == "not_uploaded"
 
 
+def test_check_still_tells_a_broken_cache_when_every_image_left_is_unusable(blog: Path) -> None:
+    (blog / "docs" / "img" / "scripted.svg").write_bytes(SCRIPTED_SVG)
+    (blog / "docs" / "refused.md").write_text("![a](img/scripted.svg)\n")
+    (blog / ".imgsync-cache.json").write_text("{not json")
+
+    done = run(blog, "check", "--json", "docs/refused.md")
+
+    document = json.loads(done.stdout)
+    assert done.returncode == 3
+    assert [entry["status"] for entry in document["pending"]] == ["unusable"]
+    assert any("not valid JSON" in failure["reason"] for failure in document["failures"])
+
+
 def test_check_from_a_sub_folder_shows_paths_from_there(blog: Path) -> None:
     done = run(blog / "docs", "check", "--json", "post.md")
 
