@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
@@ -23,6 +23,7 @@ from .state.cache_file import (
     MD5_RE,
     VERSION,
     CacheEntry,
+    Repeats,
     file_entry_repeated,
     read_document,
     read_legacy,
@@ -123,8 +124,8 @@ class UploadCache:
         cache._document = document  # the next write edits it, if the file is still `seen`
         # Read whole, whatever the marker says: it may name a file that holds an upload
         # deleted since, or lacks one this reader would take and its writer skipped.
-        raw_uploads = document["uploads"]
-        cache.from_journal = cache._merge_journal(file_entry_repeated(raw_uploads, uploads))
+        repeats = file_entry_repeated(document["uploads"], uploads)
+        cache.from_journal = cache._merge_journal(repeats)
         return cache
 
     @property
@@ -179,9 +180,7 @@ class UploadCache:
         with self._mutex:
             return self._seen is not None and _identity(self.path) == self._seen
 
-    def _merge_journal(
-        self, repeats: Callable[[object], tuple[str, str, CacheEntry] | None] | None = None
-    ) -> int:
+    def _merge_journal(self, repeats: Repeats | None = None) -> int:
         """Take into memory the journal's uploads this cache doesn't know; how many.
 
         The file's own entry wins over the journal's. A line that fails the checks a

@@ -133,10 +133,10 @@ def _note_pending(scanned: list[_Scanned], run: _Run) -> None:
                 there.append((len(report.pending), found))
             report.pending.append(pending)
     if there:
-        _note_already_uploaded(there, settings, report, stamps)
+        _note_pending_images(there, settings, report, stamps)
 
 
-def _note_already_uploaded(
+def _note_pending_images(
     there: list[tuple[int, Path]], settings: Settings, report: Report, stamps: Stamps
 ) -> None:
     """Each pending reference whose file is there, looked at as a sync looks before sending

@@ -154,9 +154,13 @@ def journal_record(record: object, *, allow_http: bool) -> tuple[str, str, Cache
     return host, md5, entry
 
 
+# For a journal record, the (host identity, MD5, entry) it repeats, already checked; or None.
+Repeats = Callable[[object], "tuple[str, str, CacheEntry] | None"]
+
+
 def file_entry_repeated(
     raw_uploads: dict[str, Any], uploads: dict[str, dict[str, CacheEntry]]
-) -> Callable[[object], tuple[str, str, CacheEntry] | None]:
+) -> Repeats:
     """For a journal record, the cache file's entry it repeats word for word, already
     checked: (host identity, MD5, entry); else None, and `journal_record` checks it.
 

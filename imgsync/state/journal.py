@@ -34,9 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ..files import STATE_DIR_NAME, atomic_write, open_inside, private_folder, read_inside
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from .cache_file import CacheEntry
+    from .cache_file import CacheEntry, Repeats
 
 SUFFIX = ".journal"
 
@@ -199,7 +197,7 @@ class UploadJournal:
         *,
         allow_http: bool,
         since: Position = START,
-        repeats: Callable[[object], tuple[str, str, CacheEntry] | None] | None = None,
+        repeats: Repeats | None = None,
     ) -> JournalUploads:
         """The uploads of every complete line after `since` that passes the checks of a
         cache entry.
