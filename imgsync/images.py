@@ -98,6 +98,47 @@ def resolve_target(
     return resolved
 
 
+class Resolutions:
+    """`resolve_target` for one run, each (target, folder, typora-root-url) resolved once.
+
+    A page can name one image hundreds of times (an icon in every row of a table), and
+    resolving a reference is a dozen path operations and system calls. What a reference
+    resolves to depends only on what is written, the folder of the page and the post's
+    `typora_root` (with the run's project and site_root): the answer, a file or the error,
+    is kept for the run's later references, each told its own error.
+    """
+
+    def __init__(self, root: Path, site_root: Path, nearby: Nearby) -> None:
+        self.root, self.site_root, self.nearby = root, site_root, nearby
+        # A file, or why none as (reason, missing): never the error itself, whose
+        # traceback would keep the frames of each failed resolution alive.
+        self._known: dict[tuple[LocalTarget, Path, str | None], Path | tuple[str, bool]] = {}
+
+    def resolve(
+        self, target: LocalTarget, markdown_path: Path, typora_root: str | None = None
+    ) -> Path:
+        """As `resolve_target(target, markdown_path, root, site_root, ...)`."""
+        key = (target, markdown_path.parent, typora_root)
+        known = self._known.get(key)
+        if known is None:
+            try:
+                known = resolve_target(
+                    target,
+                    markdown_path,
+                    self.root,
+                    self.site_root,
+                    nearby=self.nearby,
+                    typora_root=typora_root,
+                )
+            except ImageError as error:
+                known = (error.reason, error.missing)
+            self._known[key] = known
+        if isinstance(known, tuple):
+            reason, missing = known
+            raise ImageError(reason, missing=missing)
+        return known
+
+
 def _outside(candidate: Path, root: Path, typora_root: str | None = None) -> str:
     why = "it is a link that points" if candidate.is_symlink() else "it is"
     led = f" (where this post's typora-root-url, {typora_root}, leads)" if typora_root else ""
