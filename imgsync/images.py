@@ -98,45 +98,44 @@ def resolve_target(
     return resolved
 
 
-class Resolutions:
-    """`resolve_target` for one run, each (target, folder, typora-root-url) resolved once.
+class PageTargets:
+    """`resolve_target` for the references of one page, each file found once.
 
     A page can name one image hundreds of times (an icon in every row of a table), and
-    resolving a reference is a dozen path operations and system calls. What a reference
-    resolves to depends only on what is written, the folder of the page and the post's
-    `typora_root` (with the run's project and site_root): the answer, a file or the error,
-    is kept for the run's later references, each told its own error.
+    resolving a reference is a dozen path operations and system calls. Within a page, what
+    a reference resolves to depends only on what is written, and the file found is kept
+    while the page's references are resolved: no longer, so that at most a page's worth is
+    held, and a file that appears meanwhile (a folder host's upload) is seen from the next
+    page on. A reference that finds no file is resolved anew each time, for an error of its
+    own, and a page of distinct broken references pays nothing for what it can't reuse.
     """
 
-    def __init__(self, root: Path, site_root: Path, nearby: Nearby) -> None:
-        self.root, self.site_root, self.nearby = root, site_root, nearby
-        # A file, or why none as (reason, missing): never the error itself, whose
-        # traceback would keep the frames of each failed resolution alive.
-        self._known: dict[tuple[LocalTarget, Path, str | None], Path | tuple[str, bool]] = {}
+    def __init__(
+        self,
+        markdown_path: Path,
+        root: Path,
+        site_root: Path,
+        nearby: Nearby,
+        typora_root: str | None = None,
+    ) -> None:
+        self.markdown_path, self.root, self.site_root = markdown_path, root, site_root
+        self.nearby, self.typora_root = nearby, typora_root
+        # By the path written: a `?query` or `#fragment` only explains a file not found.
+        self._found: dict[str, Path] = {}
 
-    def resolve(
-        self, target: LocalTarget, markdown_path: Path, typora_root: str | None = None
-    ) -> Path:
+    def resolve(self, target: LocalTarget) -> Path:
         """As `resolve_target(target, markdown_path, root, site_root, ...)`."""
-        key = (target, markdown_path.parent, typora_root)
-        known = self._known.get(key)
-        if known is None:
-            try:
-                known = resolve_target(
-                    target,
-                    markdown_path,
-                    self.root,
-                    self.site_root,
-                    nearby=self.nearby,
-                    typora_root=typora_root,
-                )
-            except ImageError as error:
-                known = (error.reason, error.missing)
-            self._known[key] = known
-        if isinstance(known, tuple):
-            reason, missing = known
-            raise ImageError(reason, missing=missing)
-        return known
+        found = self._found.get(target.path)
+        if found is None:
+            found = self._found[target.path] = resolve_target(
+                target,
+                self.markdown_path,
+                self.root,
+                self.site_root,
+                nearby=self.nearby,
+                typora_root=self.typora_root,
+            )
+        return found
 
 
 def _outside(candidate: Path, root: Path, typora_root: str | None = None) -> str:

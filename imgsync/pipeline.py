@@ -44,9 +44,10 @@ from .run_stamps import load_stamps
 from .state.stamps import ImageFacts, Stamps
 
 if TYPE_CHECKING:
-    from .images import LocalImage, Resolutions
+    from .images import LocalImage
     from .markdown.destinations import LocalTarget
     from .markdown.text_file import MarkdownText
+    from .nearest import Nearby
     from .progress import Progress
     from .publish import Output
     from .scan import ImageRef, ScanResult
@@ -115,18 +116,15 @@ def check(paths: Sequence[Path], settings: Settings, *, walked: Walked | None = 
 
 def _note_pending(scanned: list[_Scanned], run: _Run) -> None:
     settings, report, stamps = run.settings, run.report, run.stamps
-    from .images import Resolutions  # the Markdown seam
-    from .nearest import Nearby
+    from .nearest import Nearby  # the Markdown seam
     from .vault import Vault
 
-    # One each for the run: each folder listed once at most, each reference's target
-    # resolved once from each folder, the vault walked once at most, when first needed.
-    resolutions = Resolutions(settings.root, settings.site_root, Nearby(settings.root))
-    vault = Vault(settings.root)
+    nearby = Nearby(settings.root)  # one for the run: each folder listed once at most
+    vault = Vault(settings.root)  # one for the run: walked once at most, when first needed
     there: list[tuple[int, Path]] = []  # the pending whose file is there, by index
     for item in scanned:
         path = item.markdown.path
-        for ref, found in _resolve_refs(item, run, resolutions, vault):
+        for ref, found in _resolve_refs(item, run, nearby, vault):
             if isinstance(found, ImageError):
                 status: PendingStatus = "missing" if found.missing else "unusable"
                 pending = Pending(Location(path, ref.line), ref.raw, status, found.reason)
@@ -185,15 +183,16 @@ def _note_pending_images(
 
 
 def _resolve_refs(
-    item: _Scanned, run: _Run, resolutions: Resolutions, vault: Vault
+    item: _Scanned, run: _Run, nearby: Nearby, vault: Vault
 ) -> Iterator[tuple[ImageRef, Path | ImageError]]:
     """Each local reference of a scanned file, with the project file it names or why none;
     but those ignored (by the `ignore` key or a marker), which go to the report instead.
     An Obsidian embed is first looked up in the `vault` (one per run), as Obsidian does."""
-    from .images import reference_path  # the Markdown seam
+    from .images import PageTargets, reference_path  # the Markdown seam
 
     settings, path = run.settings, item.markdown.path
     marked = _marked(item, run.report)
+    page = PageTargets(path, settings.root, settings.site_root, nearby, item.scan.typora_root)
     for ref in item.scan.local_refs:
         written = ref.target
         assert written is not None  # local_refs are exactly those with a target
@@ -214,11 +213,11 @@ def _resolve_refs(
         try:
             if target is None:
                 raise ImageError(_NOT_IN_VAULT.format(name=ref.url), missing=True)
-            found = resolutions.resolve(target, path, item.scan.typora_root)
+            found = page.resolve(target)
         except ImageError as error:
             found = error
             if error.missing and _obsidian(settings) and ref.kind != "embed" and target:
-                found = _in_vault(target, path, vault, resolutions) or error
+                found = _in_vault(target, path, settings, vault, nearby) or error
         yield ref, found
 
 
@@ -229,18 +228,20 @@ def _obsidian(settings: Settings) -> bool:
 
 
 def _in_vault(
-    target: LocalTarget, note: Path, vault: Vault, resolutions: Resolutions
+    target: LocalTarget, note: Path, settings: Settings, vault: Vault, nearby: Nearby
 ) -> Path | None:
     """A Markdown image's relative path that names no file from the note's folder, looked up
     as Obsidian looks up a link's path (a bare name anywhere in the vault, a path from its
     root); None when the vault has none either."""
+    from .images import resolve_target  # the Markdown seam
+
     if target.path.startswith("/"):
         return None
     found = _embed_target(target, note, vault)
     if found is None:
         return None
     try:
-        return resolutions.resolve(found, note)
+        return resolve_target(found, note, settings.root, settings.site_root, nearby=nearby)
     except ImageError:
         return None
 
@@ -514,19 +515,16 @@ def _collect(
     """Each file with local references whose image is there, as soon as it is scanned, its
     references resolved and its images hashed (into `images`, each once)."""
     settings, report = run.settings, run.report
-    places: tuple[Resolutions, Vault] | None = None
+    places: tuple[Nearby, Vault] | None = None
     bad: dict[Path, str] = {}  # the images that can't be hosted, and why
     for item in _scan(paths, run):
         if places is None:
-            from .images import Resolutions  # the Markdown seam
-            from .nearest import Nearby
+            from .nearest import Nearby  # the Markdown seam
             from .vault import Vault
 
-            # One each for the run: each folder listed once at most, each reference's
-            # target resolved once from each folder, the vault walked once at most, when
-            # first needed.
-            nearby = Nearby(settings.root)
-            places = Resolutions(settings.root, settings.site_root, nearby), Vault(settings.root)
+            # One each for the run: each folder listed once at most, the vault walked once
+            # at most, when first needed.
+            places = Nearby(settings.root), Vault(settings.root)
         markdown = item.markdown
         _note_problems(item, run)
         work = _FileWork(markdown, item.scan)

@@ -1,7 +1,7 @@
-"""A run resolves each (target, folder, typora-root-url) once (images.Resolutions): the
-same answers as resolving every reference anew, each reference told its own error, and
-what differs by folder or by a post's typora-root-url never shared. Real folders, the real
-console script for the whole run."""
+"""A page's references resolve each written target once (images.PageTargets): the same
+answers as resolving every reference anew, each reference told its own error, and nothing
+shared between pages, whose folder or typora-root-url can make the same text name another
+file. Real folders, the real console script for the whole run."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from imgsync.errors import ImageError
-from imgsync.images import Resolutions, resolve_target
+from imgsync.images import PageTargets, resolve_target
 from imgsync.markdown.destinations import LocalTarget
 from imgsync.nearest import Nearby
 from tests.images import png_bytes
@@ -36,17 +36,16 @@ def project(tmp_path: Path) -> Path:
 
 
 def _answer(
-    resolutions: Resolutions | None, target: LocalTarget, page: Path, typora: str | None
+    page_targets: PageTargets | None, target: LocalTarget, page: Path, typora: str | None
 ) -> tuple[str, object]:
-    """What a reference resolves to, kept (`resolutions`) or anew (None): a file, or the
+    """What a reference resolves to, kept (`page_targets`) or anew (None): a file, or the
     error's reason and whether it is missing."""
+    root = page.parents[1]
     try:
-        if resolutions is not None:
-            return "file", resolutions.resolve(target, page, typora)
-        root = page.parents[1]
-        site_root = root / "static"
+        if page_targets is not None:
+            return "file", page_targets.resolve(target)
         found = resolve_target(
-            target, page, root, site_root, nearby=Nearby(root), typora_root=typora
+            target, page, root, root / "static", nearby=Nearby(root), typora_root=typora
         )
         return "file", found
     except ImageError as error:
@@ -67,27 +66,27 @@ TARGETS = [
 
 
 def test_each_answer_is_resolve_targets_asked_again_and_again(project: Path) -> None:
-    site_root = project / "static"
-    resolutions = Resolutions(project, site_root, Nearby(project))
     pages = [project / "a" / "one.md", project / "a" / "two.md", project / "b" / "one.md"]
-    for _round in range(3):  # the later rounds are answered from what the first kept
-        for page in pages:
-            for typora in (None, "../static", "../a"):
+    for page in pages:
+        for typora in (None, "../static", "../a"):
+            nearby = Nearby(project)
+            page_targets = PageTargets(page, project, project / "static", nearby, typora)
+            for _round in range(3):  # the later rounds are answered from what the first kept
                 for written in TARGETS:
                     path, _, fragment = written.partition("#")
                     target = LocalTarget(path, "#" + fragment if fragment else "")
-                    kept = _answer(resolutions, target, page, typora)
+                    kept = _answer(page_targets, target, page, typora)
                     fresh = _answer(None, target, page, typora)
                     assert kept == fresh, (page, typora, written)
 
 
 def test_each_reference_gets_an_error_of_its_own(project: Path) -> None:
-    resolutions = Resolutions(project, project, Nearby(project))
+    page_targets = PageTargets(project / "a" / "page.md", project, project, Nearby(project))
     target = LocalTarget("gone.png", "")
     errors = []
     for _ in range(2):
         with pytest.raises(ImageError) as caught:
-            resolutions.resolve(target, project / "a" / "page.md")
+            page_targets.resolve(target)
         errors.append(caught.value)
     assert errors[0] is not errors[1]
     assert errors[0].reason == errors[1].reason and errors[0].missing and errors[1].missing
