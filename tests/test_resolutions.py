@@ -6,9 +6,6 @@ file. Real folders, the real console script for the whole run."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,8 +15,7 @@ from imgsync.images import PageTargets, resolve_target
 from imgsync.markdown.destinations import LocalTarget
 from imgsync.nearest import Nearby
 from tests.images import png_bytes
-
-IMGSYNC = str(Path(sys.executable).with_name("imgsync"))
+from tests.test_check_formats import check
 
 
 @pytest.fixture
@@ -93,15 +89,7 @@ def test_each_reference_gets_an_error_of_its_own(project: Path) -> None:
 
 
 def check_json(root: Path) -> tuple[int, dict[tuple[str, int], tuple[str, str | None]]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSKY_", "IMGSYNC_"))}
-    done = subprocess.run(
-        [IMGSYNC, "check", "--format", "json", "."],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = check(root, "--format", "json", ".")
     pending = json.loads(done.stdout)["pending"]
     return done.returncode, {(p["file"], p["line"]): (p["status"], p["reason"]) for p in pending}
 
