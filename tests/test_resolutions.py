@@ -1,4 +1,4 @@
-"""A page's references resolve each written target once (images.PageTargets): the same
+"""A page's references find each file once (images.PageTargets), by the path written: the same
 answers as resolving every reference anew, each reference told its own error, and nothing
 shared between pages, whose folder or typora-root-url can make the same text name another
 file. Real folders, the real console script for the whole run."""
@@ -55,7 +55,7 @@ TARGETS = [
     "folder.png",  # a folder, not a file
     "../../outside.png",  # leaves the project
     "/pic.png",  # rooted: under site_root, or under a post's typora-root-url
-    "icon.png#frag",  # a suffix, kept apart from the bare name
+    "icon.png#frag",  # a suffix: the bare name's file, found once for both
     "cut#x.png",  # missing, and told of the file named `cut#x.png`
     "cut",  # missing, and told nothing of it
 ]
